@@ -1,0 +1,388 @@
+package seatmap
+
+import (
+	"sort"
+)
+
+// Apply runs one command and returns its result. Commands that change state
+// are queued (with their sequence number) for Ready; read-only and failed
+// commands leave no record.
+func (s *Shard) Apply(cmd Command) Result {
+	if cmd.Now < s.lastNow {
+		cmd.Now = s.lastNow // time never goes backwards inside the machine
+	}
+	s.lastNow = cmd.Now
+	res, changed := s.apply(&cmd)
+	if changed {
+		s.seq++
+		s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, Cmd: cmd})
+	}
+	checkInvariants(s)
+	return res
+}
+
+// Replay re-applies a journaled record during recovery. Records must come in
+// sequence order; a record that does not apply means the journal and the code
+// disagree, and is returned as an error. Replay discards Ready events (they
+// were delivered to the outbox when the record was first written), but keeps
+// the deadline.
+func (s *Shard) Replay(rec Record) error {
+	if rec.Seq <= s.seq {
+		return nil // already in the snapshot
+	}
+	if rec.Seq != s.seq+1 {
+		return errorf(ErrInvalidState, "journal gap: have seq %d, next record is %d", s.seq, rec.Seq)
+	}
+	res := s.Apply(rec.Cmd)
+	s.ready = Ready{}
+	if s.seq != rec.Seq {
+		if res.Err != nil {
+			return errorf(ErrInvalidState, "record %d (%s) did not apply: %v", rec.Seq, rec.Cmd.Kind, res.Err)
+		}
+		return errorf(ErrInvalidState, "record %d (%s) changed nothing on replay", rec.Seq, rec.Cmd.Kind)
+	}
+	return nil
+}
+
+func fail(err error) (Result, bool) { return Result{Err: err}, false }
+
+func (s *Shard) apply(c *Command) (Result, bool) {
+	if c.Kind == KindCreate {
+		return s.create(c)
+	}
+	if !s.created {
+		return fail(ErrShowNotFound)
+	}
+	switch c.Kind {
+	case KindHold:
+		return s.hold(c)
+	case KindRelease:
+		return s.release(c)
+	case KindExtend:
+		return s.extend(c)
+	case KindTick:
+		return Result{}, s.tick(c.Now)
+	case KindOrder:
+		return s.order(c)
+	case KindPay:
+		return s.pay(c)
+	case KindPayResult:
+		return s.payResult(c)
+	case KindCancel:
+		return s.cancel(c)
+	case KindNotified:
+		return s.notified(c)
+	case KindGetShow:
+		v := s.showView()
+		return Result{Show: &v}, false
+	case KindGetSeats:
+		return s.getSeats(c)
+	case KindGetHold:
+		return s.getHold(c)
+	case KindGetOrder:
+		o, ok := s.orders[c.OrderID]
+		if !ok {
+			return fail(ErrOrderNotFound)
+		}
+		v := s.orderView(o)
+		return Result{Order: &v}, false
+	case KindGetUsers:
+		m := make(map[string]int, len(s.users))
+		for u, n := range s.users {
+			m[u] = n
+		}
+		return Result{Users: m}, false
+	}
+	return fail(errorf(ErrInvalidRequest, "unknown command kind %d", c.Kind))
+}
+
+func (s *Shard) create(c *Command) (Result, bool) {
+	if c.Show == nil {
+		return fail(errorf(ErrInvalidRequest, "create without a show"))
+	}
+	cfg := *c.Show
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil {
+		return fail(err)
+	}
+	if s.shard >= cfg.Shards() {
+		return fail(errorf(ErrInvalidRequest, "shard %d of a %d-shard show", s.shard, cfg.Shards()))
+	}
+	if s.created {
+		v := s.showView()
+		return Result{Err: ErrShowExists, Show: &v}, false
+	}
+	s.build(cfg)
+	v := s.showView()
+	return Result{Show: &v, Created: true}, true
+}
+
+func (s *Shard) showView() ShowView {
+	v := ShowView{Config: s.cfg, Shard: s.shard, HoldsActive: s.activeHolds, Orders: len(s.orders)}
+	for _, sec := range s.sections {
+		v.Sections = append(v.Sections, SectionView{ID: sec.id, Tier: sec.tier, Capacity: sec.cap,
+			Available: sec.counts[Available], Held: sec.counts[Held], Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]})
+	}
+	return v
+}
+
+func (s *Shard) getSeats(c *Command) (Result, bool) {
+	var secs []*section
+	if c.Section != "" {
+		sec, ok := s.secByID[c.Section]
+		if !ok {
+			return fail(errorf(ErrUnknownSection, "no section %q", c.Section))
+		}
+		secs = []*section{sec}
+	} else {
+		secs = s.sections
+	}
+	var out []SeatEntry
+	for _, sec := range secs {
+		for _, r := range sec.rows {
+			for i := 0; i < r.n; i++ {
+				seat := r.base + uint32(i)
+				out = append(out, SeatEntry{ID: s.seatID(seat), State: s.seats[seat]})
+			}
+		}
+	}
+	return Result{Seats: out}, false
+}
+
+func (s *Shard) holdView(h *hold) HoldView {
+	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.seats), General: generalMap(h.general),
+		Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt, OrderID: h.orderID}
+}
+
+func (s *Shard) getHold(c *Command) (Result, bool) {
+	h, err := s.findHold(c.HoldID)
+	if err != nil {
+		return fail(err)
+	}
+	v := s.holdView(h)
+	return Result{Hold: &v}, false
+}
+
+// findHold returns a hold that exists (live or converted), else the reason.
+func (s *Shard) findHold(id string) (*hold, error) {
+	if h, ok := s.holds[id]; ok {
+		return h, nil
+	}
+	if _, ok := s.expiredHolds[id]; ok {
+		return nil, ErrHoldExpired
+	}
+	return nil, ErrHoldNotFound
+}
+
+func (s *Shard) hold(c *Command) (Result, bool) {
+	if c.HoldID == "" || c.User == "" {
+		return fail(errorf(ErrInvalidRequest, "hold needs a hold id and a user"))
+	}
+	if h, ok := s.holds[c.HoldID]; ok { // a retried command: the same hold again
+		if h.user != c.User {
+			return fail(errorf(ErrInvalidRequest, "hold id already used"))
+		}
+		v := s.holdView(h)
+		return Result{Hold: &v}, false
+	}
+	if _, ok := s.expiredHolds[c.HoldID]; ok {
+		return fail(ErrHoldExpired)
+	}
+	var (
+		seats   []uint32
+		general []gaPart
+		err     error
+	)
+	switch {
+	case len(c.Seats) > 0:
+		if c.Quantity != 0 || c.Section != "" || c.Tier != "" {
+			return fail(errorf(ErrInvalidRequest, "give seats, or a quantity with a section or tier"))
+		}
+		seats, err = s.pickSpecific(c.Seats)
+	case c.Quantity < 1 || c.Quantity > MaxQuantity:
+		return fail(errorf(ErrInvalidRequest, "quantity must be in 1..%d", MaxQuantity))
+	case c.Section != "" && c.Tier != "":
+		return fail(errorf(ErrInvalidRequest, "give a section or a tier, not both"))
+	case c.Section != "":
+		sec, ok := s.secByID[c.Section]
+		if !ok {
+			return fail(errorf(ErrUnknownSection, "no section %q", c.Section))
+		}
+		if err = s.checkLimit(c.User, c.Quantity); err == nil {
+			seats, general, err = s.pickBest([]*section{sec}, c.Quantity)
+		}
+	case c.Tier != "":
+		if _, ok := s.cfg.TierPrice(c.Tier); !ok {
+			return fail(errorf(ErrUnknownTier, "no tier %q", c.Tier))
+		}
+		var secs []*section
+		for _, sec := range s.sections {
+			if sec.tier == c.Tier {
+				secs = append(secs, sec)
+			}
+		}
+		if err = s.checkLimit(c.User, c.Quantity); err == nil {
+			seats, general, err = s.pickBest(secs, c.Quantity)
+		}
+	default:
+		return fail(errorf(ErrInvalidRequest, "give seats, or a quantity with a section or tier"))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	qty := len(seats)
+	for _, g := range general {
+		qty += g.n
+	}
+	if err := s.checkLimit(c.User, qty); err != nil {
+		return fail(err)
+	}
+	h := &hold{id: c.HoldID, user: c.User, seats: seats, general: general, quantity: qty,
+		createdAt: c.Now, expiresAt: c.Now + int64(s.cfg.HoldTTLSeconds)*1000}
+	for _, seat := range seats {
+		sec, _ := s.locate(seat)
+		h.amount += sec.price
+	}
+	for _, g := range general {
+		h.amount += g.sec.price * int64(g.n)
+	}
+	s.moveSeats(seats, general, Held, Available)
+	s.holds[h.id] = h
+	s.activeHolds++
+	s.users[h.user] += qty
+	s.holdTimers.add(h.id, h.expiresAt)
+	v := s.holdView(h)
+	return Result{Hold: &v, Created: true}, true
+}
+
+func (s *Shard) checkLimit(user string, qty int) error {
+	if max := s.cfg.MaxSeatsPerUser; max > 0 && s.users[user]+qty > max {
+		return errorf(ErrLimitExceeded, "user %q has %d of %d seats", user, s.users[user], max)
+	}
+	return nil
+}
+
+// pickSpecific resolves seat ids; all must exist and be available.
+func (s *Shard) pickSpecific(ids []string) ([]uint32, error) {
+	if len(ids) > MaxSeatsPerCommand {
+		return nil, errorf(ErrInvalidRequest, "at most %d seats in one hold", MaxSeatsPerCommand)
+	}
+	seats := make([]uint32, 0, len(ids))
+	seen := make(map[uint32]struct{}, len(ids))
+	var taken []string
+	for _, id := range ids {
+		seat, ok := s.parseSeat(id)
+		if !ok {
+			return nil, &Error{Err: ErrUnknownSeat, Msg: "no seat " + quote(id), Seats: []string{id}}
+		}
+		if _, dup := seen[seat]; dup {
+			return nil, errorf(ErrInvalidRequest, "seat %s is listed twice", id)
+		}
+		seen[seat] = struct{}{}
+		if s.seats[seat] != Available {
+			taken = append(taken, id)
+		}
+		seats = append(seats, seat)
+	}
+	if len(taken) > 0 {
+		return nil, &Error{Err: ErrSeatsUnavailable, Msg: "some seats are taken", Seats: taken}
+	}
+	sort.Slice(seats, func(i, j int) bool { return seats[i] < seats[j] })
+	return seats, nil
+}
+
+func quote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return `"` + s + `"`
+}
+
+func (s *Shard) release(c *Command) (Result, bool) {
+	h, err := s.findHold(c.HoldID)
+	if err != nil {
+		return fail(err)
+	}
+	if h.orderID != "" {
+		return fail(errorf(ErrInvalidState, "hold was converted into order %s", h.orderID))
+	}
+	s.dropHold(h)
+	return Result{}, true
+}
+
+// dropHold gives a live hold's seats back and forgets it.
+func (s *Shard) dropHold(h *hold) {
+	s.moveSeats(h.seats, h.general, Available, Held)
+	s.users[h.user] -= h.quantity
+	if s.users[h.user] == 0 {
+		delete(s.users, h.user)
+	}
+	delete(s.holds, h.id)
+	s.activeHolds--
+}
+
+func (s *Shard) extend(c *Command) (Result, bool) {
+	h, err := s.findHold(c.HoldID)
+	if err != nil {
+		return fail(err)
+	}
+	if h.orderID != "" {
+		return fail(errorf(ErrInvalidState, "hold was converted into order %s", h.orderID))
+	}
+	if c.Seconds < 1 || c.Seconds > MaxHoldTTLSeconds {
+		return fail(errorf(ErrInvalidRequest, "seconds must be in 1..%d", MaxHoldTTLSeconds))
+	}
+	at := c.Now + int64(c.Seconds)*1000
+	if max := h.createdAt + MaxHoldLifetimeMs; at > max {
+		at = max
+	}
+	h.expiresAt = at
+	s.holdTimers.add(h.id, at)
+	v := s.holdView(h)
+	return Result{Hold: &v}, true
+}
+
+// tick expires holds and orders that are due and forgets old memory. It
+// reports whether anything changed.
+func (s *Shard) tick(now int64) bool {
+	changed := false
+	for {
+		t, ok := s.holdTimers.popDue(now)
+		if !ok {
+			break
+		}
+		h, live := s.holds[t.id]
+		if !live || h.orderID != "" || h.expiresAt != t.at {
+			continue // stale timer: released, converted or extended
+		}
+		s.dropHold(h)
+		s.expiredHolds[h.id] = h.expiresAt
+		s.expiredFIFO = append(s.expiredFIFO, idAt{id: h.id, at: h.expiresAt})
+		changed = true
+	}
+	for {
+		t, ok := s.orderTimers.popDue(now)
+		if !ok {
+			break
+		}
+		o, live := s.orders[t.id]
+		if !live || o.status != StatusPendingPayment || o.dueAt != t.at {
+			continue // paid, cancelled, or payment in flight (re-armed when it fails)
+		}
+		s.expireOrder(o, now)
+		changed = true
+	}
+	for len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at+HoldExpiredMemory <= now {
+		delete(s.expiredHolds, s.expiredFIFO[0].id)
+		s.expiredFIFO = s.expiredFIFO[1:]
+		changed = true
+	}
+	for len(s.idemFIFO) > 0 && s.idemFIFO[0].at+IdempotencyKeepMs <= now {
+		if e, ok := s.idem[s.idemFIFO[0].id]; ok && e.at == s.idemFIFO[0].at {
+			delete(s.idem, s.idemFIFO[0].id)
+		}
+		s.idemFIFO = s.idemFIFO[1:]
+		changed = true
+	}
+	return changed
+}

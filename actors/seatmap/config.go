@@ -1,0 +1,257 @@
+package seatmap
+
+import (
+	"regexp"
+	"strconv"
+)
+
+// Limits of a show's shape. They keep one show's memory and the cost of one
+// command bounded; a 1M-seat show fits well inside them.
+const (
+	MaxSections        = 1000
+	MaxRowsPerSection  = 1000
+	MaxSeatsPerRow     = 1000
+	MaxSeatsPerShow    = 2_000_000
+	MaxGACapacity      = 10_000_000
+	MaxTiers           = 100
+	MaxHoldTTLSeconds  = 7200
+	MaxPaymentTTL      = 86400
+	MaxHoldLifetimeMs  = 2 * 3600 * 1000 // a hold never lives past 2 h after creation
+	HoldExpiredMemory  = 2 * 3600 * 1000 // expired holds answer hold_expired this long (≥ 1 h promised)
+	IdempotencyKeepMs  = 25 * 3600 * 1000
+	DefaultHoldTTL     = 600
+	DefaultPaymentTTL  = 900
+	DefaultShardSects  = 32
+	MaxQuantity        = 1000
+	MaxSeatsPerCommand = 1000
+)
+
+var (
+	showIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	partIDRe = regexp.MustCompile(`^[A-Za-z0-9_.]{1,32}$`)
+)
+
+// ValidShowID reports whether id may name a show.
+func ValidShowID(id string) bool { return showIDRe.MatchString(id) }
+
+// ValidPartID reports whether id may name a section, row or tier.
+func ValidPartID(id string) bool { return partIDRe.MatchString(id) }
+
+// Tier is a price level; Price is in minor units (cents).
+type Tier struct {
+	ID    string `json:"id"`
+	Price int64  `json:"price"`
+}
+
+// Row is one row of a seated section, with seats numbered 1..Seats.
+type Row struct {
+	ID    string `json:"id"`
+	Seats int    `json:"seats"`
+}
+
+// Section is either seated (Rows) or general admission (Capacity, no rows).
+type Section struct {
+	ID       string `json:"id"`
+	Tier     string `json:"tier"`
+	Rows     []Row  `json:"rows,omitempty"`
+	Capacity int    `json:"capacity,omitempty"`
+}
+
+// GA reports whether the section is general admission.
+func (s *Section) GA() bool { return len(s.Rows) == 0 }
+
+// Seats is the section's capacity.
+func (s *Section) Seats() int {
+	if s.GA() {
+		return s.Capacity
+	}
+	n := 0
+	for _, r := range s.Rows {
+		n += r.Seats
+	}
+	return n
+}
+
+// ShowConfig is everything that defines a show. Every shard of the show keeps
+// the whole config and instantiates only its own sections.
+type ShowConfig struct {
+	ID                string    `json:"id"`
+	Name              string    `json:"name"`
+	HoldTTLSeconds    int       `json:"hold_ttl_seconds"`
+	PaymentTTLSeconds int       `json:"payment_ttl_seconds"`
+	MaxSeatsPerUser   int       `json:"max_seats_per_user"`
+	Tiers             []Tier    `json:"tiers"`
+	Sections          []Section `json:"sections"`
+	// SectionsPerShard splits the sections, in order, into shards. A show with
+	// a per-user limit is always one shard (see Shards).
+	SectionsPerShard int `json:"sections_per_shard,omitempty"`
+}
+
+// Normalize fills defaults. Call before Validate.
+func (c *ShowConfig) Normalize() {
+	if c.HoldTTLSeconds == 0 {
+		c.HoldTTLSeconds = DefaultHoldTTL
+	}
+	if c.PaymentTTLSeconds == 0 {
+		c.PaymentTTLSeconds = DefaultPaymentTTL
+	}
+	if c.SectionsPerShard <= 0 {
+		c.SectionsPerShard = DefaultShardSects
+	}
+}
+
+// Shards is the number of shard actors the show is split into. Sections are
+// assigned in order, SectionsPerShard to a shard. A per-user limit counts
+// seats across the whole show, so a show with one stays on one shard, where
+// the limit is checked in the same step as the hold.
+func (c *ShowConfig) Shards() int {
+	if c.MaxSeatsPerUser > 0 || c.SectionsPerShard <= 0 {
+		return 1
+	}
+	return (len(c.Sections) + c.SectionsPerShard - 1) / c.SectionsPerShard
+}
+
+// ShardOfSection returns the shard that owns section index i.
+func (c *ShowConfig) ShardOfSection(i int) int {
+	if c.Shards() == 1 {
+		return 0
+	}
+	return i / c.SectionsPerShard
+}
+
+// SectionIndex returns the index of the section id, or -1.
+func (c *ShowConfig) SectionIndex(id string) int {
+	for i := range c.Sections {
+		if c.Sections[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// TierPrice returns the price of tier id and whether it exists.
+func (c *ShowConfig) TierPrice(id string) (int64, bool) {
+	for _, t := range c.Tiers {
+		if t.ID == id {
+			return t.Price, true
+		}
+	}
+	return 0, false
+}
+
+// Validate checks the config against the API contract; the error wraps
+// ErrInvalidRequest and says what is wrong.
+func (c *ShowConfig) Validate() error {
+	bad := func(f string, a ...any) error { return errorf(ErrInvalidRequest, f, a...) }
+	if !ValidShowID(c.ID) {
+		return bad("id must match [A-Za-z0-9._-]{1,64}")
+	}
+	if len(c.Name) > 200 {
+		return bad("name is longer than 200 bytes")
+	}
+	if c.HoldTTLSeconds < 1 || c.HoldTTLSeconds > MaxHoldTTLSeconds {
+		return bad("hold_ttl_seconds must be in 1..%d", MaxHoldTTLSeconds)
+	}
+	if c.PaymentTTLSeconds < 1 || c.PaymentTTLSeconds > MaxPaymentTTL {
+		return bad("payment_ttl_seconds must be in 1..%d", MaxPaymentTTL)
+	}
+	if c.MaxSeatsPerUser < 0 {
+		return bad("max_seats_per_user must be >= 0")
+	}
+	if c.SectionsPerShard < 1 || c.SectionsPerShard > MaxSections {
+		return bad("sections_per_shard must be in 1..%d", MaxSections)
+	}
+	if len(c.Tiers) == 0 || len(c.Tiers) > MaxTiers {
+		return bad("tiers: 1..%d tiers required", MaxTiers)
+	}
+	tiers := map[string]bool{}
+	for _, t := range c.Tiers {
+		if !ValidPartID(t.ID) {
+			return bad("tier id %q must match [A-Za-z0-9_.]{1,32}", t.ID)
+		}
+		if tiers[t.ID] {
+			return bad("duplicate tier %q", t.ID)
+		}
+		if t.Price < 0 || t.Price > 1e12 {
+			return bad("tier %q: price must be in 0..1e12 minor units", t.ID)
+		}
+		tiers[t.ID] = true
+	}
+	if len(c.Sections) == 0 || len(c.Sections) > MaxSections {
+		return bad("sections: 1..%d sections required", MaxSections)
+	}
+	secs := map[string]bool{}
+	total := 0
+	for i := range c.Sections {
+		s := &c.Sections[i]
+		if !ValidPartID(s.ID) {
+			return bad("section id %q must match [A-Za-z0-9_.]{1,32}", s.ID)
+		}
+		if secs[s.ID] {
+			return bad("duplicate section %q", s.ID)
+		}
+		secs[s.ID] = true
+		if !tiers[s.Tier] {
+			return bad("section %q: unknown tier %q", s.ID, s.Tier)
+		}
+		if len(s.Rows) > 0 && s.Capacity != 0 {
+			return bad("section %q: give rows or capacity, not both", s.ID)
+		}
+		if len(s.Rows) == 0 {
+			if s.Capacity < 1 || s.Capacity > MaxGACapacity {
+				return bad("section %q: capacity must be in 1..%d", s.ID, MaxGACapacity)
+			}
+			total += s.Capacity
+			continue
+		}
+		if len(s.Rows) > MaxRowsPerSection {
+			return bad("section %q: at most %d rows", s.ID, MaxRowsPerSection)
+		}
+		rows := map[string]bool{}
+		for _, r := range s.Rows {
+			if !ValidPartID(r.ID) {
+				return bad("section %q: row id %q must match [A-Za-z0-9_.]{1,32}", s.ID, r.ID)
+			}
+			if rows[r.ID] {
+				return bad("section %q: duplicate row %q", s.ID, r.ID)
+			}
+			rows[r.ID] = true
+			if r.Seats < 1 || r.Seats > MaxSeatsPerRow {
+				return bad("section %q row %q: seats must be in 1..%d", s.ID, r.ID, MaxSeatsPerRow)
+			}
+			total += r.Seats
+		}
+	}
+	if total > MaxSeatsPerShow+MaxGACapacity {
+		return bad("the show has %d seats; at most %d", total, MaxSeatsPerShow)
+	}
+	seated := 0
+	for i := range c.Sections {
+		if !c.Sections[i].GA() {
+			seated += c.Sections[i].Seats()
+		}
+	}
+	if seated > MaxSeatsPerShow {
+		return bad("the show has %d numbered seats; at most %d", seated, MaxSeatsPerShow)
+	}
+	return nil
+}
+
+// rowLess orders rows closest to the stage first: the lowest row id, numeric
+// ids compared as numbers, others as strings, numbers before names.
+func rowLess(a, b string) bool {
+	na, ea := strconv.Atoi(a)
+	nb, eb := strconv.Atoi(b)
+	switch {
+	case ea == nil && eb == nil:
+		if na != nb {
+			return na < nb
+		}
+		return a < b
+	case ea == nil:
+		return true
+	case eb == nil:
+		return false
+	}
+	return a < b
+}

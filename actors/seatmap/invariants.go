@@ -1,0 +1,118 @@
+package seatmap
+
+import "fmt"
+
+// CheckInvariants verifies the shard's state from scratch and returns the
+// first violation. It costs O(seats + holds + orders): tests and the
+// invariants build call it after every step; production calls it on demand
+// (the simulator, /v1/admin endpoints).
+func (s *Shard) CheckInvariants() error {
+	if !s.created {
+		return nil
+	}
+	owner := make(map[uint32]string)
+	held := map[*section]int{}
+	reserved := map[*section]int{}
+	sold := map[*section]int{}
+	users := map[string]int{}
+	claim := func(who string, seats []uint32, want SeatState) error {
+		for _, seat := range seats {
+			if prev, ok := owner[seat]; ok {
+				return fmt.Errorf("seat %s belongs to %s and %s", s.seatID(seat), prev, who)
+			}
+			owner[seat] = who
+			if s.seats[seat] != want {
+				return fmt.Errorf("seat %s of %s is %s, want %s", s.seatID(seat), who, s.seats[seat], want)
+			}
+		}
+		return nil
+	}
+	active := 0
+	for _, h := range s.holds {
+		if h.orderID != "" {
+			continue
+		}
+		active++
+		if err := claim("hold "+h.id, h.seats, Held); err != nil {
+			return err
+		}
+		for _, g := range h.general {
+			held[g.sec] += g.n
+		}
+		users[h.user] += h.quantity
+	}
+	if active != s.activeHolds {
+		return fmt.Errorf("activeHolds = %d, counted %d", s.activeHolds, active)
+	}
+	for _, o := range s.orders {
+		var want SeatState
+		switch o.status {
+		case StatusPendingPayment, StatusPaymentProcessing:
+			want = Reserved
+			for _, g := range o.general {
+				reserved[g.sec] += g.n
+			}
+		case StatusPaid:
+			want = Sold
+			for _, g := range o.general {
+				sold[g.sec] += g.n
+			}
+		default:
+			continue
+		}
+		if err := claim("order "+o.id, o.seats, want); err != nil {
+			return err
+		}
+		users[o.user] += o.quantity
+	}
+	for _, sec := range s.sections {
+		c := sec.counts
+		if c[Available]+c[Held]+c[Reserved]+c[Sold] != sec.cap {
+			return fmt.Errorf("section %s: %d+%d+%d+%d != capacity %d", sec.id, c[0], c[1], c[2], c[3], sec.cap)
+		}
+		for st := range c {
+			if c[st] < 0 {
+				return fmt.Errorf("section %s: negative %s count", sec.id, SeatState(st))
+			}
+		}
+		if sec.ga {
+			if c[Held] != held[sec] || c[Reserved] != reserved[sec] || c[Sold] != sold[sec] {
+				return fmt.Errorf("section %s: GA counts %v disagree with holds/orders (%d held, %d reserved, %d sold)",
+					sec.id, c, held[sec], reserved[sec], sold[sec])
+			}
+			continue
+		}
+		var n [numStates]int
+		for ri := range sec.rows {
+			r := &sec.rows[ri]
+			avail := 0
+			for i := 0; i < r.n; i++ {
+				st := s.seats[r.base+uint32(i)]
+				n[st]++
+				if st == Available {
+					avail++
+				} else if _, ok := owner[r.base+uint32(i)]; !ok {
+					return fmt.Errorf("seat %s is %s but nobody owns it", s.seatID(r.base+uint32(i)), st)
+				}
+			}
+			if avail != r.avail {
+				return fmt.Errorf("row %s-%s: avail %d, counted %d", sec.id, r.id, r.avail, avail)
+			}
+		}
+		if n != c {
+			return fmt.Errorf("section %s: counters %v, seats say %v", sec.id, c, n)
+		}
+	}
+	if len(users) != len(s.users) {
+		return fmt.Errorf("user tallies: %d users, counted %d", len(s.users), len(users))
+	}
+	for u, n := range users {
+		if s.users[u] != n {
+			return fmt.Errorf("user %s: tally %d, counted %d", u, s.users[u], n)
+		}
+		if max := s.cfg.MaxSeatsPerUser; max > 0 && n > max {
+			return fmt.Errorf("user %s has %d seats, over the limit %d", u, n, max)
+		}
+	}
+	return nil
+}

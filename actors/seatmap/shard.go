@@ -1,0 +1,301 @@
+package seatmap
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// row is one row of a seated section; its seats are seats[base : base+n].
+type row struct {
+	id    string
+	base  uint32
+	n     int
+	avail int // available seats in the row, to skip full rows fast
+}
+
+// section is one section of this shard.
+type section struct {
+	idx    int // index in ShowConfig.Sections
+	id     string
+	tier   string
+	price  int64
+	ga     bool
+	cap    int
+	counts [numStates]int
+	rows   []row          // config order
+	order  []int          // row indices, closest to the stage first
+	rowIdx map[string]int // row id -> index in rows
+}
+
+// rowRef locates the row a global seat index falls in.
+type rowRef struct {
+	base uint32
+	sec  *section
+	row  int
+}
+
+// gaPart is a quantity of GA capacity in one section.
+type gaPart struct {
+	sec *section
+	n   int
+}
+
+type hold struct {
+	id        string
+	user      string
+	seats     []uint32
+	general   []gaPart
+	quantity  int
+	amount    int64
+	createdAt int64
+	expiresAt int64
+	orderID   string // set once converted into an order
+}
+
+type order struct {
+	id        string
+	holdID    string
+	user      string
+	seats     []uint32
+	general   []gaPart
+	quantity  int
+	amount    int64
+	status    string
+	dueAt     int64
+	createdAt int64
+	history   []History
+	events    int                 // events emitted so far; the next event id is id.(events+1)
+	seen      map[string]struct{} // event ids already applied (payment results, notifications)
+	token     string
+	idemKey   string
+}
+
+type idemEntry struct {
+	orderID string
+	hash    string
+	at      int64
+}
+
+type idAt struct {
+	id string
+	at int64
+}
+
+// Shard is one shard of a show. See the package doc for the callers' duties.
+type Shard struct {
+	cfg      ShowConfig
+	shard    int
+	created  bool
+	sections []*section
+	secByID  map[string]*section
+	seats    []SeatState
+	rowRefs  []rowRef // sorted by base
+
+	holds        map[string]*hold
+	activeHolds  int
+	expiredHolds map[string]int64
+	expiredFIFO  []idAt
+	orders       map[string]*order
+	idem         map[string]idemEntry
+	idemFIFO     []idAt
+	users        map[string]int
+
+	holdTimers  timerHeap
+	orderTimers timerHeap
+
+	seq     uint64
+	lastNow int64
+	ready   Ready
+}
+
+// New returns an empty shard number shardNo; it serves nothing until a
+// KindCreate command gives it its show.
+func New(shardNo int) *Shard {
+	return &Shard{
+		shard:        shardNo,
+		secByID:      map[string]*section{},
+		holds:        map[string]*hold{},
+		expiredHolds: map[string]int64{},
+		orders:       map[string]*order{},
+		idem:         map[string]idemEntry{},
+		users:        map[string]int{},
+	}
+}
+
+// ShardNo is the shard's number within its show.
+func (s *Shard) ShardNo() int { return s.shard }
+
+// Created reports whether the shard has a show.
+func (s *Shard) Created() bool { return s.created }
+
+// Config returns the show config (valid once Created).
+func (s *Shard) Config() ShowConfig { return s.cfg }
+
+// Seq is the sequence number of the last state change.
+func (s *Shard) Seq() uint64 { return s.seq }
+
+// Now is the latest instant the shard has seen.
+func (s *Shard) Now() int64 { return s.lastNow }
+
+// build lays out the shard's sections from cfg.
+func (s *Shard) build(cfg ShowConfig) {
+	s.cfg = cfg
+	s.created = true
+	var next uint32
+	for i := range cfg.Sections {
+		if cfg.ShardOfSection(i) != s.shard {
+			continue
+		}
+		cs := &cfg.Sections[i]
+		price, _ := cfg.TierPrice(cs.Tier)
+		sec := &section{idx: i, id: cs.ID, tier: cs.Tier, price: price, ga: cs.GA(), cap: cs.Seats()}
+		sec.counts[Available] = sec.cap
+		if !sec.ga {
+			sec.rowIdx = make(map[string]int, len(cs.Rows))
+			for ri, r := range cs.Rows {
+				sec.rows = append(sec.rows, row{id: r.ID, base: next, n: r.Seats, avail: r.Seats})
+				sec.rowIdx[r.ID] = ri
+				sec.order = append(sec.order, ri)
+				s.rowRefs = append(s.rowRefs, rowRef{base: next, sec: sec, row: ri})
+				next += uint32(r.Seats)
+			}
+			sort.SliceStable(sec.order, func(a, b int) bool {
+				return rowLess(sec.rows[sec.order[a]].id, sec.rows[sec.order[b]].id)
+			})
+		}
+		s.sections = append(s.sections, sec)
+		s.secByID[sec.id] = sec
+	}
+	s.seats = make([]SeatState, next)
+}
+
+// locate returns the section and row of a global seat index.
+func (s *Shard) locate(seat uint32) (*section, *row) {
+	i := sort.Search(len(s.rowRefs), func(i int) bool { return s.rowRefs[i].base > seat }) - 1
+	ref := s.rowRefs[i]
+	return ref.sec, &ref.sec.rows[ref.row]
+}
+
+// seatID formats a global seat index as section-row-n.
+func (s *Shard) seatID(seat uint32) string {
+	sec, r := s.locate(seat)
+	return sec.id + "-" + r.id + "-" + strconv.Itoa(int(seat-r.base)+1)
+}
+
+// parseSeat resolves a seat id. It accepts exactly section-row-n with n a
+// decimal without leading zeros, so each seat has one spelling.
+func (s *Shard) parseSeat(id string) (uint32, bool) {
+	a := strings.IndexByte(id, '-')
+	if a < 0 {
+		return 0, false
+	}
+	b := strings.IndexByte(id[a+1:], '-')
+	if b < 0 {
+		return 0, false
+	}
+	b += a + 1
+	secID, rowID, num := id[:a], id[a+1:b], id[b+1:]
+	sec, ok := s.secByID[secID]
+	if !ok || sec.ga {
+		return 0, false
+	}
+	ri, ok := sec.rowIdx[rowID]
+	if !ok {
+		return 0, false
+	}
+	if num == "" || num[0] == '0' || len(num) > 4 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || n > sec.rows[ri].n {
+		return 0, false
+	}
+	return sec.rows[ri].base + uint32(n-1), true
+}
+
+// setSeat moves one seat between states, keeping the counters.
+func (s *Shard) setSeat(seat uint32, to SeatState) {
+	sec, r := s.locate(seat)
+	from := s.seats[seat]
+	sec.counts[from]--
+	sec.counts[to]++
+	if from == Available {
+		r.avail--
+	}
+	if to == Available {
+		r.avail++
+	}
+	s.seats[seat] = to
+}
+
+// moveSeats moves the seats and GA parts of a hold or order from one state to another.
+func (s *Shard) moveSeats(seats []uint32, general []gaPart, to SeatState, from SeatState) {
+	for _, seat := range seats {
+		s.setSeat(seat, to)
+	}
+	for _, g := range general {
+		g.sec.counts[from] -= g.n
+		g.sec.counts[to] += g.n
+	}
+}
+
+func (s *Shard) seatIDs(seats []uint32) []string {
+	out := make([]string, len(seats))
+	for i, seat := range seats {
+		out[i] = s.seatID(seat)
+	}
+	return out
+}
+
+func generalMap(parts []gaPart) map[string]int {
+	m := make(map[string]int, len(parts))
+	for _, g := range parts {
+		m[g.sec.id] += g.n
+	}
+	return m
+}
+
+// Ready returns and clears what the commands applied since the last call ask
+// the shell to do.
+func (s *Shard) Ready() Ready {
+	r := s.ready
+	s.ready = Ready{}
+	r.Deadline = s.nextDeadline()
+	return r
+}
+
+// HasReady reports whether there are records or events to take.
+func (s *Shard) HasReady() bool { return len(s.ready.Records) > 0 || len(s.ready.Events) > 0 }
+
+func (s *Shard) nextDeadline() int64 {
+	d := int64(0)
+	min := func(t int64) {
+		if t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	min(s.holdTimers.peek())
+	min(s.orderTimers.peek())
+	if len(s.expiredFIFO) > 0 {
+		min(s.expiredFIFO[0].at + HoldExpiredMemory)
+	}
+	if len(s.idemFIFO) > 0 {
+		min(s.idemFIFO[0].at + IdempotencyKeepMs)
+	}
+	return d
+}
+
+// Counts returns the totals of the shard by state.
+func (s *Shard) Counts() (capacity int, by [numStates]int) {
+	for _, sec := range s.sections {
+		capacity += sec.cap
+		for st := range by {
+			by[st] += sec.counts[st]
+		}
+	}
+	return capacity, by
+}
+
+// ActiveHolds is the number of holds not yet converted, released or expired.
+func (s *Shard) ActiveHolds() int { return s.activeHolds }

@@ -1,0 +1,209 @@
+package seatmap
+
+// SeatState is the state of one seat (or of one unit of GA capacity).
+type SeatState uint8
+
+const (
+	Available SeatState = iota
+	Held
+	Reserved
+	Sold
+	numStates
+)
+
+var stateNames = [...]string{"available", "held", "reserved", "sold"}
+
+func (s SeatState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "invalid"
+}
+
+// Kind names a command.
+type Kind uint8
+
+const (
+	KindCreate  Kind = iota + 1 // create the shard of a show (Show)
+	KindHold                    // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID
+	KindRelease                 // release HoldID
+	KindExtend                  // set HoldID's expiry to Now + Seconds (capped)
+	KindTick                    // expire what is due at Now
+	KindOrder                   // convert HoldID into order OrderID (IdemKey/IdemHash optional)
+	KindPay                     // OrderID: pending_payment -> payment_processing, with Token
+	KindPayResult               // OrderID: settle the payment of EventID; Success
+	KindCancel                  // OrderID: pending_payment -> cancelled
+	KindNotified                // OrderID: notification for EventID sent through Channel
+	KindGetShow                 // read: the shard's part of the show document
+	KindGetSeats                // read: seat states of Section (all sections when empty)
+	KindGetHold                 // read: HoldID
+	KindGetOrder                // read: OrderID
+	KindGetUsers                // read: per-user seat tallies
+)
+
+var kindNames = map[Kind]string{KindCreate: "create", KindHold: "hold", KindRelease: "release",
+	KindExtend: "extend", KindTick: "tick", KindOrder: "order", KindPay: "pay", KindPayResult: "pay_result",
+	KindCancel: "cancel", KindNotified: "notified", KindGetShow: "get_show", KindGetSeats: "get_seats",
+	KindGetHold: "get_hold", KindGetOrder: "get_order", KindGetUsers: "get_users"}
+
+func (k Kind) String() string {
+	if n, ok := kindNames[k]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// ReadOnly reports whether commands of this kind never change state.
+func (k Kind) ReadOnly() bool { return k >= KindGetShow }
+
+// Command is the one input of the state machine. Which fields matter depends
+// on Kind (see the Kind constants). Now is set by the shell, in Unix ms.
+// Commands that changed state are journaled as they are, so the JSON form is
+// the journal format: add fields, never change the meaning of one.
+type Command struct {
+	Kind     Kind        `json:"k"`
+	Now      int64       `json:"t"`
+	Show     *ShowConfig `json:"show,omitempty"`
+	User     string      `json:"u,omitempty"`
+	HoldID   string      `json:"h,omitempty"`
+	OrderID  string      `json:"o,omitempty"`
+	Seats    []string    `json:"s,omitempty"`
+	Section  string      `json:"sec,omitempty"`
+	Tier     string      `json:"tier,omitempty"`
+	Quantity int         `json:"q,omitempty"`
+	Seconds  int         `json:"sec_n,omitempty"`
+	IdemKey  string      `json:"ik,omitempty"`
+	IdemHash string      `json:"ih,omitempty"`
+	Token    string      `json:"tok,omitempty"`
+	EventID  string      `json:"ev,omitempty"`
+	Success  bool        `json:"ok,omitempty"`
+	Channel  string      `json:"ch,omitempty"`
+}
+
+// HoldView is a hold as the API shows it.
+type HoldView struct {
+	ID        string         `json:"id"`
+	Show      string         `json:"show"`
+	User      string         `json:"user"`
+	Seats     []string       `json:"seats"`
+	General   map[string]int `json:"general"`
+	Quantity  int            `json:"quantity"`
+	Amount    int64          `json:"amount"`
+	CreatedAt int64          `json:"created_at"`
+	ExpiresAt int64          `json:"expires_at"`
+	OrderID   string         `json:"order_id,omitempty"`
+}
+
+// History is one entry of an order's history: a status change or a notification.
+type History struct {
+	Status string `json:"status"`
+	At     int64  `json:"at"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Order statuses.
+const (
+	StatusPendingPayment    = "pending_payment"
+	StatusPaymentProcessing = "payment_processing"
+	StatusPaid              = "paid"
+	StatusCancelled         = "cancelled"
+	StatusExpired           = "expired"
+)
+
+// OrderView is an order as the API shows it.
+type OrderView struct {
+	ID           string         `json:"id"`
+	Show         string         `json:"show"`
+	HoldID       string         `json:"hold"`
+	User         string         `json:"user"`
+	Seats        []string       `json:"seats"`
+	General      map[string]int `json:"general"`
+	Quantity     int            `json:"quantity"`
+	Amount       int64          `json:"amount"`
+	Status       string         `json:"status"`
+	PaymentDueAt int64          `json:"payment_due_at"`
+	CreatedAt    int64          `json:"created_at"`
+	History      []History      `json:"history"`
+}
+
+// SectionView is one section's counters.
+type SectionView struct {
+	ID        string `json:"id"`
+	Tier      string `json:"tier"`
+	Capacity  int    `json:"capacity"`
+	Available int    `json:"available"`
+	Held      int    `json:"held"`
+	Reserved  int    `json:"reserved"`
+	Sold      int    `json:"sold"`
+}
+
+// ShowView is a shard's part of the show document: the config and the
+// counters of the shard's own sections.
+type ShowView struct {
+	Config      ShowConfig    `json:"config"`
+	Shard       int           `json:"shard"`
+	Sections    []SectionView `json:"sections"`
+	HoldsActive int           `json:"holds_active"`
+	Orders      int           `json:"orders"`
+}
+
+// SeatEntry is one seat and its state, for the seat map.
+type SeatEntry struct {
+	ID    string    `json:"id"`
+	State SeatState `json:"state"`
+}
+
+// Result is the answer to one command.
+type Result struct {
+	Err     error
+	Hold    *HoldView
+	Order   *OrderView
+	Show    *ShowView
+	Seats   []SeatEntry
+	Users   map[string]int
+	Created bool // the command created the hold/order (201) rather than finding it (200)
+}
+
+// Event types of the order pipeline.
+const (
+	EventCreated          = "created"
+	EventPaymentRequested = "payment_requested"
+	EventPaid             = "paid"
+	EventPaymentFailed    = "payment_failed"
+	EventCancelled        = "cancelled"
+	EventExpired          = "expired"
+	EventRefund           = "refund_requested"
+)
+
+// Event is an order event for the outbox. ID is unique and deterministic
+// (order id and the order's event number), so consumers dedupe by it.
+type Event struct {
+	ID       string   `json:"id"`
+	Type     string   `json:"type"`
+	Show     string   `json:"show"`
+	Shard    int      `json:"shard"`
+	OrderID  string   `json:"order"`
+	User     string   `json:"user"`
+	Amount   int64    `json:"amount"`
+	Quantity int      `json:"quantity"`
+	Seats    []string `json:"seats,omitempty"`
+	Token    string   `json:"token,omitempty"`
+	At       int64    `json:"at"`
+}
+
+// Ready is what a batch of Apply calls asks the shell to do.
+type Ready struct {
+	// Records are the commands that changed state, in order, each stamped
+	// with its sequence number. Journal and sync them before answering.
+	Records []Record
+	// Events go to the outbox, in the same write as Records.
+	Events []Event
+	// Deadline is the next instant (Unix ms) a Tick has work to do; 0 = none.
+	Deadline int64
+}
+
+// Record is a journaled command with its sequence number (1, 2, ...).
+type Record struct {
+	Seq uint64  `json:"seq"`
+	Cmd Command `json:"cmd"`
+}
