@@ -117,12 +117,12 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 	case o.status == StatusPaymentProcessing:
 		o.history = append(o.history, History{Status: EventPaymentFailed, At: c.Now})
 		o.status = StatusPendingPayment
+		s.emit(o, EventPaymentFailed, c.Now)
 		if o.dueAt <= c.Now {
 			s.expireOrder(o, c.Now)
 		} else {
 			s.orderTimers.add(o.id, o.dueAt)
 		}
-		s.emit(o, EventPaymentFailed, c.Now)
 	case c.Success && (o.status == StatusExpired || o.status == StatusCancelled):
 		o.history = append(o.history, History{Status: EventRefund, At: c.Now, Detail: "paid after the order was " + o.status})
 		s.emit(o, EventRefund, c.Now)

@@ -1,0 +1,232 @@
+package seatmap
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+)
+
+// TestScenarios runs the scenario files in testdata. Commands:
+//
+//	create [shard=N]           <show config JSON as input>
+//	hold id=H user=U [seats=a,b] [section=S] [tier=T] [qty=N] [t=MS]
+//	release id=H [t=MS] | extend id=H secs=N [t=MS] | tick t=MS
+//	order id=O hold=H [key=K hash=X] [t=MS] | pay id=O [token=T] | payresult id=O ev=E ok=true|false
+//	cancel id=O | notified id=O ev=E ch=C | getorder id=O | gethold id=H
+//	show                        section counters
+//	rows section=S              one line per row: . available, H held, R reserved, S sold
+//	ready                       records and events taken from Ready, and the deadline
+//	replay                      rebuild a shard from every record so far, and from a snapshot; compare
+func TestScenarios(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		var s *Shard
+		var journal []Record
+		var now int64
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if s == nil {
+				shard := 0
+				if d.HasArg("shard") {
+					d.ScanArgs(t, "shard", &shard)
+				}
+				s = New(shard)
+			}
+			if d.HasArg("t") {
+				var ts int
+				d.ScanArgs(t, "t", &ts)
+				now = int64(ts)
+			}
+			arg := func(k string) string {
+				if !d.HasArg(k) {
+					return ""
+				}
+				var v string
+				d.ScanArgs(t, k, &v)
+				return v
+			}
+			argInt := func(k string) int {
+				n, _ := strconv.Atoi(arg(k))
+				return n
+			}
+			c := Command{Now: now}
+			switch d.Cmd {
+			case "create":
+				var cfg ShowConfig
+				if err := json.Unmarshal([]byte(d.Input), &cfg); err != nil {
+					d.Fatalf(t, "bad config: %v", err)
+				}
+				c.Kind, c.Show = KindCreate, &cfg
+			case "hold":
+				c.Kind, c.HoldID, c.User, c.Section, c.Tier, c.Quantity = KindHold, arg("id"), arg("user"), arg("section"), arg("tier"), argInt("qty")
+				if v := arg("seats"); v != "" {
+					c.Seats = strings.Split(v, ",")
+				}
+			case "release":
+				c.Kind, c.HoldID = KindRelease, arg("id")
+			case "extend":
+				c.Kind, c.HoldID, c.Seconds = KindExtend, arg("id"), argInt("secs")
+			case "tick":
+				c.Kind = KindTick
+			case "order":
+				c.Kind, c.OrderID, c.HoldID, c.IdemKey, c.IdemHash = KindOrder, arg("id"), arg("hold"), arg("key"), arg("hash")
+			case "pay":
+				c.Kind, c.OrderID, c.Token = KindPay, arg("id"), arg("token")
+			case "payresult":
+				c.Kind, c.OrderID, c.EventID, c.Success = KindPayResult, arg("id"), arg("ev"), arg("ok") == "true"
+			case "cancel":
+				c.Kind, c.OrderID = KindCancel, arg("id")
+			case "notified":
+				c.Kind, c.OrderID, c.EventID, c.Channel = KindNotified, arg("id"), arg("ev"), arg("ch")
+			case "getorder":
+				c.Kind, c.OrderID = KindGetOrder, arg("id")
+			case "gethold":
+				c.Kind, c.HoldID = KindGetHold, arg("id")
+			case "show":
+				return showCounters(s)
+			case "rows":
+				return rowPicture(s, arg("section"))
+			case "ready":
+				return formatReady(s.Ready())
+			case "replay":
+				return checkReplay(t, s, journal)
+			default:
+				d.Fatalf(t, "unknown command %s", d.Cmd)
+			}
+			res := s.Apply(c)
+			if err := s.CheckInvariants(); err != nil {
+				d.Fatalf(t, "invariant: %v", err)
+			}
+			// keep the records for replay, without taking them from Ready
+			for _, rec := range s.ready.Records {
+				if len(journal) == 0 || rec.Seq > journal[len(journal)-1].Seq {
+					journal = append(journal, rec)
+				}
+			}
+			return formatResult(res)
+		})
+	})
+}
+
+func formatResult(r Result) string {
+	var b strings.Builder
+	if r.Err != nil {
+		fmt.Fprintf(&b, "error %s", ErrorCode(r.Err))
+		if seats := TakenSeats(r.Err); len(seats) > 0 {
+			fmt.Fprintf(&b, " %v", seats)
+		}
+		if m := ErrorMessage(r.Err); m != ErrorCode(r.Err) {
+			fmt.Fprintf(&b, ": %s", m)
+		}
+		return b.String() + "\n"
+	}
+	if r.Hold != nil {
+		h := r.Hold
+		fmt.Fprintf(&b, "hold %s user=%s seats=%v general=%s qty=%d amount=%d expires=%d", h.ID, h.User, h.Seats,
+			fmtMap(h.General), h.Quantity, h.Amount, h.ExpiresAt)
+		if h.OrderID != "" {
+			fmt.Fprintf(&b, " order=%s", h.OrderID)
+		}
+	} else if r.Order != nil {
+		o := r.Order
+		fmt.Fprintf(&b, "order %s hold=%s user=%s seats=%v general=%s qty=%d amount=%d status=%s due=%d history=",
+			o.ID, o.HoldID, o.User, o.Seats, fmtMap(o.General), o.Quantity, o.Amount, o.Status, o.PaymentDueAt)
+		for i, h := range o.History {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%s@%d", h.Status, h.At)
+			if h.Detail != "" {
+				fmt.Fprintf(&b, "(%s)", h.Detail)
+			}
+		}
+	} else {
+		b.WriteString("ok")
+	}
+	if r.Created {
+		b.WriteString(" (created)")
+	}
+	return b.String() + "\n"
+}
+
+func fmtMap(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func showCounters(s *Shard) string {
+	var b strings.Builder
+	for _, sec := range s.sections {
+		c := sec.counts
+		fmt.Fprintf(&b, "%s cap=%d available=%d held=%d reserved=%d sold=%d\n", sec.id, sec.cap, c[0], c[1], c[2], c[3])
+	}
+	fmt.Fprintf(&b, "holds=%d orders=%d users=%s\n", s.activeHolds, len(s.orders), fmtMap(s.users))
+	return b.String()
+}
+
+func rowPicture(s *Shard, secID string) string {
+	sec := s.secByID[secID]
+	if sec == nil {
+		return "no section\n"
+	}
+	var b strings.Builder
+	for _, ri := range sec.order {
+		r := sec.rows[ri]
+		fmt.Fprintf(&b, "%-3s ", r.id)
+		for i := 0; i < r.n; i++ {
+			b.WriteByte(".HRS"[s.seats[r.base+uint32(i)]])
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func formatReady(r Ready) string {
+	var b strings.Builder
+	for _, rec := range r.Records {
+		fmt.Fprintf(&b, "record %d %s\n", rec.Seq, rec.Cmd.Kind)
+	}
+	for _, e := range r.Events {
+		fmt.Fprintf(&b, "event %s %s order=%s amount=%d\n", e.ID, e.Type, e.OrderID, e.Amount)
+	}
+	fmt.Fprintf(&b, "deadline %d\n", r.Deadline)
+	return b.String()
+}
+
+// checkReplay rebuilds the shard from its records, and from a snapshot, and
+// compares both with the live shard.
+func checkReplay(t *testing.T, s *Shard, journal []Record) string {
+	r := New(s.shard)
+	for _, rec := range journal {
+		if err := r.Replay(rec); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+	}
+	want := Fingerprint(s)
+	if got := Fingerprint(r); got != want {
+		t.Fatalf("replayed state differs:\n got %s\nwant %s", got, want)
+	}
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Restore(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Fingerprint(r2); got != want {
+		t.Fatalf("restored state differs:\n got %s\nwant %s", got, want)
+	}
+	return fmt.Sprintf("replayed %d records, seq %d: same state\n", len(journal), r.Seq())
+}

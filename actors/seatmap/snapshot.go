@@ -1,0 +1,252 @@
+package seatmap
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+)
+
+// snapshotVersion is bumped when the snapshot format changes incompatibly.
+const snapshotVersion = 1
+
+type snapGA struct {
+	Sec string `json:"s"`
+	N   int    `json:"n"`
+}
+
+type snapHold struct {
+	ID        string   `json:"id"`
+	User      string   `json:"u"`
+	Seats     []uint32 `json:"seats,omitempty"`
+	General   []snapGA `json:"ga,omitempty"`
+	Quantity  int      `json:"q"`
+	Amount    int64    `json:"a"`
+	CreatedAt int64    `json:"c"`
+	ExpiresAt int64    `json:"e"`
+	OrderID   string   `json:"o,omitempty"`
+}
+
+type snapOrder struct {
+	ID        string    `json:"id"`
+	HoldID    string    `json:"h"`
+	User      string    `json:"u"`
+	Seats     []uint32  `json:"seats,omitempty"`
+	General   []snapGA  `json:"ga,omitempty"`
+	Quantity  int       `json:"q"`
+	Amount    int64     `json:"a"`
+	Status    string    `json:"st"`
+	DueAt     int64     `json:"due"`
+	CreatedAt int64     `json:"c"`
+	History   []History `json:"hist"`
+	Events    int       `json:"ev"`
+	Seen      []string  `json:"seen,omitempty"`
+	Token     string    `json:"tok,omitempty"`
+	IdemKey   string    `json:"ik,omitempty"`
+}
+
+type snapIdem struct {
+	Key     string `json:"k"`
+	OrderID string `json:"o"`
+	Hash    string `json:"h"`
+	At      int64  `json:"t"`
+}
+
+type snapshot struct {
+	Version int         `json:"v"`
+	Shard   int         `json:"shard"`
+	Config  *ShowConfig `json:"config,omitempty"`
+	Seq     uint64      `json:"seq"`
+	Now     int64       `json:"now"`
+	Seats   []byte      `json:"seats"`
+	Holds   []snapHold  `json:"holds"`
+	Expired []idAt      `json:"expired"`
+	Orders  []snapOrder `json:"orders"`
+	Idem    []snapIdem  `json:"idem"`
+}
+
+func (e idAt) MarshalJSON() ([]byte, error) { return json.Marshal([2]any{e.id, e.at}) }
+func (e *idAt) UnmarshalJSON(b []byte) error {
+	var v [2]json.RawMessage
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(v[0], &e.id); err != nil {
+		return err
+	}
+	return json.Unmarshal(v[1], &e.at)
+}
+
+func snapParts(parts []gaPart) []snapGA {
+	var out []snapGA
+	for _, g := range parts {
+		out = append(out, snapGA{Sec: g.sec.id, N: g.n})
+	}
+	return out
+}
+
+// Snapshot encodes the whole state canonically: the same state always gives
+// the same bytes. Pending Ready output is not part of it (take Ready first).
+func (s *Shard) Snapshot() ([]byte, error) { return json.Marshal(s.snapshot()) }
+
+func (s *Shard) snapshot() snapshot {
+	sn := snapshot{Version: snapshotVersion, Shard: s.shard, Seq: s.seq, Now: s.lastNow, Seats: []byte{}}
+	if s.created {
+		cfg := s.cfg
+		sn.Config = &cfg
+		sn.Seats = make([]byte, len(s.seats))
+		for i, st := range s.seats {
+			sn.Seats[i] = byte(st)
+		}
+	}
+	for _, h := range s.holds {
+		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.seats, General: snapParts(h.general),
+			Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt, OrderID: h.orderID})
+	}
+	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
+	sn.Expired = append([]idAt{}, s.expiredFIFO...)
+	sortIDAt(sn.Expired)
+	for _, o := range s.orders {
+		so := snapOrder{ID: o.id, HoldID: o.holdID, User: o.user, Seats: o.seats, General: snapParts(o.general),
+			Quantity: o.quantity, Amount: o.amount, Status: o.status, DueAt: o.dueAt, CreatedAt: o.createdAt,
+			History: o.history, Events: o.events, Token: o.token, IdemKey: o.idemKey}
+		for id := range o.seen {
+			so.Seen = append(so.Seen, id)
+		}
+		sort.Strings(so.Seen)
+		sn.Orders = append(sn.Orders, so)
+	}
+	sort.Slice(sn.Orders, func(i, j int) bool { return sn.Orders[i].ID < sn.Orders[j].ID })
+	for k, e := range s.idem {
+		sn.Idem = append(sn.Idem, snapIdem{Key: k, OrderID: e.orderID, Hash: e.hash, At: e.at})
+	}
+	sort.Slice(sn.Idem, func(i, j int) bool {
+		if sn.Idem[i].At != sn.Idem[j].At {
+			return sn.Idem[i].At < sn.Idem[j].At
+		}
+		return sn.Idem[i].Key < sn.Idem[j].Key
+	})
+	return sn
+}
+
+func sortIDAt(v []idAt) {
+	sort.Slice(v, func(i, j int) bool {
+		if v[i].at != v[j].at {
+			return v[i].at < v[j].at
+		}
+		return v[i].id < v[j].id
+	})
+}
+
+// Restore rebuilds a shard from a Snapshot. Counters, tallies and timers are
+// recomputed from the seats, holds and orders, then the invariants are checked.
+func Restore(data []byte) (*Shard, error) {
+	var sn snapshot
+	if err := json.Unmarshal(data, &sn); err != nil {
+		return nil, fmt.Errorf("seatmap: bad snapshot: %w", err)
+	}
+	if sn.Version != snapshotVersion {
+		return nil, fmt.Errorf("seatmap: snapshot version %d, want %d", sn.Version, snapshotVersion)
+	}
+	s := New(sn.Shard)
+	s.seq, s.lastNow = sn.Seq, sn.Now
+	if sn.Config == nil {
+		return s, nil
+	}
+	s.build(*sn.Config)
+	if len(sn.Seats) != len(s.seats) {
+		return nil, fmt.Errorf("seatmap: snapshot has %d seats, the config %d", len(sn.Seats), len(s.seats))
+	}
+	for i, b := range sn.Seats {
+		if SeatState(b) >= numStates {
+			return nil, fmt.Errorf("seatmap: seat %d has state %d", i, b)
+		}
+		if SeatState(b) != Available {
+			s.setSeat(uint32(i), SeatState(b))
+		}
+	}
+	parts := func(in []snapGA) ([]gaPart, error) {
+		var out []gaPart
+		for _, g := range in {
+			sec, ok := s.secByID[g.Sec]
+			if !ok || !sec.ga {
+				return nil, fmt.Errorf("seatmap: snapshot names GA section %q", g.Sec)
+			}
+			out = append(out, gaPart{sec: sec, n: g.N})
+		}
+		return out, nil
+	}
+	for _, sh := range sn.Holds {
+		gp, err := parts(sh.General)
+		if err != nil {
+			return nil, err
+		}
+		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, general: gp, quantity: sh.Quantity, amount: sh.Amount,
+			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt, orderID: sh.OrderID}
+		s.holds[h.id] = h
+		if h.orderID == "" {
+			s.activeHolds++
+			s.users[h.user] += h.quantity
+			s.holdTimers.add(h.id, h.expiresAt)
+			s.addGA(gp, Held)
+		}
+	}
+	for _, e := range sn.Expired {
+		s.expiredHolds[e.id] = e.at
+		s.expiredFIFO = append(s.expiredFIFO, e)
+	}
+	for _, so := range sn.Orders {
+		gp, err := parts(so.General)
+		if err != nil {
+			return nil, err
+		}
+		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, general: gp, quantity: so.Quantity,
+			amount: so.Amount, status: so.Status, dueAt: so.DueAt, createdAt: so.CreatedAt, history: so.History,
+			events: so.Events, token: so.Token, idemKey: so.IdemKey}
+		for _, id := range so.Seen {
+			s.see(o, id)
+		}
+		s.orders[o.id] = o
+		switch o.status {
+		case StatusPendingPayment:
+			s.orderTimers.add(o.id, o.dueAt)
+			fallthrough
+		case StatusPaymentProcessing:
+			s.users[o.user] += o.quantity
+			s.addGA(gp, Reserved)
+		case StatusPaid:
+			s.users[o.user] += o.quantity
+			s.addGA(gp, Sold)
+		}
+	}
+	for _, e := range sn.Idem {
+		s.idem[e.Key] = idemEntry{orderID: e.OrderID, hash: e.Hash, at: e.At}
+		s.idemFIFO = append(s.idemFIFO, idAt{id: e.Key, at: e.At})
+	}
+	if err := s.CheckInvariants(); err != nil {
+		return nil, fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Shard) addGA(parts []gaPart, st SeatState) {
+	for _, g := range parts {
+		g.sec.counts[Available] -= g.n
+		g.sec.counts[st] += g.n
+	}
+}
+
+// Fingerprint is a short hash of the canonical state, for comparing replicas.
+// It leaves out the latest instant seen, which reads and failed commands move
+// without changing state.
+func Fingerprint(s *Shard) string {
+	sn := s.snapshot()
+	sn.Now = 0
+	b, err := json.Marshal(sn)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("seq=%d %s", s.seq, hex.EncodeToString(sum[:8]))
+}
