@@ -6,10 +6,12 @@ import "container/heap"
 // hold or order changes; a popped entry is checked against the live object.
 type timerHeap []idAt
 
-func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at || (h[i].at == h[j].at && h[i].id < h[j].id) }
-func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *timerHeap) Push(x any)        { *h = append(*h, x.(idAt)) }
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	return h[i].at < h[j].at || (h[i].at == h[j].at && h[i].id < h[j].id)
+}
+func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)   { *h = append(*h, x.(idAt)) }
 func (h *timerHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]

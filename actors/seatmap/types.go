@@ -24,21 +24,21 @@ func (s SeatState) String() string {
 type Kind uint8
 
 const (
-	KindCreate  Kind = iota + 1 // create the shard of a show (Show)
-	KindHold                    // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID
-	KindRelease                 // release HoldID
-	KindExtend                  // set HoldID's expiry to Now + Seconds (capped)
-	KindTick                    // expire what is due at Now
-	KindOrder                   // convert HoldID into order OrderID (IdemKey/IdemHash optional)
-	KindPay                     // OrderID: pending_payment -> payment_processing, with Token
-	KindPayResult               // OrderID: settle the payment of EventID; Success
-	KindCancel                  // OrderID: pending_payment -> cancelled
-	KindNotified                // OrderID: notification for EventID sent through Channel
-	KindGetShow                 // read: the shard's part of the show document
-	KindGetSeats                // read: seat states of Section (all sections when empty)
-	KindGetHold                 // read: HoldID
-	KindGetOrder                // read: OrderID
-	KindGetUsers                // read: per-user seat tallies
+	KindCreate    Kind = iota + 1 // create the shard of a show (Show)
+	KindHold                      // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID
+	KindRelease                   // release HoldID
+	KindExtend                    // set HoldID's expiry to Now + Seconds (capped)
+	KindTick                      // expire what is due at Now
+	KindOrder                     // convert HoldID into order OrderID (IdemKey/IdemHash optional)
+	KindPay                       // OrderID: pending_payment -> payment_processing, with Token
+	KindPayResult                 // OrderID: settle the payment of EventID; Success
+	KindCancel                    // OrderID: pending_payment -> cancelled
+	KindNotified                  // OrderID: notification for EventID sent through Channel
+	KindGetShow                   // read: the shard's part of the show document
+	KindGetSeats                  // read: seat states of Section (all sections when empty)
+	KindGetHold                   // read: HoldID
+	KindGetOrder                  // read: OrderID
+	KindGetUsers                  // read: per-user seat tallies
 )
 
 var kindNames = map[Kind]string{KindCreate: "create", KindHold: "hold", KindRelease: "release",

@@ -1,0 +1,89 @@
+package actors
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Env is what every shard actor of a node shares. Set it up before the first
+// actor starts and do not change it after.
+type Env struct {
+	Journal Journal
+	Log     *slog.Logger
+	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
+	// core gets the value as an input.
+	NowMs func() int64
+	// SnapshotEvery is how many records a shard writes between snapshots.
+	SnapshotEvery int
+	// OnEvents is called (from actor goroutines, must not block) after a batch
+	// with order events was made durable: the relay's wake-up.
+	OnEvents func()
+	// Stats collects per-shard gauges and node counters.
+	Stats *Stats
+}
+
+func (e *Env) defaults() {
+	if e.Journal == nil {
+		e.Journal = NewMemJournal()
+	}
+	if e.Log == nil {
+		e.Log = slog.Default()
+	}
+	if e.NowMs == nil {
+		e.NowMs = func() int64 { return time.Now().UnixMilli() }
+	}
+	if e.SnapshotEvery <= 0 {
+		e.SnapshotEvery = 50_000
+	}
+	if e.OnEvents == nil {
+		e.OnEvents = func() {}
+	}
+	if e.Stats == nil {
+		e.Stats = &Stats{}
+	}
+}
+
+// Stats are counters shared by a node's shard actors. Safe for concurrent use.
+type Stats struct {
+	Commands           atomic.Int64 // commands applied
+	Batches            atomic.Int64 // journal batches written
+	Records            atomic.Int64 // records journaled
+	JournalErrors      atomic.Int64 // failed journal writes
+	JournalMicros      atomic.Int64 // total time spent in Journal.Append
+	Recovering         atomic.Int64 // shards recovering now
+	LastJournalErrorMs atomic.Int64 // when a journal write last failed (Unix ms)
+
+	shards sync.Map // identity -> *ShardGauges
+}
+
+// ShardGauges are one shard's latest counts, published after every turn.
+type ShardGauges struct {
+	Available, Held, Reserved, Sold, HoldsActive atomic.Int64
+}
+
+func (s *Stats) gauges(identity string) *ShardGauges {
+	if g, ok := s.shards.Load(identity); ok {
+		return g.(*ShardGauges)
+	}
+	g, _ := s.shards.LoadOrStore(identity, &ShardGauges{})
+	return g.(*ShardGauges)
+}
+
+func (s *Stats) forget(identity string) { s.shards.Delete(identity) }
+
+// Totals sums the gauges of every shard of the node.
+func (s *Stats) Totals() (available, held, reserved, sold, holds, shards int64) {
+	s.shards.Range(func(_, v any) bool {
+		g := v.(*ShardGauges)
+		available += g.Available.Load()
+		held += g.Held.Load()
+		reserved += g.Reserved.Load()
+		sold += g.Sold.Load()
+		holds += g.HoldsActive.Load()
+		shards++
+		return true
+	})
+	return
+}

@@ -1,0 +1,285 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// KindShard is the cluster kind of shard actors.
+const KindShard = "shard"
+
+// ShardIdentity names shard n of a show.
+func ShardIdentity(show string, n int) string { return show + "/" + strconv.Itoa(n) }
+
+func parseIdentity(id string) (show string, n int, err error) {
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 {
+		return "", 0, fmt.Errorf("bad shard identity %q", id)
+	}
+	n, err = strconv.Atoi(id[i+1:])
+	return id[:i], n, err
+}
+
+// idleEmpty is how long an actor for a show that does not exist lives.
+const idleEmpty = 10 * time.Second
+
+type pendingReply struct {
+	to     *actor.PID
+	res    seatmap.Result
+	remote bool
+}
+
+// shardActor is the thin shell around one seatmap.Shard.
+type shardActor struct {
+	env      *Env
+	identity string
+	log      *slog.Logger
+	shard    *seatmap.Shard
+	broken   error // set when state could not be recovered; every command answers unavailable
+
+	pending     []pendingReply
+	flushQueued bool
+	timer       *time.Timer
+	timerAt     int64
+	sinceSnap   int
+}
+
+// Kind returns the cluster kind for shard actors, sharing env.
+func Kind(env *Env) *cluster.Kind {
+	env.defaults()
+	return cluster.NewKind(KindShard, actor.PropsFromProducer(func() actor.Actor {
+		return &shardActor{env: env}
+	}))
+}
+
+// ShardProps returns props for a shard actor spawned outside a cluster (tests
+// and benchmarks), with its identity given.
+func ShardProps(env *Env, identity string) *actor.Props {
+	env.defaults()
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &shardActor{env: env, identity: identity}
+	})
+}
+
+func (a *shardActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *request:
+		a.handle(ctx, m.cmd, ctx.Sender(), false)
+	case *wrapperspb.BytesValue:
+		cmd, err := decodeRequest(m.Value)
+		if err != nil {
+			a.reply(ctx, pendingReply{to: ctx.Sender(), remote: true,
+				res: seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrInvalidRequest, Msg: err.Error()}}})
+			return
+		}
+		a.handle(ctx, cmd, ctx.Sender(), true)
+	case *flush:
+		a.flush(ctx)
+	case *tick:
+		a.onTick(ctx, m)
+	case *actor.Started:
+		if a.identity != "" {
+			a.recover(ctx)
+		}
+	case *cluster.ClusterInit:
+		a.identity = m.Identity.Identity
+		a.recover(ctx)
+	case *actor.ReceiveTimeout:
+		if a.shard == nil || !a.shard.Created() {
+			ctx.Poison(ctx.Self())
+		}
+	case *actor.Stopping:
+		if a.timer != nil {
+			a.timer.Stop()
+		}
+		a.env.Stats.forget(a.identity)
+	}
+}
+
+// recover rebuilds the shard from the journal: snapshot, then records.
+func (a *shardActor) recover(ctx actor.Context) {
+	a.env.Stats.Recovering.Add(1)
+	defer a.env.Stats.Recovering.Add(-1)
+	a.log = a.env.Log.With("shard", a.identity)
+	_, n, err := parseIdentity(a.identity)
+	if err != nil {
+		a.broken = err
+		return
+	}
+	start := time.Now()
+	sh, err := loadShard(a.env.Journal, a.identity, n)
+	if err != nil {
+		a.log.Error("recovery failed; the shard answers unavailable", "err", err)
+		a.broken = err
+		return
+	}
+	a.shard, a.broken = sh, nil
+	if sh.Created() {
+		a.log.Info("shard recovered", "seq", sh.Seq(), "took", time.Since(start))
+		a.afterTurn(ctx, sh.Ready())
+	} else {
+		ctx.SetReceiveTimeout(idleEmpty)
+	}
+}
+
+func loadShard(j Journal, identity string, n int) (*seatmap.Shard, error) {
+	snap, recs, err := j.Load(identity)
+	if err != nil {
+		return nil, err
+	}
+	sh := seatmap.New(n)
+	if snap != nil {
+		if sh, err = seatmap.Restore(snap); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range recs {
+		if err := sh.Replay(r); err != nil {
+			return nil, err
+		}
+	}
+	return sh, nil
+}
+
+func (a *shardActor) handle(ctx actor.Context, cmd seatmap.Command, from *actor.PID, remote bool) {
+	if a.shard == nil || a.broken != nil {
+		if a.shard == nil && a.broken == nil {
+			a.recover(ctx) // a retry after a failed recovery or journal write
+		}
+		if a.broken != nil {
+			a.reply(ctx, pendingReply{to: from, remote: remote, res: seatmap.Result{Err: seatmap.ErrUnavailable}})
+			return
+		}
+	}
+	cmd.Now = a.env.NowMs()
+	a.env.Stats.Commands.Add(1)
+	res := a.shard.Apply(cmd)
+	if cmd.Kind.ReadOnly() {
+		a.reply(ctx, pendingReply{to: from, remote: remote, res: res})
+		return
+	}
+	if cmd.Kind == seatmap.KindCreate && res.Err == nil {
+		ctx.SetReceiveTimeout(0)
+	}
+	a.pending = append(a.pending, pendingReply{to: from, remote: remote, res: res})
+	if !a.flushQueued {
+		a.flushQueued = true
+		ctx.Send(ctx.Self(), &flush{})
+	}
+}
+
+func (a *shardActor) onTick(ctx actor.Context, t *tick) {
+	if t.at != a.timerAt || a.shard == nil || a.broken != nil {
+		return // a stale timer
+	}
+	a.timerAt = 0
+	a.shard.Apply(seatmap.Command{Kind: seatmap.KindTick, Now: a.env.NowMs()})
+	if !a.flushQueued {
+		a.flushQueued = true
+		ctx.Send(ctx.Self(), &flush{})
+	}
+}
+
+// flush ends the turn: journal the records and events of every command since
+// the last flush as one synced batch, then answer them.
+func (a *shardActor) flush(ctx actor.Context) {
+	a.flushQueued = false
+	if a.shard == nil {
+		return
+	}
+	rd := a.shard.Ready()
+	if len(rd.Records) > 0 || len(rd.Events) > 0 {
+		start := time.Now()
+		err := a.env.Journal.Append(a.identity, rd.Records, rd.Events)
+		a.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
+		if err != nil {
+			a.journalFailed(ctx, err)
+			return
+		}
+		a.env.Stats.Batches.Add(1)
+		a.env.Stats.Records.Add(int64(len(rd.Records)))
+		a.sinceSnap += len(rd.Records)
+	}
+	for _, p := range a.pending {
+		a.reply(ctx, p)
+	}
+	a.pending = a.pending[:0]
+	if len(rd.Events) > 0 {
+		a.env.OnEvents()
+	}
+	a.afterTurn(ctx, rd)
+	if a.sinceSnap >= a.env.SnapshotEvery {
+		a.snapshot()
+	}
+}
+
+// journalFailed answers the turn's commands unavailable (nothing of the turn
+// is durable) and rebuilds the shard from the journal, dropping the unsynced
+// changes from memory too.
+func (a *shardActor) journalFailed(ctx actor.Context, err error) {
+	a.env.Stats.JournalErrors.Add(1)
+	a.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
+	a.log.Error("journal write failed; answering unavailable and reloading", "err", err, "commands", len(a.pending))
+	for _, p := range a.pending {
+		p.res = seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "storage failure"}}
+		a.reply(ctx, p)
+	}
+	a.pending = a.pending[:0]
+	a.shard = nil
+	a.recover(ctx)
+}
+
+func (a *shardActor) snapshot() {
+	snap, err := a.shard.Snapshot()
+	if err == nil {
+		err = a.env.Journal.SaveSnapshot(a.identity, a.shard.Seq(), snap)
+	}
+	if err != nil {
+		a.log.Warn("snapshot failed", "err", err)
+		return
+	}
+	a.sinceSnap = 0
+}
+
+// afterTurn publishes the gauges and arms the timer for the next deadline.
+func (a *shardActor) afterTurn(ctx actor.Context, rd seatmap.Ready) {
+	g := a.env.Stats.gauges(a.identity)
+	_, by := a.shard.Counts()
+	g.Available.Store(int64(by[seatmap.Available]))
+	g.Held.Store(int64(by[seatmap.Held]))
+	g.Reserved.Store(int64(by[seatmap.Reserved]))
+	g.Sold.Store(int64(by[seatmap.Sold]))
+	g.HoldsActive.Store(int64(a.shard.ActiveHolds()))
+	if rd.Deadline == 0 || rd.Deadline == a.timerAt {
+		return
+	}
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	a.timerAt = rd.Deadline
+	delay := time.Duration(rd.Deadline-a.env.NowMs()) * time.Millisecond
+	if delay < 0 {
+		delay = 0
+	}
+	self, root, at := ctx.Self(), ctx.ActorSystem().Root, rd.Deadline
+	a.timer = time.AfterFunc(delay, func() { root.Send(self, &tick{at: at}) })
+}
+
+func (a *shardActor) reply(ctx actor.Context, p pendingReply) {
+	if p.to == nil {
+		return
+	}
+	if p.remote {
+		ctx.Send(p.to, encodeResult(p.res))
+		return
+	}
+	ctx.Send(p.to, &response{res: p.res})
+}
