@@ -100,7 +100,7 @@ func (b *Booking) counter(identity string) *atomic.Int64 {
 }
 
 // call sends one command to a shard and waits for its result. Commands are
-// idempotent, so a dead activation is retried once on a fresh one. Errors of
+// idempotent, so a dead activation is retried (with backoff) on a fresh one. Errors of
 // the command itself come back as seatmap errors.
 func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command) (seatmap.Result, error) {
 	timeout := b.opt.RequestTimeout
@@ -128,8 +128,10 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			}
 		}
 		out, err := b.root.RequestFuture(pid, msg, timeout).Result()
-		if errors.Is(err, actor.ErrDeadLetter) && attempt == 0 {
+		if errors.Is(err, actor.ErrDeadLetter) && attempt < 8 {
+			// the activation stopped; placement may take a moment to notice
 			b.place.Forget(identity, KindShard, pid)
+			time.Sleep(time.Duration(1<<attempt) * time.Millisecond)
 			continue
 		}
 		if err != nil {

@@ -45,6 +45,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+var showSeq atomic.Int64
+
+// uniq makes show ids unique within the test process (tests may run with -count).
+func uniq(name string) string { return fmt.Sprintf("%s-%d", name, showSeq.Add(1)) }
+
 func newTestBooking() *Booking {
 	return NewBooking(testNode, testNode.System, testEnv, BookingOptions{})
 }
@@ -66,7 +71,8 @@ func stadium(id string, sections, rows, seats int, shardSections int) seatmap.Sh
 func TestShowLifecycle(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBooking()
-	doc, err := b.CreateShow(ctx, stadium("life", 3, 2, 10, 1))
+	life := uniq("life")
+	doc, err := b.CreateShow(ctx, stadium(life, 3, 2, 10, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,39 +82,39 @@ func TestShowLifecycle(t *testing.T) {
 	if doc.Totals.Capacity != 3*2*10+50 || doc.Totals.Available != doc.Totals.Capacity {
 		t.Fatalf("totals %+v", doc.Totals)
 	}
-	if _, err := b.CreateShow(ctx, stadium("life", 1, 1, 1, 1)); !errors.Is(err, seatmap.ErrShowExists) {
+	if _, err := b.CreateShow(ctx, stadium(life, 1, 1, 1, 1)); !errors.Is(err, seatmap.ErrShowExists) {
 		t.Fatalf("second create: %v", err)
 	}
 	// a hold across three shards is all or nothing
-	h, err := b.Hold(ctx, seatmap.HoldRequest{Show: "life", User: "u1", Seats: []string{"s0-1-1", "s1-1-1", "s2-2-5"}})
+	h, err := b.Hold(ctx, seatmap.HoldRequest{Show: life, User: "u1", Seats: []string{"s0-1-1", "s1-1-1", "s2-2-5"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(h.Seats) != 3 || h.Amount != 3000 {
 		t.Fatalf("hold %+v", h)
 	}
-	_, err = b.Hold(ctx, seatmap.HoldRequest{Show: "life", User: "u2", Seats: []string{"s0-1-2", "s1-1-1", "s2-1-1"}})
+	_, err = b.Hold(ctx, seatmap.HoldRequest{Show: life, User: "u2", Seats: []string{"s0-1-2", "s1-1-1", "s2-1-1"}})
 	if !errors.Is(err, seatmap.ErrSeatsUnavailable) || fmt.Sprint(seatmap.TakenSeats(err)) != "[s1-1-1]" {
 		t.Fatalf("conflicting hold: %v %v", err, seatmap.TakenSeats(err))
 	}
-	doc, _ = b.GetShow(ctx, "life")
+	doc, _ = b.GetShow(ctx, life)
 	if doc.Totals.Held != 3 {
 		t.Fatalf("the failed cross-shard hold left seats held: %+v", doc.Totals)
 	}
-	got, err := b.GetHold(ctx, "life", h.ID)
+	got, err := b.GetHold(ctx, life, h.ID)
 	if err != nil || len(got.Seats) != 3 {
 		t.Fatalf("get hold: %+v %v", got, err)
 	}
 	// tier hold goes to the shard with the tier
-	g, err := b.Hold(ctx, seatmap.HoldRequest{Show: "life", User: "u3", Tier: "vip", Quantity: 5})
+	g, err := b.Hold(ctx, seatmap.HoldRequest{Show: life, User: "u3", Tier: "vip", Quantity: 5})
 	if err != nil || g.General["pit"] != 5 {
 		t.Fatalf("tier hold: %+v %v", g, err)
 	}
-	o, created, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: "life", HoldID: h.ID, IdemKey: "k", IdemHash: "x"})
+	o, created, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: life, HoldID: h.ID, IdemKey: "k", IdemHash: "x"})
 	if err != nil || !created || o.Status != seatmap.StatusPendingPayment || o.Quantity != 3 {
 		t.Fatalf("order: %+v %v %v", o, created, err)
 	}
-	o2, created, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: "life", HoldID: h.ID, IdemKey: "k", IdemHash: "x"})
+	o2, created, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: life, HoldID: h.ID, IdemKey: "k", IdemHash: "x"})
 	if err != nil || created || o2.ID != o.ID {
 		t.Fatalf("order again: %+v %v %v", o2, created, err)
 	}
@@ -118,14 +124,14 @@ func TestShowLifecycle(t *testing.T) {
 	if _, err := b.CancelOrder(ctx, o.ID); !errors.Is(err, seatmap.ErrInvalidState) {
 		t.Fatalf("cancel during payment: %v", err)
 	}
-	if err := b.ReleaseHold(ctx, "life", g.ID); err != nil {
+	if err := b.ReleaseHold(ctx, life, g.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.GetHold(ctx, "life", g.ID); !errors.Is(err, seatmap.ErrHoldNotFound) {
+	if _, err := b.GetHold(ctx, life, g.ID); !errors.Is(err, seatmap.ErrHoldNotFound) {
 		t.Fatalf("released hold: %v", err)
 	}
-	for _, bad := range []string{"nope", "life~0~x", "life~9~x", "other~0~abc"} {
-		if _, err := b.GetHold(ctx, "life", bad); !errors.Is(err, seatmap.ErrHoldNotFound) {
+	for _, bad := range []string{"nope", life + "~0~x", life + "~9~x", "other~0~abc"} {
+		if _, err := b.GetHold(ctx, life, bad); !errors.Is(err, seatmap.ErrHoldNotFound) {
 			t.Fatalf("GetHold(%q) = %v", bad, err)
 		}
 		if _, err := b.GetOrder(ctx, bad); !errors.Is(err, seatmap.ErrOrderNotFound) && !errors.Is(err, seatmap.ErrShowNotFound) {
@@ -142,7 +148,7 @@ func TestSeatRace(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBooking()
 	for _, users := range []int{5, 50, 1000} {
-		show := fmt.Sprintf("race-%d", users)
+		show := uniq(fmt.Sprintf("race-%d", users))
 		if _, err := b.CreateShow(ctx, stadium(show, 1, 1, 4, 32)); err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +184,7 @@ func TestFlashSale(t *testing.T) {
 	t.Logf("seed %d", seed)
 	ctx := context.Background()
 	b := newTestBooking()
-	cfg := stadium("flash", 3, 10, 20, 1) // 600 seats in 3 shards + a GA pit of 50
+	cfg := stadium(uniq("flash"), 3, 10, 20, 1) // 600 seats in 3 shards + a GA pit of 50
 	if _, err := b.CreateShow(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +197,7 @@ func TestFlashSale(t *testing.T) {
 		r := rand.New(rand.NewSource(seed + int64(u)))
 		go func(u int, sec string, q int) {
 			defer wg.Done()
-			h, err := b.Hold(ctx, seatmap.HoldRequest{Show: "flash", User: fmt.Sprint("u", u), Section: sec, Quantity: q})
+			h, err := b.Hold(ctx, seatmap.HoldRequest{Show: cfg.ID, User: fmt.Sprint("u", u), Section: sec, Quantity: q})
 			if err != nil {
 				if !errors.Is(err, seatmap.ErrSoldOut) {
 					t.Errorf("user %d: %v", u, err)
@@ -210,7 +216,7 @@ func TestFlashSale(t *testing.T) {
 		}(u, fmt.Sprintf("s%d", r.Intn(3)), 1+r.Intn(4))
 	}
 	wg.Wait()
-	doc, err := b.GetShow(ctx, "flash")
+	doc, err := b.GetShow(ctx, cfg.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,30 +237,30 @@ func TestRecoveryAndExpiry(t *testing.T) {
 	base := time.Now().UnixMilli()
 	testClock.Store(base)
 	defer testClock.Store(0)
-	cfg := stadium("recover", 1, 2, 10, 32)
+	cfg := stadium(uniq("recover"), 1, 2, 10, 32)
 	cfg.HoldTTLSeconds, cfg.PaymentTTLSeconds = 1, 2
 	if _, err := b.CreateShow(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	var holds []seatmap.HoldView
 	for i := 0; i < 20; i++ { // > SnapshotEvery, so recovery uses a snapshot and records
-		h, err := b.Hold(ctx, seatmap.HoldRequest{Show: "recover", User: fmt.Sprint("u", i), Section: "s0", Quantity: 1})
+		h, err := b.Hold(ctx, seatmap.HoldRequest{Show: cfg.ID, User: fmt.Sprint("u", i), Section: "s0", Quantity: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		holds = append(holds, h)
 	}
-	o, _, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: "recover", HoldID: holds[0].ID})
+	o, _, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: cfg.ID, HoldID: holds[0].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := b.GetShow(ctx, "recover")
+	before, _ := b.GetShow(ctx, cfg.ID)
 	// stop the activation; the next call activates a new one from the journal
-	pid, _ := testNode.PID(ShardIdentity("recover", 0), KindShard)
+	pid, _ := testNode.PID(ShardIdentity(cfg.ID, 0), KindShard)
 	if err := testNode.System.Root.PoisonFuture(pid).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	after, err := b.GetShow(ctx, "recover")
+	after, err := b.GetShow(ctx, cfg.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +274,7 @@ func TestRecoveryAndExpiry(t *testing.T) {
 	testClock.Store(base + 2500)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		d, _ := b.GetShow(ctx, "recover")
+		d, _ := b.GetShow(ctx, cfg.ID)
 		if d.Totals.Available == d.Totals.Capacity {
 			break
 		}
@@ -277,7 +283,7 @@ func TestRecoveryAndExpiry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := b.GetHold(ctx, "recover", holds[3].ID); !errors.Is(err, seatmap.ErrHoldExpired) {
+	if _, err := b.GetHold(ctx, cfg.ID, holds[3].ID); !errors.Is(err, seatmap.ErrHoldExpired) {
 		t.Fatalf("expired hold answers %v", err)
 	}
 	if got, _ := b.GetOrder(ctx, o.ID); got.Status != seatmap.StatusExpired {
@@ -290,20 +296,21 @@ func TestRecoveryAndExpiry(t *testing.T) {
 func TestJournalFailure(t *testing.T) {
 	ctx := context.Background()
 	b := newTestBooking()
-	if _, err := b.CreateShow(ctx, stadium("jfail", 1, 1, 10, 32)); err != nil {
+	show := uniq("jfail")
+	if _, err := b.CreateShow(ctx, stadium(show, 1, 1, 10, 32)); err != nil {
 		t.Fatal(err)
 	}
 	testJournal.FailWith(errors.New("disk full"))
-	_, err := b.Hold(ctx, seatmap.HoldRequest{Show: "jfail", User: "u", Seats: []string{"s0-1-1"}})
+	_, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1"}})
 	testJournal.FailWith(nil)
 	if !errors.Is(err, seatmap.ErrUnavailable) {
 		t.Fatalf("hold during journal failure: %v", err)
 	}
-	doc, err := b.GetShow(ctx, "jfail")
+	doc, err := b.GetShow(ctx, show)
 	if err != nil || doc.Totals.Held != 0 {
 		t.Fatalf("unsynced hold survived: %+v %v", doc.Totals, err)
 	}
-	if _, err := b.Hold(ctx, seatmap.HoldRequest{Show: "jfail", User: "v", Seats: []string{"s0-1-1"}}); err != nil {
+	if _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "v", Seats: []string{"s0-1-1"}}); err != nil {
 		t.Fatalf("after the journal healed: %v", err)
 	}
 }
