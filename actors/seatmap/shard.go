@@ -265,6 +265,17 @@ func (s *Shard) Ready() Ready {
 	return r
 }
 
+// Advance hands a taken Ready back once the shell is done with it (its
+// records written, its events handed on), so the core can reuse its buffers.
+// The shell must not touch rd afterwards. Calling it is optional.
+func (s *Shard) Advance(rd Ready) {
+	if len(s.ready.Records) == 0 && len(s.ready.Events) == 0 {
+		clear(rd.Records)
+		clear(rd.Events)
+		s.ready.Records, s.ready.Events = rd.Records[:0], rd.Events[:0]
+	}
+}
+
 // HasReady reports whether there are records or events to take.
 func (s *Shard) HasReady() bool { return len(s.ready.Records) > 0 || len(s.ready.Events) > 0 }
 
