@@ -1,0 +1,50 @@
+# boxoffice — make run | make test | make bench | make build
+GO        ?= go
+BIN       ?= bin/boxoffice
+DATA      ?= ./data
+HTTP      ?= 127.0.0.1:8080
+PKGS      ?= ./...
+TESTFLAGS ?= -race -tags invariants -timeout 15m
+
+.PHONY: build run test test-short deps vet bench bench-core bench-http fuzz clean rocketmq-up rocketmq-down
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
+
+run: build
+	$(BIN) serve --http $(HTTP) --data $(DATA)
+
+# deps installs what the tests need on a fresh machine (idempotent).
+deps:
+	@scripts/test-deps
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+test: deps vet
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+test-short: vet
+	$(GO) test -short $(TESTFLAGS) $(PKGS)
+
+# Benchmarks print benchstat-compatible lines; bench/README.md records the last figures.
+bench: bench-core bench-http
+
+bench-core:
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./edge/
+
+bench-http: build
+	scripts/bench-http $(BIN)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s -tags invariants ./actors/seatmap/
+
+rocketmq-up:
+	scripts/rocketmq-local start .rocketmq
+
+rocketmq-down:
+	scripts/rocketmq-local stop .rocketmq
+
+clean:
+	rm -rf bin

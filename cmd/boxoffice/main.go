@@ -1,0 +1,43 @@
+// Command boxoffice is the seat reservation server and its tools:
+//
+//	boxoffice serve          run a node (HTTP API, show actors, journal)
+//	boxoffice sim seat-race  contention scenarios, in process or against --target
+//	boxoffice load SCENARIO  HTTP load generator with reports
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  boxoffice serve [--http ADDR] [--data DIR] [--admin-token T] [flags]   run a node
+  boxoffice sim seat-race [--target URL] [flags]                         contention scenarios
+  boxoffice load SCENARIO --target URL [flags]                           load generator (seat-race, flash-sale, browse, mixed)
+Run a command with -h for its flags.
+`)
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var code int
+	switch os.Args[1] {
+	case "serve":
+		code = serveMain(os.Args[2:])
+	case "sim":
+		code = simMain(os.Args[2:])
+	case "load":
+		code = loadMain(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "boxoffice: unknown command %q\n", os.Args[1])
+		usage()
+		code = 2
+	}
+	os.Exit(code)
+}

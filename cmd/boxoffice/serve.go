@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only on --pprof's own listener
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/boxoffice/boxoffice/actors"
+	"github.com/boxoffice/boxoffice/cluster"
+	"github.com/boxoffice/boxoffice/edge"
+	"github.com/boxoffice/boxoffice/persistence/pebble"
+)
+
+type serveConfig struct {
+	httpAddr     string
+	dataDir      string
+	adminToken   string
+	journal      string
+	clusterHost  string
+	clusterPort  int
+	clusterHosts string
+	healthPort   int
+	userRate     float64
+	ipRate       float64
+	pprofAddr    string
+	logLevel     string
+}
+
+func serveFlags(args []string) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "HTTP listen address (env BOXOFFICE_HTTP)")
+	fs.StringVar(&c.dataDir, "data", "./data", "data directory: journal, snapshots, outbox, notifications.log (env BOXOFFICE_DATA)")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for admin routes; generated and printed once when empty (env BOXOFFICE_ADMIN_TOKEN)")
+	fs.StringVar(&c.journal, "journal", "pebble", "journal: pebble (synced), nosync (pebble without fsync), memory (nothing survives a restart)")
+	fs.StringVar(&c.clusterHost, "cluster-host", "127.0.0.1", "address for actor traffic between nodes")
+	fs.IntVar(&c.clusterPort, "cluster-port", 0, "port for actor traffic between nodes (0 = any free port)")
+	fs.StringVar(&c.clusterHosts, "cluster-hosts", "", "comma-separated host:health-port of every node; empty = single node")
+	fs.IntVar(&c.healthPort, "health-port", 0, "this node's membership port (with --cluster-hosts)")
+	fs.Float64Var(&c.userRate, "user-rate", 0, "hold requests per second per user and show (0 = default, <0 = off)")
+	fs.Float64Var(&c.ipRate, "ip-rate", 0, "requests per second per client IP (0 = off)")
+	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this address (off when empty)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	envDefaults(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func serveMain(args []string) int {
+	cfg, err := serveFlags(args)
+	if err != nil {
+		return 2
+	}
+	log := newLogger(cfg.logLevel)
+	slog.SetDefault(log)
+	if cfg.adminToken == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		cfg.adminToken = hex.EncodeToString(b[:])
+		fmt.Fprintf(os.Stderr, "admin token (generated; pass --admin-token to choose one): %s\n", cfg.adminToken)
+	}
+	if err := serve(cfg, log); err != nil {
+		log.Error("serve failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// node is everything one serving process runs.
+type node struct {
+	store   *pebble.Store
+	cluster *cluster.Node
+	booking *actors.Booking
+	http    *edge.Server
+}
+
+func openJournal(cfg *serveConfig, log *slog.Logger) (actors.Journal, *pebble.Store, error) {
+	switch cfg.journal {
+	case "memory":
+		return actors.NewMemJournal(), nil, nil
+	case "pebble", "nosync":
+		if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
+			return nil, nil, err
+		}
+		st, err := pebble.Open(pebble.Options{Dir: filepath.Join(cfg.dataDir, "pebble"), NoSync: cfg.journal == "nosync",
+			Logger: log.With("component", "pebble")})
+		if err != nil {
+			return nil, nil, err
+		}
+		return actors.NewPebbleJournal(st), st, nil
+	}
+	return nil, nil, fmt.Errorf("unknown --journal %q", cfg.journal)
+}
+
+func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
+	j, store, err := openJournal(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	env := &actors.Env{Journal: j, Log: log}
+	var hosts []string
+	if cfg.clusterHosts != "" {
+		hosts = strings.Split(cfg.clusterHosts, ",")
+	}
+	cn, err := cluster.Start(cluster.Config{Host: cfg.clusterHost, Port: cfg.clusterPort, Hosts: hosts,
+		HealthPort: cfg.healthPort, Kinds: []*pcluster.Kind{actors.Kind(env)}, Log: log})
+	if err != nil {
+		if store != nil {
+			store.Close()
+		}
+		return nil, err
+	}
+	b := actors.NewBooking(cn, cn.System, env, actors.BookingOptions{})
+	srv := edge.New(b, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
+		IPRate: cfg.ipRate, Logger: log})
+	return &node{store: store, cluster: cn, booking: b, http: srv}, nil
+}
+
+func serve(cfg *serveConfig, log *slog.Logger) error {
+	n, err := startNode(cfg, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.httpAddr)
+	if err != nil {
+		n.stop(log)
+		return err
+	}
+	if cfg.pprofAddr != "" {
+		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(cfg.pprofAddr, nil)) }()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- n.http.Serve(ln) }()
+	log.Info("boxoffice serving", "http", ln.Addr().String(), "data", cfg.dataDir, "journal", cfg.journal)
+	// recover after the listener is up: /healthz answers, /readyz says 503 until done
+	start := time.Now()
+	if err := n.booking.Recover(context.Background()); err != nil {
+		log.Error("recovery failed", "err", err)
+	} else {
+		log.Info("recovered", "took", time.Since(start))
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case err := <-errc:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.http.Shutdown(ctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	n.stop(log)
+	return nil
+}
+
+func (n *node) stop(log *slog.Logger) {
+	n.cluster.Stop()
+	if n.store != nil {
+		if err := n.store.Close(); err != nil {
+			log.Warn("closing the store", "err", err)
+		}
+	}
+}
