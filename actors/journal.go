@@ -1,10 +1,12 @@
 package actors
 
 import (
+	"encoding/json"
 	"sort"
 	"sync"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
 // Journal is the durable log of shard records and the outbox of order events.
@@ -29,6 +31,8 @@ type MemJournal struct {
 	snaps  map[string][]byte
 	recs   map[string][]seatmap.Record
 	events []seatmap.Event
+	outbox []pebble.OutboxEntry // not yet acknowledged, in id order
+	nextID uint64
 	fail   error
 }
 
@@ -53,6 +57,44 @@ func (j *MemJournal) Append(shard string, recs []seatmap.Record, events []seatma
 	}
 	j.recs[shard] = append(j.recs[shard], recs...)
 	j.events = append(j.events, events...)
+	for _, e := range events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		j.nextID++
+		j.outbox = append(j.outbox, pebble.OutboxEntry{ID: j.nextID, Data: data})
+	}
+	return nil
+}
+
+// OutboxAfter returns up to limit unacknowledged events with ids above after.
+func (j *MemJournal) OutboxAfter(after uint64, limit int) ([]pebble.OutboxEntry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	i := sort.Search(len(j.outbox), func(i int) bool { return j.outbox[i].ID > after })
+	out := j.outbox[i:]
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return append([]pebble.OutboxEntry(nil), out...), nil
+}
+
+// AckOutbox forgets delivered events.
+func (j *MemJournal) AckOutbox(ids ...uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	done := make(map[uint64]bool, len(ids))
+	for _, id := range ids {
+		done[id] = true
+	}
+	kept := j.outbox[:0]
+	for _, e := range j.outbox {
+		if !done[e.ID] {
+			kept = append(kept, e)
+		}
+	}
+	j.outbox = kept
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/boxoffice/boxoffice/actors"
+	"github.com/boxoffice/boxoffice/actors/pipeline"
 	"github.com/boxoffice/boxoffice/cluster"
 	"github.com/boxoffice/boxoffice/edge"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
@@ -96,6 +97,8 @@ type node struct {
 	cluster *cluster.Node
 	booking *actors.Booking
 	http    *edge.Server
+	relay   *pipeline.Relay
+	stopBg  context.CancelFunc
 }
 
 func openJournal(cfg *serveConfig, log *slog.Logger) (actors.Journal, *pebble.Store, error) {
@@ -121,12 +124,14 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &actors.Env{Journal: j, Log: log}
+	n := &node{store: store}
+	relay := &pipeline.Relay{Log: log.With("component", "relay")}
+	env := &actors.Env{Journal: j, Log: log, OnEvents: relay.Wake}
 	var hosts []string
 	if cfg.clusterHosts != "" {
 		hosts = strings.Split(cfg.clusterHosts, ",")
 	}
-	cn, err := cluster.Start(cluster.Config{Host: cfg.clusterHost, Port: cfg.clusterPort, Hosts: hosts,
+	n.cluster, err = cluster.Start(cluster.Config{Host: cfg.clusterHost, Port: cfg.clusterPort, Hosts: hosts,
 		HealthPort: cfg.healthPort, Kinds: []*pcluster.Kind{actors.Kind(env)}, Log: log})
 	if err != nil {
 		if store != nil {
@@ -134,10 +139,35 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		}
 		return nil, err
 	}
-	b := actors.NewBooking(cn, cn.System, env, actors.BookingOptions{})
-	srv := edge.New(b, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
+	n.booking = actors.NewBooking(n.cluster, n.cluster.System, env, actors.BookingOptions{
+		Components: func() map[string]string { return map[string]string{"relay": relay.Status()} },
+	})
+	n.relay = relay
+	n.startPipeline(cfg, j, log)
+	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
 		IPRate: cfg.ipRate, Logger: log})
-	return &node{store: store, cluster: cn, booking: b, http: srv}, nil
+	return n, nil
+}
+
+// startPipeline runs the embedded order pipeline: outbox relay, payment and
+// notification consumers.
+func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logger) {
+	var dedupe pipeline.Dedupe = pipeline.NewMemDedupe()
+	var outbox pipeline.Outbox
+	if n.store != nil {
+		dedupe, outbox = n.store, n.store
+	} else {
+		outbox = j.(*actors.MemJournal)
+	}
+	_ = os.MkdirAll(cfg.dataDir, 0o755)
+	pay := &pipeline.Payment{Gateway: &pipeline.Sandbox{Dedupe: dedupe, SlowDelay: 2 * time.Second}, Settler: n.booking, Log: log}
+	notify := &pipeline.Notify{Channels: []pipeline.Channel{&pipeline.FileChannel{Path: filepath.Join(cfg.dataDir, "notifications.log")}},
+		Settler: n.booking, Dedupe: dedupe, Log: log}
+	n.relay.Outbox = outbox
+	n.relay.Transport = &pipeline.Local{Handlers: []pipeline.Handler{pay, notify}}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopBg = cancel
+	go n.relay.Run(ctx)
 }
 
 func serve(cfg *serveConfig, log *slog.Logger) error {
@@ -183,6 +213,9 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 }
 
 func (n *node) stop(log *slog.Logger) {
+	if n.stopBg != nil {
+		n.stopBg()
+	}
 	n.cluster.Stop()
 	if n.store != nil {
 		if err := n.store.Close(); err != nil {

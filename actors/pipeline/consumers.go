@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+)
+
+// Handler consumes one event. It must be idempotent by event id and safe for
+// concurrent use; an error asks for redelivery.
+type Handler interface {
+	Handle(ctx context.Context, e seatmap.Event) error
+}
+
+// Settler feeds consumer results back to the shards. actors.Booking implements it.
+type Settler interface {
+	SettlePayment(ctx context.Context, e seatmap.Event, success bool, eventID string) error
+	RecordNotification(ctx context.Context, e seatmap.Event, channel string) error
+}
+
+// Dedupe is a small durable key/value store (persistence/pebble.Store).
+type Dedupe interface {
+	Get(key string) ([]byte, bool, error)
+	PutIfAbsent(key string, val []byte) (bool, error)
+}
+
+// ErrDeclined is returned by a Gateway when the payment was refused.
+var ErrDeclined = errors.New("payment declined")
+
+// Gateway charges and refunds. Charge is idempotent by key: the same key
+// charges once and answers the same result again. Safe for concurrent use.
+type Gateway interface {
+	Charge(ctx context.Context, key, orderID, token string, amountMinor int64) error
+	Refund(ctx context.Context, key, orderID string, amountMinor int64) error
+}
+
+// Sandbox is the test payment gateway: "tok_ok" succeeds, "tok_slow" succeeds
+// after SlowDelay, "tok_declined" and anything else are declined. It keeps
+// its idempotency keys in Dedupe, so a redelivered charge is not charged twice
+// even across restarts.
+type Sandbox struct {
+	Dedupe    Dedupe
+	SlowDelay time.Duration
+	Charges   atomic.Int64 // charges actually made (not replays)
+	Refunds   atomic.Int64
+}
+
+func (s *Sandbox) Charge(ctx context.Context, key, orderID, token string, amount int64) error {
+	if v, ok, err := s.Dedupe.Get("gw/charge/" + key); err != nil {
+		return err
+	} else if ok {
+		if string(v) == "ok" {
+			return nil
+		}
+		return ErrDeclined
+	}
+	result := "declined"
+	switch token {
+	case "tok_ok":
+		result = "ok"
+	case "tok_slow":
+		select {
+		case <-time.After(s.SlowDelay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		result = "ok"
+	}
+	if _, err := s.Dedupe.PutIfAbsent("gw/charge/"+key, []byte(result)); err != nil {
+		return err
+	}
+	if result != "ok" {
+		return ErrDeclined
+	}
+	s.Charges.Add(1)
+	return nil
+}
+
+func (s *Sandbox) Refund(ctx context.Context, key, orderID string, amount int64) error {
+	stored, err := s.Dedupe.PutIfAbsent("gw/refund/"+key, []byte("ok"))
+	if stored {
+		s.Refunds.Add(1)
+	}
+	return err
+}
+
+// Payment is the payment consumer.
+type Payment struct {
+	Gateway Gateway
+	Settler Settler
+	Log     *slog.Logger
+}
+
+func (p *Payment) Handle(ctx context.Context, e seatmap.Event) error {
+	switch e.Type {
+	case seatmap.EventPaymentRequested:
+		err := p.Gateway.Charge(ctx, e.ID, e.OrderID, e.Token, e.Amount)
+		if err != nil && !errors.Is(err, ErrDeclined) {
+			return err // gateway trouble: redeliver
+		}
+		return p.Settler.SettlePayment(ctx, e, err == nil, e.ID)
+	case seatmap.EventRefund:
+		return p.Gateway.Refund(ctx, e.ID, e.OrderID, e.Amount)
+	}
+	return nil
+}
+
+// Channel sends one notification. Safe for concurrent use.
+type Channel interface {
+	Name() string
+	Send(ctx context.Context, n Notification) error
+}
+
+// Notification is what a user is told.
+type Notification struct {
+	EventID string `json:"event_id"`
+	OrderID string `json:"order"`
+	Show    string `json:"show"`
+	User    string `json:"user"`
+	Kind    string `json:"kind"` // order_confirmed, order_expired, order_cancelled
+	Text    string `json:"text"`
+	At      string `json:"at"`
+}
+
+// FileChannel appends notifications as JSON lines to a file.
+type FileChannel struct {
+	Path string
+	mu   sync.Mutex // protects the file appends
+}
+
+func (f *FileChannel) Name() string { return "log" }
+
+func (f *FileChannel) Send(_ context.Context, n Notification) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fh, err := os.OpenFile(f.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err = fh.Write(append(b, '\n')); err != nil {
+		fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+// Notify is the notification consumer.
+type Notify struct {
+	Channels []Channel
+	Settler  Settler
+	Dedupe   Dedupe
+	Log      *slog.Logger
+}
+
+var notices = map[string][2]string{
+	seatmap.EventPaid:      {"order_confirmed", "Your order %s is confirmed: %d seat(s)."},
+	seatmap.EventExpired:   {"order_expired", "Your order %s expired unpaid; its %d seat(s) were released."},
+	seatmap.EventCancelled: {"order_cancelled", "Your order %s was cancelled; its %d seat(s) were released."},
+}
+
+func (n *Notify) Handle(ctx context.Context, e seatmap.Event) error {
+	kind, ok := notices[e.Type]
+	if !ok {
+		return nil
+	}
+	for _, ch := range n.Channels {
+		key := "notify/" + ch.Name() + "/" + e.ID
+		if _, done, err := n.Dedupe.Get(key); err != nil {
+			return err
+		} else if done {
+			continue // sent before: a redelivery
+		}
+		msg := Notification{EventID: e.ID, OrderID: e.OrderID, Show: e.Show, User: e.User, Kind: kind[0],
+			Text: fmt.Sprintf(kind[1], e.OrderID, e.Quantity), At: time.UnixMilli(e.At).UTC().Format(time.RFC3339Nano)}
+		if err := ch.Send(ctx, msg); err != nil {
+			return err
+		}
+		if err := n.Settler.RecordNotification(ctx, e, ch.Name()); err != nil {
+			return err
+		}
+		if _, err := n.Dedupe.PutIfAbsent(key, []byte{1}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
