@@ -121,11 +121,21 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 		if err != nil {
 			return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: err.Error()}
 		}
-		var msg any = &request{cmd: cmd}
-		if !b.place.Local(pid) {
-			if msg, err = encodeRequest(cmd); err != nil {
-				return seatmap.Result{}, err
+		if b.place.Local(pid) {
+			res, err := b.callLocal(pid, cmd, timeout)
+			if errors.Is(err, errStopped) && attempt < 8 {
+				b.place.Forget(identity, KindShard, pid)
+				time.Sleep(time.Duration(1<<attempt) * time.Millisecond)
+				continue
 			}
+			if err != nil {
+				return res, err
+			}
+			return res, res.Err
+		}
+		msg, err := encodeRequest(cmd)
+		if err != nil {
+			return seatmap.Result{}, err
 		}
 		out, err := b.root.RequestFuture(pid, msg, timeout).Result()
 		if errors.Is(err, actor.ErrDeadLetter) && attempt < 8 {
@@ -138,18 +148,41 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			b.place.Forget(identity, KindShard, pid)
 			return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "shard did not answer: " + err.Error()}
 		}
-		var res seatmap.Result
-		switch m := out.(type) {
-		case *response:
-			res = m.res
-		case *wrapperspb.BytesValue:
-			if res, err = decodeResult(m.Value); err != nil {
-				return seatmap.Result{}, err
-			}
-		default:
+		m, ok := out.(*wrapperspb.BytesValue)
+		if !ok {
 			return seatmap.Result{}, fmt.Errorf("actors: unexpected answer %T", out)
 		}
+		res, err := decodeResult(m.Value)
+		if err != nil {
+			return seatmap.Result{}, err
+		}
 		return res, res.Err
+	}
+}
+
+// errStopped: the local activation is gone (its process is dead).
+var errStopped = errors.New("activation stopped")
+
+var replyPool = sync.Pool{New: func() any { return make(chan seatmap.Result, 1) }}
+
+// callLocal sends to an activation in this process and waits on a channel:
+// no future actor, no encoding.
+func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, timeout time.Duration) (seatmap.Result, error) {
+	ch := replyPool.Get().(chan seatmap.Result)
+	if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
+		replyPool.Put(ch)
+		return seatmap.Result{}, errStopped
+	}
+	b.root.Send(pid, &request{cmd: cmd, reply: ch})
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case res := <-ch:
+		replyPool.Put(ch)
+		return res, nil
+	case <-t.C:
+		// the channel may still receive: leave it to the garbage collector
+		return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "shard did not answer in time"}
 	}
 }
 

@@ -8,11 +8,14 @@ import (
 )
 
 // request is a command for a shard actor from the same process: no encoding.
+// The answer goes to reply (buffered, capacity 1) when set, else to the sender.
 type request struct {
-	cmd seatmap.Command
+	cmd   seatmap.Command
+	reply chan seatmap.Result
 }
 
-// response answers a request from the same process.
+// response answers a request from the same process that came without a
+// reply channel (sent by another actor, which gets it in its mailbox).
 type response struct {
 	res seatmap.Result
 }

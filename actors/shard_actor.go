@@ -33,6 +33,7 @@ const idleEmpty = 10 * time.Second
 
 type pendingReply struct {
 	to     *actor.PID
+	ch     chan seatmap.Result // in-process callers wait here instead of on a future
 	res    seatmap.Result
 	remote bool
 }
@@ -72,7 +73,7 @@ func ShardProps(env *Env, identity string) *actor.Props {
 func (a *shardActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *request:
-		a.handle(ctx, m.cmd, ctx.Sender(), false)
+		a.handle(ctx, m.cmd, pendingReply{to: ctx.Sender(), ch: m.reply})
 	case *wrapperspb.BytesValue:
 		cmd, err := decodeRequest(m.Value)
 		if err != nil {
@@ -80,7 +81,7 @@ func (a *shardActor) Receive(ctx actor.Context) {
 				res: seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrInvalidRequest, Msg: err.Error()}}})
 			return
 		}
-		a.handle(ctx, cmd, ctx.Sender(), true)
+		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
 	case *flush:
 		a.flush(ctx)
 	case *tick:
@@ -149,27 +150,28 @@ func loadShard(j Journal, identity string, n int) (*seatmap.Shard, error) {
 	return sh, nil
 }
 
-func (a *shardActor) handle(ctx actor.Context, cmd seatmap.Command, from *actor.PID, remote bool) {
+func (a *shardActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingReply) {
 	if a.shard == nil || a.broken != nil {
 		if a.shard == nil && a.broken == nil {
 			a.recover(ctx) // a retry after a failed recovery or journal write
 		}
 		if a.broken != nil {
-			a.reply(ctx, pendingReply{to: from, remote: remote, res: seatmap.Result{Err: seatmap.ErrUnavailable}})
+			p.res = seatmap.Result{Err: seatmap.ErrUnavailable}
+			a.reply(ctx, p)
 			return
 		}
 	}
 	cmd.Now = a.env.NowMs()
 	a.env.Stats.Commands.Add(1)
-	res := a.shard.Apply(cmd)
+	p.res = a.shard.Apply(cmd)
 	if cmd.Kind.ReadOnly() {
-		a.reply(ctx, pendingReply{to: from, remote: remote, res: res})
+		a.reply(ctx, p)
 		return
 	}
-	if cmd.Kind == seatmap.KindCreate && res.Err == nil {
+	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
 		ctx.SetReceiveTimeout(0)
 	}
-	a.pending = append(a.pending, pendingReply{to: from, remote: remote, res: res})
+	a.pending = append(a.pending, p)
 	if !a.flushQueued {
 		a.flushQueued = true
 		ctx.Send(ctx.Self(), &flush{})
@@ -211,7 +213,9 @@ func (a *shardActor) flush(ctx actor.Context) {
 	for _, p := range a.pending {
 		a.reply(ctx, p)
 	}
+	clear(a.pending)
 	a.pending = a.pending[:0]
+	a.shard.Advance(rd)
 	if len(rd.Events) > 0 {
 		a.env.OnEvents()
 	}
@@ -274,6 +278,10 @@ func (a *shardActor) afterTurn(ctx actor.Context, rd seatmap.Ready) {
 }
 
 func (a *shardActor) reply(ctx actor.Context, p pendingReply) {
+	if p.ch != nil {
+		p.ch <- p.res
+		return
+	}
 	if p.to == nil {
 		return
 	}
