@@ -51,6 +51,8 @@ type shardActor struct {
 	timer       *time.Timer
 	timerAt     int64
 	sinceSnap   int
+	w           *writer
+	gen         uint64 // bumped when a write failed and the shard reloaded
 }
 
 // Kind returns the cluster kind for shard actors, sharing env.
@@ -84,6 +86,16 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
 	case *flush:
 		a.flush(ctx)
+	case *journalFailed:
+		if m.gen == a.gen {
+			a.gen++
+			a.shard = nil
+			a.recover(ctx)
+		}
+		for _, p := range m.replies {
+			p.res = unavailable("storage failure")
+			a.w.answer(p)
+		}
 	case *tick:
 		a.onTick(ctx, m)
 	case *actor.Started:
@@ -101,6 +113,9 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		if a.timer != nil {
 			a.timer.Stop()
 		}
+		if a.w != nil {
+			a.w.stop()
+		}
 		a.env.Stats.forget(a.identity)
 	}
 }
@@ -110,6 +125,10 @@ func (a *shardActor) recover(ctx actor.Context) {
 	a.env.Stats.Recovering.Add(1)
 	defer a.env.Stats.Recovering.Add(-1)
 	a.log = a.env.Log.With("shard", a.identity)
+	if a.w == nil {
+		a.w = startWriter(a.env, a.identity, ctx.Self(), ctx.ActorSystem().Root)
+		a.gen = 1
+	}
 	_, n, err := parseIdentity(a.identity)
 	if err != nil {
 		a.broken = err
@@ -190,66 +209,34 @@ func (a *shardActor) onTick(ctx actor.Context, t *tick) {
 	}
 }
 
-// flush ends the turn: journal the records and events of every command since
-// the last flush as one synced batch, then answer them.
+// flush ends the turn: the records and events of every command since the
+// last flush go to the writer as one batch, with the answers that wait for them.
 func (a *shardActor) flush(ctx actor.Context) {
 	a.flushQueued = false
 	if a.shard == nil {
 		return
 	}
 	rd := a.shard.Ready()
-	if len(rd.Records) > 0 || len(rd.Events) > 0 {
-		start := time.Now()
-		err := a.env.Journal.Append(a.identity, rd.Records, rd.Events)
-		a.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
-		if err != nil {
-			a.journalFailed(ctx, err)
-			return
-		}
-		a.env.Stats.Batches.Add(1)
-		a.env.Stats.Records.Add(int64(len(rd.Records)))
-		a.sinceSnap += len(rd.Records)
-	}
-	for _, p := range a.pending {
-		a.reply(ctx, p)
-	}
+	replies := make([]pendingReply, len(a.pending))
+	copy(replies, a.pending)
 	clear(a.pending)
 	a.pending = a.pending[:0]
-	a.shard.Advance(rd)
-	if len(rd.Events) > 0 {
-		a.env.OnEvents()
-	}
+	a.w.in <- batch{gen: a.gen, rd: rd, replies: replies}
+	a.sinceSnap += len(rd.Records)
 	a.afterTurn(ctx, rd)
 	if a.sinceSnap >= a.env.SnapshotEvery {
 		a.snapshot()
 	}
 }
 
-// journalFailed answers the turn's commands unavailable (nothing of the turn
-// is durable) and rebuilds the shard from the journal, dropping the unsynced
-// changes from memory too.
-func (a *shardActor) journalFailed(ctx actor.Context, err error) {
-	a.env.Stats.JournalErrors.Add(1)
-	a.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
-	a.log.Error("journal write failed; answering unavailable and reloading", "err", err, "commands", len(a.pending))
-	for _, p := range a.pending {
-		p.res = seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "storage failure"}}
-		a.reply(ctx, p)
-	}
-	a.pending = a.pending[:0]
-	a.shard = nil
-	a.recover(ctx)
-}
-
+// snapshot queues the state behind the records already queued.
 func (a *shardActor) snapshot() {
 	snap, err := a.shard.Snapshot()
-	if err == nil {
-		err = a.env.Journal.SaveSnapshot(a.identity, a.shard.Seq(), snap)
-	}
 	if err != nil {
 		a.log.Warn("snapshot failed", "err", err)
 		return
 	}
+	a.w.in <- batch{gen: a.gen, snap: snap, snapSeq: a.shard.Seq()}
 	a.sinceSnap = 0
 }
 

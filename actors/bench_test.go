@@ -1,0 +1,125 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/persistence/pebble"
+)
+
+// benchShard spawns a standalone shard actor over j with a 50,000-seat show.
+func benchShard(b *testing.B, j Journal) (*request, func(cmd seatmap.Command, ch chan seatmap.Result)) {
+	env := &Env{Journal: j, Log: testEnv.Log, SnapshotEvery: 1 << 30}
+	id := uniq("bench") + "/0"
+	pid := testNode.System.Root.Spawn(ShardProps(env, id))
+	b.Cleanup(func() { testNode.System.Root.Stop(pid) })
+	send := func(cmd seatmap.Command, ch chan seatmap.Result) {
+		testNode.System.Root.Send(pid, &request{cmd: cmd, reply: ch})
+	}
+	cfg := stadium(id[:len(id)-2], 50, 25, 40, 1000)
+	ch := make(chan seatmap.Result, 1)
+	send(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}, ch)
+	if r := <-ch; r.Err != nil {
+		b.Fatal(r.Err)
+	}
+	return nil, send
+}
+
+// runPipelined has `producers` goroutines keep `window` commands in flight
+// each; every producer alternates holding and releasing its own seats, so
+// every command changes state and is journaled.
+func runPipelined(b *testing.B, j Journal, producers, window int) {
+	_, send := benchShard(b, j)
+	per := b.N/producers + 1
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			ch := make(chan seatmap.Result, window)
+			inflight := 0
+			for i := 0; i < per; i++ {
+				seat := fmt.Sprintf("s%d-%d-%d", p%50, 1+(p/50)*4+(i/2/40)%4, 1+(i/2)%40)
+				hold := fmt.Sprintf("p%d-h%d", p, i/2)
+				cmd := seatmap.Command{Kind: seatmap.KindHold, User: "u", HoldID: hold, Seats: []string{seat}}
+				if i%2 == 1 {
+					cmd = seatmap.Command{Kind: seatmap.KindRelease, HoldID: hold}
+				}
+				if inflight == window {
+					if r := <-ch; r.Err != nil {
+						b.Error(r.Err)
+						return
+					}
+					inflight--
+				}
+				send(cmd, ch)
+				inflight++
+				if i%2 == 0 { // the release must see the hold: wait for it
+					for inflight > 0 {
+						if r := <-ch; r.Err != nil {
+							b.Error(r.Err)
+							return
+						}
+						inflight--
+					}
+				}
+			}
+			for ; inflight > 0; inflight-- {
+				<-ch
+			}
+		}(p)
+	}
+	wg.Wait()
+	b.ReportMetric(float64(per*producers)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkActorOps measures seat commands per second through one shard
+// actor, with mailbox batching: many producers, one journal batch per turn.
+func BenchmarkActorOps(b *testing.B) {
+	for _, jn := range []string{"memory", "pebble-nosync", "pebble-sync"} {
+		b.Run("journal="+jn, func(b *testing.B) {
+			var j Journal = NewMemJournal()
+			if jn != "memory" {
+				st, err := pebble.Open(pebble.Options{Dir: filepath.Join(b.TempDir(), "db"), NoSync: jn == "pebble-nosync"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { st.Close() })
+				j = NewPebbleJournal(st)
+			}
+			runPipelined(b, j, 256, 1)
+		})
+	}
+}
+
+// BenchmarkBookingHold measures holds/s through Booking (ids, routing, the
+// actor and back) with many concurrent callers, as the HTTP layer calls it.
+func BenchmarkBookingHold(b *testing.B) {
+	ctx := context.Background()
+	bk := newTestBooking()
+	cfg := stadium(uniq("bbench"), 50, 25, 40, 1000)
+	if _, err := bk.CreateShow(ctx, cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(128)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			h, err := bk.Hold(ctx, seatmap.HoldRequest{Show: cfg.ID, User: "u", Section: "s1", Quantity: 1})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := bk.ReleaseHold(ctx, cfg.ID, h.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -1,0 +1,23 @@
+package pebble
+
+import "errors"
+
+// ErrClosed is returned by every method called after Close.
+var ErrClosed = errors.New("pebble store: closed")
+
+// ErrFailed wraps the first write error; once failed, the store refuses every
+// write until the process restarts and recovers from what was synced.
+var ErrFailed = errors.New("pebble store: failed")
+
+// ErrSeqGap is returned when journal entries do not continue the shard's
+// journal at last+1 (a gap, rewind or duplicate sequence number).
+var ErrSeqGap = errors.New("pebble store: journal sequence does not continue")
+
+// ErrInvalidShard is returned for an empty or over-long shard name.
+var ErrInvalidShard = errors.New("pebble store: invalid shard name")
+
+// ErrStaleSnapshot is returned by SaveSnapshot when a newer snapshot is stored.
+var ErrStaleSnapshot = errors.New("pebble store: snapshot older than the stored one")
+
+// ErrCorrupt is returned when a stored key or value cannot be decoded.
+var ErrCorrupt = errors.New("pebble store: corrupt record")

@@ -1,0 +1,88 @@
+package pebble
+
+import "github.com/cockroachdb/pebble/v2"
+
+// pendingPut is a PutIfAbsent being synced; callers racing for the same key
+// wait on done and then read err.
+type pendingPut struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// Get returns a copy of the value stored under key. It may observe a value
+// whose Put has not finished syncing.
+func (s *Store) Get(key string) ([]byte, bool, error) {
+	if err := s.begin(); err != nil {
+		return nil, false, err
+	}
+	defer s.end()
+	val, closer, err := s.db.Get(kvKey(key))
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append([]byte{}, val...)
+	_ = closer.Close()
+	return out, true, nil
+}
+
+// Put stores val under key, waiting for a WAL sync if sync (and not
+// Options.NoSync).
+func (s *Store) Put(key string, val []byte, sync bool) error {
+	if err := s.beginWrite(); err != nil {
+		return err
+	}
+	defer s.end()
+	b := s.db.NewBatchWithSize(len(key) + len(val) + 32)
+	_ = b.Set(kvKey(key), val, nil)
+	if !sync || !s.wo.Sync {
+		if err := s.apply(b, pebble.NoSync); err != nil {
+			return s.fail(err)
+		}
+		return b.Close()
+	}
+	return s.commitBatch(b)
+}
+
+// PutIfAbsent stores val under key, synced, unless key already holds a value.
+// stored reports whether this call stored it. Concurrent callers for one key
+// are serialized: exactly one stores, and the others return only once that
+// value is durable (so a consumer that sees a duplicate can safely skip it).
+// It is not atomic with respect to a concurrent Put of the same key.
+func (s *Store) PutIfAbsent(key string, val []byte) (stored bool, err error) {
+	if err := s.beginWrite(); err != nil {
+		return false, err
+	}
+	defer s.end()
+	s.kvMu.Lock()
+	if p, ok := s.kvPending[key]; ok {
+		s.kvMu.Unlock()
+		<-p.done
+		return false, p.err
+	}
+	_, closer, err := s.db.Get(kvKey(key))
+	if err == nil {
+		_ = closer.Close()
+		s.kvMu.Unlock()
+		return false, nil
+	}
+	if !isNotFound(err) {
+		s.kvMu.Unlock()
+		return false, err
+	}
+	p := &pendingPut{done: make(chan struct{})}
+	s.kvPending[key] = p
+	s.kvMu.Unlock()
+
+	b := s.db.NewBatchWithSize(len(key) + len(val) + 32)
+	_ = b.Set(kvKey(key), val, nil)
+	p.err = s.commitBatch(b)
+
+	s.kvMu.Lock()
+	delete(s.kvPending, key)
+	s.kvMu.Unlock()
+	close(p.done)
+	return p.err == nil, p.err
+}

@@ -1,0 +1,69 @@
+package pebble
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// slogLogger adapts pebble.Logger to slog. Pebble's informational messages
+// (flushes, compactions, WAL recovery) go to Debug so that a node's log stays
+// quiet; errors go to Error.
+type slogLogger struct{ l *slog.Logger }
+
+var _ pebble.Logger = slogLogger{}
+
+// Infof implements pebble.Logger at slog Debug level.
+func (a slogLogger) Infof(format string, args ...any) {
+	if a.l.Enabled(context.Background(), slog.LevelDebug) {
+		a.l.Debug(fmt.Sprintf(format, args...))
+	}
+}
+
+// Errorf implements pebble.Logger at slog Error level.
+func (a slogLogger) Errorf(format string, args ...any) {
+	a.l.Error(fmt.Sprintf(format, args...))
+}
+
+// Fatalf implements pebble.Logger. Pebble calls it on an error it cannot
+// continue from (any failed WAL write or sync of a commit, some background
+// failures) and expects it not to return: its default logger exits the
+// process. We log and panic with a pebbleFatal. On the write paths the store
+// recovers that panic and fails itself (every later write is refused, reads
+// keep working) so that the node answers 503 instead of vanishing; anywhere
+// else the panic ends the process. Either way a restart recovers what was
+// synced.
+func (a slogLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	a.l.Error("pebble fatal", "err", msg)
+	panic(pebbleFatal(msg))
+}
+
+// pebbleFatal is the panic value of slogLogger.Fatalf.
+type pebbleFatal string
+
+func (f pebbleFatal) Error() string { return "pebble fatal: " + string(f) }
+
+// eventListener reports the Pebble events an operator must see: background
+// errors, corruption, write stalls (commits block), slow disk, low disk space.
+// Flushes and compactions are not logged.
+func eventListener(log *slog.Logger) *pebble.EventListener {
+	return &pebble.EventListener{
+		BackgroundError: func(err error) { log.Error("pebble background error", "err", err) },
+		DataCorruption: func(info pebble.DataCorruptionInfo) {
+			log.Error("pebble data corruption", "path", info.Path, "err", info.Details)
+		},
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			log.Warn("pebble write stall: commits blocked", "reason", info.Reason)
+		},
+		WriteStallEnd: func() { log.Info("pebble write stall ended") },
+		DiskSlow: func(info pebble.DiskSlowInfo) {
+			log.Warn("pebble disk slow", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
+		},
+		LowDiskSpace: func(info pebble.LowDiskSpaceInfo) {
+			log.Warn("pebble low disk space", "availBytes", info.AvailBytes, "totalBytes", info.TotalBytes)
+		},
+	}
+}

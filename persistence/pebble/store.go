@@ -1,0 +1,242 @@
+package pebble
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Options configure Open.
+type Options struct {
+	// Dir is the database directory (created if missing). Required.
+	Dir string
+	// FS is the filesystem; nil means the disk. Tests pass vfs.NewCrashableMem().
+	FS vfs.FS
+	// NoSync skips WAL syncs: writes survive a process crash but not a machine
+	// crash. For benchmarks and throwaway nodes only.
+	NoSync bool
+	// Logger receives Pebble's messages (informational ones at Debug). Nil
+	// discards them.
+	Logger *slog.Logger
+
+	// tune, if set, adjusts Pebble's options before Open (tests use it to
+	// force small memtables and so flushes).
+	tune func(*pebble.Options)
+}
+
+// Store is a node's durable store. All methods are safe for concurrent use,
+// subject to the per-shard and relay duties stated in the package doc.
+type Store struct {
+	db  *pebble.DB
+	wo  *pebble.WriteOptions // Sync, or NoSync under Options.NoSync
+	log *slog.Logger
+
+	closeMu sync.RWMutex // held shared by every operation, exclusively by Close
+	closed  bool         // protected by closeMu
+
+	failure atomic.Pointer[error] // first write error; set once, never cleared
+
+	mu sync.Mutex // protects following fields
+	// lastSeq is the newest journal or snapshot seq per shard, loaded lazily
+	// from the database on a shard's first write since Open.
+	lastSeq map[string]uint64
+	// nextOutboxID is the next outbox id to assign.
+	nextOutboxID uint64
+	// inflight holds, in id order, the outbox id ranges of Commits that have
+	// not completed yet.
+	inflight []*outboxTicket
+	// durableOutboxID is the highest outbox id such that every Commit holding
+	// an id at or below it has completed (synced and visible).
+	durableOutboxID uint64
+
+	ackMu sync.Mutex // serializes AckOutbox; protects following fields
+	// ackedOutboxID is the highest outbox id ever acknowledged (persisted in
+	// metaAckedOutboxID).
+	ackedOutboxID uint64
+
+	outboxLen atomic.Int64 // outbox entries written and not acknowledged
+
+	kvMu sync.Mutex // protects following fields
+	// kvPending holds the keys a PutIfAbsent is writing, until synced.
+	kvPending map[string]*pendingPut
+
+	metrics storeMetrics
+}
+
+// Open opens (or creates) the store in opt.Dir and recovers the outbox id
+// counter. It replays Pebble's WAL, so what was synced before a crash is back.
+func Open(opt Options) (*Store, error) {
+	if opt.Dir == "" {
+		return nil, errors.New("pebble store: Options.Dir is required")
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	fs := opt.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	s := &Store{
+		wo:        pebble.Sync,
+		log:       log,
+		lastSeq:   make(map[string]uint64),
+		kvPending: make(map[string]*pendingPut),
+	}
+	if opt.NoSync {
+		s.wo = pebble.NoSync
+	}
+	popts := &pebble.Options{
+		FS:                 syncCountingFS{FS: fs, syncs: &s.metrics.walSyncs},
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             slogLogger{l: log},
+		EventListener:      eventListener(log),
+	}
+	if opt.tune != nil {
+		opt.tune(popts)
+	}
+	db, err := pebble.Open(opt.Dir, popts)
+	if err != nil {
+		return nil, fmt.Errorf("pebble store: open %s: %w", opt.Dir, err)
+	}
+	s.db = db
+	if err := s.recoverOutbox(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database. Callers stop writing first; later calls return
+// ErrClosed.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+// Err returns nil while the store accepts writes, or the ErrFailed-wrapped
+// first write error (for readiness checks).
+func (s *Store) Err() error {
+	if p := s.failure.Load(); p != nil {
+		return fmt.Errorf("%w: %w", ErrFailed, *p)
+	}
+	return nil
+}
+
+// begin guards an operation against Close; end must follow a nil return.
+func (s *Store) begin() error {
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) end() { s.closeMu.RUnlock() }
+
+// beginWrite is begin plus the failed-store check.
+func (s *Store) beginWrite() error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	if err := s.Err(); err != nil {
+		s.end()
+		return err
+	}
+	return nil
+}
+
+// fail records err as the store's failure (the first one wins) and returns
+// the error to hand to the caller.
+func (s *Store) fail(err error) error {
+	if s.failure.CompareAndSwap(nil, &err) {
+		s.log.Error("pebble store failed; refusing writes until restart", "err", err)
+	}
+	return s.Err()
+}
+
+// commitBatch commits b with the store's write options, counts synced writes,
+// and fails the store on error. It closes b unless the commit failed (Pebble
+// forbids reusing a failed batch and may still reference it).
+func (s *Store) commitBatch(b *pebble.Batch) error {
+	if err := s.apply(b, s.wo); err != nil {
+		return s.fail(err)
+	}
+	_ = b.Close()
+	if s.wo.Sync {
+		s.metrics.syncedWrites.Add(1)
+	}
+	return nil
+}
+
+// apply commits b, turning Pebble's fatal commit error (a panic raised by
+// slogLogger.Fatalf) into an error.
+func (s *Store) apply(b *pebble.Batch, wo *pebble.WriteOptions) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(pebbleFatal)
+			if !ok {
+				panic(r)
+			}
+			err = f
+		}
+	}()
+	return b.Commit(wo)
+}
+
+// Metrics returns counters and gauges of the store and of Pebble, for export.
+// Counters count since Open; commit latency quantiles are over all Commits
+// since Open, within 12.5%.
+func (s *Store) Metrics() map[string]float64 {
+	m := &s.metrics
+	out := map[string]float64{
+		"commits_total":              float64(m.commits.Load()),
+		"commit_batches_total":       float64(m.batches.Load()),
+		"journal_entries_total":      float64(m.entries.Load()),
+		"outbox_entries_total":       float64(m.outboxEntries.Load()),
+		"commit_bytes_total":         float64(m.commitBytes.Load()),
+		"synced_writes_total":        float64(m.syncedWrites.Load()),
+		"wal_syncs_total":            float64(m.walSyncs.Load()),
+		"snapshots_total":            float64(m.snapshots.Load()),
+		"outbox_acked_total":         float64(m.acked.Load()),
+		"outbox_len":                 float64(s.outboxLen.Load()),
+		"commit_latency_p50_micros":  float64(m.commitLatencyMicros.quantile(0.50)),
+		"commit_latency_p99_micros":  float64(m.commitLatencyMicros.quantile(0.99)),
+		"commit_latency_mean_micros": m.commitLatencyMicros.mean(),
+		"commit_latency_max_micros":  float64(m.commitLatencyMaxMicros.Load()),
+		"failed":                     0,
+	}
+	if syncs := m.walSyncs.Load(); syncs > 0 {
+		out["synced_writes_per_wal_sync"] = float64(m.syncedWrites.Load()) / float64(syncs)
+	}
+	if s.Err() != nil {
+		out["failed"] = 1
+	}
+	s.mu.Lock()
+	out["outbox_next_id"] = float64(s.nextOutboxID)
+	out["outbox_durable_id"] = float64(s.durableOutboxID)
+	s.mu.Unlock()
+	if s.begin() == nil {
+		pm := s.db.Metrics()
+		s.end()
+		out["pebble_flushes_total"] = float64(pm.Flush.Count)
+		out["pebble_compactions_total"] = float64(pm.Compact.Count)
+		out["pebble_compaction_debt_bytes"] = float64(pm.Compact.EstimatedDebt)
+		out["pebble_read_amp"] = float64(pm.ReadAmp())
+		out["pebble_disk_usage_bytes"] = float64(pm.DiskSpaceUsage())
+		out["pebble_memtable_bytes"] = float64(pm.MemTable.Size)
+		out["pebble_wal_bytes_written"] = float64(pm.WAL.BytesWritten)
+	}
+	return out
+}

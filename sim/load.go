@@ -1,0 +1,290 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds of boxoffice load: every run ends, and a mistyped flag cannot make
+// it unbounded.
+const (
+	maxLoadDuration     = 10 * time.Minute
+	maxLoadRate         = 200_000
+	maxLoadConns        = 4096
+	maxLoadArrivals     = 20_000_000
+	maxLoadUsers        = 100_000
+	maxLoadSeats        = 100_000
+	defaultOpenInflight = 256
+	defaultClosedConns  = 16
+	checkBudget         = 2 * time.Minute
+)
+
+// loadOptions are the parsed flags of boxoffice load.
+type loadOptions struct {
+	scenario string
+	target   string
+	admin    string
+	rate     float64
+	conns    int
+	duration time.Duration
+	ceiling  bool
+	report   string
+	json     bool
+	seed     uint64
+	timeout  time.Duration
+	params   loadParams
+}
+
+// LoadMain runs "boxoffice load SCENARIO --target URL --admin-token T
+// [--rate R | --connections N] --duration D [--ceiling] [--report out.html]
+// [--json]". It returns 0 when the run finished and every invariant held, 1
+// when an invariant failed, 2 on bad usage or when the run could not start.
+func LoadMain(args []string, stdout io.Writer) int {
+	opts, err := parseLoadArgs(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stdout, "load:", err)
+		return 2
+	}
+	rep, err := runLoad(opts, stdout)
+	if err != nil {
+		fmt.Fprintln(stdout, "load:", err)
+		return 2
+	}
+	if opts.json {
+		err = writeJSON(stdout, rep)
+	} else {
+		writeSummary(stdout, rep)
+	}
+	if err == nil && opts.report != "" {
+		err = writeHTMLFile(opts.report, rep)
+		if err == nil && !opts.json {
+			fmt.Fprintln(stdout, "report written to", opts.report)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stdout, "load:", err)
+		return 2
+	}
+	if !rep.InvariantsOK {
+		return 1
+	}
+	return 0
+}
+
+func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
+	var o loadOptions
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		o.scenario, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--ceiling] [--report out.html] [--json]\n",
+			strings.Join(scenarioNames, "|"))
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.target, "target", "", "server root URL, loopback only (http://127.0.0.1:8080)")
+	fs.StringVar(&o.admin, "admin-token", "", "admin bearer token, for creating the run's shows")
+	fs.Float64Var(&o.rate, "rate", 0, "open loop: arrivals per second (latency counted from each arrival's intended start)")
+	fs.IntVar(&o.conns, "connections", 0, fmt.Sprintf("closed loop: connections (default %d); with --rate: max arrivals in flight (default %d)", defaultClosedConns, defaultOpenInflight))
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of the run")
+	fs.BoolVar(&o.ceiling, "ceiling", false, "first run the same load against an in-process no-op server and report the ratio")
+	fs.StringVar(&o.report, "report", "", "write a self-contained HTML report to this file")
+	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of the table")
+	fs.Uint64Var(&o.seed, "seed", 0, "random seed (0 = from the clock)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "per-request timeout")
+	fs.IntVar(&o.params.users, "users", 0, "seat-race: users per seat (default 10); flash-sale, mixed: users per sale (default 3000)")
+	fs.IntVar(&o.params.seats, "seats", 600, "flash-sale, browse, mixed: seats per show")
+	fs.Float64Var(&o.params.payShare, "pay-share", 0.5, "flash-sale, mixed: share of won holds that are ordered and paid")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if o.scenario == "" && fs.NArg() > 0 {
+		o.scenario = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	return o, o.validate()
+}
+
+// validate checks the options and fills the defaults that depend on others.
+func (o *loadOptions) validate() error {
+	if _, err := newScenario(o.scenario); err != nil {
+		return err
+	}
+	if o.target == "" {
+		return errors.New("--target is required")
+	}
+	if _, _, err := parseLoopbackTarget(o.target); err != nil {
+		return err
+	}
+	if o.duration < time.Second || o.duration > maxLoadDuration {
+		return fmt.Errorf("--duration must be in 1s..%s", maxLoadDuration)
+	}
+	if o.rate < 0 || o.rate > maxLoadRate {
+		return fmt.Errorf("--rate must be in 0..%d", maxLoadRate)
+	}
+	if o.conns < 0 || o.conns > maxLoadConns {
+		return fmt.Errorf("--connections must be in 1..%d", maxLoadConns)
+	}
+	if o.rate > 0 && o.rate*o.duration.Seconds() > maxLoadArrivals {
+		return fmt.Errorf("--rate × --duration is over %d arrivals", maxLoadArrivals)
+	}
+	if o.conns == 0 {
+		o.conns = defaultClosedConns
+		if o.rate > 0 {
+			o.conns = defaultOpenInflight
+		}
+	}
+	if o.timeout <= 0 || o.timeout > time.Minute {
+		return errors.New("--timeout must be in (0, 1m]")
+	}
+	if o.params.users == 0 {
+		o.params.users = 3000
+		if o.scenario == "seat-race" {
+			o.params.users = 10
+		}
+	}
+	if o.params.users < 1 || o.params.users > maxLoadUsers {
+		return fmt.Errorf("--users must be in 1..%d", maxLoadUsers)
+	}
+	if o.params.seats < 12 || o.params.seats > maxLoadSeats {
+		return fmt.Errorf("--seats must be in 12..%d", maxLoadSeats)
+	}
+	if o.params.payShare < 0 || o.params.payShare > 1 {
+		return errors.New("--pay-share must be in 0..1")
+	}
+	if o.seed == 0 {
+		o.seed = uint64(time.Now().UnixNano())
+	}
+	return nil
+}
+
+// runResult is one run against one target.
+type runResult struct {
+	drive     driveResult
+	endpoints []EndpointSummary
+	all       EndpointSummary
+	series    []SeriesPoint
+	checks    []Check
+}
+
+// runLoad performs the ceiling run (when asked) and the boxoffice run.
+func runLoad(o loadOptions, stdout io.Writer) (*Report, error) {
+	var progress io.Writer
+	if !o.json && isTerminal(stdout) {
+		progress = stdout
+	}
+	started := time.Now()
+	var ceil *runResult
+	var ceilURL string
+	if o.ceiling {
+		srv, err := startNoop()
+		if err != nil {
+			return nil, fmt.Errorf("starting the no-op ceiling server: %w", err)
+		}
+		ceilURL = srv.url
+		ceil, err = runOnce(o, srv.url, false, progress, "no-op ceiling")
+		srv.close()
+		if err != nil {
+			return nil, fmt.Errorf("ceiling run: %w", err)
+		}
+	}
+	res, err := runOnce(o, o.target, true, progress, "boxoffice")
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport(o, res, started)
+	if ceil != nil {
+		rep.Ceiling = &CeilingResult{Target: ceilURL + " (no-op, in process)", All: ceil.all, Endpoints: ceil.endpoints,
+			ThroughputPerSecond: ceil.all.RatePerSecond,
+			Note:                "requests per second over all endpoints; the no-op server grants every hold, so its request mix can differ"}
+		if ceil.all.RatePerSecond > 0 {
+			rep.Ceiling.Ratio = rep.ThroughputPerSecond / ceil.all.RatePerSecond
+		}
+		if o.rate > 0 {
+			rep.Ceiling.Note += "; with --rate both runs are paced, so the ratio is near 1 unless one saturates (use --connections for capacity)"
+		}
+	}
+	return rep, nil
+}
+
+func newReport(o loadOptions, res *runResult, started time.Time) *Report {
+	rep := &Report{Scenario: o.scenario, Target: o.target, Mode: "closed-loop", Connections: o.conns,
+		DurationSeconds: o.duration.Seconds(), ElapsedSeconds: res.drive.elapsed.Seconds(), Seed: o.seed,
+		StartedAt: started.UTC().Truncate(time.Second), Arrivals: res.drive.arrivals, Missed: res.drive.missed,
+		Requests: res.all.Count, Errors: res.all.Errors, ThroughputPerSecond: res.all.RatePerSecond,
+		All: res.all, Endpoints: res.endpoints, Series: res.series, Checks: res.checks, InvariantsOK: allOK(res.checks),
+		Params: map[string]string{"users": strconv.Itoa(o.params.users), "seats": strconv.Itoa(o.params.seats),
+			"pay_share": strconv.FormatFloat(o.params.payShare, 'f', -1, 64), "timeout": o.timeout.String()}}
+	if o.rate > 0 {
+		rep.Mode, rep.RatePerSecond = "open-loop", o.rate
+	}
+	return rep
+}
+
+// runOnce drives the scenario against target and, when check is set, runs
+// the invariant checks afterwards. progress, when not nil, gets a live line.
+func runOnce(o loadOptions, target string, check bool, progress io.Writer, label string) (*runResult, error) {
+	c, err := newHTTPClient(target, o.admin, o.conns+4, o.timeout)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := newScenario(o.scenario)
+	if err != nil {
+		return nil, err
+	}
+	led := newLedger()
+	led.disabled = !check
+	ctx, cancel := context.WithTimeout(context.Background(), o.duration+drainGrace+2*o.timeout+checkBudget)
+	defer cancel()
+	rec := newRecorder(sc.endpoints(), time.Now())
+	e := &env{c: c, rec: rec, led: led, runID: newRunID("ld"), params: o.params}
+	if err := sc.setup(ctx, e); err != nil {
+		return nil, fmt.Errorf("setting up %s on %s: %w", o.scenario, target, err)
+	}
+	now := time.Now()
+	rec.start, rec.lastTick = now, now
+	spec := driveSpec{rate: o.rate, workers: o.conns, duration: o.duration, maxTotal: maxLoadArrivals, seed: o.seed}
+	dr := drive(ctx, spec, func(ctx context.Context, w *worker, i int64, intended time.Time) {
+		sc.arrival(ctx, e, w, i, intended)
+	}, func(now time.Time) {
+		p := rec.tick(now)
+		if progress != nil {
+			fmt.Fprint(progress, progressLine(label, p, &rec.all, rec.allErrs))
+		}
+	})
+	rec.tick(time.Now())
+	if progress != nil {
+		fmt.Fprintln(progress)
+	}
+	res := &runResult{drive: dr, series: rec.series}
+	res.endpoints, res.all = rec.summaries(dr.elapsed)
+	if check {
+		res.checks = led.check(ctx, &httpTarget{c: c})
+	}
+	return res, nil
+}
+
+// writeHTMLFile renders the report to path.
+func writeHTMLFile(path string, r *Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeHTML(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
