@@ -150,7 +150,7 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 }
 
 func (s *Shard) holdView(h *hold) HoldView {
-	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.seats), General: generalMap(h.general),
+	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: h.seatIDs, General: generalMap(h.general),
 		Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt, OrderID: h.orderID}
 }
 
@@ -237,7 +237,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	if err := s.checkLimit(c.User, qty); err != nil {
 		return fail(err)
 	}
-	h := &hold{id: c.HoldID, user: c.User, seats: seats, general: general, quantity: qty,
+	h := &hold{id: c.HoldID, user: c.User, seats: seats, seatIDs: s.seatIDs(seats), general: general, quantity: qty,
 		createdAt: c.Now, expiresAt: c.Now + int64(s.cfg.HoldTTLSeconds)*1000}
 	for _, seat := range seats {
 		sec, _ := s.locate(seat)

@@ -2,6 +2,7 @@ package seatmap
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -92,4 +93,90 @@ func BenchmarkExpirySweep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "expiries/s")
+}
+
+// millionSeats is a 1,000,000-seat show: 100 sections of 100 rows of 100 seats.
+func millionSeats() *ShowConfig {
+	cfg := &ShowConfig{ID: "million", Tiers: []Tier{{ID: "std", Price: 5000}}, SectionsPerShard: 1000}
+	for s := 0; s < 100; s++ {
+		sec := Section{ID: fmt.Sprintf("s%d", s), Tier: "std"}
+		for r := 1; r <= 100; r++ {
+			sec.Rows = append(sec.Rows, Row{ID: fmt.Sprint(r), Seats: 100})
+		}
+		cfg.Sections = append(cfg.Sections, sec)
+	}
+	return cfg
+}
+
+// BenchmarkMillionSeatMemory reports the heap bytes per seat of a 1M-seat
+// shard with no holds, and with a tenth of its seats held in 2-seat holds.
+func BenchmarkMillionSeatMemory(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var before, empty, full runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := New(0)
+		s.Apply(Command{Kind: KindCreate, Show: millionSeats()})
+		s.Advance(s.Ready())
+		runtime.GC()
+		runtime.ReadMemStats(&empty)
+		for h := 0; h < 50_000; h++ {
+			s.Apply(Command{Kind: KindHold, User: fmt.Sprint("u", h%5000), HoldID: fmt.Sprint("h", h),
+				Section: fmt.Sprintf("s%d", h%100), Quantity: 2, Now: 1})
+			if h%1024 == 0 {
+				s.Advance(s.Ready())
+			}
+		}
+		s.Advance(s.Ready())
+		runtime.GC()
+		runtime.ReadMemStats(&full)
+		b.ReportMetric(float64(empty.HeapAlloc-before.HeapAlloc)/1e6, "B/seat-empty")
+		b.ReportMetric(float64(full.HeapAlloc-before.HeapAlloc)/1e6, "B/seat-10%held")
+		runtime.KeepAlive(s)
+	}
+}
+
+// BenchmarkMillionSeatRecovery: snapshot a 1M-seat shard holding 100,000
+// seats, then restore it and replay 10,000 journaled records (the recovery of
+// a shard at start).
+func BenchmarkMillionSeatRecovery(b *testing.B) {
+	s := New(0)
+	s.Apply(Command{Kind: KindCreate, Show: millionSeats()})
+	s.Advance(s.Ready())
+	for h := 0; h < 50_000; h++ {
+		s.Apply(Command{Kind: KindHold, User: fmt.Sprint("u", h%5000), HoldID: fmt.Sprint("h", h),
+			Section: fmt.Sprintf("s%d", h%100), Quantity: 2, Now: 1})
+		s.Advance(s.Ready())
+	}
+	snap, err := s.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs []Record
+	for h := 0; h < 10_000; h++ {
+		s.Apply(Command{Kind: KindHold, User: "late", HoldID: fmt.Sprint("late", h), Section: fmt.Sprintf("s%d", h%100), Quantity: 1, Now: 2})
+		recs = append(recs, s.Ready().Records...)
+	}
+	want := Fingerprint(s)
+	b.ReportMetric(float64(len(snap))/1e6, "MB-snapshot")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := Restore(snap)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, rec := range recs {
+			if err := r.Replay(rec); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i == 0 {
+			b.StopTimer()
+			if got := Fingerprint(r); got != want {
+				b.Fatalf("recovered %s, want %s", got, want)
+			}
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/recovery")
 }

@@ -5,7 +5,7 @@ import "strconv"
 func (s *Shard) orderView(o *order) OrderView {
 	h := make([]History, len(o.history))
 	copy(h, o.history)
-	return OrderView{ID: o.id, Show: s.cfg.ID, HoldID: o.holdID, User: o.user, Seats: s.seatIDs(o.seats),
+	return OrderView{ID: o.id, Show: s.cfg.ID, HoldID: o.holdID, User: o.user, Seats: o.seatIDs,
 		General: generalMap(o.general), Quantity: o.quantity, Amount: o.amount, Status: o.status,
 		PaymentDueAt: o.dueAt, CreatedAt: o.createdAt, History: h}
 }
@@ -15,7 +15,7 @@ func (s *Shard) emit(o *order, typ string, now int64) {
 	o.events++
 	s.ready.Events = append(s.ready.Events, Event{ID: o.id + "." + strconv.Itoa(o.events), Type: typ, Show: s.cfg.ID,
 		Shard: s.shard, OrderID: o.id, User: o.user, Amount: o.amount, Quantity: o.quantity,
-		Seats: s.seatIDs(o.seats), Token: o.token, At: now})
+		Seats: o.seatIDs, Token: o.token, At: now})
 }
 
 func (s *Shard) setStatus(o *order, status string, now int64, detail string) {
@@ -53,7 +53,7 @@ func (s *Shard) order(c *Command) (Result, bool) {
 		v := s.orderView(o)
 		return Result{Order: &v}, changed
 	}
-	o := &order{id: c.OrderID, holdID: h.id, user: h.user, seats: h.seats, general: h.general,
+	o := &order{id: c.OrderID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: h.seatIDs, general: h.general,
 		quantity: h.quantity, amount: h.amount, createdAt: c.Now,
 		dueAt: c.Now + int64(s.cfg.PaymentTTLSeconds)*1000, idemKey: c.IdemKey}
 	s.setStatus(o, StatusPendingPayment, c.Now, "")

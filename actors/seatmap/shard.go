@@ -45,6 +45,7 @@ type hold struct {
 	id        string
 	user      string
 	seats     []uint32
+	seatIDs   []string // seats formatted once, shared with the order
 	general   []gaPart
 	quantity  int
 	amount    int64
@@ -58,6 +59,7 @@ type order struct {
 	holdID    string
 	user      string
 	seats     []uint32
+	seatIDs   []string
 	general   []gaPart
 	quantity  int
 	amount    int64
@@ -249,6 +251,9 @@ func (s *Shard) seatIDs(seats []uint32) []string {
 }
 
 func generalMap(parts []gaPart) map[string]int {
+	if len(parts) == 0 {
+		return nil
+	}
 	m := make(map[string]int, len(parts))
 	for _, g := range parts {
 		m[g.sec.id] += g.n

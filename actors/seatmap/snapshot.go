@@ -182,7 +182,7 @@ func Restore(data []byte) (*Shard, error) {
 		if err != nil {
 			return nil, err
 		}
-		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, general: gp, quantity: sh.Quantity, amount: sh.Amount,
+		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, seatIDs: s.seatIDs(sh.Seats), general: gp, quantity: sh.Quantity, amount: sh.Amount,
 			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt, orderID: sh.OrderID}
 		s.holds[h.id] = h
 		if h.orderID == "" {
@@ -201,7 +201,7 @@ func Restore(data []byte) (*Shard, error) {
 		if err != nil {
 			return nil, err
 		}
-		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, general: gp, quantity: so.Quantity,
+		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, seatIDs: s.seatIDs(so.Seats), general: gp, quantity: so.Quantity,
 			amount: so.Amount, status: so.Status, dueAt: so.DueAt, createdAt: so.CreatedAt, history: so.History,
 			events: so.Events, token: so.Token, idemKey: so.IdemKey}
 		for _, id := range so.Seen {
