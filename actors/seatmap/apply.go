@@ -250,7 +250,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.holds[h.id] = h
 	s.activeHolds++
 	s.users[h.user] += qty
-	s.holdTimers.add(h.id, h.expiresAt)
+	h.tm = s.holdTimers.arm(h.id, h.expiresAt)
 	v := s.holdView(h)
 	return Result{Hold: &v, Created: true}, true
 }
@@ -319,6 +319,7 @@ func (s *Shard) dropHold(h *hold) {
 	}
 	delete(s.holds, h.id)
 	s.activeHolds--
+	s.holdTimers.disarm(h.tm)
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {
@@ -337,7 +338,7 @@ func (s *Shard) extend(c *Command) (Result, bool) {
 		at = max
 	}
 	h.expiresAt = at
-	s.holdTimers.add(h.id, at)
+	s.holdTimers.reset(h.tm, at)
 	v := s.holdView(h)
 	return Result{Hold: &v}, true
 }
@@ -352,8 +353,8 @@ func (s *Shard) tick(now int64) bool {
 			break
 		}
 		h, live := s.holds[t.id]
-		if !live || h.orderID != "" || h.expiresAt != t.at {
-			continue // stale timer: released, converted or extended
+		if !live || h.tm != t {
+			continue // cannot happen: timers are disarmed with their hold
 		}
 		s.dropHold(h)
 		s.expiredHolds[h.id] = h.expiresAt
@@ -366,8 +367,8 @@ func (s *Shard) tick(now int64) bool {
 			break
 		}
 		o, live := s.orders[t.id]
-		if !live || o.status != StatusPendingPayment || o.dueAt != t.at {
-			continue // paid, cancelled, or payment in flight (re-armed when it fails)
+		if !live || o.tm != t || o.status != StatusPendingPayment {
+			continue // cannot happen: timers are disarmed when the order leaves pending_payment
 		}
 		s.expireOrder(o, now)
 		changed = true

@@ -60,8 +60,9 @@ func (s *Shard) order(c *Command) (Result, bool) {
 	s.moveSeats(o.seats, o.general, Reserved, Held)
 	h.orderID = o.id
 	s.activeHolds--
+	s.holdTimers.disarm(h.tm)
 	s.orders[o.id] = o
-	s.orderTimers.add(o.id, o.dueAt)
+	o.tm = s.orderTimers.arm(o.id, o.dueAt)
 	s.rememberIdem(c, o.id)
 	s.emit(o, EventCreated, c.Now)
 	v := s.orderView(o)
@@ -87,6 +88,7 @@ func (s *Shard) pay(c *Command) (Result, bool) {
 		return fail(errorf(ErrInvalidState, "order is %s", o.status))
 	}
 	o.token = c.Token
+	s.orderTimers.disarm(o.tm) // a payment in flight blocks expiry
 	s.setStatus(o, StatusPaymentProcessing, c.Now, "")
 	s.emit(o, EventPaymentRequested, c.Now)
 	v := s.orderView(o)
@@ -121,7 +123,7 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 		if o.dueAt <= c.Now {
 			s.expireOrder(o, c.Now)
 		} else {
-			s.orderTimers.add(o.id, o.dueAt)
+			o.tm = s.orderTimers.arm(o.id, o.dueAt)
 		}
 	case c.Success && (o.status == StatusExpired || o.status == StatusCancelled):
 		o.history = append(o.history, History{Status: EventRefund, At: c.Now, Detail: "paid after the order was " + o.status})
@@ -153,6 +155,7 @@ func (s *Shard) cancel(c *Command) (Result, bool) {
 		return fail(errorf(ErrInvalidState, "order is %s", o.status))
 	}
 	s.setStatus(o, StatusCancelled, c.Now, "")
+	s.orderTimers.disarm(o.tm)
 	s.freeOrder(o)
 	s.emit(o, EventCancelled, c.Now)
 	v := s.orderView(o)

@@ -52,6 +52,7 @@ type hold struct {
 	createdAt int64
 	expiresAt int64
 	orderID   string // set once converted into an order
+	tm        *timer // expiry, armed while the hold is live
 }
 
 type order struct {
@@ -71,6 +72,7 @@ type order struct {
 	seen      map[string]struct{} // event ids already applied (payment results, notifications)
 	token     string
 	idemKey   string
+	tm        *timer // payment due, armed while pending_payment
 }
 
 type idemEntry struct {

@@ -1,25 +1,90 @@
 package seatmap
 
-// timerHeap is a min-heap of (instant, id), typed to avoid boxing. Entries are
-// not removed when a hold or order changes; a popped entry is checked against
-// the live object. Ties break by id, so pop order is deterministic.
-type timerHeap []idAt
+// timer is one armed deadline of a hold or an order.
+type timer struct {
+	at  int64
+	id  string
+	idx int // position in the heap, -1 when not armed
+}
+
+// timerHeap is an indexed min-heap of timers: O(log n) add, remove and fix,
+// so released holds and settled orders leave no stale entries behind. Ties
+// break by id, so pop order is deterministic.
+type timerHeap []*timer
 
 func (h timerHeap) less(i, j int) bool {
 	return h[i].at < h[j].at || (h[i].at == h[j].at && h[i].id < h[j].id)
 }
 
-func (h *timerHeap) add(id string, at int64) {
-	*h = append(*h, idAt{id: id, at: at})
-	q := *h
-	for i := len(q) - 1; i > 0; {
+func (h timerHeap) swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].idx, h[j].idx = i, j
+}
+
+func (h timerHeap) up(i int) {
+	for i > 0 {
 		p := (i - 1) / 2
-		if !q.less(i, p) {
+		if !h.less(i, p) {
 			break
 		}
-		q[i], q[p] = q[p], q[i]
+		h.swap(i, p)
 		i = p
 	}
+}
+
+func (h timerHeap) down(i int) bool {
+	start := i
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && h.less(l, m) {
+			m = l
+		}
+		if r < len(h) && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			return i > start
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+// arm adds a new timer for id at the instant.
+func (h *timerHeap) arm(id string, at int64) *timer {
+	t := &timer{at: at, id: id, idx: len(*h)}
+	*h = append(*h, t)
+	h.up(t.idx)
+	return t
+}
+
+// reset moves an armed timer to a new instant.
+func (h timerHeap) reset(t *timer, at int64) {
+	t.at = at
+	if !h.down(t.idx) {
+		h.up(t.idx)
+	}
+}
+
+// disarm removes t if it is armed.
+func (h *timerHeap) disarm(t *timer) {
+	if t == nil || t.idx < 0 {
+		return
+	}
+	q := *h
+	i, last := t.idx, len(q)-1
+	if i != last {
+		q.swap(i, last)
+	}
+	q[last] = nil
+	q = q[:last]
+	if i != last {
+		if !q.down(i) {
+			q.up(i)
+		}
+	}
+	t.idx = -1
+	*h = q
 }
 
 func (h timerHeap) peek() int64 {
@@ -29,31 +94,12 @@ func (h timerHeap) peek() int64 {
 	return h[0].at
 }
 
-// popDue pops the next entry due at or before now.
-func (h *timerHeap) popDue(now int64) (idAt, bool) {
-	q := *h
-	if len(q) == 0 || q[0].at > now {
-		return idAt{}, false
+// popDue removes and returns the earliest timer due at or before now.
+func (h *timerHeap) popDue(now int64) (*timer, bool) {
+	if len(*h) == 0 || (*h)[0].at > now {
+		return nil, false
 	}
-	top := q[0]
-	last := len(q) - 1
-	q[0] = q[last]
-	q[last] = idAt{}
-	q = q[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(q) && q.less(l, m) {
-			m = l
-		}
-		if r < len(q) && q.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		q[i], q[m] = q[m], q[i]
-		i = m
-	}
-	*h = q
-	return top, true
+	t := (*h)[0]
+	h.disarm(t)
+	return t, true
 }
