@@ -123,3 +123,69 @@ func BenchmarkBookingHold(b *testing.B) {
 	})
 	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkActorOpsBatched: producers send commands 128 to a message
+// (requestBatch); the actor applies a message's commands in one turn.
+func BenchmarkActorOpsBatched(b *testing.B) {
+	for _, shards := range []int{1, 2} {
+		b.Run(fmt.Sprintf("shards=%d", shards), func(b *testing.B) {
+			const per = 128
+			var sends []func(*requestBatch)
+			for n := 0; n < shards; n++ {
+				env := &Env{Journal: nopJournal{}, Log: testEnv.Log, SnapshotEvery: 1 << 30}
+				id := uniq("bbatch") + "/0"
+				pid := testNode.System.Root.Spawn(ShardProps(env, id))
+				b.Cleanup(func() { testNode.System.Root.Stop(pid) })
+				sends = append(sends, func(m *requestBatch) { testNode.System.Root.Send(pid, m) })
+				cfg := stadium(id[:len(id)-2], 50, 25, 40, 1000)
+				ch := make(chan []seatmap.Result, 1)
+				sends[n](&requestBatch{cmds: []seatmap.Command{{Kind: seatmap.KindCreate, Show: &cfg}}, reply: ch})
+				if r := <-ch; r[0].Err != nil {
+					b.Fatal(r[0].Err)
+				}
+			}
+			producers := 4 * shards
+			msgs := b.N/(per*producers) + 1
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for p := 0; p < producers; p++ {
+				wg.Add(1)
+				go func(p int) {
+					defer wg.Done()
+					ch := make(chan []seatmap.Result, 2)
+					send := sends[p%shards]
+					seats := make([]string, per/2)
+					holds := make([]string, per/2)
+					for k := range seats {
+						seats[k] = fmt.Sprintf("s%d-%d-%d", p, 1+k/40, 1+k%40)
+						holds[k] = fmt.Sprintf("p%d-%d", p, k)
+					}
+					for i := 0; i < msgs; i++ {
+						cmds := make([]seatmap.Command, 0, per)
+						for k := range seats { // hold then release each seat: every command changes state
+							cmds = append(cmds, seatmap.Command{Kind: seatmap.KindHold, User: "u", HoldID: holds[k], Seats: seats[k : k+1]})
+							cmds = append(cmds, seatmap.Command{Kind: seatmap.KindRelease, HoldID: holds[k]})
+						}
+						send(&requestBatch{cmds: cmds, reply: ch})
+						for _, r := range <-ch {
+							if r.Err != nil {
+								b.Error(r.Err)
+								return
+							}
+						}
+					}
+				}(p)
+			}
+			wg.Wait()
+			b.ReportMetric(float64(msgs*per*producers)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}
+
+// nopJournal forgets everything: the actor path without any journal cost.
+type nopJournal struct{}
+
+func (nopJournal) Append(string, []seatmap.Record, []seatmap.Event) error { return nil }
+func (nopJournal) Load(string) ([]byte, []seatmap.Record, error)          { return nil, nil, nil }
+func (nopJournal) SaveSnapshot(string, uint64, []byte) error              { return nil }
+func (nopJournal) Shards() ([]string, error)                              { return nil, nil }

@@ -14,6 +14,14 @@ type request struct {
 	reply chan seatmap.Result
 }
 
+// requestBatch carries many commands from one in-process caller in one
+// message: they are applied in order in one turn, journaled in one batch, and
+// answered together on reply once synced.
+type requestBatch struct {
+	cmds  []seatmap.Command
+	reply chan []seatmap.Result
+}
+
 // response answers a request from the same process that came without a
 // reply channel (sent by another actor, which gets it in its mailbox).
 type response struct {

@@ -36,6 +36,8 @@ type pendingReply struct {
 	ch     chan seatmap.Result // in-process callers wait here instead of on a future
 	res    seatmap.Result
 	remote bool
+	bch    chan []seatmap.Result // a requestBatch's caller
+	bres   []seatmap.Result
 }
 
 // shardActor is the thin shell around one seatmap.Shard.
@@ -76,6 +78,8 @@ func (a *shardActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *request:
 		a.handle(ctx, m.cmd, pendingReply{to: ctx.Sender(), ch: m.reply})
+	case *requestBatch:
+		a.handleBatch(ctx, m)
 	case *wrapperspb.BytesValue:
 		cmd, err := decodeRequest(m.Value)
 		if err != nil {
@@ -94,6 +98,9 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		}
 		for _, p := range m.replies {
 			p.res = unavailable("storage failure")
+			for i := range p.bres {
+				p.bres[i] = p.res
+			}
 			a.w.answer(p)
 		}
 	case *tick:
@@ -190,6 +197,31 @@ func (a *shardActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRep
 	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
 		ctx.SetReceiveTimeout(0)
 	}
+	a.pending = append(a.pending, p)
+	if !a.flushQueued {
+		a.flushQueued = true
+		ctx.Send(ctx.Self(), &flush{})
+	}
+}
+
+func (a *shardActor) handleBatch(ctx actor.Context, m *requestBatch) {
+	p := pendingReply{bch: m.reply, bres: make([]seatmap.Result, len(m.cmds))}
+	if a.shard == nil && a.broken == nil {
+		a.recover(ctx)
+	}
+	if a.broken != nil {
+		for i := range p.bres {
+			p.bres[i] = seatmap.Result{Err: seatmap.ErrUnavailable}
+		}
+		a.w.answer(p)
+		return
+	}
+	now := a.env.NowMs()
+	for i, cmd := range m.cmds {
+		cmd.Now = now
+		p.bres[i] = a.shard.Apply(cmd)
+	}
+	a.env.Stats.Commands.Add(int64(len(m.cmds)))
 	a.pending = append(a.pending, p)
 	if !a.flushQueued {
 		a.flushQueued = true

@@ -144,6 +144,8 @@ func unavailable(msg string) seatmap.Result {
 
 func (w *writer) answer(p pendingReply) {
 	switch {
+	case p.bch != nil:
+		p.bch <- p.bres
 	case p.ch != nil:
 		p.ch <- p.res
 	case p.to == nil:
