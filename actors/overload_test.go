@@ -1,0 +1,80 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+)
+
+// gateJournal blocks every Append until the gate opens.
+type gateJournal struct {
+	*MemJournal
+	gate chan struct{}
+}
+
+func (g *gateJournal) Append(shard string, recs []seatmap.Record, events []seatmap.Event) error {
+	<-g.gate
+	return g.MemJournal.Append(shard, recs, events)
+}
+
+// TestOverloadFailsFast: when a shard has MaxInflight commands waiting, the
+// next ones answer unavailable at once instead of queueing.
+func TestOverloadFailsFast(t *testing.T) {
+	ctx := context.Background()
+	j := &gateJournal{MemJournal: NewMemJournal(), gate: make(chan struct{})}
+	env := &Env{Journal: j, Log: testEnv.Log}
+	show := uniq("overload")
+	pid := testNode.System.Root.Spawn(ShardProps(env, ShardIdentity(show, 0)))
+	defer testNode.System.Root.Stop(pid)
+	place := &fixedPlacement{pid: pid}
+	b := NewBooking(place, testNode.System, env, BookingOptions{MaxInflight: 10})
+	cfg := stadium(show, 1, 1, 100, 32)
+	b.shows.Store(show, &cfg)
+	go func() { // the creation itself waits for the gate
+		_, _ = b.call(ctx, ShardIdentity(show, 0), seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg})
+	}()
+	time.Sleep(20 * time.Millisecond)
+	var unavailable, ok atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Section: "s0", Quantity: 1})
+			switch {
+			case errors.Is(err, seatmap.ErrUnavailable):
+				if time.Since(start) > time.Second {
+					t.Errorf("overload answer took %v", time.Since(start))
+				}
+				unavailable.Add(1)
+			case err == nil:
+				ok.Add(1)
+			default:
+				t.Errorf("hold: %v", err)
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := unavailable.Load(); got < 20 {
+		t.Fatalf("%d of 30 calls refused while 10 may wait", got)
+	}
+	close(j.gate)
+	wg.Wait()
+	if ok.Load()+unavailable.Load() != 30 || ok.Load() == 0 {
+		t.Fatalf("ok %d, unavailable %d", ok.Load(), unavailable.Load())
+	}
+}
+
+// fixedPlacement resolves every identity to one local PID.
+type fixedPlacement struct{ pid *actor.PID }
+
+func (f *fixedPlacement) PID(string, string) (*actor.PID, error) { return f.pid, nil }
+func (f *fixedPlacement) Forget(string, string, *actor.PID)      {}
+func (f *fixedPlacement) Local(*actor.PID) bool                  { return true }
