@@ -1,0 +1,274 @@
+package edge
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Defaults of Options.
+const (
+	DefaultAddr           = ":8080"
+	DefaultUserRate       = 20 // holds per second per user and show: no human is this fast
+	DefaultUserBurst      = 40
+	DefaultBackendTimeout = 5 * time.Second
+	DefaultReadTimeout    = 30 * time.Second
+	DefaultIdleTimeout    = 120 * time.Second
+)
+
+// Options configure a Server. The zero value is usable: every zero field
+// takes its default.
+type Options struct {
+	Addr string // ListenAndServe's address; DefaultAddr when empty
+	// AdminToken is the bearer token POST /v1/shows requires. When empty, show
+	// creation is refused (401) for everyone.
+	AdminToken string
+	// UserRate and UserBurst limit hold requests per user and show (token
+	// bucket, per second). 0 takes the default; a negative rate turns the
+	// limit off. Burst defaults to twice the rate.
+	UserRate, UserBurst float64
+	// IPRate and IPBurst limit every /v1 request per client IP. Off (0) by
+	// default; burst defaults to twice the rate.
+	IPRate, IPBurst float64
+	// Limiter keeps the token buckets; a MemLimiter when nil.
+	Limiter Limiter
+	// Logger receives error logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// BackendTimeout is the deadline of each Backend call.
+	BackendTimeout time.Duration
+	// ReadTimeout and IdleTimeout are the connection timeouts of Serve.
+	ReadTimeout, IdleTimeout time.Duration
+	// Concurrency caps simultaneous connections of Serve (fasthttp's default when 0).
+	Concurrency int
+}
+
+// Server is the HTTP server. Its methods are safe for concurrent use.
+type Server struct {
+	b       Backend
+	opt     Options
+	log     *slog.Logger
+	limiter Limiter
+	metrics metrics
+	admin   []byte
+	srv     *fasthttp.Server
+}
+
+// New returns a server that answers the API with b.
+func New(b Backend, opt Options) *Server {
+	if opt.Addr == "" {
+		opt.Addr = DefaultAddr
+	}
+	switch {
+	case opt.UserRate == 0:
+		opt.UserRate = DefaultUserRate
+		if opt.UserBurst == 0 {
+			opt.UserBurst = DefaultUserBurst
+		}
+	case opt.UserRate < 0:
+		opt.UserRate = 0
+	}
+	if opt.UserBurst <= 0 {
+		opt.UserBurst = 2 * opt.UserRate
+	}
+	if opt.IPRate < 0 {
+		opt.IPRate = 0
+	}
+	if opt.IPBurst <= 0 {
+		opt.IPBurst = 2 * opt.IPRate
+	}
+	if opt.Limiter == nil {
+		opt.Limiter = NewMemLimiter(0)
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.BackendTimeout <= 0 {
+		opt.BackendTimeout = DefaultBackendTimeout
+	}
+	if opt.ReadTimeout <= 0 {
+		opt.ReadTimeout = DefaultReadTimeout
+	}
+	if opt.IdleTimeout <= 0 {
+		opt.IdleTimeout = DefaultIdleTimeout
+	}
+	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken)}
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		ErrorHandler:          s.handleReadError,
+		Name:                  "boxoffice",
+		MaxRequestBodySize:    MaxBodyBytes,
+		ReadTimeout:           opt.ReadTimeout,
+		IdleTimeout:           opt.IdleTimeout,
+		Concurrency:           opt.Concurrency,
+		NoDefaultContentType:  true,
+		NoDefaultServerHeader: true,
+		Logger:                fasthttpLogger{opt.Logger},
+		CloseOnShutdown:       true,
+	}
+	return s
+}
+
+// Handler returns the request handler, for tests over an in-memory listener.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Serve serves HTTP on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// ListenAndServe listens on Options.Addr and serves until Shutdown.
+func (s *Server) ListenAndServe() error { return s.srv.ListenAndServe(s.opt.Addr) }
+
+// Shutdown stops accepting connections and waits, until ctx is done, for
+// the requests in flight to finish.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+// handle routes one request and records its metrics.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := requestTime(ctx)
+	m := route(ctx.Method(), requestPath(ctx))
+	defer s.finish(ctx, m.route, start)
+	s.dispatch(ctx, m, start)
+}
+
+// finish records the request's metrics; a panic of the handler or of the
+// Backend becomes a logged 500 rather than the end of the process.
+func (s *Server) finish(ctx *fasthttp.RequestCtx, r routeID, start time.Time) {
+	if p := recover(); p != nil {
+		s.log.Error("panic serving a request", "route", routes[r].pattern, "panic", p, "stack", string(debug.Stack()))
+		ctx.Response.Reset()
+		s.writeError(ctx, fmt.Errorf("panic: %v", p))
+	}
+	s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
+}
+
+// requestTime is when the request arrived: fasthttp reads the clock for
+// every request already (its read is reused to spare a slow clock), but not
+// for contexts made by hand.
+func requestTime(ctx *fasthttp.RequestCtx) time.Time {
+	if t := ctx.Time(); !t.IsZero() {
+		return t
+	}
+	return time.Now()
+}
+
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
+	switch m.route {
+	case routeUnmatched:
+		if m.allow != "" {
+			s.writeError(ctx, &methodError{allow: m.allow})
+		} else {
+			s.writeError(ctx, edgeError(errNotFound, "no such route"))
+		}
+		return
+	case routeHealthz:
+		s.healthz(ctx)
+		return
+	case routeReadyz:
+		s.readyz(ctx)
+		return
+	case routeMetrics:
+		s.serveMetrics(ctx)
+		return
+	}
+	if len(ctx.PostBody()) > MaxBodyBytes {
+		s.writeError(ctx, edgeError(errBodyTooLarge, fmt.Sprintf("the body is over %d bytes", MaxBodyBytes)))
+		return
+	}
+	if s.opt.IPRate > 0 {
+		if ok, wait := s.limiter.Allow(now, ipKey(ctx), s.opt.IPRate, s.opt.IPBurst); !ok {
+			s.writeError(ctx, &rateLimitError{retryAfter: wait})
+			return
+		}
+	}
+	switch m.route {
+	case routeCreateShow:
+		s.createShow(ctx)
+	case routeGetShow:
+		s.getShow(ctx, m.p1)
+	case routeSeats:
+		s.seats(ctx, m.p1)
+	case routeCreateHold:
+		s.createHold(ctx, m.p1, now)
+	case routeGetHold:
+		s.getHold(ctx, m.p1, m.p2)
+	case routeReleaseHold:
+		s.releaseHold(ctx, m.p1, m.p2)
+	case routeExtendHold:
+		s.extendHold(ctx, m.p1, m.p2)
+	case routeCreateOrder:
+		s.createOrder(ctx)
+	case routeGetOrder:
+		s.getOrder(ctx, m.p1)
+	case routePayOrder:
+		s.payOrder(ctx, m.p1)
+	case routeCancelOrder:
+		s.cancelOrder(ctx, m.p1)
+	}
+}
+
+// ipKey is the IP limiter's key of the client.
+func ipKey(ctx *fasthttp.RequestCtx) string {
+	return "ip\x00" + ctx.RemoteIP().String()
+}
+
+// backendCtx returns the context of one Backend call; the caller must call
+// its cancel method when the call returns. Its deadline counts from the
+// request's arrival.
+func (s *Server) backendCtx(ctx *fasthttp.RequestCtx) *callCtx {
+	return newCallCtx(requestTime(ctx).Add(s.opt.BackendTimeout))
+}
+
+// authorized reports whether the request carries the admin bearer token.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	if len(s.admin) == 0 {
+		return false
+	}
+	h := ctx.Request.Header.Peek("Authorization")
+	const prefix = "Bearer "
+	if len(h) < len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	return subtle.ConstantTimeCompare(h[len(prefix):], s.admin) == 1
+}
+
+func equalFold(b []byte, s string) bool {
+	for i := range len(s) {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		d := s[i]
+		if d >= 'A' && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
+}
+
+// handleReadError answers requests fasthttp could not read.
+// They count as unmatched in the metrics.
+func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		s.writeError(ctx, edgeError(errBodyTooLarge, fmt.Sprintf("the body is over %d bytes", MaxBodyBytes)))
+	} else {
+		s.writeError(ctx, badRequest("cannot read the request: "+err.Error()))
+	}
+	s.metrics.observe(routeUnmatched, ctx.Response.StatusCode(), 0)
+}
+
+// fasthttpLogger sends fasthttp's logs (connection errors: noise under
+// abuse, and answered already) to slog at debug level.
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
+}
