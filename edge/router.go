@@ -23,26 +23,30 @@ const (
 	routeHealthz
 	routeReadyz
 	routeMetrics
+	routePaymentResult
+	routeNotification
 	numRoutes
 )
 
 // routes gives each endpoint's method and pattern, the labels of /metrics.
 var routes = [numRoutes]struct{ method, pattern string }{
-	routeUnmatched:   {"other", "unmatched"},
-	routeCreateShow:  {"POST", "/v1/shows"},
-	routeGetShow:     {"GET", "/v1/shows/{show}"},
-	routeSeats:       {"GET", "/v1/shows/{show}/seats"},
-	routeCreateHold:  {"POST", "/v1/shows/{show}/holds"},
-	routeGetHold:     {"GET", "/v1/shows/{show}/holds/{hold}"},
-	routeReleaseHold: {"DELETE", "/v1/shows/{show}/holds/{hold}"},
-	routeExtendHold:  {"POST", "/v1/shows/{show}/holds/{hold}/extend"},
-	routeCreateOrder: {"POST", "/v1/orders"},
-	routeGetOrder:    {"GET", "/v1/orders/{order}"},
-	routePayOrder:    {"POST", "/v1/orders/{order}/pay"},
-	routeCancelOrder: {"POST", "/v1/orders/{order}/cancel"},
-	routeHealthz:     {"GET", "/healthz"},
-	routeReadyz:      {"GET", "/readyz"},
-	routeMetrics:     {"GET", "/metrics"},
+	routeUnmatched:     {"other", "unmatched"},
+	routeCreateShow:    {"POST", "/v1/shows"},
+	routeGetShow:       {"GET", "/v1/shows/{show}"},
+	routeSeats:         {"GET", "/v1/shows/{show}/seats"},
+	routeCreateHold:    {"POST", "/v1/shows/{show}/holds"},
+	routeGetHold:       {"GET", "/v1/shows/{show}/holds/{hold}"},
+	routeReleaseHold:   {"DELETE", "/v1/shows/{show}/holds/{hold}"},
+	routeExtendHold:    {"POST", "/v1/shows/{show}/holds/{hold}/extend"},
+	routeCreateOrder:   {"POST", "/v1/orders"},
+	routeGetOrder:      {"GET", "/v1/orders/{order}"},
+	routePayOrder:      {"POST", "/v1/orders/{order}/pay"},
+	routeCancelOrder:   {"POST", "/v1/orders/{order}/cancel"},
+	routeHealthz:       {"GET", "/healthz"},
+	routeReadyz:        {"GET", "/readyz"},
+	routeMetrics:       {"GET", "/metrics"},
+	routePaymentResult: {"POST", "/v1/internal/payment-results"},
+	routeNotification:  {"POST", "/v1/internal/notifications"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -93,6 +97,13 @@ func route(method, path []byte) match {
 			return pick(method, match{p1: seg[2], p2: seg[4]}, routeGetHold, routeReleaseHold)
 		case n == 6 && string(seg[3]) == "holds" && string(seg[5]) == "extend":
 			return pick(method, match{p1: seg[2], p2: seg[4]}, routeExtendHold, routeUnmatched)
+		}
+	case "internal":
+		switch {
+		case n == 3 && string(seg[2]) == "payment-results":
+			return pick(method, match{}, routePaymentResult, routeUnmatched)
+		case n == 3 && string(seg[2]) == "notifications":
+			return pick(method, match{}, routeNotification, routeUnmatched)
 		}
 	case "orders":
 		switch {

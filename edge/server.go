@@ -26,7 +26,10 @@ const (
 // Options configure a Server. The zero value is usable: every zero field
 // takes its default.
 type Options struct {
-	Addr string // ListenAndServe's address; DefaultAddr when empty
+	// Settler takes consumer results sent over /v1/internal/* by consumers
+	// running in other processes (admin token required); nil disables them.
+	Settler Settler
+	Addr    string // ListenAndServe's address; DefaultAddr when empty
 	// AdminToken is the bearer token POST /v1/shows requires. When empty, show
 	// creation is refused (401) for everyone.
 	AdminToken string
@@ -209,6 +212,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.payOrder(ctx, m.p1)
 	case routeCancelOrder:
 		s.cancelOrder(ctx, m.p1)
+	case routePaymentResult, routeNotification:
+		s.internal(ctx, m.route)
 	}
 }
 
