@@ -3,6 +3,7 @@
 //	boxoffice serve          run a node (HTTP API, show actors, journal)
 //	boxoffice sim seat-race  contention scenarios, in process or against --target
 //	boxoffice load SCENARIO  HTTP load generator with reports
+//	boxoffice consume KIND   a payment or notification consumer reading RocketMQ
 package main
 
 import (
@@ -15,6 +16,7 @@ func usage() {
   boxoffice serve [--http ADDR] [--data DIR] [--admin-token T] [flags]   run a node
   boxoffice sim seat-race [--target URL] [flags]                         contention scenarios
   boxoffice load SCENARIO --target URL [flags]                           load generator (seat-race, flash-sale, browse, mixed)
+  boxoffice consume payment|notify --rocketmq NS --node URL [flags]      one order-pipeline consumer, alone
 Run a command with -h for its flags.
 `)
 }
@@ -32,6 +34,8 @@ func main() {
 		code = simMain(os.Args[2:])
 	case "load":
 		code = loadMain(os.Args[2:])
+	case "consume":
+		code = consumeMain(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 	default:

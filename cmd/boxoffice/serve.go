@@ -24,6 +24,7 @@ import (
 	"github.com/boxoffice/boxoffice/cluster"
 	"github.com/boxoffice/boxoffice/edge"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
+	"github.com/boxoffice/boxoffice/persistence/rocketmq"
 )
 
 type serveConfig struct {
@@ -39,6 +40,9 @@ type serveConfig struct {
 	ipRate       float64
 	pprofAddr    string
 	logLevel     string
+	rocketmq     string
+	rmqTopic     string
+	consumers    bool
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -56,6 +60,9 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.Float64Var(&c.ipRate, "ip-rate", 0, "requests per second per client IP (0 = off)")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this address (off when empty)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.rocketmq, "rocketmq", "", "RocketMQ name server host:port: order events go through the broker (empty: embedded pipeline)")
+	fs.StringVar(&c.rmqTopic, "rocketmq-topic", rocketmq.DefaultTopic, "RocketMQ topic of order events")
+	fs.BoolVar(&c.consumers, "consumers", true, "with --rocketmq: run the payment and notification consumers in this process")
 	envDefaults(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -99,6 +106,7 @@ type node struct {
 	http    *edge.Server
 	relay   *pipeline.Relay
 	stopBg  context.CancelFunc
+	closers []func() // producers and consumers, closed on stop
 }
 
 func openJournal(cfg *serveConfig, log *slog.Logger) (actors.Journal, *pebble.Store, error) {
@@ -140,18 +148,28 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	n.booking = actors.NewBooking(n.cluster, n.cluster.System, env, actors.BookingOptions{
-		Components: func() map[string]string { return map[string]string{"relay": relay.Status()} },
+		Components: func() map[string]string {
+			name := "relay"
+			if cfg.rocketmq != "" {
+				name = "rocketmq"
+			}
+			return map[string]string{name: relay.Status()}
+		},
 	})
 	n.relay = relay
-	n.startPipeline(cfg, j, log)
+	if err := n.startPipeline(cfg, j, log); err != nil {
+		n.stop(log)
+		return nil, err
+	}
 	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
-		IPRate: cfg.ipRate, Logger: log})
+		IPRate: cfg.ipRate, Logger: log, Settler: n.booking})
 	return n, nil
 }
 
-// startPipeline runs the embedded order pipeline: outbox relay, payment and
-// notification consumers.
-func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logger) {
+// startPipeline runs the order pipeline: the outbox relay, and the payment
+// and notification consumers, embedded (in-process transport) or through
+// RocketMQ.
+func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logger) error {
 	var dedupe pipeline.Dedupe = pipeline.NewMemDedupe()
 	var outbox pipeline.Outbox
 	if n.store != nil {
@@ -159,15 +177,54 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 	} else {
 		outbox = j.(*actors.MemJournal)
 	}
-	_ = os.MkdirAll(cfg.dataDir, 0o755)
-	pay := &pipeline.Payment{Gateway: &pipeline.Sandbox{Dedupe: dedupe, SlowDelay: 2 * time.Second}, Settler: n.booking, Log: log}
-	notify := &pipeline.Notify{Channels: []pipeline.Channel{&pipeline.FileChannel{Path: filepath.Join(cfg.dataDir, "notifications.log")}},
-		Settler: n.booking, Dedupe: dedupe, Log: log}
+	if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
+		return err
+	}
+	pay, notify := consumers(cfg.dataDir, dedupe, n.booking, log)
 	n.relay.Outbox = outbox
-	n.relay.Transport = &pipeline.Local{Handlers: []pipeline.Handler{pay, notify}}
+	if cfg.rocketmq == "" {
+		n.relay.Transport = &pipeline.Local{Handlers: []pipeline.Handler{pay, notify}}
+	} else {
+		prod, err := rocketmq.NewProducer(rocketmq.Options{NameServer: cfg.rocketmq, Topic: cfg.rmqTopic})
+		if err != nil {
+			return err
+		}
+		n.closers = append(n.closers, func() { prod.Close() })
+		n.relay.Transport = prod
+		if cfg.consumers {
+			for group, h := range map[string]pipeline.Handler{rocketmq.GroupPayment: pay, rocketmq.GroupNotify: notify} {
+				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, group, h)
+				if err != nil {
+					return err
+				}
+				n.closers = append(n.closers, func() { c.Shutdown() })
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
 	go n.relay.Run(ctx)
+	return nil
+}
+
+// consumers builds the payment consumer (sandbox gateway) and the
+// notification consumer (JSON lines in <data>/notifications.log).
+func consumers(dataDir string, dedupe pipeline.Dedupe, s pipeline.Settler, log *slog.Logger) (*pipeline.Payment, *pipeline.Notify) {
+	pay := &pipeline.Payment{Gateway: &pipeline.Sandbox{Dedupe: dedupe, SlowDelay: 2 * time.Second}, Settler: s, Log: log}
+	notify := &pipeline.Notify{Channels: []pipeline.Channel{&pipeline.FileChannel{Path: filepath.Join(dataDir, "notifications.log")}},
+		Settler: s, Dedupe: dedupe, Log: log}
+	return pay, notify
+}
+
+func startConsumer(nameServer, topic, group string, h pipeline.Handler) (*rocketmq.Consumer, error) {
+	c, err := rocketmq.NewConsumer(rocketmq.Options{NameServer: nameServer, Topic: topic, Group: group}, h.Handle)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func serve(cfg *serveConfig, log *slog.Logger) error {
@@ -215,6 +272,9 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 func (n *node) stop(log *slog.Logger) {
 	if n.stopBg != nil {
 		n.stopBg()
+	}
+	for _, c := range n.closers {
+		c()
 	}
 	n.cluster.Stop()
 	if n.store != nil {

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boxoffice/boxoffice/persistence/rocketmq/rmqtest"
+)
+
+// TestRocketMQOrders is the RocketMQ pipeline's acceptance test against a real
+// name server and broker: 100 orders, half paid with tok_ok; all 50 become
+// paid with a notification, and RocketMQ's own admin tool shows the messages
+// on boxoffice_orders. Then the broker is killed mid-stream and restarted, and
+// the node is killed with SIGKILL mid-relay: nothing acknowledged is lost.
+func TestRocketMQOrders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a RocketMQ broker")
+	}
+	if err := rmqtest.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("RocketMQ cannot run here: %v", err)
+		}
+		t.Skip(err)
+	}
+	b := rmqtest.StartBroker(t)
+	data := t.TempDir()
+	s := startServer(t, data, "--rocketmq", b.NameServer)
+	createShow(t, s.base, "rmq", 900)
+	orders := placeOrders(t, s.base, "rmq", 0, 100, 2)
+	waitPaid(t, s.base, orders, 2, 60*time.Second)
+	waitNotes(t, data, 50, 30*time.Second)
+
+	// RocketMQ's admin tool sees the topic's messages
+	script, err := rmqtest.Script()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(script, "mqadmin", b.Dir, "topicStatus", "-t", "boxoffice_orders").CombinedOutput()
+	if err != nil {
+		t.Fatalf("mqadmin topicStatus: %v\n%s", err, out)
+	}
+	total := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line) // #Broker Name, #QID, #Min Offset, #Max Offset, #Last Updated
+		if len(f) >= 5 {
+			var maxOff int
+			if _, err := fmt.Sscan(f[3], &maxOff); err == nil {
+				total += maxOff
+			}
+		}
+	}
+	var table []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "#Broker") || strings.HasPrefix(line, "broker") {
+			table = append(table, line)
+		}
+	}
+	t.Logf("mqadmin topicStatus -t boxoffice_orders:\n%s", strings.Join(table, "\n"))
+	// 100 created + 50 payment_requested + 50 paid = 200 events at least
+	if total < 200 {
+		t.Fatalf("topicStatus counts %d messages, want >= 200", total)
+	}
+
+	// broker killed mid-stream: bookings go on, events wait in the outbox
+	if err := b.KillBroker(); err != nil {
+		t.Fatal(err)
+	}
+	more := placeOrders(t, s.base, "rmq", 100, 140, 1) // all paid
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := b.RestartBroker(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitPaid(t, s.base, more, 1, 90*time.Second)
+
+	// node killed with SIGKILL right after more payments: after restart the
+	// outbox delivers what the broker had not acknowledged
+	last := placeOrders(t, s.base, "rmq", 140, 170, 1)
+	s.kill()
+	s = startServer(t, data, "--rocketmq", b.NameServer)
+	defer s.stop()
+	waitPaid(t, s.base, last, 1, 90*time.Second)
+	waitNotes(t, data, 50+40+30, 60*time.Second)
+}
+
+// placeOrders holds and orders users [from, to) one seat each; every
+// payEvery-th order is paid with tok_ok. It returns the order ids.
+func placeOrders(t *testing.T, base, show string, from, to, payEvery int) []string {
+	t.Helper()
+	var ids []string
+	for i := from; i < to; i++ {
+		section := "a" // 150 seats, then the GA pit's 100
+		if i >= 150 {
+			section = "pit"
+		}
+		var h holdDoc
+		if code, err := call("POST", base+"/v1/shows/"+show+"/holds", fmt.Sprintf(`{"user":"u%d","section":%q,"quantity":1}`, i, section), &h); err != nil || code != 201 {
+			t.Fatalf("hold %d: %d %v", i, code, err)
+		}
+		var o orderDoc
+		if code, err := call("POST", base+"/v1/orders", fmt.Sprintf(`{"show":%q,"hold":%q}`, show, h.ID), &o); err != nil || code != 201 {
+			t.Fatalf("order %d: %d %v", i, code, err)
+		}
+		if (i-from)%payEvery == 0 {
+			if code, err := call("POST", base+"/v1/orders/"+o.ID+"/pay", `{"payment_token":"tok_ok"}`, nil); err != nil || code != 202 {
+				t.Fatalf("pay %d: %d %v", i, code, err)
+			}
+		}
+		ids = append(ids, o.ID)
+	}
+	return ids
+}
+
+// waitPaid waits until every payEvery-th order is paid and the others still wait for payment.
+func waitPaid(t *testing.T, base string, ids []string, payEvery int, d time.Duration) {
+	t.Helper()
+	waitFor(t, d, func() bool {
+		for i, id := range ids {
+			var o orderDoc
+			if _, err := call("GET", base+"/v1/orders/"+id, "", &o); err != nil {
+				return false
+			}
+			want := "pending_payment"
+			if i%payEvery == 0 {
+				want = "paid"
+			}
+			if o.Status != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func waitNotes(t *testing.T, data string, n int, d time.Duration) {
+	t.Helper()
+	waitFor(t, d, func() bool {
+		b, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
+		return strings.Count(string(b), `"order_confirmed"`) == n
+	})
+	time.Sleep(2 * time.Second) // redeliveries must not add lines
+	b, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
+	if got := strings.Count(string(b), `"order_confirmed"`); got != n {
+		t.Fatalf("%d order_confirmed notifications, want %d", got, n)
+	}
+}
