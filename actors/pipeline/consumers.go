@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,12 @@ import (
 // concurrent use; an error asks for redelivery.
 type Handler interface {
 	Handle(ctx context.Context, e seatmap.Event) error
+}
+
+// Subscriber is a Handler that says which event types it acts on, so a
+// transport can filter the others out before delivery (RocketMQ tags).
+type Subscriber interface {
+	EventTypes() []string
 }
 
 // Settler feeds consumer results back to the shards. actors.Booking implements it.
@@ -99,6 +106,11 @@ type Payment struct {
 	Log     *slog.Logger
 }
 
+// EventTypes are the events the payment consumer acts on.
+func (p *Payment) EventTypes() []string {
+	return []string{seatmap.EventPaymentRequested, seatmap.EventRefund}
+}
+
 func (p *Payment) Handle(ctx context.Context, e seatmap.Event) error {
 	switch e.Type {
 	case seatmap.EventPaymentRequested:
@@ -130,10 +142,15 @@ type Notification struct {
 	At      string `json:"at"`
 }
 
-// FileChannel appends notifications as JSON lines to a file.
+// FileChannel appends notifications as JSON lines to a file. It is
+// idempotent by event id on its own: it remembers the event ids already in
+// the file (read back on first use), so a notification redelivered after a
+// crash between writing the line and recording it is not written twice.
 type FileChannel struct {
 	Path string
-	mu   sync.Mutex // protects the file appends
+
+	mu   sync.Mutex          // protects the file appends and seen
+	seen map[string]struct{} // event ids in the file; nil until loaded
 }
 
 func (f *FileChannel) Name() string { return "log" }
@@ -145,6 +162,14 @@ func (f *FileChannel) Send(_ context.Context, n Notification) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.seen == nil {
+		if err := f.load(); err != nil {
+			return err
+		}
+	}
+	if _, dup := f.seen[n.EventID]; dup {
+		return nil
+	}
 	fh, err := os.OpenFile(f.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -153,7 +178,40 @@ func (f *FileChannel) Send(_ context.Context, n Notification) error {
 		fh.Close()
 		return err
 	}
-	return fh.Close()
+	if err := fh.Close(); err != nil {
+		return err
+	}
+	f.seen[n.EventID] = struct{}{}
+	return nil
+}
+
+// load reads the event ids already in the file. A torn last line (a crash
+// in the middle of a write) is cut off.
+func (f *FileChannel) load() error {
+	f.seen = map[string]struct{}{}
+	data, err := os.ReadFile(f.Path)
+	if os.IsNotExist(err) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	good := 0
+	for off := 0; off < len(data); {
+		end := bytes.IndexByte(data[off:], '\n')
+		if end < 0 {
+			break // torn line
+		}
+		var n Notification
+		if json.Unmarshal(data[off:off+end], &n) == nil && n.EventID != "" {
+			f.seen[n.EventID] = struct{}{}
+		}
+		off += end + 1
+		good = off
+	}
+	if good < len(data) {
+		return os.Truncate(f.Path, int64(good))
+	}
+	return nil
 }
 
 // Notify is the notification consumer.
@@ -168,6 +226,11 @@ var notices = map[string][2]string{
 	seatmap.EventPaid:      {"order_confirmed", "Your order %s is confirmed: %d seat(s)."},
 	seatmap.EventExpired:   {"order_expired", "Your order %s expired unpaid; its %d seat(s) were released."},
 	seatmap.EventCancelled: {"order_cancelled", "Your order %s was cancelled; its %d seat(s) were released."},
+}
+
+// EventTypes are the events the notification consumer acts on.
+func (n *Notify) EventTypes() []string {
+	return []string{seatmap.EventPaid, seatmap.EventExpired, seatmap.EventCancelled}
 }
 
 func (n *Notify) Handle(ctx context.Context, e seatmap.Event) error {

@@ -205,3 +205,29 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestFileChannelIdempotentAcrossRestart: a notification written before a
+// crash (but not yet recorded as sent) is not written again by a new process,
+// and a torn last line is cut off.
+func TestFileChannelIdempotentAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n.log")
+	ctx := context.Background()
+	a := &FileChannel{Path: path}
+	if err := a.Send(ctx, Notification{EventID: "e1", Kind: "order_confirmed"}); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"event_id":"e2","ki`) // a crash in the middle of a write
+	f.Close()
+	b := &FileChannel{Path: path} // the next process
+	for _, id := range []string{"e1", "e2", "e2"} {
+		if err := b.Send(ctx, Notification{EventID: id, Kind: "order_confirmed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"e1"`) || !strings.Contains(lines[1], `"e2"`) {
+		t.Fatalf("file:\n%s", data)
+	}
+}

@@ -59,11 +59,11 @@ func consume(kind, nameServer, topic, node, token, dataDir string, log *slog.Log
 	settler := &pipeline.HTTPSettler{Base: node, Token: token}
 	pay, notify := consumers(dataDir, st, settler, log)
 	var h pipeline.Handler = pay
-	group := rocketmq.GroupPayment
+	group, tags := rocketmq.GroupPayment, pay.EventTypes()
 	if kind == "notify" {
-		h, group = notify, rocketmq.GroupNotify
+		h, group, tags = notify, rocketmq.GroupNotify, notify.EventTypes()
 	}
-	c, err := startConsumer(nameServer, topic, group, h)
+	c, err := startConsumer(nameServer, topic, group, h, tags)
 	if err != nil {
 		return err
 	}

@@ -140,10 +140,18 @@ func waitPaid(t *testing.T, base string, ids []string, payEvery int, d time.Dura
 
 func waitNotes(t *testing.T, data string, n int, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, func() bool {
+	deadline := time.Now().Add(d)
+	for {
 		b, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
-		return strings.Count(string(b), `"order_confirmed"`) == n
-	})
+		got := strings.Count(string(b), `"order_confirmed"`)
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d order_confirmed notifications after %v, want %d", got, d, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	time.Sleep(2 * time.Second) // redeliveries must not add lines
 	b, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
 	if got := strings.Count(string(b), `"order_confirmed"`); got != n {

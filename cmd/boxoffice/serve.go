@@ -193,7 +193,7 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 		n.relay.Transport = prod
 		if cfg.consumers {
 			for group, h := range map[string]pipeline.Handler{rocketmq.GroupPayment: pay, rocketmq.GroupNotify: notify} {
-				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, group, h)
+				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, group, h, h.(pipeline.Subscriber).EventTypes())
 				if err != nil {
 					return err
 				}
@@ -216,8 +216,8 @@ func consumers(dataDir string, dedupe pipeline.Dedupe, s pipeline.Settler, log *
 	return pay, notify
 }
 
-func startConsumer(nameServer, topic, group string, h pipeline.Handler) (*rocketmq.Consumer, error) {
-	c, err := rocketmq.NewConsumer(rocketmq.Options{NameServer: nameServer, Topic: topic, Group: group}, h.Handle)
+func startConsumer(nameServer, topic, group string, h pipeline.Handler, tags []string) (*rocketmq.Consumer, error) {
+	c, err := rocketmq.NewConsumer(rocketmq.Options{NameServer: nameServer, Topic: topic, Group: group, Tags: tags}, h.Handle)
 	if err != nil {
 		return nil, err
 	}

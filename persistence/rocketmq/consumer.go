@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 
 	rmq "github.com/apache/rocketmq-client-go/v2"
@@ -70,7 +71,11 @@ func NewConsumer(opts Options, handler Handler) (*Consumer, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Consumer{opts: opts, handler: handler, c: pc, ctx: ctx, cancel: cancel}
-	if err := pc.Subscribe(opts.Topic, consumer.MessageSelector{}, c.consume); err != nil {
+	sel := consumer.MessageSelector{}
+	if len(opts.Tags) > 0 {
+		sel = consumer.MessageSelector{Type: consumer.TAG, Expression: strings.Join(opts.Tags, " || ")}
+	}
+	if err := pc.Subscribe(opts.Topic, sel, c.consume); err != nil {
 		cancel()
 		return nil, fmt.Errorf("rocketmq: subscribe %s: %w", opts.Topic, err)
 	}

@@ -77,6 +77,9 @@ type Options struct {
 	HandlerTimeout time.Duration
 	// ConsumeGoroutines bounds concurrent handler calls (consumer; default 20).
 	ConsumeGoroutines int
+	// Tags, when set, subscribes to these event types only (consumer): the
+	// broker filters by tag, so a group is not sent events it would ignore.
+	Tags []string
 }
 
 // instanceSeq makes default instance names unique within the process.
