@@ -1,0 +1,258 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// epochNonceBits is how many low bits of an epoch are the activation's
+// random nonce; the high bits count activations.
+const epochNonceBits = 20
+
+const nonceMask = 1<<epochNonceBits - 1
+
+// splitEpoch returns an epoch's activation counter and nonce.
+func splitEpoch(e uint64) (ctr, nonce uint64) { return e >> epochNonceBits, e & nonceMask }
+
+// joinEpoch is the inverse of splitEpoch.
+func joinEpoch(ctr, nonce uint64) uint64 { return ctr<<epochNonceBits | nonce }
+
+// Activate fences the shard: it atomically takes the shard's next epoch and
+// returns it. From then on Apply refuses (ErrFenced) every checkpoint that
+// does not carry exactly this epoch, until the next Activate.
+//
+// Epochs grow with each activation (the high bits count activations); their
+// low 20 bits are random, so that two activations still differ if Redis lost
+// an INCR in a crash (appendfsync everysec) and handed out the same counter
+// twice.
+func (c *Client) Activate(ctx context.Context, shard string) (uint64, error) {
+	if c.closed.Load() {
+		return 0, ErrClosed
+	}
+	k, err := keysOf(shard)
+	if err != nil {
+		return 0, err
+	}
+	nonce := 1 + rand.Uint64N(nonceMask) // 1 .. 2^20-1
+	cl := &call{script: c.scr.activate, keys: []string{k.meta}, args: []any{nonce}, group: shard}
+	c.run(ctx, []*call{cl})
+	ctr, err := cl.cmd.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("redis: activate %s: %w", shard, err)
+	}
+	return joinEpoch(uint64(ctr), nonce), nil
+}
+
+// Entry is one journal record: its sequence number and opaque bytes.
+type Entry struct {
+	Seq  uint64
+	Data []byte
+}
+
+// Checkpoint is what one shard sends in one Apply. All fields but Shard and
+// Epoch are optional.
+type Checkpoint struct {
+	Shard string // "SHOW/N"
+	Epoch uint64 // from Activate
+	// Entries are consecutive (Seq n, n+1, ...) and continue the stored
+	// journal: Entries[0].Seq == stored seq + 1. Entries the same activation
+	// already stored (a retry) are skipped.
+	Entries []Entry
+	// Snapshot, when not nil, is the shard's state at SnapshotSeq. It
+	// replaces the stored snapshot and drops the journal entries <=
+	// SnapshotSeq. When SnapshotSeq is beyond everything Redis holds (a
+	// catch-up after Redis was down or lost data), it replaces the whole
+	// stored state and the stored seq becomes SnapshotSeq. Entries <=
+	// SnapshotSeq in the same checkpoint are covered by it and not sent.
+	// A snapshot older than the stored one is ignored.
+	Snapshot    []byte
+	SnapshotSeq uint64
+	// Counts, when not empty, are HSET into the shard's read model (section
+	// id -> "available,held,reserved,sold", and "totals"); fields not given
+	// keep their values. They are as of the checkpoint's last seq (its last
+	// entry, else its snapshot, else the stored seq) and are ignored if
+	// stored counts are newer (a late retry). Counts(shard) returns them with
+	// that seq.
+	Counts map[string]string
+}
+
+// Apply applies several shards' checkpoints in one round trip per Redis
+// node: one atomic script per checkpoint (or per MaxEntriesPerCall entries),
+// pipelined by EVALSHA. errs[i] is Checkpoint i's outcome: nil, a
+// *FencedError (errors.Is ErrFenced), a *GapError (errors.Is ErrGap), a
+// validation error, or a connection error (then the checkpoint may or may not
+// have been applied; resend it, a retry is recognised).
+//
+// Checkpoints of one shard must be given in seq order, within one Apply and
+// across calls: one caller at a time per shard.
+func (c *Client) Apply(ctx context.Context, cps ...Checkpoint) []error {
+	errs := make([]error, len(cps))
+	if c.closed.Load() {
+		for i := range errs {
+			errs[i] = ErrClosed
+		}
+		return errs
+	}
+	var calls []*call
+	owner := make([]int, 0, len(cps)) // owner[j]: the checkpoint of calls[j]
+	for i, cp := range cps {
+		parts, err := c.buildCalls(cp)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		for _, p := range parts {
+			calls = append(calls, p)
+			owner = append(owner, i)
+		}
+	}
+	if len(calls) > 0 {
+		start := time.Now()
+		c.run(ctx, calls)
+		c.met.observe(time.Since(start))
+	}
+	for j, cl := range calls {
+		if i := owner[j]; errs[i] == nil {
+			errs[i] = c.applyResult(cps[i], cl)
+		}
+	}
+	for _, err := range errs {
+		if err == nil {
+			c.met.applies.Add(1)
+		} else {
+			c.met.applyErrors.Add(1)
+		}
+	}
+	return errs
+}
+
+// applyResult interprets one apply script reply.
+func (c *Client) applyResult(cp Checkpoint, cl *call) error {
+	res, err := cl.cmd.Int64Slice()
+	if err != nil {
+		return fmt.Errorf("redis: apply %s: %w", cp.Shard, err)
+	}
+	if len(res) != 3 {
+		return fmt.Errorf("redis: apply %s: unexpected reply %v", cp.Shard, res)
+	}
+	switch res[0] {
+	case 0:
+		return nil
+	case 1:
+		c.met.fenced.Add(1)
+		return &FencedError{Shard: cp.Shard, Epoch: cp.Epoch, Stored: joinEpoch(uint64(res[1]), uint64(res[2]))}
+	case 2:
+		c.met.gaps.Add(1)
+		first := uint64(0)
+		if len(cp.Entries) > 0 {
+			first = cp.Entries[0].Seq
+		}
+		return &GapError{Shard: cp.Shard, Have: uint64(res[1]), SnapshotSeq: uint64(res[2]), First: first}
+	}
+	return fmt.Errorf("redis: apply %s: unexpected status %d", cp.Shard, res[0])
+}
+
+// buildCalls validates a checkpoint and turns it into one or more script
+// calls. Entries covered by the snapshot are dropped, so the snapshot comes
+// first and goes with the first call; the rest are split by
+// MaxEntriesPerCall and MaxBytesPerCall; the counts go with the last call.
+func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
+	k, err := keysOf(cp.Shard)
+	if err != nil {
+		return nil, err
+	}
+	if err := cp.validate(); err != nil {
+		return nil, err
+	}
+	ents := cp.Entries
+	if cp.Snapshot != nil {
+		for len(ents) > 0 && ents[0].Seq <= cp.SnapshotSeq {
+			ents = ents[1:]
+		}
+	}
+	ranges := splitEntries(ents, c.opt.MaxEntriesPerCall, c.opt.MaxBytesPerCall)
+	ctr, nonce := splitEpoch(cp.Epoch)
+	keys := k.list()
+	calls := make([]*call, len(ranges))
+	for p, r := range ranges {
+		ents := ents[r[0]:r[1]]
+		var snap []byte
+		if p == 0 {
+			snap = cp.Snapshot
+		}
+		var counts map[string]string
+		if p == len(ranges)-1 {
+			counts = cp.Counts
+		}
+		calls[p] = &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, p > 0), group: cp.Shard}
+	}
+	return calls, nil
+}
+
+// validate checks what can be checked without Redis.
+func (cp Checkpoint) validate() error {
+	if cp.Epoch == 0 || cp.Epoch&nonceMask == 0 {
+		return fmt.Errorf("%w: %s: epoch %d did not come from Activate", ErrBadCheckpoint, cp.Shard, cp.Epoch)
+	}
+	if cp.Snapshot == nil && cp.SnapshotSeq != 0 {
+		return fmt.Errorf("%w: %s: SnapshotSeq %d without Snapshot", ErrBadCheckpoint, cp.Shard, cp.SnapshotSeq)
+	}
+	for i, e := range cp.Entries {
+		if e.Seq == 0 || (i > 0 && e.Seq != cp.Entries[i-1].Seq+1) {
+			return fmt.Errorf("%w: %s: entry %d has seq %d, entries must be consecutive from 1 on", ErrBadCheckpoint, cp.Shard, i, e.Seq)
+		}
+	}
+	return nil
+}
+
+// splitEntries returns [from, to) index ranges of at most maxN entries and
+// (unless a single entry is larger) maxBytes bytes; at least one range, maybe
+// empty.
+func splitEntries(ents []Entry, maxN, maxBytes int) [][2]int {
+	if len(ents) == 0 {
+		return [][2]int{{0, 0}}
+	}
+	var out [][2]int
+	from, size := 0, 0
+	for i, e := range ents {
+		n := len(e.Data) + 16
+		if i > from && (i-from >= maxN || size+n > maxBytes) {
+			out = append(out, [2]int{from, i})
+			from, size = i, 0
+		}
+		size += n
+	}
+	return append(out, [2]int{from, len(ents)})
+}
+
+// applyArgs lays out ARGV for applyLua.
+func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, cont bool) []any {
+	first := uint64(0)
+	if len(ents) > 0 {
+		first = ents[0].Seq
+	}
+	kind, snapArg := "0", []byte{}
+	switch {
+	case snap != nil:
+		kind, snapArg = "1", snap
+	case cont:
+		kind, snapSeq = "2", 0
+	default:
+		snapSeq = 0
+	}
+	last := first + uint64(len(ents)) - 1
+	if len(ents) == 0 {
+		last = 0
+	}
+	args := make([]any, 0, 9+len(ents)+2*len(counts))
+	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last)
+	for _, e := range ents {
+		args = append(args, e.Data)
+	}
+	for f, v := range counts {
+		args = append(args, f, v)
+	}
+	return args
+}

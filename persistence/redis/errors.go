@@ -1,0 +1,62 @@
+package redis
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors.
+var (
+	// ErrFenced: the checkpoint's epoch is not the shard's current epoch in
+	// Redis. Another activation took the shard (or Redis lost the epoch the
+	// caller holds); the caller must stop writing and serving the shard.
+	ErrFenced = errors.New("redis: shard fenced by another activation")
+	// ErrGap: the checkpoint does not continue the sequence stored in Redis
+	// (errors.Is target of *GapError).
+	ErrGap = errors.New("redis: checkpoint does not continue the stored sequence")
+	// ErrBadShard: the shard identity is not "SHOW/N" or contains '{' or '}'.
+	ErrBadShard = errors.New("redis: bad shard identity")
+	// ErrBadCheckpoint: the checkpoint is malformed (epoch 0, entries not
+	// consecutive, seq 0); nothing was sent.
+	ErrBadCheckpoint = errors.New("redis: malformed checkpoint")
+	// ErrCorrupt: a stored field that must be a number is not; someone wrote
+	// the shard's keys by hand.
+	ErrCorrupt = errors.New("redis: stored shard state is inconsistent")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("redis: client closed")
+)
+
+// FencedError is returned when a checkpoint's epoch differs from the stored
+// one. errors.Is(err, ErrFenced) holds.
+type FencedError struct {
+	Shard  string
+	Epoch  uint64 // the checkpoint's epoch
+	Stored uint64 // the shard's current epoch in Redis (0: never activated, or lost)
+}
+
+func (e *FencedError) Error() string {
+	why := "a newer activation owns it"
+	if e.Stored < e.Epoch {
+		why = "Redis does not know this epoch (it lost data); activate again"
+	}
+	return fmt.Sprintf("redis: shard %s fenced: checkpoint epoch %d, stored epoch %d: %s", e.Shard, e.Epoch, e.Stored, why)
+}
+
+func (e *FencedError) Is(target error) bool { return target == ErrFenced }
+
+// GapError is returned when a checkpoint does not continue what Redis holds.
+// errors.Is(err, ErrGap) holds. The caller catches up by sending the entries
+// after Have (or, if it no longer has them, a snapshot alone), then resends.
+type GapError struct {
+	Shard       string
+	Have        uint64 // the stored sequence: entries must start at Have+1
+	SnapshotSeq uint64 // the stored snapshot's sequence
+	First       uint64 // the checkpoint's first entry seq
+}
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("redis: shard %s: checkpoint starts at seq %d but Redis has seq %d (snapshot %d)",
+		e.Shard, e.First, e.Have, e.SnapshotSeq)
+}
+
+func (e *GapError) Is(target error) bool { return target == ErrGap }

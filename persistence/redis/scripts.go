@@ -1,0 +1,157 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// The scripts. Every script touches only its KEYS, which share one hash
+// tag. Numbers are stored as canonical decimal strings; Lua never formats a
+// number with tostring (Lua 5.1 rounds past 14 digits).
+
+// activateLua: KEYS meta; ARGV nonce. Increments the shard's epoch counter
+// and records the activation's random nonce. Returns the new counter.
+const activateLua = `
+local c = redis.call('HINCRBY', KEYS[1], 'ctr', 1)
+redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
+return c
+`
+
+// applyLua: KEYS meta snap log counts;
+// ARGV ctr nonce first n kind snapSeq snap nCounts last, then n entries, then
+// nCounts field/value pairs. kind is '1' with a snapshot, '2' for a
+// continuation (a later call of a split checkpoint), '0' otherwise; last is
+// first+n-1. Numbers are canonical decimal strings, so stored values are
+// compared and copied as strings, not formatted in Lua. The stored seq is
+// snapseq + LLEN(log), so the common call (entries of the activation that
+// wrote last, no snapshot, no counts) makes a single write: the RPUSH.
+// Returns {0, seq, snapseq} applied, {1, storedCtr, storedNonce} fenced,
+// {2, seq, snapseq} gap (nothing written).
+//
+// The snapshot (at snapSeq) comes before the entries (the client drops
+// entries <= snapSeq: the snapshot covers them). Everything is checked before
+// anything is written:
+//   - the epoch (ctr, nonce) must be the stored one;
+//   - a snapshot newer than the stored seq replaces everything (catch-up); one
+//     at or after the stored snapshot replaces it and trims the journal; an
+//     older one is ignored;
+//   - the entries must start at or before seq+1 (after the snapshot); entries
+//     at or before seq are allowed only from the activation that last wrote
+//     (a retry) and are skipped;
+//   - a continuation is applied only if its activation last wrote, i.e. the
+//     calls before it were applied (they are refused alike otherwise).
+const applyLua = `
+local logk = KEYS[3]
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'countsseq')
+if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
+local base = tonumber(m[3] or 0)
+local seq = base + redis.call('LLEN', logk)
+local same = m[4] == ARGV[1] and m[5] == ARGV[2]
+local first, n, kind = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+if kind == '2' and not same then return {2, seq, base} end
+local snap, after, pseq = 0, seq, 0
+if kind == '1' then
+  pseq = tonumber(ARGV[6])
+  if pseq > seq then snap, after = 1, pseq elseif pseq >= base then snap = 2 end
+end
+if n > 0 and (first > after + 1 or (first <= after and not same)) then return {2, seq, base} end
+local h = {}
+if snap == 1 then
+  redis.call('SET', KEYS[2], ARGV[7])
+  redis.call('DEL', logk)
+  seq, base = pseq, pseq
+  h = {'snapseq', ARGV[6]}
+elseif snap == 2 then
+  redis.call('SET', KEYS[2], ARGV[7])
+  if pseq > base then redis.call('LTRIM', logk, string.format('%d', pseq - base), '-1') end
+  base = pseq
+  h = {'snapseq', ARGV[6]}
+end
+local last = first + n - 1
+if n > 0 and last > seq then
+  local i, j = 10 + (seq + 1 - first), 9 + n
+  while i <= j do
+    local k = math.min(i + 999, j)
+    redis.call('RPUSH', logk, unpack(ARGV, i, k))
+    i = k + 1
+  end
+  seq = last
+end
+if not same then
+  h[#h + 1] = 'wctr'
+  h[#h + 1] = ARGV[1]
+  h[#h + 1] = 'wnonce'
+  h[#h + 1] = ARGV[2]
+end
+-- counts are as of this checkpoint's position; a late retry of an older
+-- checkpoint must not bring back older counts
+local nc, at, ats = tonumber(ARGV[8]), seq, nil
+if n > 0 then at, ats = last, ARGV[9] elseif kind == '1' then at, ats = pseq, ARGV[6] end
+if nc > 0 and at >= tonumber(m[6] or 0) then
+  local i, j = 10 + n, 9 + n + 2 * nc
+  while i <= j do
+    local k = math.min(i + 999, j)
+    redis.call('HSET', KEYS[4], unpack(ARGV, i, k))
+    i = k + 1
+  end
+  h[#h + 1] = 'countsseq'
+  h[#h + 1] = ats or string.format('%d', at)
+end
+if #h > 0 then redis.call('HSET', KEYS[1], unpack(h)) end
+return {0, seq, base}
+`
+
+// loadLua: KEYS meta snap log. Returns {ctr, nonce, snapseq, snapshot or
+// nil, {entries...}} as one consistent read.
+const loadLua = `
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq')
+local snap = redis.call('GET', KEYS[2])
+local log = redis.call('LRANGE', KEYS[3], 0, -1)
+return {m[1] or '0', m[2] or '0', m[3] or '0', snap, log}
+`
+
+// countsLua: KEYS meta counts. Returns {countsseq, {field, value, ...}}.
+const countsLua = `
+local q = redis.call('HGET', KEYS[1], 'countsseq')
+return {q or '0', redis.call('HGETALL', KEYS[2])}
+`
+
+// allowLua: KEYS bucket; ARGV rate(per s) burst nowMs. A token bucket that
+// starts full. Returns {1, 0} granted or {0, waitMicros}. A now older than
+// the stored time (another node's clock) refills nothing.
+const allowLua = `
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 't', 'ts')
+local tokens, ts = tonumber(v[1]), tonumber(v[2])
+if not tokens or not ts then tokens, ts = burst, now end
+if now > ts then
+  tokens = math.min(burst, tokens + (now - ts) * rate / 1000)
+  ts = now
+end
+local ok, wait = 0, 0
+if tokens >= 1 then
+  tokens, ok = tokens - 1, 1
+else
+  wait = math.ceil((1 - tokens) * 1000000 / rate)
+end
+redis.call('HSET', KEYS[1], 't', string.format('%.17g', tokens), 'ts', string.format('%.0f', ts))
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.ceil(burst * 1000 / rate) + 1000))
+return {ok, wait}
+`
+
+// scripts holds the client's scripts; their SHA-1 is computed locally, and
+// Open loads them on every master.
+type scripts struct {
+	activate, apply, load, counts, allow *goredis.Script
+}
+
+func newScripts() scripts {
+	return scripts{
+		activate: goredis.NewScript(activateLua),
+		apply:    goredis.NewScript(applyLua),
+		load:     goredis.NewScript(loadLua),
+		counts:   goredis.NewScript(countsLua),
+		allow:    goredis.NewScript(allowLua),
+	}
+}
+
+func (s scripts) all() []*goredis.Script {
+	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow}
+}
