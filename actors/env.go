@@ -11,7 +11,9 @@ import (
 // actor starts and do not change it after.
 type Env struct {
 	Journal Journal
-	Log     *slog.Logger
+	// Remote, when set, is the second checkpoint of every shard (Redis).
+	Remote Remote
+	Log    *slog.Logger
 	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
 	// core gets the value as an input.
 	NowMs func() int64
@@ -54,6 +56,8 @@ type Stats struct {
 	JournalMicros      atomic.Int64 // total time spent in Journal.Append
 	Recovering         atomic.Int64 // shards recovering now
 	LastJournalErrorMs atomic.Int64 // when a journal write last failed (Unix ms)
+	Fenced             atomic.Int64 // shards that stopped serving: a newer activation owns them
+	RemoteSkipped      atomic.Int64 // checkpoints queued because Redis was down
 
 	shards sync.Map // identity -> *ShardGauges
 }

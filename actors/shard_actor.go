@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -90,7 +91,27 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
 	case *flush:
 		a.flush(ctx)
+	case *fenced:
+		if !errors.Is(a.broken, ErrFenced) {
+			a.broken = fmt.Errorf("%w (%v)", ErrFenced, m.err)
+			a.env.Stats.Fenced.Add(1)
+			a.log.Error("shard fenced: a newer activation owns it; this one stops serving", "err", m.err)
+		}
+	case *needSnapshot:
+		if a.shard != nil && a.broken == nil {
+			a.snapshotFor(true)
+		}
 	case *journalFailed:
+		if errors.Is(a.broken, ErrFenced) {
+			for _, p := range m.replies {
+				p.res = unavailable("this shard moved to a newer activation")
+				for i := range p.bres {
+					p.bres[i] = p.res
+				}
+				a.w.answer(p)
+			}
+			return
+		}
 		if m.gen == a.gen {
 			a.gen++
 			a.shard = nil
@@ -143,6 +164,12 @@ func (a *shardActor) recover(ctx actor.Context) {
 	}
 	start := time.Now()
 	sh, err := loadShard(a.env.Journal, a.identity, n)
+	if err == nil && a.env.Remote != nil {
+		var init remoteInit
+		if sh, init, err = a.activateRemote(sh, n); err == nil {
+			a.w.in <- batch{gen: a.gen, init: &init}
+		}
+	}
 	if err != nil {
 		a.log.Error("recovery failed; the shard answers unavailable", "err", err)
 		a.broken = err
@@ -253,7 +280,11 @@ func (a *shardActor) flush(ctx actor.Context) {
 	copy(replies, a.pending)
 	clear(a.pending)
 	a.pending = a.pending[:0]
-	a.w.in <- batch{gen: a.gen, rd: rd, replies: replies}
+	b := batch{gen: a.gen, rd: rd, replies: replies}
+	if a.env.Remote != nil && len(rd.Records) > 0 {
+		b.counts = counts(a.shard)
+	}
+	a.w.in <- b
 	a.sinceSnap += len(rd.Records)
 	a.afterTurn(ctx, rd)
 	if a.sinceSnap >= a.env.SnapshotEvery {
@@ -262,14 +293,24 @@ func (a *shardActor) flush(ctx actor.Context) {
 }
 
 // snapshot queues the state behind the records already queued.
-func (a *shardActor) snapshot() {
+func (a *shardActor) snapshot() { a.snapshotFor(false) }
+
+// snapshotFor queues a snapshot for the journal and Redis, or for Redis only
+// (a catch-up after Redis was down or lost data).
+func (a *shardActor) snapshotFor(remoteOnly bool) {
 	snap, err := a.shard.Snapshot()
 	if err != nil {
 		a.log.Warn("snapshot failed", "err", err)
 		return
 	}
-	a.w.in <- batch{gen: a.gen, snap: snap, snapSeq: a.shard.Seq()}
-	a.sinceSnap = 0
+	b := batch{gen: a.gen, snap: snap, snapSeq: a.shard.Seq(), remoteOnly: remoteOnly}
+	if a.env.Remote != nil {
+		b.counts = counts(a.shard)
+	}
+	a.w.in <- b
+	if !remoteOnly {
+		a.sinceSnap = 0
+	}
 }
 
 // afterTurn publishes the gauges and arms the timer for the next deadline.

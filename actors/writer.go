@@ -11,11 +11,14 @@ import (
 // batch is one mailbox turn on its way to the journal: its records and
 // events, the answers that wait for them, or a snapshot to store in order.
 type batch struct {
-	gen     uint64 // the actor's generation; a failed write fails every later batch of its generation
-	rd      seatmap.Ready
-	replies []pendingReply
-	snap    []byte // with snapSeq: a snapshot, written in journal order
-	snapSeq uint64
+	gen        uint64 // the actor's generation; a failed write fails every later batch of its generation
+	rd         seatmap.Ready
+	replies    []pendingReply
+	snap       []byte // with snapSeq: a snapshot, written in journal order
+	snapSeq    uint64
+	remoteOnly bool              // the snapshot is for Redis only (a catch-up)
+	counts     map[string]string // the read model after this batch (with Remote)
+	init       *remoteInit       // the activation's view of Redis (with Remote)
 }
 
 // journalFailed tells the actor its generation gen lost a write. The actor
@@ -38,6 +41,7 @@ type writer struct {
 	root     *actor.RootContext
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
+	rs       remoteState
 }
 
 func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
@@ -49,7 +53,28 @@ func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootCon
 func (w *writer) stop() { close(w.in) }
 
 func (w *writer) run() {
-	for b := range w.in {
+	var tick <-chan time.Time
+	if w.env.Remote != nil {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		var b batch
+		var ok bool
+		select {
+		case b, ok = <-w.in:
+			if !ok {
+				return
+			}
+		case <-tick:
+			if w.rs.epoch == 0 || w.rs.needSnap || len(w.rs.backlog) > 0 {
+				if err := w.remoteSync(); err != nil {
+					w.root.Send(w.self, &fenced{err: err})
+				}
+			}
+			continue
+		}
 		group := []batch{b}
 		// group commit: take every batch already queued behind it
 	drain:
@@ -74,13 +99,14 @@ func (w *writer) write(group []batch) {
 	var recs []seatmap.Record
 	var events []seatmap.Event
 	var replies []pendingReply
+	var cnt map[string]string
 	gen := uint64(0)
 	flushRun := func() bool {
 		if len(replies) == 0 && len(recs) == 0 && len(events) == 0 {
 			return true
 		}
-		ok := w.append(gen, recs, events, replies)
-		recs, events, replies = nil, nil, nil
+		ok := w.append(gen, recs, events, replies, cnt)
+		recs, events, replies, cnt = nil, nil, nil, nil
 		return ok
 	}
 	for _, b := range group {
@@ -92,18 +118,36 @@ func (w *writer) write(group []batch) {
 			continue
 		}
 		gen = b.gen
+		if b.init != nil {
+			if !flushRun() {
+				continue
+			}
+			w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, localSeq: b.init.localSeq}
+			if w.rs.epoch != 0 && w.rs.remoteSeq < w.rs.localSeq {
+				w.rs.needSnap = true // Redis is behind this node's journal
+			}
+			continue
+		}
 		if b.snap != nil {
 			if !flushRun() {
 				continue
 			}
-			if err := w.env.Journal.SaveSnapshot(w.identity, b.snapSeq, b.snap); err != nil {
-				w.env.Log.Warn("snapshot failed", "shard", w.identity, "err", err)
+			if !b.remoteOnly {
+				if err := w.env.Journal.SaveSnapshot(w.identity, b.snapSeq, b.snap); err != nil {
+					w.env.Log.Warn("snapshot failed", "shard", w.identity, "err", err)
+				}
+			}
+			if w.env.Remote != nil {
+				w.remoteSnapshot(b.snapSeq, b.snap, b.counts)
 			}
 			continue
 		}
 		recs = append(recs, b.rd.Records...)
 		events = append(events, b.rd.Events...)
 		replies = append(replies, b.replies...)
+		if b.counts != nil {
+			cnt = b.counts
+		}
 	}
 	flushRun()
 }
@@ -112,7 +156,7 @@ var errFailedBefore = errors.New("an earlier write of this shard failed")
 
 // append writes one run of records and events and answers its commands. It
 // reports whether the write succeeded.
-func (w *writer) append(gen uint64, recs []seatmap.Record, events []seatmap.Event, replies []pendingReply) bool {
+func (w *writer) append(gen uint64, recs []seatmap.Record, events []seatmap.Event, replies []pendingReply, cnt map[string]string) bool {
 	if len(recs) > 0 || len(events) > 0 {
 		start := time.Now()
 		err := w.env.Journal.Append(w.identity, recs, events)
@@ -128,6 +172,16 @@ func (w *writer) append(gen uint64, recs []seatmap.Record, events []seatmap.Even
 		}
 		w.env.Stats.Batches.Add(1)
 		w.env.Stats.Records.Add(int64(len(recs)))
+	}
+	if w.env.Remote != nil && len(recs) > 0 {
+		// with Redis healthy, an answer waits for Redis too
+		if err := w.remoteAppend(recs, cnt); err != nil {
+			w.failed = gen
+			w.env.Log.Error("redis refused this activation; the shard stops serving", "shard", w.identity, "err", err)
+			w.root.Send(w.self, &fenced{err: err})
+			w.root.Send(w.self, &journalFailed{gen: gen, err: err, replies: replies})
+			return false
+		}
 	}
 	for _, p := range replies {
 		w.answer(p)

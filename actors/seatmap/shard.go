@@ -315,5 +315,8 @@ func (s *Shard) Counts() (capacity int, by [numStates]int) {
 	return capacity, by
 }
 
+// Sections returns the counters of the shard's sections.
+func (s *Shard) Sections() []SectionView { return s.showView().Sections }
+
 // ActiveHolds is the number of holds not yet converted, released or expired.
 func (s *Shard) ActiveHolds() int { return s.activeHolds }
