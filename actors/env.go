@@ -2,6 +2,8 @@ package actors
 
 import (
 	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +26,39 @@ type Env struct {
 	OnEvents func()
 	// Stats collects per-shard gauges and node counters.
 	Stats *Stats
+
+	writers sync.WaitGroup // journal writer goroutines still running
+	live    sync.Map       // identity -> *actor.PID of this node's shard activations
+}
+
+// StopShards stops every shard activation of this node (each finishes its
+// mailbox turn; its writer then writes and answers what it was given), and
+// waits at most d for their journal writers. Call it before stopping the
+// cluster and closing the journal.
+func (e *Env) StopShards(root *actor.RootContext, d time.Duration) bool {
+	var futures []*actor.Future
+	e.live.Range(func(_, v any) bool {
+		futures = append(futures, root.StopFuture(v.(*actor.PID)))
+		return true
+	})
+	for _, f := range futures {
+		_ = f.Wait()
+	}
+	return e.WaitWriters(d)
+}
+
+// WaitWriters waits, at most d, until every shard's journal writer has
+// finished what it was given (call after stopping the actors, before closing
+// the journal). It reports whether they all finished.
+func (e *Env) WaitWriters(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { e.writers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 func (e *Env) defaults() {

@@ -143,6 +143,7 @@ func (a *shardActor) Receive(ctx actor.Context) {
 		}
 		if a.w != nil {
 			a.w.stop()
+			a.env.live.CompareAndDelete(a.identity, ctx.Self())
 		}
 		a.env.Stats.forget(a.identity)
 	}
@@ -156,6 +157,7 @@ func (a *shardActor) recover(ctx actor.Context) {
 	if a.w == nil {
 		a.w = startWriter(a.env, a.identity, ctx.Self(), ctx.ActorSystem().Root)
 		a.gen = 1
+		a.env.live.Store(a.identity, ctx.Self())
 	}
 	_, n, err := parseIdentity(a.identity)
 	if err != nil {

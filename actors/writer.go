@@ -46,7 +46,11 @@ type writer struct {
 
 func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
 	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024)}
-	go w.run()
+	env.writers.Add(1)
+	go func() {
+		defer env.writers.Done()
+		w.run()
+	}()
 	return w
 }
 

@@ -62,7 +62,7 @@ func freeAddr(t testing.TB) string {
 func startServer(t testing.TB, dataDir string, extra ...string) *server {
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--http", addr, "--data", dataDir, "--admin-token", adminToken,
-		"--user-rate", "-1", "--log-level", "warn"}, extra...)
+		"--user-rate", "-1", "--log-level", "info"}, extra...)
 	cmd := exec.Command(binPath, args...)
 	s := &server{t: t, cmd: cmd, base: "http://" + addr, log: &bytes.Buffer{}}
 	pr, pw := io.Pipe()
@@ -78,6 +78,11 @@ func startServer(t testing.TB, dataDir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server %s log:\n%s", s.base, s.logs())
+		}
+	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(s.base + "/readyz")

@@ -120,22 +120,32 @@ func placeOrders(t *testing.T, base, show string, from, to, payEvery int) []stri
 // waitPaid waits until every payEvery-th order is paid and the others still wait for payment.
 func waitPaid(t *testing.T, base string, ids []string, payEvery int, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, func() bool {
+	deadline := time.Now().Add(d)
+	for {
+		bad := ""
 		for i, id := range ids {
 			var o orderDoc
 			if _, err := call("GET", base+"/v1/orders/"+id, "", &o); err != nil {
-				return false
+				bad = err.Error()
+				break
 			}
 			want := "pending_payment"
 			if i%payEvery == 0 {
 				want = "paid"
 			}
 			if o.Status != want {
-				return false
+				bad = fmt.Sprintf("order %d (%s) is %s, want %s; history %+v", i, id, o.Status, want, o.History)
+				break
 			}
 		}
-		return true
-	})
+		if bad == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, bad)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func waitNotes(t *testing.T, data string, n int, d time.Duration) {

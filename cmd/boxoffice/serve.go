@@ -24,7 +24,9 @@ import (
 	"github.com/boxoffice/boxoffice/cluster"
 	"github.com/boxoffice/boxoffice/edge"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
+	"github.com/boxoffice/boxoffice/persistence/redis"
 	"github.com/boxoffice/boxoffice/persistence/rocketmq"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 type serveConfig struct {
@@ -43,6 +45,8 @@ type serveConfig struct {
 	rocketmq     string
 	rmqTopic     string
 	consumers    bool
+	redisAddr    string
+	redisCluster string
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -60,6 +64,8 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.Float64Var(&c.ipRate, "ip-rate", 0, "requests per second per client IP (0 = off)")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this address (off when empty)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.redisAddr, "redis", "", "Redis host:port or redis://[user:password@]host:port: checkpoint every shard there (env BOXOFFICE_REDIS)")
+	fs.StringVar(&c.redisCluster, "redis-cluster", "", "Redis Cluster seed host:port,host:port (env BOXOFFICE_REDIS_CLUSTER)")
 	fs.StringVar(&c.rocketmq, "rocketmq", "", "RocketMQ name server host:port: order events go through the broker (empty: embedded pipeline)")
 	fs.StringVar(&c.rmqTopic, "rocketmq-topic", rocketmq.DefaultTopic, "RocketMQ topic of order events")
 	fs.BoolVar(&c.consumers, "consumers", true, "with --rocketmq: run the payment and notification consumers in this process")
@@ -105,6 +111,7 @@ type node struct {
 	booking *actors.Booking
 	http    *edge.Server
 	relay   *pipeline.Relay
+	env     *actors.Env
 	stopBg  context.CancelFunc
 	closers []func() // producers and consumers, closed on stop
 }
@@ -135,6 +142,18 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	n := &node{store: store}
 	relay := &pipeline.Relay{Log: log.With("component", "relay")}
 	env := &actors.Env{Journal: j, Log: log, OnEvents: relay.Wake}
+	n.env = env
+	rc, err := openRedis(cfg, log)
+	if err != nil {
+		if store != nil {
+			store.Close()
+		}
+		return nil, err
+	}
+	if rc != nil {
+		env.Remote = rc
+		n.closers = append(n.closers, func() { rc.Close() })
+	}
 	var hosts []string
 	if cfg.clusterHosts != "" {
 		hosts = strings.Split(cfg.clusterHosts, ",")
@@ -153,7 +172,17 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 			if cfg.rocketmq != "" {
 				name = "rocketmq"
 			}
-			return map[string]string{name: relay.Status()}
+			comp := map[string]string{name: relay.Status()}
+			if rc != nil {
+				comp["redis"] = "ok"
+				if !rc.Healthy() {
+					comp["redis"] = "degraded"
+				}
+			}
+			if env.Stats.Fenced.Load() > 0 {
+				comp["shards"] = "degraded" // some shards moved to a newer activation
+			}
+			return comp
 		},
 	})
 	n.relay = relay
@@ -161,8 +190,12 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		n.stop(log)
 		return nil, err
 	}
+	var limiter edge.Limiter
+	if rc != nil { // rate limits hold across the fleet
+		limiter = &redis.Limiter{Client: rc, Local: edge.NewMemLimiter(0)}
+	}
 	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
-		IPRate: cfg.ipRate, Logger: log, Settler: n.booking})
+		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter})
 	return n, nil
 }
 
@@ -269,14 +302,40 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 	return nil
 }
 
+// openRedis connects to Redis when configured (nil, nil otherwise). The node
+// starts even when Redis is down: it serves on Pebble and catches Redis up.
+func openRedis(cfg *serveConfig, log *slog.Logger) (*redis.Client, error) {
+	if cfg.redisAddr == "" && cfg.redisCluster == "" {
+		return nil, nil
+	}
+	goredis.SetLogger(quietRedis{})
+	opt := redis.Options{Addr: cfg.redisAddr, Logger: log.With("component", "redis"), TolerateDown: true}
+	if cfg.redisCluster != "" {
+		opt.Addr, opt.ClusterAddrs = "", strings.Split(cfg.redisCluster, ",")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return redis.Open(ctx, opt)
+}
+
+// quietRedis drops go-redis's own log lines (dial failures while Redis is
+// down); health changes are logged by persistence/redis.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 func (n *node) stop(log *slog.Logger) {
 	if n.stopBg != nil {
-		n.stopBg()
+		n.stopBg() // the relay first: nothing new leaves
 	}
-	for _, c := range n.closers {
-		c()
+	// the shards first: each writer finishes and answers what it was given
+	if !n.env.StopShards(n.cluster.System.Root, 10*time.Second) {
+		log.Warn("journal writers still busy at shutdown")
 	}
 	n.cluster.Stop()
+	for _, c := range n.closers {
+		c() // producer, consumers, redis
+	}
 	if n.store != nil {
 		if err := n.store.Close(); err != nil {
 			log.Warn("closing the store", "err", err)
