@@ -149,8 +149,9 @@ type Notification struct {
 type FileChannel struct {
 	Path string
 
-	mu   sync.Mutex          // protects the file appends and seen
+	mu   sync.Mutex          // protects following fields
 	seen map[string]struct{} // event ids in the file; nil until loaded
+	fh   *os.File            // open for appending once loaded
 }
 
 func (f *FileChannel) Name() string { return "log" }
@@ -170,19 +171,23 @@ func (f *FileChannel) Send(_ context.Context, n Notification) error {
 	if _, dup := f.seen[n.EventID]; dup {
 		return nil
 	}
-	fh, err := os.OpenFile(f.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err = fh.Write(append(b, '\n')); err != nil {
-		fh.Close()
-		return err
-	}
-	if err := fh.Close(); err != nil {
+	if _, err = f.fh.Write(append(b, '\n')); err != nil {
 		return err
 	}
 	f.seen[n.EventID] = struct{}{}
 	return nil
+}
+
+// Close closes the file.
+func (f *FileChannel) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fh == nil {
+		return nil
+	}
+	err := f.fh.Close()
+	f.fh, f.seen = nil, nil
+	return err
 }
 
 // load reads the event ids already in the file. A torn last line (a crash
@@ -191,7 +196,7 @@ func (f *FileChannel) load() error {
 	f.seen = map[string]struct{}{}
 	data, err := os.ReadFile(f.Path)
 	if os.IsNotExist(err) {
-		return nil
+		return f.open()
 	} else if err != nil {
 		return err
 	}
@@ -209,8 +214,19 @@ func (f *FileChannel) load() error {
 		good = off
 	}
 	if good < len(data) {
-		return os.Truncate(f.Path, int64(good))
+		if err := os.Truncate(f.Path, int64(good)); err != nil {
+			return err
+		}
 	}
+	return f.open()
+}
+
+func (f *FileChannel) open() error {
+	fh, err := os.OpenFile(f.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	f.fh = fh
 	return nil
 }
 

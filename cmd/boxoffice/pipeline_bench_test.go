@@ -92,9 +92,11 @@ func benchPipeline(b *testing.B, nameServer string) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		d, err := n.booking.GetShow(ctx, show)
-		notes, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
-		if err == nil && d.Totals.Sold == b.N && strings.Count(string(notes), "\n") >= b.N {
-			break
+		if err == nil && d.Totals.Sold == b.N {
+			notes, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
+			if strings.Count(string(notes), "\n") >= b.N {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("pipeline did not finish: sold %d of %d", d.Totals.Sold, b.N)

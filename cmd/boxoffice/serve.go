@@ -250,7 +250,8 @@ func consumers(dataDir string, dedupe pipeline.Dedupe, s pipeline.Settler, log *
 }
 
 func startConsumer(nameServer, topic, group string, h pipeline.Handler, tags []string) (*rocketmq.Consumer, error) {
-	c, err := rocketmq.NewConsumer(rocketmq.Options{NameServer: nameServer, Topic: topic, Group: group, Tags: tags}, h.Handle)
+	c, err := rocketmq.NewConsumer(rocketmq.Options{NameServer: nameServer, Topic: topic, Group: group, Tags: tags,
+		ConsumeGoroutines: 64}, h.Handle)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -91,11 +92,21 @@ func Open(opt Options) (*Store, error) {
 	if opt.NoSync {
 		s.wo = pebble.NoSync
 	}
+	cache := pebble.NewCache(cacheBytes)
+	defer cache.Unref() // the DB holds its own reference
 	popts := &pebble.Options{
 		FS:                 syncCountingFS{FS: fs, syncs: &s.metrics.walSyncs},
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             slogLogger{l: log},
 		EventListener:      eventListener(log),
+		// a block cache and a large memtable keep the hot journal tail, outbox
+		// and dedupe keys in memory; bloom filters make lookups of absent
+		// dedupe keys (the common case) skip the files that cannot hold them
+		Cache:        cache,
+		MemTableSize: 64 << 20,
+	}
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	if opt.tune != nil {
 		opt.tune(popts)
@@ -111,6 +122,9 @@ func Open(opt Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// cacheBytes is the Pebble block cache of a node's store.
+const cacheBytes = 256 << 20
 
 // Close closes the database. Callers stop writing first; later calls return
 // ErrClosed.
