@@ -32,7 +32,8 @@ test-short: vet
 bench: bench-core bench-http
 
 bench-core:
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./edge/
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./persistence/redis/ ./edge/
+	$(GO) test -run '^$$' -bench OrderPipeline -benchtime 20000x -count 1 ./cmd/boxoffice/
 
 bench-http: build
 	scripts/bench-http $(BIN)

@@ -636,3 +636,20 @@ func (b *Booking) Gauges() map[string]float64 {
 		"journal_seconds_total": float64(s.JournalMicros.Load()) / 1e6,
 	}
 }
+
+// PerfStats are the actor numbers of the performance monitor (edge.PerfSource):
+// counters end in _total.
+func (b *Booking) PerfStats() map[string]float64 {
+	s := b.env.Stats
+	_, _, _, _, _, shards := s.Totals()
+	return map[string]float64{
+		"actor.shard.apply_seconds_total":   float64(s.ApplyMicros.Load()) / 1e6,
+		"actor.shard.journal_seconds_total": float64(s.JournalMicros.Load()) / 1e6,
+		"actor.shard.commands_total":        float64(s.Commands.Load()),
+		"actor.shard.journal_batches_total": float64(s.Batches.Load()),
+		"actor.shard.journal_records_total": float64(s.Records.Load()),
+		"actor.shard.active":                float64(shards),
+		"actor.shard.fenced_total":          float64(s.Fenced.Load()),
+		"store.redis.seconds_total":         float64(s.RemoteMicros.Load()) / 1e6,
+	}
+}

@@ -89,6 +89,8 @@ type Stats struct {
 	Records            atomic.Int64 // records journaled
 	JournalErrors      atomic.Int64 // failed journal writes
 	JournalMicros      atomic.Int64 // total time spent in Journal.Append
+	ApplyMicros        atomic.Int64 // total time shard actors spent applying commands
+	RemoteMicros       atomic.Int64 // total time spent waiting on Redis checkpoints
 	Recovering         atomic.Int64 // shards recovering now
 	LastJournalErrorMs atomic.Int64 // when a journal write last failed (Unix ms)
 	Fenced             atomic.Int64 // shards that stopped serving: a newer activation owns them

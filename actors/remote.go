@@ -209,7 +209,9 @@ func (w *writer) remoteSync() error {
 
 func (w *writer) remoteApply(ctx context.Context, cp redis.Checkpoint) error {
 	rs := &w.rs
+	start := time.Now()
 	err := w.env.Remote.Apply(ctx, cp)[0]
+	w.env.Stats.RemoteMicros.Add(time.Since(start).Microseconds())
 	var gap *redis.GapError
 	switch {
 	case err == nil:

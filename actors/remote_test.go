@@ -39,7 +39,9 @@ func (s *remoteShard) do(cmd seatmap.Command) seatmap.Result {
 	}
 }
 
-func openRedis(t *testing.T, addr string) *redis.Client {
+func openRedis(t *testing.T, addr string) *redis.Client { return openRedisB(t, addr) }
+
+func openRedisB(t testing.TB, addr string) *redis.Client {
 	rc, err := redis.Open(context.Background(), redis.Options{Addr: addr, TolerateDown: true,
 		HealthInterval: 100 * time.Millisecond, HealthMaxBackoff: 200 * time.Millisecond})
 	if err != nil {

@@ -218,7 +218,9 @@ func (a *shardActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRep
 	}
 	cmd.Now = a.env.NowMs()
 	a.env.Stats.Commands.Add(1)
+	start := time.Now()
 	p.res = a.shard.Apply(cmd)
+	a.env.Stats.ApplyMicros.Add(time.Since(start).Microseconds())
 	if cmd.Kind.ReadOnly() {
 		a.reply(ctx, p)
 		return

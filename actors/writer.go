@@ -161,10 +161,24 @@ var errFailedBefore = errors.New("an earlier write of this shard failed")
 // append writes one run of records and events and answers its commands. It
 // reports whether the write succeeded.
 func (w *writer) append(gen uint64, recs []seatmap.Record, events []seatmap.Event, replies []pendingReply, cnt map[string]string) bool {
+	// Redis and the local journal are written at the same time; an answer
+	// waits for both (Redis only while it is healthy).
+	var remoteErr error
+	var remoteDone chan struct{}
+	if w.env.Remote != nil && len(recs) > 0 {
+		remoteDone = make(chan struct{})
+		go func() {
+			defer close(remoteDone)
+			remoteErr = w.remoteAppend(recs, cnt)
+		}()
+	}
 	if len(recs) > 0 || len(events) > 0 {
 		start := time.Now()
 		err := w.env.Journal.Append(w.identity, recs, events)
 		w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
+		if remoteDone != nil {
+			<-remoteDone
+		}
 		if err != nil {
 			w.failed = gen
 			w.env.Stats.JournalErrors.Add(1)
@@ -177,15 +191,12 @@ func (w *writer) append(gen uint64, recs []seatmap.Record, events []seatmap.Even
 		w.env.Stats.Batches.Add(1)
 		w.env.Stats.Records.Add(int64(len(recs)))
 	}
-	if w.env.Remote != nil && len(recs) > 0 {
-		// with Redis healthy, an answer waits for Redis too
-		if err := w.remoteAppend(recs, cnt); err != nil {
-			w.failed = gen
-			w.env.Log.Error("redis refused this activation; the shard stops serving", "shard", w.identity, "err", err)
-			w.root.Send(w.self, &fenced{err: err})
-			w.root.Send(w.self, &journalFailed{gen: gen, err: err, replies: replies})
-			return false
-		}
+	if remoteErr != nil {
+		w.failed = gen
+		w.env.Log.Error("redis refused this activation; the shard stops serving", "shard", w.identity, "err", remoteErr)
+		w.root.Send(w.self, &fenced{err: remoteErr})
+		w.root.Send(w.self, &journalFailed{gen: gen, err: remoteErr, replies: replies})
+		return false
 	}
 	for _, p := range replies {
 		w.answer(p)

@@ -51,6 +51,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	w := getWriter()
 	s.metrics.write(w, s.b.Gauges())
+	s.opt.Perf.writeMetrics(w)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.Response.SetBody(w.b)

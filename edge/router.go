@@ -25,6 +25,7 @@ const (
 	routeMetrics
 	routePaymentResult
 	routeNotification
+	routePerf
 	numRoutes
 )
 
@@ -47,6 +48,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routeMetrics:       {"GET", "/metrics"},
 	routePaymentResult: {"POST", "/v1/internal/payment-results"},
 	routeNotification:  {"POST", "/v1/internal/notifications"},
+	routePerf:          {"GET", "/v1/admin/perf"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -83,6 +85,10 @@ func route(method, path []byte) match {
 		return match{}
 	}
 	switch string(seg[1]) {
+	case "admin":
+		if n == 3 && string(seg[2]) == "perf" {
+			return pick(method, match{}, routePerf, routeUnmatched)
+		}
 	case "shows":
 		switch {
 		case n == 2:

@@ -50,6 +50,9 @@ type Options struct {
 	ReadTimeout, IdleTimeout time.Duration
 	// Concurrency caps simultaneous connections of Serve (fasthttp's default when 0).
 	Concurrency int
+	// Perf, when set, times every request and Backend call, serves
+	// GET /v1/admin/perf (admin token) and adds its figures to /metrics.
+	Perf *PerfMonitor
 }
 
 // Server is the HTTP server. Its methods are safe for concurrent use.
@@ -101,6 +104,7 @@ func New(b Backend, opt Options) *Server {
 	if opt.IdleTimeout <= 0 {
 		opt.IdleTimeout = DefaultIdleTimeout
 	}
+	b = opt.Perf.attach(b)
 	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken)}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -147,7 +151,9 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, r routeID, start time.Time) {
 		ctx.Response.Reset()
 		s.writeError(ctx, fmt.Errorf("panic: %v", p))
 	}
-	s.metrics.observe(r, ctx.Response.StatusCode(), time.Since(start))
+	d := time.Since(start)
+	s.metrics.observe(r, ctx.Response.StatusCode(), d)
+	s.opt.Perf.observe(r, ctx.Response.StatusCode(), start.Add(d), d)
 }
 
 // requestTime is when the request arrived: fasthttp reads the clock for
@@ -177,6 +183,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		return
 	case routeMetrics:
 		s.serveMetrics(ctx)
+		return
+	case routePerf:
+		s.servePerf(ctx, s.opt.Perf)
 		return
 	}
 	if len(ctx.PostBody()) > MaxBodyBytes {

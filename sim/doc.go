@@ -12,12 +12,15 @@
 //     accounted for) or closed-loop (N connections) load generator over HTTP,
 //     with per-endpoint log-linear latency histograms, a summary table, JSON
 //     output, a self-contained HTML report and an optional ceiling run against
-//     a no-op server.
+//     a no-op server that answers the same shapes and sizes. Scenarios:
+//     seat-race, flash-sale, browse and mixed (contention and sell-outs), and
+//     holds and orders (sustained durable writes in a big venue: hold then
+//     release, hold then order; what make bench measures).
 //
 // Callers' duties: pass a fresh backend factory to SeatRaceMain (each call of
 // it must return an independent backend or one that tolerates new shows);
 // LoadMain only drives loopback targets and refuses any other host. Both
 // create their own shows (with the admin token over HTTP), named with a
 // random run id, so they can share a server with other traffic. Neither
-// writes anything but the report file it is asked for.
+// writes anything but the report files it is asked for.
 package sim

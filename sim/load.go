@@ -37,6 +37,7 @@ type loadOptions struct {
 	ceiling  bool
 	report   string
 	json     bool
+	jsonOut  string
 	seed     uint64
 	timeout  time.Duration
 	params   loadParams
@@ -44,8 +45,9 @@ type loadOptions struct {
 
 // LoadMain runs "boxoffice load SCENARIO --target URL --admin-token T
 // [--rate R | --connections N] --duration D [--ceiling] [--report out.html]
-// [--json]". It returns 0 when the run finished and every invariant held, 1
-// when an invariant failed, 2 on bad usage or when the run could not start.
+// [--json] [--json-out FILE]". It returns 0 when the run finished and every
+// invariant held, 1 when an invariant failed, 2 on bad usage or when the run
+// could not start.
 func LoadMain(args []string, stdout io.Writer) int {
 	opts, err := parseLoadArgs(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -64,6 +66,9 @@ func LoadMain(args []string, stdout io.Writer) int {
 		err = writeJSON(stdout, rep)
 	} else {
 		writeSummary(stdout, rep)
+	}
+	if err == nil && opts.jsonOut != "" {
+		err = writeJSONFile(opts.jsonOut, rep)
 	}
 	if err == nil && opts.report != "" {
 		err = writeHTMLFile(opts.report, rep)
@@ -89,7 +94,7 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--ceiling] [--report out.html] [--json]\n",
+		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--ceiling] [--report out.html] [--json] [--json-out FILE]\n",
 			strings.Join(scenarioNames, "|"))
 		fs.PrintDefaults()
 	}
@@ -101,10 +106,11 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs.BoolVar(&o.ceiling, "ceiling", false, "first run the same load against an in-process no-op server and report the ratio")
 	fs.StringVar(&o.report, "report", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of the table")
+	fs.StringVar(&o.jsonOut, "json-out", "", "also write the report as JSON to this file")
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed (0 = from the clock)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.IntVar(&o.params.users, "users", 0, "seat-race: users per seat (default 10); flash-sale, mixed: users per sale (default 3000)")
-	fs.IntVar(&o.params.seats, "seats", 600, "flash-sale, browse, mixed: seats per show")
+	fs.IntVar(&o.params.seats, "seats", 0, fmt.Sprintf("seats per show: flash-sale, browse, mixed (default 600); holds, orders (default %d)", defaultBigSeats))
 	fs.Float64Var(&o.params.payShare, "pay-share", 0.5, "flash-sale, mixed: share of won holds that are ordered and paid")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -158,8 +164,21 @@ func (o *loadOptions) validate() error {
 	if o.params.users < 1 || o.params.users > maxLoadUsers {
 		return fmt.Errorf("--users must be in 1..%d", maxLoadUsers)
 	}
-	if o.params.seats < 12 || o.params.seats > maxLoadSeats {
-		return fmt.Errorf("--seats must be in 12..%d", maxLoadSeats)
+	switch o.scenario {
+	case "holds", "orders":
+		if o.params.seats == 0 {
+			o.params.seats = defaultBigSeats
+		}
+		if err := checkBigSeats(o.params.seats); err != nil {
+			return err
+		}
+	default:
+		if o.params.seats == 0 {
+			o.params.seats = 600
+		}
+		if o.params.seats < 12 || o.params.seats > maxLoadSeats {
+			return fmt.Errorf("--seats must be in 12..%d", maxLoadSeats)
+		}
 	}
 	if o.params.payShare < 0 || o.params.payShare > 1 {
 		return errors.New("--pay-share must be in 0..1")
@@ -274,6 +293,19 @@ func runOnce(o loadOptions, target string, check bool, progress io.Writer, label
 		res.checks = led.check(ctx, &httpTarget{c: c})
 	}
 	return res, nil
+}
+
+// writeJSONFile writes the report as JSON to path.
+func writeJSONFile(path string, r *Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // writeHTMLFile renders the report to path.

@@ -14,7 +14,7 @@ import (
 // loadParams are the scenario knobs of boxoffice load.
 type loadParams struct {
 	users    int     // seat-race: users per seat; flash-sale/mixed: users per sale
-	seats    int     // flash-sale/browse/mixed: seats per show
+	seats    int     // flash-sale/browse/mixed/holds/orders: seats per show
 	payShare float64 // flash-sale/mixed: share of won holds that are ordered and paid
 }
 
@@ -59,7 +59,7 @@ type scenario interface {
 }
 
 // scenarioNames lists the scenarios of boxoffice load.
-var scenarioNames = []string{"seat-race", "flash-sale", "browse", "mixed"}
+var scenarioNames = []string{"seat-race", "flash-sale", "browse", "mixed", "holds", "orders"}
 
 func newScenario(name string) (scenario, error) {
 	switch name {
@@ -71,6 +71,10 @@ func newScenario(name string) (scenario, error) {
 		return &browseLoad{}, nil
 	case "mixed":
 		return &mixedLoad{sale: flashSaleLoad{pool: newShowPool()}}, nil
+	case "holds":
+		return &holdsLoad{}, nil
+	case "orders":
+		return &ordersLoad{pool: newShowPool()}, nil
 	}
 	return nil, fmt.Errorf("unknown scenario %q (want one of %v)", name, scenarioNames)
 }

@@ -74,6 +74,15 @@ func writeSummary(w io.Writer, r *Report) {
 	if c := r.Ceiling; c != nil {
 		fmt.Fprintf(w, "\nceiling: no-op server %.0f req/s, boxoffice %.0f req/s: ratio %.2f (%s)\n",
 			c.ThroughputPerSecond, r.ThroughputPerSecond, c.Ratio, c.Note)
+		for _, e := range r.Endpoints {
+			for _, ce := range c.Endpoints {
+				if ce.Name == e.Name && ce.RatePerSecond > 0 && e.Count >= 100 {
+					fmt.Fprintf(w, "  %s: boxoffice %.0f/s (p50 %s, p99 %s), no-op %.0f/s (p50 %s, p99 %s): ratio %.2f\n",
+						e.Name, e.RatePerSecond, fmtMicros(e.P50Micros), fmtMicros(e.P99Micros),
+						ce.RatePerSecond, fmtMicros(ce.P50Micros), fmtMicros(ce.P99Micros), e.RatePerSecond/ce.RatePerSecond)
+				}
+			}
+		}
 	}
 }
 

@@ -15,7 +15,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   boxoffice serve [--http ADDR] [--data DIR] [--admin-token T] [flags]   run a node
   boxoffice sim seat-race [--target URL] [flags]                         contention scenarios
-  boxoffice load SCENARIO --target URL [flags]                           load generator (seat-race, flash-sale, browse, mixed)
+  boxoffice load SCENARIO --target URL [flags]                           load generator (holds, orders, seat-race, flash-sale, browse, mixed)
   boxoffice consume payment|notify --rocketmq NS --node URL [flags]      one order-pipeline consumer, alone
 Run a command with -h for its flags.
 `)

@@ -110,6 +110,7 @@ type node struct {
 	cluster *cluster.Node
 	booking *actors.Booking
 	http    *edge.Server
+	perf    *edge.PerfMonitor
 	relay   *pipeline.Relay
 	env     *actors.Env
 	stopBg  context.CancelFunc
@@ -194,8 +195,16 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	if rc != nil { // rate limits hold across the fleet
 		limiter = &redis.Limiter{Client: rc, Local: edge.NewMemLimiter(0)}
 	}
+	perfSrc := []edge.PerfSource{n.booking}
+	if store != nil {
+		perfSrc = append(perfSrc, edge.StorePerf("pebble", store.Metrics))
+	}
+	if rc != nil {
+		perfSrc = append(perfSrc, edge.StorePerf("redis", rc.Metrics))
+	}
+	n.perf = edge.NewPerfMonitor(edge.PerfOptions{Source: edge.MergePerf(perfSrc...)})
 	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
-		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter})
+		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf})
 	return n, nil
 }
 
@@ -329,6 +338,7 @@ func (n *node) stop(log *slog.Logger) {
 	if n.stopBg != nil {
 		n.stopBg() // the relay first: nothing new leaves
 	}
+	n.perf.Close()
 	// the shards first: each writer finishes and answers what it was given
 	if !n.env.StopShards(n.cluster.System.Root, 10*time.Second) {
 		log.Warn("journal writers still busy at shutdown")
