@@ -21,6 +21,13 @@ type Env struct {
 	NowMs func() int64
 	// SnapshotEvery is how many records a shard writes between snapshots.
 	SnapshotEvery int
+	// HoldAckApplied answers hold, release and extend commands as soon as the
+	// shard applied them, before their journal batch is synced (orders and
+	// payments always wait for the sync). Their records are still journaled,
+	// in order, so an order of a hold is never durable before its hold; what a
+	// crash can lose is a hold acknowledged in the last sync interval (its
+	// seat is then free again after the restart). Off by default.
+	HoldAckApplied bool
 	// OnEvents is called (from actor goroutines, must not block) after a batch
 	// with order events was made durable: the relay's wake-up.
 	OnEvents func()

@@ -78,3 +78,50 @@ type fixedPlacement struct{ pid *actor.PID }
 func (f *fixedPlacement) PID(string, string) (*actor.PID, error) { return f.pid, nil }
 func (f *fixedPlacement) Forget(string, string, *actor.PID)      {}
 func (f *fixedPlacement) Local(*actor.PID) bool                  { return true }
+
+// TestHoldAckApplied: with HoldAckApplied a hold is answered while its batch
+// still waits for the journal, an order is not, and both end up journaled in
+// order.
+func TestHoldAckApplied(t *testing.T) {
+	j := &gateJournal{MemJournal: NewMemJournal(), gate: make(chan struct{})}
+	env := &Env{Journal: j, Log: testEnv.Log, HoldAckApplied: true}
+	show := uniq("ackapplied")
+	id := ShardIdentity(show, 0)
+	pid := testNode.System.Root.Spawn(ShardProps(env, id))
+	defer testNode.System.Root.Stop(pid)
+	send := func(cmd seatmap.Command) chan seatmap.Result {
+		ch := make(chan seatmap.Result, 1)
+		testNode.System.Root.Send(pid, &request{cmd: cmd, reply: ch})
+		return ch
+	}
+	cfg := stadium(show, 1, 1, 10, 32)
+	created := send(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg})
+	hold := send(seatmap.Command{Kind: seatmap.KindHold, User: "u", HoldID: show + "~0~h", Seats: []string{"s0-1-1"}})
+	select {
+	case r := <-hold:
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the hold waited for the journal")
+	}
+	order := send(seatmap.Command{Kind: seatmap.KindOrder, HoldID: show + "~0~h", OrderID: show + "~0~o"})
+	select {
+	case <-order:
+		t.Fatal("the order was answered before its batch was journaled")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(j.gate)
+	<-created
+	if r := <-order; r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	_, recs, _ := j.Load(id)
+	kinds := ""
+	for _, r := range recs {
+		kinds += r.Cmd.Kind.String() + " "
+	}
+	if kinds != "create hold order " {
+		t.Fatalf("journal: %s", kinds)
+	}
+}

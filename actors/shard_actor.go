@@ -63,7 +63,7 @@ func Kind(env *Env) *cluster.Kind {
 	env.defaults()
 	return cluster.NewKind(KindShard, actor.PropsFromProducer(func() actor.Actor {
 		return &shardActor{env: env}
-	}))
+	}, actor.WithDispatcher(shardDispatcher)))
 }
 
 // ShardProps returns props for a shard actor spawned outside a cluster (tests
@@ -72,7 +72,7 @@ func ShardProps(env *Env, identity string) *actor.Props {
 	env.defaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &shardActor{env: env, identity: identity}
-	})
+	}, actor.WithDispatcher(shardDispatcher))
 }
 
 func (a *shardActor) Receive(ctx actor.Context) {
@@ -228,7 +228,11 @@ func (a *shardActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRep
 	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
 		ctx.SetReceiveTimeout(0)
 	}
-	a.pending = append(a.pending, p)
+	if a.env.HoldAckApplied && holdOnly(cmd.Kind) {
+		a.reply(ctx, p)
+	} else {
+		a.pending = append(a.pending, p)
+	}
 	if !a.flushQueued {
 		a.flushQueued = true
 		ctx.Send(ctx.Self(), &flush{})
@@ -258,6 +262,12 @@ func (a *shardActor) handleBatch(ctx actor.Context, m *requestBatch) {
 		a.flushQueued = true
 		ctx.Send(ctx.Self(), &flush{})
 	}
+}
+
+// holdOnly reports whether a command touches holds only (no order), for
+// Env.HoldAckApplied.
+func holdOnly(k seatmap.Kind) bool {
+	return k == seatmap.KindHold || k == seatmap.KindRelease || k == seatmap.KindExtend
 }
 
 func (a *shardActor) onTick(ctx actor.Context, t *tick) {

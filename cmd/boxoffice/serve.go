@@ -47,6 +47,7 @@ type serveConfig struct {
 	consumers    bool
 	redisAddr    string
 	redisCluster string
+	holdAck      string
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -64,6 +65,7 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.Float64Var(&c.ipRate, "ip-rate", 0, "requests per second per client IP (0 = off)")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this address (off when empty)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.holdAck, "hold-ack", "synced", "when holds are answered: synced (after their journal batch is on disk) or applied (at once; a crash can lose holds of the last sync interval; orders always wait)")
 	fs.StringVar(&c.redisAddr, "redis", "", "Redis host:port or redis://[user:password@]host:port: checkpoint every shard there (env BOXOFFICE_REDIS)")
 	fs.StringVar(&c.redisCluster, "redis-cluster", "", "Redis Cluster seed host:port,host:port (env BOXOFFICE_REDIS_CLUSTER)")
 	fs.StringVar(&c.rocketmq, "rocketmq", "", "RocketMQ name server host:port: order events go through the broker (empty: embedded pipeline)")
@@ -143,6 +145,16 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	n := &node{store: store}
 	relay := &pipeline.Relay{Log: log.With("component", "relay")}
 	env := &actors.Env{Journal: j, Log: log, OnEvents: relay.Wake}
+	switch cfg.holdAck {
+	case "synced":
+	case "applied":
+		env.HoldAckApplied = true
+	default:
+		if store != nil {
+			store.Close()
+		}
+		return nil, fmt.Errorf("--hold-ack must be synced or applied, not %q", cfg.holdAck)
+	}
 	n.env = env
 	rc, err := openRedis(cfg, log)
 	if err != nil {
