@@ -138,9 +138,16 @@ func TestRedisFencing(t *testing.T) {
 	if !errors.Is(r.Err, seatmap.ErrUnavailable) {
 		t.Fatalf("the old activation's write after fencing: %v", r.Err)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if r := a.do(seatmap.Command{Kind: seatmap.KindGetShow}); !errors.Is(r.Err, seatmap.ErrUnavailable) {
-		t.Fatalf("the fenced activation still serves: %v", r.Err)
+	// the fenced activation stops, so callers resolve the identity again
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, alive := testNode.System.ProcessRegistry.Get(a.pid); !alive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fenced activation still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if a.env.Stats.Fenced.Load() != 1 || testEnv.Stats.Fenced.Load() != fencedBefore {
 		t.Fatalf("fenced count %d", a.env.Stats.Fenced.Load())

@@ -96,6 +96,9 @@ func (a *shardActor) Receive(ctx actor.Context) {
 			a.broken = fmt.Errorf("%w (%v)", ErrFenced, m.err)
 			a.env.Stats.Fenced.Add(1)
 			a.log.Error("shard fenced: a newer activation owns it; this one stops serving", "err", m.err)
+			// stop, so callers' cached PIDs go dead and placement resolves the
+			// identity again (to the activation that owns it now)
+			ctx.Poison(ctx.Self())
 		}
 	case *needSnapshot:
 		if a.shard != nil && a.broken == nil {
