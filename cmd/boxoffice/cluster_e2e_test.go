@@ -99,7 +99,9 @@ func clusterSees(a, b string) bool {
 	id := fmt.Sprintf("probe%d", probeSeq)
 	call("POST", a+"/v1/shows", fmt.Sprintf(`{"id":%q,"tiers":[{"id":"s","price":1}],"sections":[{"id":"a","tier":"s","capacity":1}]}`, id),
 		nil, "Authorization", "Bearer "+adminToken)
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	code, err := call("GET", b+"/v1/shows/"+id, "", &e)
 	if code != 200 {
 		lastProbe = fmt.Sprintf("%d %v %+v", code, err, e)
