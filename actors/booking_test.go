@@ -27,6 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	TuneGC() // as boxoffice serve runs
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	testJournal = NewMemJournal()
 	testEnv = &Env{Journal: testJournal, Log: log, SnapshotEvery: 7, NowMs: func() int64 {

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"log/slog"
+	"os"
+	"runtime/debug"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"sync"
@@ -134,4 +136,18 @@ func (s *Stats) Totals() (available, held, reserved, sold, holds, shards int64) 
 		return true
 	})
 	return
+}
+
+// DefaultGCPercent is the garbage collector's target a node runs with when
+// GOGC is not set. A node's live heap is small (seat maps are bytes per seat)
+// and its garbage is per request, so collecting at 4× the live heap instead
+// of 2× halves the GC work for little memory; profiles under load showed GC
+// as the largest single cost of the actor path at the default 100.
+const DefaultGCPercent = 400
+
+// TuneGC applies DefaultGCPercent unless GOGC is set.
+func TuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGCPercent)
+	}
 }

@@ -15,6 +15,9 @@ func (s *Shard) Apply(cmd Command) Result {
 	res, changed := s.apply(&cmd)
 	if changed {
 		s.seq++
+		if s.ready.Records == nil && s.lastTurn > 1 {
+			s.ready.Records = make([]Record, 0, s.lastTurn)
+		}
 		s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, Cmd: cmd})
 	}
 	checkInvariants(s)
@@ -190,6 +193,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	}
 	var (
 		seats   []uint32
+		ids     []string
 		general []gaPart
 		err     error
 	)
@@ -198,7 +202,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 		if c.Quantity != 0 || c.Section != "" || c.Tier != "" {
 			return fail(errorf(ErrInvalidRequest, "give seats, or a quantity with a section or tier"))
 		}
-		seats, err = s.pickSpecific(c.Seats)
+		seats, ids, err = s.pickSpecific(c.Seats)
 	case c.Quantity < 1 || c.Quantity > MaxQuantity:
 		return fail(errorf(ErrInvalidRequest, "quantity must be in 1..%d", MaxQuantity))
 	case c.Section != "" && c.Tier != "":
@@ -237,7 +241,10 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	if err := s.checkLimit(c.User, qty); err != nil {
 		return fail(err)
 	}
-	h := &hold{id: c.HoldID, user: c.User, seats: seats, seatIDs: s.seatIDs(seats), general: general, quantity: qty,
+	if ids == nil {
+		ids = s.seatIDs(seats)
+	}
+	h := &hold{id: c.HoldID, user: c.User, seats: seats, seatIDs: ids, general: general, quantity: qty,
 		createdAt: c.Now, expiresAt: c.Now + int64(s.cfg.HoldTTLSeconds)*1000}
 	for _, seat := range seats {
 		sec, _ := s.locate(seat)
@@ -250,7 +257,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.holds[h.id] = h
 	s.activeHolds++
 	s.users[h.user] += qty
-	h.tm = s.holdTimers.arm(h.id, h.expiresAt)
+	h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
 	v := s.holdView(h)
 	return Result{Hold: &v, Created: true}, true
 }
@@ -263,32 +270,48 @@ func (s *Shard) checkLimit(user string, qty int) error {
 }
 
 // pickSpecific resolves seat ids; all must exist and be available.
-func (s *Shard) pickSpecific(ids []string) ([]uint32, error) {
+func (s *Shard) pickSpecific(ids []string) ([]uint32, []string, error) {
 	if len(ids) > MaxSeatsPerCommand {
-		return nil, errorf(ErrInvalidRequest, "at most %d seats in one hold", MaxSeatsPerCommand)
+		return nil, nil, errorf(ErrInvalidRequest, "at most %d seats in one hold", MaxSeatsPerCommand)
 	}
-	seats := make([]uint32, 0, len(ids))
-	seen := make(map[uint32]struct{}, len(ids))
-	var taken []string
-	for _, id := range ids {
+	p := seatPicks{seats: make([]uint32, len(ids)), ids: make([]string, len(ids))}
+	for i, id := range ids {
 		seat, ok := s.parseSeat(id)
 		if !ok {
-			return nil, &Error{Err: ErrUnknownSeat, Msg: "no seat " + quote(id), Seats: []string{id}}
+			return nil, nil, &Error{Err: ErrUnknownSeat, Msg: "no seat " + quote(id), Seats: []string{id}}
 		}
-		if _, dup := seen[seat]; dup {
-			return nil, errorf(ErrInvalidRequest, "seat %s is listed twice", id)
+		p.seats[i], p.ids[i] = seat, id
+	}
+	if len(ids) > 1 {
+		sort.Sort(p)
+	}
+	var taken []string
+	for i, seat := range p.seats {
+		if i > 0 && p.seats[i-1] == seat {
+			return nil, nil, errorf(ErrInvalidRequest, "seat %s is listed twice", p.ids[i])
 		}
-		seen[seat] = struct{}{}
 		if s.seats[seat] != Available {
-			taken = append(taken, id)
+			taken = append(taken, p.ids[i])
 		}
-		seats = append(seats, seat)
 	}
 	if len(taken) > 0 {
-		return nil, &Error{Err: ErrSeatsUnavailable, Msg: "some seats are taken", Seats: taken}
+		return nil, nil, &Error{Err: ErrSeatsUnavailable, Msg: "some seats are taken", Seats: taken}
 	}
-	sort.Slice(seats, func(i, j int) bool { return seats[i] < seats[j] })
-	return seats, nil
+	return p.seats, p.ids, nil
+}
+
+// seatPicks sorts seats with their ids (the caller's strings, which become
+// the hold's seat ids: a seat parses one way only, so they are canonical).
+type seatPicks struct {
+	seats []uint32
+	ids   []string
+}
+
+func (p seatPicks) Len() int           { return len(p.seats) }
+func (p seatPicks) Less(i, j int) bool { return p.seats[i] < p.seats[j] }
+func (p seatPicks) Swap(i, j int) {
+	p.seats[i], p.seats[j] = p.seats[j], p.seats[i]
+	p.ids[i], p.ids[j] = p.ids[j], p.ids[i]
 }
 
 func quote(s string) string {

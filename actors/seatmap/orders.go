@@ -62,7 +62,7 @@ func (s *Shard) order(c *Command) (Result, bool) {
 	s.activeHolds--
 	s.holdTimers.disarm(h.tm)
 	s.orders[o.id] = o
-	o.tm = s.orderTimers.arm(o.id, o.dueAt)
+	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 	s.rememberIdem(c, o.id)
 	s.emit(o, EventCreated, c.Now)
 	v := s.orderView(o)
@@ -123,7 +123,7 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 		if o.dueAt <= c.Now {
 			s.expireOrder(o, c.Now)
 		} else {
-			o.tm = s.orderTimers.arm(o.id, o.dueAt)
+			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 		}
 	case c.Success && (o.status == StatusExpired || o.status == StatusCancelled):
 		o.history = append(o.history, History{Status: EventRefund, At: c.Now, Detail: "paid after the order was " + o.status})

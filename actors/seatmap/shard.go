@@ -52,7 +52,8 @@ type hold struct {
 	createdAt int64
 	expiresAt int64
 	orderID   string // set once converted into an order
-	tm        *timer // expiry, armed while the hold is live
+	tm        *timer // expiry, armed while the hold is live (points at tmv)
+	tmv       timer
 }
 
 type order struct {
@@ -72,7 +73,8 @@ type order struct {
 	seen      map[string]struct{} // event ids already applied (payment results, notifications)
 	token     string
 	idemKey   string
-	tm        *timer // payment due, armed while pending_payment
+	tm        *timer // payment due, armed while pending_payment (points at tmv)
+	tmv       timer
 }
 
 type idemEntry struct {
@@ -108,9 +110,10 @@ type Shard struct {
 	holdTimers  timerHeap
 	orderTimers timerHeap
 
-	seq     uint64
-	lastNow int64
-	ready   Ready
+	seq      uint64
+	lastNow  int64
+	ready    Ready
+	lastTurn int // records in the last turn taken by Ready
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -268,6 +271,7 @@ func generalMap(parts []gaPart) map[string]int {
 func (s *Shard) Ready() Ready {
 	r := s.ready
 	s.ready = Ready{}
+	s.lastTurn = len(r.Records) // the next turn is likely as busy: see Apply
 	r.Deadline = s.nextDeadline()
 	return r
 }

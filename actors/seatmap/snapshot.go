@@ -188,7 +188,7 @@ func Restore(data []byte) (*Shard, error) {
 		if h.orderID == "" {
 			s.activeHolds++
 			s.users[h.user] += h.quantity
-			h.tm = s.holdTimers.arm(h.id, h.expiresAt)
+			h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
 			s.addGA(gp, Held)
 		}
 	}
@@ -210,7 +210,7 @@ func Restore(data []byte) (*Shard, error) {
 		s.orders[o.id] = o
 		switch o.status {
 		case StatusPendingPayment:
-			o.tm = s.orderTimers.arm(o.id, o.dueAt)
+			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 			fallthrough
 		case StatusPaymentProcessing:
 			s.users[o.user] += o.quantity

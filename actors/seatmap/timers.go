@@ -50,9 +50,10 @@ func (h timerHeap) down(i int) bool {
 	}
 }
 
-// arm adds a new timer for id at the instant.
-func (h *timerHeap) arm(id string, at int64) *timer {
-	t := &timer{at: at, id: id, idx: len(*h)}
+// arm arms t (embedded in its hold or order, to spare an allocation) for id
+// at the instant, and returns it.
+func (h *timerHeap) arm(t *timer, id string, at int64) *timer {
+	*t = timer{at: at, id: id, idx: len(*h)}
 	*h = append(*h, t)
 	h.up(t.idx)
 	return t

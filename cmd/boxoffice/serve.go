@@ -93,6 +93,7 @@ func serveMain(args []string) int {
 	}
 	log := newLogger(cfg.logLevel)
 	slog.SetDefault(log)
+	actors.TuneGC()
 	if cfg.adminToken == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
