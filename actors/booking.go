@@ -497,8 +497,14 @@ func (b *Booking) CreateOrder(ctx context.Context, req seatmap.OrderRequest) (se
 	if err != nil || show != req.Show {
 		return seatmap.OrderView{}, false, seatmap.ErrHoldNotFound
 	}
-	if _, err := b.holdCmd(ctx, show, req.HoldID, seatmap.Command{Kind: seatmap.KindGetHold}); err != nil && !errors.Is(err, seatmap.ErrHoldExpired) {
+	cfg, err := b.config(ctx, show)
+	if err != nil {
 		return seatmap.OrderView{}, false, err
+	}
+	for _, n := range shards {
+		if n >= cfg.Shards() {
+			return seatmap.OrderView{}, false, seatmap.ErrHoldNotFound
+		}
 	}
 	cmd := seatmap.Command{Kind: seatmap.KindOrder, HoldID: req.HoldID, OrderID: newID(show, shards),
 		IdemKey: req.IdemKey, IdemHash: req.IdemHash}
