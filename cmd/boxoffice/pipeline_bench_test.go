@@ -39,7 +39,7 @@ func benchPipeline(b *testing.B, nameServer string) {
 	data := b.TempDir()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	cfg := &serveConfig{httpAddr: "127.0.0.1:0", dataDir: data, adminToken: "t", journal: "pebble",
-		clusterHost: "127.0.0.1", rocketmq: nameServer, rmqTopic: "boxoffice_orders", consumers: true}
+		clusterHost: "127.0.0.1", rocketmq: nameServer, rmqTopic: "boxoffice_orders", consumers: true, holdAck: "synced"}
 	n, err := startNode(cfg, log)
 	if err != nil {
 		b.Fatal(err)
