@@ -4,7 +4,7 @@ BIN       ?= bin/boxoffice
 DATA      ?= ./data
 HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
-TESTFLAGS ?= -race -tags invariants -timeout 15m
+TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
 .PHONY: build run test test-short deps vet bench bench-core bench-http fuzz clean rocketmq-up rocketmq-down
 

@@ -168,3 +168,40 @@ func waitNotes(t *testing.T, data string, n int, d time.Duration) {
 		t.Fatalf("%d order_confirmed notifications, want %d", got, n)
 	}
 }
+
+// TestRocketMQStandaloneConsumers runs the payment and notification consumers
+// as their own processes (`boxoffice consume`), reporting to the node over its
+// internal API, with the node's own consumers off.
+func TestRocketMQStandaloneConsumers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a RocketMQ broker")
+	}
+	if err := rmqtest.Available(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("RocketMQ cannot run here: %v", err)
+		}
+		t.Skip(err)
+	}
+	b := rmqtest.StartBroker(t)
+	s := startServer(t, t.TempDir(), "--rocketmq", b.NameServer, "--consumers=false")
+	defer s.stop()
+	notes := t.TempDir()
+	for _, kind := range []string{"payment", "notify"} {
+		cmd := exec.Command(binPath, "consume", kind, "--rocketmq", b.NameServer, "--node", s.base,
+			"--admin-token", adminToken, "--data", filepath.Join(notes, kind), "--log-level", "warn")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	}
+	createShow(t, s.base, "solo", 900)
+	orders := placeOrders(t, s.base, "solo", 0, 20, 2)
+	waitPaid(t, s.base, orders, 2, 90*time.Second)
+	waitNotes(t, filepath.Join(notes, "notify"), 10, 60*time.Second)
+	var o orderDoc
+	call("GET", s.base+"/v1/orders/"+orders[0], "", &o)
+	if last := o.History[len(o.History)-1].Status; last != "notified" {
+		t.Fatalf("order history ends with %q, want the notification recorded: %+v", last, o.History)
+	}
+}
