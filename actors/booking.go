@@ -640,6 +640,7 @@ func (b *Booking) Gauges() map[string]float64 {
 		"commands_total": float64(s.Commands.Load()), "journal_batches_total": float64(s.Batches.Load()),
 		"journal_records_total": float64(s.Records.Load()), "journal_errors_total": float64(s.JournalErrors.Load()),
 		"journal_seconds_total": float64(s.JournalMicros.Load()) / 1e6,
+		"shards_fenced_total":   float64(s.Fenced.Load()), "redis_checkpoints_deferred_total": float64(s.RemoteSkipped.Load()),
 	}
 }
 
