@@ -27,12 +27,19 @@ func TestTwoNodeCluster(t *testing.T) {
 	n2 := startServer(t, t.TempDir(), "--cluster-port", strconv.Itoa(freePort(t)), "--health-port", strconv.Itoa(h2), "--cluster-hosts", hosts, "--redis", rs.Addr())
 	defer n2.stop()
 	// membership settles within a few seconds; until then a node may place alone
+	// membership converges by gossip: wait until shows created on either node
+	// are seen by the other several times in a row
 	deadline := time.Now().Add(30 * time.Second)
-	for !clusterSees(n1.base, n2.base) {
+	for ok := 0; ok < 5; {
+		if clusterSees(n1.base, n2.base) && clusterSees(n2.base, n1.base) {
+			ok++
+		} else {
+			ok = 0
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the nodes do not see each other's shows: %s", lastProbe)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	const shows = 8
 	for i := 0; i < shows; i++ {
@@ -47,7 +54,16 @@ func TestTwoNodeCluster(t *testing.T) {
 			go func(u int) {
 				defer wg.Done()
 				base := []string{n1.base, n2.base}[u%2]
-				code, err := call("POST", fmt.Sprintf("%s/v1/shows/c%d/holds", base, i), fmt.Sprintf(`{"user":"u%d","seats":["a-1-7"]}`, u), nil)
+				// 503 is a documented answer (e.g. while a shard moves): clients retry it
+				var code int
+				var err error
+				for try := 0; try < 50; try++ {
+					code, err = call("POST", fmt.Sprintf("%s/v1/shows/c%d/holds", base, i), fmt.Sprintf(`{"user":"u%d","seats":["a-1-7"]}`, u), nil)
+					if code != 503 {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 				if err != nil || (code != 201 && code != 409) {
 					t.Errorf("show %d user %d: %d %v", i, u, code, err)
 				}
