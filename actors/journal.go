@@ -34,6 +34,7 @@ type MemJournal struct {
 	outbox []pebble.OutboxEntry // not yet acknowledged, in id order
 	nextID uint64
 	fail   error
+	epochs map[string]uint64
 }
 
 // NewMemJournal returns an empty in-memory journal.
@@ -135,4 +136,31 @@ func (j *MemJournal) Events() []seatmap.Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return append([]seatmap.Event(nil), j.events...)
+}
+
+// LocalEpoch returns the Redis epoch of the activation that last wrote shard here.
+func (j *MemJournal) LocalEpoch(shard string) (uint64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.epochs[shard], nil
+}
+
+// SetLocalEpoch records the epoch of the activation now writing shard.
+func (j *MemJournal) SetLocalEpoch(shard string, epoch uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.epochs == nil {
+		j.epochs = map[string]uint64{}
+	}
+	j.epochs[shard] = epoch
+	return nil
+}
+
+// Reset drops the shard's records and snapshot.
+func (j *MemJournal) Reset(shard string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.recs, shard)
+	delete(j.snaps, shard)
+	return nil
 }

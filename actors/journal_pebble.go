@@ -2,6 +2,7 @@ package actors
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
@@ -56,3 +57,22 @@ func (j *PebbleJournal) SaveSnapshot(shard string, seq uint64, snap []byte) erro
 }
 
 func (j *PebbleJournal) Shards() ([]string, error) { return j.Store.Shards() }
+
+func epochKey(shard string) string { return "epoch/" + shard }
+
+// LocalEpoch returns the Redis epoch of the activation that last wrote shard here (0: none).
+func (j *PebbleJournal) LocalEpoch(shard string) (uint64, error) {
+	v, ok, err := j.Store.Get(epochKey(shard))
+	if err != nil || !ok {
+		return 0, err
+	}
+	return strconv.ParseUint(string(v), 10, 64)
+}
+
+// SetLocalEpoch records (synced) the epoch of the activation now writing shard here.
+func (j *PebbleJournal) SetLocalEpoch(shard string, epoch uint64) error {
+	return j.Store.Put(epochKey(shard), []byte(strconv.FormatUint(epoch, 10)), true)
+}
+
+// Reset drops the shard's local journal and snapshot.
+func (j *PebbleJournal) Reset(shard string) error { return j.Store.DeleteShard(shard) }

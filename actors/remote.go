@@ -46,15 +46,35 @@ type fenced struct{ err error }
 // needSnapshot asks the actor for a snapshot to catch Redis up.
 type needSnapshot struct{}
 
-// activateRemote fences older activations and, when Redis is ahead of the
-// local journal (the disk was lost, or the shard moved here), restores the
-// shard from Redis and stores that state locally. It returns the shard to
-// serve and what the writer must know.
+// EpochJournal is a Journal that also remembers, per shard, the Redis epoch
+// of the activation that last wrote it, and can drop a shard's local state.
+// With Redis, the shard actors need it to tell a local journal that is ahead
+// of Redis because this node kept serving while Redis was down (its writes
+// were acknowledged: keep them) from one that is ahead because this node's
+// activation was fenced out (its last writes were refused: drop them).
+type EpochJournal interface {
+	Journal
+	LocalEpoch(shard string) (uint64, error)
+	SetLocalEpoch(shard string, epoch uint64) error
+	Reset(shard string) error
+}
+
+// activateRemote fences older activations and chooses the state to serve:
+// when this node's journal was written by the activation Redis last knew (the
+// same epoch), the newer of the two by sequence; otherwise Redis's, because
+// another activation owned the shard since and anything this node holds
+// beyond it was never acknowledged. It records the new epoch locally before
+// the shard serves.
 func (a *shardActor) activateRemote(local *seatmap.Shard, n int) (*seatmap.Shard, remoteInit, error) {
 	r := a.env.Remote
+	ej, _ := a.env.Journal.(EpochJournal)
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	epoch, err := r.Activate(ctx, a.identity)
+	prev, err := r.Load(ctx, a.identity) // who owned it before us
+	var epoch uint64
+	if err == nil {
+		epoch, err = r.Activate(ctx, a.identity)
+	}
 	if err != nil {
 		a.log.Warn("redis unreachable at activation; serving from the local journal", "err", err)
 		return local, remoteInit{localSeq: local.Seq()}, nil
@@ -65,8 +85,17 @@ func (a *shardActor) activateRemote(local *seatmap.Shard, n int) (*seatmap.Shard
 		return local, remoteInit{epoch: epoch, localSeq: local.Seq()}, nil
 	}
 	init := remoteInit{epoch: epoch, remoteSeq: st.Seq, localSeq: local.Seq()}
-	if st.Seq <= local.Seq() {
-		return local, init, nil
+	lastWriter := true // this node's journal was written by the owner Redis knew last
+	if ej != nil {
+		le, err := ej.LocalEpoch(a.identity)
+		if err != nil {
+			return nil, init, err
+		}
+		lastWriter = le == prev.Epoch || (local.Seq() == 0 && le == 0)
+	}
+	keepLocal := st.Seq <= local.Seq() && (lastWriter || st.Seq == 0)
+	if keepLocal {
+		return local, init, a.recordEpoch(ej, epoch)
 	}
 	sh, err := shardFromRemote(st, n)
 	if err != nil {
@@ -76,12 +105,24 @@ func (a *shardActor) activateRemote(local *seatmap.Shard, n int) (*seatmap.Shard
 	if err != nil {
 		return nil, init, err
 	}
+	if ej != nil && local.Seq() > 0 {
+		if err := ej.Reset(a.identity); err != nil { // drop what this node wrote after it lost the shard
+			return nil, init, err
+		}
+	}
 	if err := a.env.Journal.SaveSnapshot(a.identity, sh.Seq(), snap); err != nil {
 		return nil, init, fmt.Errorf("storing the state restored from redis: %w", err)
 	}
-	a.log.Info("shard restored from redis", "seq", sh.Seq(), "local_seq", local.Seq())
+	a.log.Info("shard restored from redis", "seq", sh.Seq(), "local_seq", local.Seq(), "local_was_last_writer", lastWriter)
 	init.localSeq = sh.Seq()
-	return sh, init, nil
+	return sh, init, a.recordEpoch(ej, epoch)
+}
+
+func (a *shardActor) recordEpoch(ej EpochJournal, epoch uint64) error {
+	if ej == nil {
+		return nil
+	}
+	return ej.SetLocalEpoch(a.identity, epoch)
 }
 
 func shardFromRemote(st redis.State, n int) (*seatmap.Shard, error) {
@@ -174,7 +215,22 @@ func (w *writer) remoteSync() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	if rs.epoch == 0 { // activated while Redis was down: fence now
+	if rs.epoch == 0 { // activated while Redis was down: take the shard over now, if nobody else did
+		prev, err := r.Load(ctx, w.identity)
+		if err != nil {
+			return nil
+		}
+		ej, _ := w.env.Journal.(EpochJournal)
+		if ej != nil {
+			le, err := ej.LocalEpoch(w.identity)
+			if err != nil {
+				return nil
+			}
+			if prev.Seq > 0 && le != prev.Epoch {
+				rs.fenced = true // another activation owned the shard meanwhile
+				return fmt.Errorf("%w: redis epoch %d is not this node's last (%d)", ErrFenced, prev.Epoch, le)
+			}
+		}
 		epoch, err := r.Activate(ctx, w.identity)
 		if err != nil {
 			return nil
@@ -187,6 +243,11 @@ func (w *writer) remoteSync() error {
 			// someone else wrote ahead of us while Redis was unreachable
 			rs.fenced = true
 			return fmt.Errorf("%w: redis holds seq %d, this activation only %d", ErrFenced, st.Seq, rs.localSeq)
+		}
+		if ej != nil {
+			if err := ej.SetLocalEpoch(w.identity, epoch); err != nil {
+				return nil
+			}
 		}
 		rs.epoch, rs.remoteSeq = epoch, st.Seq
 		if len(rs.backlog) == 0 || rs.backlog[0].Seq > st.Seq+1 {

@@ -203,3 +203,40 @@ func TestRedisDownUnderLoad(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRedisFencedLocalJournalIsDropped: a fenced activation's node journaled a
+// hold that Redis refused (and that was answered 503). When a shard activates
+// on that node again, Redis wins over the longer local journal: the refused
+// hold does not come back, and the newer owner's acknowledged hold is kept.
+func TestRedisFencedLocalJournalIsDropped(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rc := openRedis(t, srv.Addr())
+	show := uniq("drop")
+	id := ShardIdentity(show, 0)
+	cfg := stadium(show, 1, 1, 10, 32)
+	nodeA, nodeB := NewMemJournal(), NewMemJournal()
+	a := startRemoteShard(t, id, nodeA, rc)
+	if r := a.do(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	b := startRemoteShard(t, id, nodeB, rc) // a newer activation on another node
+	if r := b.do(seatmap.Command{Kind: seatmap.KindHold, User: "b", HoldID: show + "~0~b", Seats: []string{"s0-1-1"}}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	// the old activation still takes a command: journaled locally, refused by Redis
+	if r := a.do(seatmap.Command{Kind: seatmap.KindHold, User: "a", HoldID: show + "~0~a", Seats: []string{"s0-1-1"}}); !errors.Is(r.Err, seatmap.ErrUnavailable) {
+		t.Fatalf("the fenced activation's hold: %v", r.Err)
+	}
+	_, recs, _ := nodeA.Load(id)
+	if len(recs) != 2 {
+		t.Fatalf("node A's journal has %d records, want the create and the refused hold", len(recs))
+	}
+	testNode.System.Root.PoisonFuture(b.pid).Wait()
+	a2 := startRemoteShard(t, id, nodeA, rc) // the shard comes back to node A
+	if r := a2.do(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: show + "~0~a"}); !errors.Is(r.Err, seatmap.ErrHoldNotFound) {
+		t.Fatalf("the refused hold came back: %v", r.Err)
+	}
+	if r := a2.do(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: show + "~0~b"}); r.Err != nil {
+		t.Fatalf("the newer owner's acknowledged hold is lost: %v", r.Err)
+	}
+}
