@@ -287,8 +287,6 @@ func (s *Shard) Advance(rd Ready) {
 	}
 }
 
-// HasReady reports whether there are records or events to take.
-func (s *Shard) HasReady() bool { return len(s.ready.Records) > 0 || len(s.ready.Events) > 0 }
 
 func (s *Shard) nextDeadline() int64 {
 	d := int64(0)
