@@ -287,7 +287,6 @@ func (s *Shard) Advance(rd Ready) {
 	}
 }
 
-
 func (s *Shard) nextDeadline() int64 {
 	d := int64(0)
 	min := func(t int64) {
