@@ -1,3 +1,5 @@
+//go:build pebbleapi
+
 package actors
 
 import (
@@ -15,7 +17,7 @@ import (
 func benchShard(b *testing.B, j Journal) (*request, func(cmd seatmap.Command, ch chan seatmap.Result)) {
 	env := &Env{Journal: j, Log: testEnv.Log, SnapshotEvery: 1 << 30}
 	id := uniq("bench") + "/0"
-	pid := testNode.System.Root.Spawn(ShardProps(env, id))
+	pid := testNode.System.Root.Spawn(ShowProps(env, id))
 	b.Cleanup(func() { testNode.System.Root.Stop(pid) })
 	send := func(cmd seatmap.Command, ch chan seatmap.Result) {
 		testNode.System.Root.Send(pid, &request{cmd: cmd, reply: ch})
@@ -110,7 +112,7 @@ func BenchmarkBookingHold(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			h, err := bk.Hold(ctx, seatmap.HoldRequest{Show: cfg.ID, User: "u", Section: "s1", Quantity: 1})
+			h, _, err := bk.Hold(ctx, seatmap.HoldRequest{Show: cfg.ID, User: "u", Section: "s1", Quantity: 1})
 			if err != nil {
 				b.Error(err)
 				return
@@ -134,7 +136,7 @@ func BenchmarkActorOpsBatched(b *testing.B) {
 			for n := 0; n < shards; n++ {
 				env := &Env{Journal: nopJournal{}, Log: testEnv.Log, SnapshotEvery: 1 << 30}
 				id := uniq("bbatch") + "/0"
-				pid := testNode.System.Root.Spawn(ShardProps(env, id))
+				pid := testNode.System.Root.Spawn(ShowProps(env, id))
 				b.Cleanup(func() { testNode.System.Root.Stop(pid) })
 				sends = append(sends, func(m *requestBatch) { testNode.System.Root.Send(pid, m) })
 				cfg := stadium(id[:len(id)-2], 50, 25, 40, 1000)

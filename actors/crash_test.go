@@ -1,3 +1,5 @@
+//go:build pebbleapi
+
 package actors
 
 import (
@@ -60,7 +62,7 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 	for n := 0; n < cfg.Shards(); n++ {
 		id := ShardIdentity(show, n)
 		ids[n] = id
-		pid := testNode.System.Root.Spawn(ShardProps(env, id))
+		pid := testNode.System.Root.Spawn(ShowProps(env, id))
 		defer testNode.System.Root.Stop(pid)
 		send[n] = func(cmd seatmap.Command) seatmap.Result {
 			ch := make(chan seatmap.Result, 1)

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -15,9 +16,12 @@ import (
 // actor starts and do not change it after.
 type Env struct {
 	Journal Journal
-	// Remote, when set, is the second checkpoint of every shard (Redis).
+	// Remote, when set, is the authority of every show (Redis): nothing is
+	// acknowledged before it accepted it.
 	Remote Remote
-	Log    *slog.Logger
+	// Registry knows which shows exist (default: in memory).
+	Registry Registry
+	Log      *slog.Logger
 	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
 	// core gets the value as an input.
 	NowMs func() int64
@@ -37,7 +41,27 @@ type Env struct {
 	Stats *Stats
 
 	writers sync.WaitGroup // journal writer goroutines still running
-	live    sync.Map       // identity -> *actor.PID of this node's shard activations
+	live    sync.Map       // identity -> *actor.PID of this node's show activations
+	broken  sync.Map       // identity -> why its recovery failed (retried)
+}
+
+// archive reads an archived order: the local journal first, then Redis.
+func (e *Env) archive(ctx context.Context, show, id string) ([]byte, bool, error) {
+	v, ok, err := e.Journal.Archived(id)
+	if err != nil || ok || e.Remote == nil {
+		return v, ok, err
+	}
+	return e.Remote.Archived(ctx, show, id)
+}
+
+// Broken lists the shows whose recovery failed and is being retried, with why.
+func (e *Env) Broken() map[string]string {
+	out := map[string]string{}
+	e.broken.Range(func(k, v any) bool {
+		out[k.(string)] = v.(string)
+		return true
+	})
+	return out
 }
 
 // StopShards stops every shard activation of this node (each finishes its
@@ -74,6 +98,9 @@ func (e *Env) defaults() {
 	if e.Journal == nil {
 		e.Journal = NewMemJournal()
 	}
+	if e.Registry == nil {
+		e.Registry = &memRegistry{}
+	}
 	if e.Log == nil {
 		e.Log = slog.Default()
 	}
@@ -103,7 +130,9 @@ type Stats struct {
 	Recovering         atomic.Int64 // shards recovering now
 	LastJournalErrorMs atomic.Int64 // when a journal write last failed (Unix ms)
 	Fenced             atomic.Int64 // shards that stopped serving: a newer activation owns them
-	RemoteSkipped      atomic.Int64 // checkpoints queued because Redis was down
+	RemoteSkipped      atomic.Int64 // batches refused because Redis was down
+	RemoteDataLoss     atomic.Int64 // activations that found Redis holding less than was acknowledged
+	LastDataLossMs     atomic.Int64 // when that was last found (Unix ms)
 
 	shards sync.Map // identity -> *ShardGauges
 }

@@ -3,15 +3,15 @@ package actors
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"fmt"
-	"strconv"
+	"errors"
 	"strings"
 )
 
-// Hold and order ids name their show and the shards that hold their parts, so
-// any node can route them without a lookup: "<show>~<shard>[.<shard>...]~<random>".
-// The random part is 128 bits from crypto/rand, so ids cannot be guessed.
-// A show id never contains '~'.
+// Hold, order and payment-attempt ids name their show, so any node can route
+// them without a lookup: "<show>~<random>". The random part is 128 bits from
+// crypto/rand, so ids cannot be guessed. A show id never contains '~'.
+// Ids of round 1 ("<show>~<shards>~<random>") still parse: their show is the
+// part before the first '~'.
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
@@ -23,32 +23,18 @@ func randomToken() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-func newID(show string, shards []int) string {
-	parts := make([]string, len(shards))
-	for i, s := range shards {
-		parts[i] = strconv.Itoa(s)
-	}
-	return show + "~" + strings.Join(parts, ".") + "~" + randomToken()
-}
+func newID(show string) string { return show + "~" + randomToken() }
 
-// parseID splits an id into its show and shard list.
-func parseID(id string) (show string, shards []int, err error) {
+// errMalformedID: the id does not have the form "<show>~<random>".
+var errMalformedID = errors.New("malformed id")
+
+// parseID returns the show an id belongs to.
+func parseID(id string) (show string, err error) {
 	a := strings.IndexByte(id, '~')
-	b := strings.LastIndexByte(id, '~')
-	if a <= 0 || b <= a+1 || b == len(id)-1 || len(id) > 200 {
-		return "", nil, fmt.Errorf("malformed id")
+	if a <= 0 || a == len(id)-1 || len(id) > 200 {
+		return "", errMalformedID
 	}
-	show = id[:a]
-	seen := map[int]bool{}
-	for _, p := range strings.Split(id[a+1:b], ".") {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 1000 || seen[n] || strconv.Itoa(n) != p {
-			return "", nil, fmt.Errorf("malformed id")
-		}
-		seen[n] = true
-		shards = append(shards, n)
-	}
-	return show, shards, nil
+	return id[:a], nil
 }
 
 // NewShowID returns a random show id, for shows created without one.

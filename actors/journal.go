@@ -1,90 +1,256 @@
 package actors
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
-// Journal is the durable log of shard records and the outbox of order events.
-// Implementations are safe for concurrent use by many shard actors; each shard
-// appends from one goroutine at a time.
-type Journal interface {
-	// Append durably writes a shard's records and events as one atomic batch
-	// and returns only once they are synced (or failed: then none is written).
-	Append(shard string, recs []seatmap.Record, events []seatmap.Event) error
-	// Load returns the shard's newest snapshot (nil if none) and every record after it, in order.
-	Load(shard string) (snap []byte, recs []seatmap.Record, err error)
-	// SaveSnapshot stores a snapshot at seq; records up to seq may be dropped.
-	SaveSnapshot(shard string, seq uint64, snap []byte) error
-	// Shards lists every shard that has state, for recovery at start.
-	Shards() ([]string, error)
+// Write is one show's share of a journal batch.
+type Write struct {
+	Records []seatmap.Record    // consecutive, continuing the show's journal
+	Events  []seatmap.Event     // outbox events of these records
+	Archive []seatmap.OrderView // orders that left the actor's memory
+	// Held keeps Events from the relay until the returned Held is released
+	// (with Redis: until Redis accepted the records too).
+	Held bool
 }
 
+// Held is the outbox events of an Append made with Write.Held: Release hands
+// them to the relay, Abort deletes them (their records were never
+// acknowledged). Both are idempotent.
+type Held interface {
+	Release()
+	Abort() error
+}
+
+// Journal is the durable log of show records, the outbox of order events and
+// the archive of finished orders. Implementations are safe for concurrent use
+// by many show actors; each show appends from one goroutine at a time.
+//
+// A failed Append is fatal for the journal's handle: every later call fails
+// until Recover reopened it from disk and dropped what the failed writes left
+// (never read back what failed: it may be in memory and not on disk).
+type Journal interface {
+	// Append durably writes a show's records, events and archive as one
+	// atomic batch and returns once synced. On error nothing may be assumed.
+	Append(show string, w Write) (Held, error)
+	// Load returns the show's newest snapshot (nil if none) and every record after it, in order.
+	Load(show string) (snap []byte, recs []seatmap.Record, err error)
+	// SaveSnapshot stores a snapshot at seq; records up to seq may be dropped.
+	SaveSnapshot(show string, seq uint64, snap []byte) error
+	// Shards lists every show that has state, for recovery at start.
+	Shards() ([]string, error)
+	// Recover reopens a failed journal from disk, dropping what failed
+	// writes left; a no-op while healthy.
+	Recover() error
+	// Failed reports whether a write failed and Recover has not succeeded since.
+	Failed() bool
+	// DropAfter deletes the show's records after seq and the outbox events
+	// they wrote: they were never acknowledged.
+	DropAfter(show string, seq uint64) error
+	// Archived returns an archived order.
+	Archived(orderID string) ([]byte, bool, error)
+	// LocalEpoch returns the Redis epoch of the activation that last wrote
+	// the show here and the highest seq Redis accepted from it (0, 0: none).
+	LocalEpoch(show string) (epoch, acked uint64, err error)
+	// SetLocalEpoch records the epoch of the activation now writing the show
+	// (synced) and the highest seq Redis accepted from it (acked may be
+	// written unsynced: it only narrows what a lost Redis tail can be).
+	SetLocalEpoch(show string, epoch, acked uint64, sync bool) error
+	// Reset drops the show's records and snapshot.
+	Reset(show string) error
+}
+
+// ErrJournalFailed: a journal write failed; the journal refuses every call
+// until Recover succeeds.
+var ErrJournalFailed = errors.New("journal failed; recover it")
+
 // MemJournal keeps everything in memory: for tests, benchmarks of the actor
-// path without IO, and `--journal=off`.
+// path without IO, and `--journal=memory`. It fails like Pebble: a failed
+// Append (FailWith) is applied to memory before it fails, is visible to
+// nothing once failed (every call errs until Recover), and Recover drops it.
 type MemJournal struct {
-	mu     sync.Mutex // protects following fields
-	snaps  map[string][]byte
-	recs   map[string][]seatmap.Record
-	events []seatmap.Event
-	outbox []pebble.OutboxEntry // not yet acknowledged, in id order
-	nextID uint64
-	fail   error
-	epochs map[string]uint64
+	mu      sync.Mutex // protects following fields
+	snaps   map[string][]byte
+	recs    map[string][]seatmap.Record
+	events  []seatmap.Event
+	outbox  []memEntry // not yet acknowledged, in id order
+	nextID  uint64
+	fail    error
+	failN   int // with fail: how many more writes fail (0 = all)
+	syncDelay time.Duration // how long an Append takes, as an fsync would
+	failed  []memResidue // what failed Appends left, until Recover
+	epochs  map[string][2]uint64
+	archive map[string][]byte
+}
+
+type memEntry struct {
+	pebble.OutboxEntry
+	show string // the show and journal seq of the batch that wrote it
+	seq  uint64
+	held bool
+}
+
+type memResidue struct {
+	show     string
+	firstSeq uint64
+	ids      []uint64
 }
 
 // NewMemJournal returns an empty in-memory journal.
 func NewMemJournal() *MemJournal {
-	return &MemJournal{snaps: map[string][]byte{}, recs: map[string][]seatmap.Record{}}
+	return &MemJournal{snaps: map[string][]byte{}, recs: map[string][]seatmap.Record{},
+		epochs: map[string][2]uint64{}, archive: map[string][]byte{}}
 }
 
-// FailWith makes every later Append fail with err (nil heals it), to test
-// storage failures.
+// FailWith makes every later Append fail with err (nil heals the disk; the
+// journal stays failed until Recover), to test storage failures.
 func (j *MemJournal) FailWith(err error) {
 	j.mu.Lock()
-	j.fail = err
+	j.fail, j.failN = err, 0
 	j.mu.Unlock()
 }
 
-func (j *MemJournal) Append(shard string, recs []seatmap.Record, events []seatmap.Event) error {
+// SetSyncDelay makes every Append take d, as an fsync would.
+func (j *MemJournal) SetSyncDelay(d time.Duration) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.fail != nil {
-		return j.fail
-	}
-	j.recs[shard] = append(j.recs[shard], recs...)
-	j.events = append(j.events, events...)
-	for _, e := range events {
-		data, err := json.Marshal(e)
-		if err != nil {
-			return err
+	j.syncDelay = d
+	j.mu.Unlock()
+}
+
+// FailNext makes the next n Appends fail with err, then heals the disk (a
+// transient fault: Recover succeeds afterwards).
+func (j *MemJournal) FailNext(n int, err error) {
+	j.mu.Lock()
+	j.fail, j.failN = err, n
+	j.mu.Unlock()
+}
+
+// failedWriteLocked returns the injected error and counts a FailNext write.
+func (j *MemJournal) failedWriteLocked() error {
+	err := j.fail
+	if j.failN > 0 {
+		if j.failN--; j.failN == 0 {
+			j.fail = nil
 		}
-		j.nextID++
-		j.outbox = append(j.outbox, pebble.OutboxEntry{ID: j.nextID, Data: data})
+	}
+	return err
+}
+
+func (j *MemJournal) checkLocked() error {
+	if len(j.failed) > 0 {
+		return ErrJournalFailed
 	}
 	return nil
 }
 
-// OutboxAfter returns up to limit unacknowledged events with ids above after.
-func (j *MemJournal) OutboxAfter(after uint64, limit int) ([]pebble.OutboxEntry, error) {
+func (j *MemJournal) Append(show string, w Write) (Held, error) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	i := sort.Search(len(j.outbox), func(i int) bool { return j.outbox[i].ID > after })
-	out := j.outbox[i:]
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
+	if d := j.syncDelay; d > 0 {
+		j.mu.Unlock()
+		time.Sleep(d)
+		j.mu.Lock()
 	}
-	return append([]pebble.OutboxEntry(nil), out...), nil
+	defer j.mu.Unlock()
+	if err := j.checkLocked(); err != nil {
+		return nil, err
+	}
+	r := memResidue{show: show}
+	if len(w.Records) > 0 {
+		r.firstSeq = w.Records[0].Seq
+	}
+	j.recs[show] = append(j.recs[show], w.Records...)
+	j.events = append(j.events, w.Events...)
+	var lastSeq uint64
+	if n := len(w.Records); n > 0 {
+		lastSeq = w.Records[n-1].Seq
+	}
+	for _, e := range w.Events {
+		data, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		j.nextID++
+		j.outbox = append(j.outbox, memEntry{OutboxEntry: pebble.OutboxEntry{ID: j.nextID, Data: data}, show: show, seq: lastSeq, held: w.Held})
+		r.ids = append(r.ids, j.nextID)
+	}
+	for _, o := range w.Archive {
+		data, err := json.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		j.archive[o.ID] = data
+	}
+	if j.fail != nil { // like Pebble: applied in memory, then the sync fails
+		j.failed = append(j.failed, r)
+		return nil, j.failedWriteLocked()
+	}
+	if !w.Held {
+		return nil, nil
+	}
+	return &memHeld{j: j, ids: r.ids}, nil
 }
 
-// AckOutbox forgets delivered events.
-func (j *MemJournal) AckOutbox(ids ...uint64) error {
+type memHeld struct {
+	j   *MemJournal
+	ids []uint64
+}
+
+func (h *memHeld) Release() {
+	h.j.mu.Lock()
+	defer h.j.mu.Unlock()
+	for i := range h.j.outbox {
+		for _, id := range h.ids {
+			if h.j.outbox[i].ID == id {
+				h.j.outbox[i].held = false
+			}
+		}
+	}
+}
+
+func (h *memHeld) Abort() error { return h.j.AckOutbox(h.ids...) }
+
+// Recover drops what failed Appends left and heals the journal, unless the
+// disk still fails (FailWith not cleared).
+func (j *MemJournal) Recover() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if len(j.failed) == 0 {
+		return nil
+	}
+	if j.fail != nil {
+		return j.failedWriteLocked()
+	}
+	for _, r := range j.failed {
+		if r.firstSeq > 0 {
+			j.truncateLocked(r.show, r.firstSeq-1)
+		}
+		j.dropIDsLocked(r.ids)
+	}
+	j.failed = nil
+	return nil
+}
+
+func (j *MemJournal) Failed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.failed) > 0
+}
+
+func (j *MemJournal) truncateLocked(show string, seq uint64) {
+	recs := j.recs[show]
+	i := sort.Search(len(recs), func(i int) bool { return recs[i].Seq > seq })
+	j.recs[show] = recs[:i:i]
+}
+
+func (j *MemJournal) dropIDsLocked(ids []uint64) {
 	done := make(map[uint64]bool, len(ids))
 	for _, id := range ids {
 		done[id] = true
@@ -96,22 +262,75 @@ func (j *MemJournal) AckOutbox(ids ...uint64) error {
 		}
 	}
 	j.outbox = kept
+}
+
+func (j *MemJournal) DropAfter(show string, seq uint64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.checkLocked(); err != nil {
+		return err
+	}
+	j.truncateLocked(show, seq)
+	var ids []uint64
+	for _, e := range j.outbox {
+		if e.show == show && e.seq > seq {
+			ids = append(ids, e.ID)
+		}
+	}
+	j.dropIDsLocked(ids)
 	return nil
 }
 
-func (j *MemJournal) Load(shard string) ([]byte, []seatmap.Record, error) {
+// OutboxAfter returns up to limit unacknowledged events with ids above
+// after, stopping below the first held one.
+func (j *MemJournal) OutboxAfter(after uint64, limit int) ([]pebble.OutboxEntry, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.snaps[shard], append([]seatmap.Record(nil), j.recs[shard]...), nil
+	if err := j.checkLocked(); err != nil {
+		return nil, err
+	}
+	var out []pebble.OutboxEntry
+	for _, e := range j.outbox {
+		if e.held {
+			break
+		}
+		if e.ID > after {
+			out = append(out, e.OutboxEntry)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
-func (j *MemJournal) SaveSnapshot(shard string, seq uint64, snap []byte) error {
+// AckOutbox forgets delivered events.
+func (j *MemJournal) AckOutbox(ids ...uint64) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.snaps[shard] = snap
-	recs := j.recs[shard]
+	j.dropIDsLocked(ids)
+	return nil
+}
+
+func (j *MemJournal) Load(show string) ([]byte, []seatmap.Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.checkLocked(); err != nil {
+		return nil, nil, err
+	}
+	return j.snaps[show], append([]seatmap.Record(nil), j.recs[show]...), nil
+}
+
+func (j *MemJournal) SaveSnapshot(show string, seq uint64, snap []byte) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.checkLocked(); err != nil {
+		return err
+	}
+	j.snaps[show] = snap
+	recs := j.recs[show]
 	i := sort.Search(len(recs), func(i int) bool { return recs[i].Seq > seq })
-	j.recs[shard] = append([]seatmap.Record(nil), recs[i:]...)
+	j.recs[show] = append([]seatmap.Record(nil), recs[i:]...)
 	return nil
 }
 
@@ -131,36 +350,83 @@ func (j *MemJournal) Shards() ([]string, error) {
 	return out, nil
 }
 
-// Events returns the order events appended so far.
+// Events returns the order events appended so far (failed Appends included).
 func (j *MemJournal) Events() []seatmap.Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return append([]seatmap.Event(nil), j.events...)
 }
 
-// LocalEpoch returns the Redis epoch of the activation that last wrote shard here.
-func (j *MemJournal) LocalEpoch(shard string) (uint64, error) {
+// OutboxEvents returns the events in the outbox now, held ones included,
+// for tests.
+func (j *MemJournal) OutboxEvents() []seatmap.Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.epochs[shard], nil
-}
-
-// SetLocalEpoch records the epoch of the activation now writing shard.
-func (j *MemJournal) SetLocalEpoch(shard string, epoch uint64) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.epochs == nil {
-		j.epochs = map[string]uint64{}
+	var out []seatmap.Event
+	for _, e := range j.outbox {
+		var ev seatmap.Event
+		if json.Unmarshal(e.Data, &ev) == nil {
+			out = append(out, ev)
+		}
 	}
-	j.epochs[shard] = epoch
+	return out
+}
+
+func (j *MemJournal) Archived(orderID string) ([]byte, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	v, ok := j.archive[orderID]
+	return v, ok, nil
+}
+
+func (j *MemJournal) LocalEpoch(show string) (uint64, uint64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e := j.epochs[show]
+	return e[0], e[1], nil
+}
+
+func (j *MemJournal) SetLocalEpoch(show string, epoch, acked uint64, _ bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.checkLocked(); err != nil {
+		return err
+	}
+	j.epochs[show] = [2]uint64{epoch, acked}
 	return nil
 }
 
-// Reset drops the shard's records and snapshot.
-func (j *MemJournal) Reset(shard string) error {
+// Reset drops the show's records and snapshot.
+func (j *MemJournal) Reset(show string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	delete(j.recs, shard)
-	delete(j.snaps, shard)
+	delete(j.recs, show)
+	delete(j.snaps, show)
 	return nil
+}
+
+// memRegistry is the registry of a node without a durable one (tests).
+type memRegistry struct {
+	mu sync.Mutex // protects m
+	m  map[string][]byte
+}
+
+func (r *memRegistry) Lookup(_ context.Context, show string) ([]byte, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.m[show]
+	return v, ok, nil
+}
+
+func (r *memRegistry) Register(_ context.Context, show string, cfg []byte) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string][]byte{}
+	}
+	if _, ok := r.m[show]; ok {
+		return false, nil
+	}
+	r.m[show] = append([]byte(nil), cfg...)
+	return true, nil
 }

@@ -1,15 +1,19 @@
+//go:build pebbleapi
+
 package actors
 
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
-// PebbleJournal keeps shard records and the outbox in a node's Pebble store.
-// Records and events are JSON (the seatmap.Command form is the journal format).
+// PebbleJournal keeps show records, the outbox and the order archive in a
+// node's Pebble store. Records and events are JSON (the seatmap.Command form
+// is the journal format).
 type PebbleJournal struct {
 	Store *pebble.Store
 }
@@ -17,28 +21,52 @@ type PebbleJournal struct {
 // NewPebbleJournal returns a Journal over store.
 func NewPebbleJournal(store *pebble.Store) *PebbleJournal { return &PebbleJournal{Store: store} }
 
-func (j *PebbleJournal) Append(shard string, recs []seatmap.Record, events []seatmap.Event) error {
-	b := pebble.Batch{Shard: shard, Entries: make([]pebble.Entry, len(recs)), Outbox: make([][]byte, len(events))}
-	for i, r := range recs {
+func archiveKey(orderID string) string { return "archive/" + orderID }
+
+func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
+	b := pebble.Batch{Shard: show, Entries: make([]pebble.Entry, len(w.Records)), Outbox: make([][]byte, len(w.Events))}
+	for i, r := range w.Records {
 		data, err := json.Marshal(r.Cmd)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.Entries[i] = pebble.Entry{Seq: r.Seq, Data: data}
 	}
-	for i, e := range events {
+	for i, e := range w.Events {
 		data, err := json.Marshal(e)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.Outbox[i] = data
 	}
-	_, err := j.Store.Commit(b)
-	return err
+	for _, o := range w.Archive {
+		data, err := json.Marshal(o)
+		if err != nil {
+			return nil, err
+		}
+		b.Puts = append(b.Puts, pebble.KV{Key: archiveKey(o.ID), Value: data})
+	}
+	if !w.Held {
+		_, err := j.Store.Commit(b)
+		return nil, err
+	}
+	_, t, err := j.Store.CommitHeld(b)
+	if err != nil {
+		return nil, err
+	}
+	return pebbleHeld{s: j.Store, t: t}, nil
 }
 
-func (j *PebbleJournal) Load(shard string) ([]byte, []seatmap.Record, error) {
-	snap, _, entries, err := j.Store.LoadShard(shard)
+type pebbleHeld struct {
+	s *pebble.Store
+	t *pebble.Ticket
+}
+
+func (h pebbleHeld) Release()     { h.s.Release(h.t) }
+func (h pebbleHeld) Abort() error { return h.s.Abort(h.t) }
+
+func (j *PebbleJournal) Load(show string) ([]byte, []seatmap.Record, error) {
+	snap, _, entries, err := j.Store.LoadShard(show)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -52,27 +80,53 @@ func (j *PebbleJournal) Load(shard string) ([]byte, []seatmap.Record, error) {
 	return snap, recs, nil
 }
 
-func (j *PebbleJournal) SaveSnapshot(shard string, seq uint64, snap []byte) error {
-	return j.Store.SaveSnapshot(shard, seq, snap)
+func (j *PebbleJournal) SaveSnapshot(show string, seq uint64, snap []byte) error {
+	return j.Store.SaveSnapshot(show, seq, snap)
 }
 
 func (j *PebbleJournal) Shards() ([]string, error) { return j.Store.Shards() }
 
-func epochKey(shard string) string { return "epoch/" + shard }
+func (j *PebbleJournal) Recover() error { return j.Store.Reopen() }
 
-// LocalEpoch returns the Redis epoch of the activation that last wrote shard here (0: none).
-func (j *PebbleJournal) LocalEpoch(shard string) (uint64, error) {
-	v, ok, err := j.Store.Get(epochKey(shard))
+func (j *PebbleJournal) Failed() bool { return j.Store.Err() != nil }
+
+func (j *PebbleJournal) DropAfter(show string, seq uint64) error {
+	return j.Store.DropShardAfter(show, seq)
+}
+
+func (j *PebbleJournal) Archived(orderID string) ([]byte, bool, error) {
+	return j.Store.Get(archiveKey(orderID))
+}
+
+func epochKey(show string) string { return "epoch/" + show }
+
+// LocalEpoch returns the Redis epoch of the activation that last wrote the
+// show here and the highest seq Redis accepted from it.
+func (j *PebbleJournal) LocalEpoch(show string) (uint64, uint64, error) {
+	v, ok, err := j.Store.Get(epochKey(show))
 	if err != nil || !ok {
-		return 0, err
+		return 0, 0, err
 	}
-	return strconv.ParseUint(string(v), 10, 64)
+	e, a, _ := strings.Cut(string(v), ":")
+	epoch, err := strconv.ParseUint(e, 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	var acked uint64
+	if a != "" {
+		if acked, err = strconv.ParseUint(a, 10, 64); err != nil {
+			return 0, 0, err
+		}
+	}
+	return epoch, acked, nil
 }
 
-// SetLocalEpoch records (synced) the epoch of the activation now writing shard here.
-func (j *PebbleJournal) SetLocalEpoch(shard string, epoch uint64) error {
-	return j.Store.Put(epochKey(shard), []byte(strconv.FormatUint(epoch, 10)), true)
+// SetLocalEpoch records the epoch of the activation now writing the show
+// here and the highest seq Redis accepted from it.
+func (j *PebbleJournal) SetLocalEpoch(show string, epoch, acked uint64, sync bool) error {
+	v := strconv.FormatUint(epoch, 10) + ":" + strconv.FormatUint(acked, 10)
+	return j.Store.Put(epochKey(show), []byte(v), sync)
 }
 
-// Reset drops the shard's local journal and snapshot.
-func (j *PebbleJournal) Reset(shard string) error { return j.Store.DeleteShard(shard) }
+// Reset drops the show's local journal and snapshot.
+func (j *PebbleJournal) Reset(show string) error { return j.Store.DeleteShard(show) }

@@ -18,9 +18,9 @@ type gateJournal struct {
 	gate chan struct{}
 }
 
-func (g *gateJournal) Append(shard string, recs []seatmap.Record, events []seatmap.Event) error {
+func (g *gateJournal) Append(show string, w Write) (Held, error) {
 	<-g.gate
-	return g.MemJournal.Append(shard, recs, events)
+	return g.MemJournal.Append(show, w)
 }
 
 // TestOverloadFailsFast: when a shard has MaxInflight commands waiting, the
@@ -30,14 +30,14 @@ func TestOverloadFailsFast(t *testing.T) {
 	j := &gateJournal{MemJournal: NewMemJournal(), gate: make(chan struct{})}
 	env := &Env{Journal: j, Log: testEnv.Log}
 	show := uniq("overload")
-	pid := testNode.System.Root.Spawn(ShardProps(env, ShardIdentity(show, 0)))
+	pid := testNode.System.Root.Spawn(ShowProps(env, show))
 	defer testNode.System.Root.Stop(pid)
 	place := &fixedPlacement{pid: pid}
 	b := NewBooking(place, testNode.System, env, BookingOptions{MaxInflight: 10})
 	cfg := stadium(show, 1, 1, 100, 32)
 	b.shows.Store(show, &cfg)
 	go func() { // the creation itself waits for the gate
-		_, _ = b.call(ctx, ShardIdentity(show, 0), seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg})
+		_, _ = b.call(ctx, show, seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg})
 	}()
 	time.Sleep(20 * time.Millisecond)
 	var unavailable, ok atomic.Int64
@@ -47,7 +47,7 @@ func TestOverloadFailsFast(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			_, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Section: "s0", Quantity: 1})
+			_, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Section: "s0", Quantity: 1})
 			switch {
 			case errors.Is(err, seatmap.ErrUnavailable):
 				if time.Since(start) > time.Second {
@@ -86,8 +86,8 @@ func TestHoldAckApplied(t *testing.T) {
 	j := &gateJournal{MemJournal: NewMemJournal(), gate: make(chan struct{})}
 	env := &Env{Journal: j, Log: testEnv.Log, HoldAckApplied: true}
 	show := uniq("ackapplied")
-	id := ShardIdentity(show, 0)
-	pid := testNode.System.Root.Spawn(ShardProps(env, id))
+	id := show
+	pid := testNode.System.Root.Spawn(ShowProps(env, id))
 	defer testNode.System.Root.Stop(pid)
 	send := func(cmd seatmap.Command) chan seatmap.Result {
 		ch := make(chan seatmap.Result, 1)

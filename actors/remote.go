@@ -12,121 +12,195 @@ import (
 	"github.com/boxoffice/boxoffice/persistence/redis"
 )
 
-// Remote is the optional second checkpoint of every shard (Redis): each
-// journal batch is applied there too, so a shard can resume on a node that
-// lost its disk, and an epoch fences out an older activation.
+// Remote is the authority of every show when configured (Redis): a batch is
+// acknowledged only once Redis accepted it under the activation's epoch, and
+// an activation takes a new epoch first, which fences every older one.
 // persistence/redis.Client implements it; safe for concurrent use.
 type Remote interface {
-	Activate(ctx context.Context, shard string) (uint64, error)
-	Load(ctx context.Context, shard string) (redis.State, error)
+	Activate(ctx context.Context, show string) (uint64, error)
+	Load(ctx context.Context, show string) (redis.State, error)
 	Apply(ctx context.Context, cps ...redis.Checkpoint) []error
+	Archived(ctx context.Context, show, id string) ([]byte, bool, error)
+	// Healthy is false from the first failed or timed-out round trip until a
+	// probe succeeds again.
 	Healthy() bool
 }
 
-// ErrFenced: a newer activation of the shard owns it; this one stops serving.
-var ErrFenced = errors.New("shard fenced by a newer activation")
+// ErrFenced: a newer activation of the show owns it; this one stops serving.
+var ErrFenced = errors.New("show fenced by a newer activation")
 
-// maxBacklog bounds the records kept for a Redis that is behind; past it the
-// writer forgets them and catches Redis up with a snapshot instead.
-const maxBacklog = 100_000
+// errRemoteDown: Redis did not answer; the activation serves reads from its
+// local state and refuses writes until Redis is back.
+var errRemoteDown = errors.New("redis unreachable")
 
-const remoteTimeout = 5 * time.Second
+// remoteTimeout bounds one checkpoint: past it the batch answers 503 (Redis
+// may still apply it; the next activation finds out).
+const remoteTimeout = time.Second
+
+// activateTimeout bounds the Redis round trips of an activation.
+const activateTimeout = 2 * time.Second
 
 // remoteInit tells the writer, in order with the batches, the epoch this
 // activation holds and how far Redis is.
 type remoteInit struct {
-	epoch     uint64 // 0: not activated (Redis was unreachable)
+	epoch     uint64
 	remoteSeq uint64
-	localSeq  uint64
 }
 
-// fenced tells the actor Redis refused its epoch.
-type fenced struct{ err error }
+func epochCounter(e uint64) uint64 { return e >> 20 }
 
-// needSnapshot asks the actor for a snapshot to catch Redis up.
-type needSnapshot struct{}
-
-// EpochJournal is a Journal that also remembers, per shard, the Redis epoch
-// of the activation that last wrote it, and can drop a shard's local state.
-// With Redis, the shard actors need it to tell a local journal that is ahead
-// of Redis because this node kept serving while Redis was down (its writes
-// were acknowledged: keep them) from one that is ahead because this node's
-// activation was fenced out (its last writes were refused: drop them).
-type EpochJournal interface {
-	Journal
-	LocalEpoch(shard string) (uint64, error)
-	SetLocalEpoch(shard string, epoch uint64) error
-	Reset(shard string) error
-}
-
-// activateRemote fences older activations and chooses the state to serve:
-// when this node's journal was written by the activation Redis last knew (the
-// same epoch), the newer of the two by sequence; otherwise Redis's, because
-// another activation owned the shard since and anything this node holds
-// beyond it was never acknowledged. It records the new epoch locally before
-// the shard serves.
-func (a *shardActor) activateRemote(local *seatmap.Shard, n int) (*seatmap.Shard, remoteInit, error) {
-	r := a.env.Remote
-	ej, _ := a.env.Journal.(EpochJournal)
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+// activateRemote fences older activations and chooses the state to serve.
+// Redis's accepted sequence is the truth: what this node's journal holds
+// beyond it was never acknowledged and is dropped, unless Redis lost data
+// that this node's activation had acknowledged (then the local journal wins,
+// loudly, and re-seeds Redis). It records the new epoch locally before the
+// show serves.
+func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remoteInit, error) {
+	r, j, id := a.env.Remote, a.env.Journal, a.identity
+	ctx, cancel := context.WithTimeout(context.Background(), activateTimeout)
 	defer cancel()
-	prev, err := r.Load(ctx, a.identity) // who owned it before us
-	var epoch uint64
-	if err == nil {
-		epoch, err = r.Activate(ctx, a.identity)
-	}
+	prev, err := r.Load(ctx, id)
 	if err != nil {
-		a.log.Warn("redis unreachable at activation; serving from the local journal", "err", err)
-		return local, remoteInit{localSeq: local.Seq()}, nil
+		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
 	}
-	st, err := r.Load(ctx, a.identity)
+	le, acked, err := j.LocalEpoch(id)
 	if err != nil {
-		a.log.Warn("redis load failed at activation; serving from the local journal", "err", err)
-		return local, remoteInit{epoch: epoch, localSeq: local.Seq()}, nil
+		return nil, remoteInit{}, err
 	}
-	init := remoteInit{epoch: epoch, remoteSeq: st.Seq, localSeq: local.Seq()}
-	lastWriter := true // this node's journal was written by the owner Redis knew last
-	if ej != nil {
-		le, err := ej.LocalEpoch(a.identity)
+	epoch, err := r.Activate(ctx, id)
+	if err != nil {
+		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+	}
+	st, err := r.Load(ctx, id)
+	if err != nil {
+		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+	}
+	if st.Seq != prev.Seq {
+		prev.Epoch = 0 // another activation wrote between our reads: it owned the show after us
+	}
+	L, R := local.Seq(), st.Seq
+	lastWriter := le != 0 && prev.Epoch == le
+	// Redis holds less than this node's activation had acknowledged, and no
+	// newer activation took the show since: Redis lost data
+	lost := le != 0 && acked > R && (prev.Epoch == le || epochCounter(prev.Epoch) < epochCounter(le))
+	sh, seed := local, false
+	switch {
+	case lost:
+		a.env.Stats.RemoteDataLoss.Add(1)
+		a.env.Stats.LastDataLossMs.Store(time.Now().UnixMilli())
+		a.log.Error("REDIS LOST DATA: it holds less than this node's activation had acknowledged; keeping the local journal and re-seeding Redis",
+			"redis_seq", R, "acked_seq", acked, "local_seq", L, "redis_epoch", prev.Epoch, "local_epoch", le)
+		seed = L > R
+	case L == 0 && R == 0:
+		// a new show (or one Redis and this node never saw)
+	case R == 0 && prev.Epoch == 0 && st.Seq == prev.Seq && prevWasEmpty(prev):
+		// Redis never saw this show: the local journal is all there is
+		seed = L > 0
+		if le != 0 {
+			a.env.Stats.RemoteDataLoss.Add(1)
+			a.env.Stats.LastDataLossMs.Store(time.Now().UnixMilli())
+			a.log.Error("REDIS LOST DATA: it has no state for a show this node wrote; re-seeding it from the local journal", "local_seq", L)
+		}
+	case lastWriter && L >= R:
+		if L > R { // the tail Redis never accepted was never acknowledged
+			if err := j.DropAfter(id, R); err != nil {
+				return nil, remoteInit{}, err
+			}
+			if sh, err = loadShard(j, id); err != nil {
+				return nil, remoteInit{}, err
+			}
+			a.log.Info("dropped records Redis never accepted", "from", R+1, "to", L)
+		}
+	case lastWriter && canExtend(st, L):
+		// Redis applied batches whose replies were lost: take them, and their
+		// events, which the local outbox never got
+		evs, err := extendFromRemote(local, st)
 		if err != nil {
-			return nil, init, err
+			return nil, remoteInit{}, err
 		}
-		lastWriter = le == prev.Epoch || (local.Seq() == 0 && le == 0)
+		if _, err := j.Append(id, Write{Records: evs.recs, Events: evs.events, Archive: evs.archive}); err != nil {
+			return nil, remoteInit{}, err
+		}
+		a.log.Info("took records Redis accepted after a lost reply", "from", L+1, "to", R)
+	default:
+		// another activation owned the show since: Redis's state is the truth
+		if sh, err = shardFromRemote(st); err != nil {
+			return nil, remoteInit{}, fmt.Errorf("restoring from redis: %w", err)
+		}
+		snap, err := sh.Snapshot()
+		if err != nil {
+			return nil, remoteInit{}, err
+		}
+		if L > 0 || le != 0 {
+			if err := j.Reset(id); err != nil {
+				return nil, remoteInit{}, err
+			}
+			if err := j.DropAfter(id, 0); err != nil {
+				return nil, remoteInit{}, err
+			}
+		}
+		if sh.Seq() > 0 {
+			if err := j.SaveSnapshot(id, sh.Seq(), snap); err != nil {
+				return nil, remoteInit{}, fmt.Errorf("storing the state restored from redis: %w", err)
+			}
+		}
+		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter)
 	}
-	keepLocal := st.Seq <= local.Seq() && (lastWriter || st.Seq == 0)
-	if keepLocal {
-		return local, init, a.recordEpoch(ej, epoch)
-	}
-	sh, err := shardFromRemote(st, n)
-	if err != nil {
-		return nil, init, fmt.Errorf("restoring from redis: %w", err)
-	}
-	snap, err := sh.Snapshot()
-	if err != nil {
-		return nil, init, err
-	}
-	if ej != nil && local.Seq() > 0 {
-		if err := ej.Reset(a.identity); err != nil { // drop what this node wrote after it lost the shard
-			return nil, init, err
+	// every case leaves the state equal to what Redis holds (once seeded)
+	init := remoteInit{epoch: epoch, remoteSeq: sh.Seq()}
+	if seed {
+		snap, err := sh.Snapshot()
+		if err != nil {
+			return nil, remoteInit{}, err
+		}
+		cp := redis.Checkpoint{Shard: id, Epoch: epoch, Snapshot: snap, SnapshotSeq: sh.Seq(), Counts: counts(sh)}
+		if err := r.Apply(ctx, cp)[0]; err != nil {
+			return nil, remoteInit{}, fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err)
 		}
 	}
-	if err := a.env.Journal.SaveSnapshot(a.identity, sh.Seq(), snap); err != nil {
-		return nil, init, fmt.Errorf("storing the state restored from redis: %w", err)
+	if err := j.SetLocalEpoch(id, epoch, init.remoteSeq, true); err != nil {
+		return nil, remoteInit{}, err
 	}
-	a.log.Info("shard restored from redis", "seq", sh.Seq(), "local_seq", local.Seq(), "local_was_last_writer", lastWriter)
-	init.localSeq = sh.Seq()
-	return sh, init, a.recordEpoch(ej, epoch)
+	return sh, init, nil
 }
 
-func (a *shardActor) recordEpoch(ej EpochJournal, epoch uint64) error {
-	if ej == nil {
-		return nil
-	}
-	return ej.SetLocalEpoch(a.identity, epoch)
+func prevWasEmpty(st redis.State) bool { return st.Seq == 0 && st.Snapshot == nil }
+
+// canExtend reports whether Redis's log holds every record after local seq L.
+func canExtend(st redis.State, L uint64) bool {
+	return st.Seq > L && st.SnapshotSeq <= L && len(st.Entries) > 0 && st.Entries[0].Seq <= L+1
 }
 
-func shardFromRemote(st redis.State, n int) (*seatmap.Shard, error) {
-	sh := seatmap.New(n)
+type extension struct {
+	recs    []seatmap.Record
+	events  []seatmap.Event
+	archive []seatmap.OrderView
+}
+
+// extendFromRemote applies Redis's records after local's seq to local (as the
+// live activation did), collecting what they emitted.
+func extendFromRemote(local *seatmap.Shard, st redis.State) (extension, error) {
+	var ext extension
+	for _, e := range st.Entries {
+		if e.Seq <= local.Seq() {
+			continue
+		}
+		var cmd seatmap.Command
+		if err := json.Unmarshal(e.Data, &cmd); err != nil {
+			return ext, err
+		}
+		local.Apply(cmd)
+		if local.Seq() != e.Seq {
+			return ext, fmt.Errorf("redis record %d (%s) did not apply", e.Seq, cmd.Kind)
+		}
+	}
+	rd := local.Ready()
+	ext.recs, ext.events, ext.archive = rd.Records, rd.Events, rd.Archive
+	return ext, nil
+}
+
+func shardFromRemote(st redis.State) (*seatmap.Shard, error) {
+	sh := seatmap.New(0)
 	var err error
 	if st.Snapshot != nil {
 		if sh, err = seatmap.Restore(st.Snapshot); err != nil {
@@ -145,7 +219,7 @@ func shardFromRemote(st redis.State, n int) (*seatmap.Shard, error) {
 	return sh, nil
 }
 
-// counts is the shard's read model for Redis: section -> "a,h,r,s".
+// counts is the show's read model for Redis: section -> "a,h,r,s".
 func counts(sh *seatmap.Shard) map[string]string {
 	secs := sh.Sections()
 	m := make(map[string]string, len(secs)+1)
@@ -161,174 +235,89 @@ func counts(sh *seatmap.Shard) map[string]string {
 	return m
 }
 
-// remoteState is the writer's view of Redis for its shard. Only the writer
+// remoteState is the writer's view of Redis for its show. Only the writer
 // goroutine touches it.
 type remoteState struct {
-	epoch     uint64
-	remoteSeq uint64        // Redis holds everything up to here
-	localSeq  uint64        // the local journal holds everything up to here
-	backlog   []redis.Entry // journaled here, not yet in Redis (after remoteSeq)
-	needSnap  bool          // the backlog was dropped: only a snapshot can catch Redis up
-	asked     bool          // a snapshot was asked for and not yet received
-	fenced    bool
-	counts    map[string]string
+	epoch     uint64 // 0: no activation: nothing may be written
+	remoteSeq uint64 // Redis accepted everything up to here
 }
 
-// remoteAppend queues journaled records for Redis and tries to apply them. It
-// returns ErrFenced when Redis refused this activation; any other trouble
-// leaves the records queued (Redis is down or behind: the node serves on the
-// local journal alone, degraded).
-func (w *writer) remoteAppend(recs []seatmap.Record, cnt map[string]string) error {
+// remoteCheckpoint applies one group's records to Redis under the
+// activation's epoch. Any error means the group is not acknowledged.
+func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, archive []seatmap.OrderView) error {
 	rs := &w.rs
-	if rs.fenced {
-		return ErrFenced
+	if rs.epoch == 0 {
+		return errRemoteDown
 	}
-	for _, r := range recs {
+	if !w.env.Remote.Healthy() {
+		w.env.Stats.RemoteSkipped.Add(1)
+		return errRemoteDown
+	}
+	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs))}
+	for i, r := range recs {
 		data, err := json.Marshal(r.Cmd)
 		if err != nil {
 			return err
 		}
-		if !rs.needSnap {
-			rs.backlog = append(rs.backlog, redis.Entry{Seq: r.Seq, Data: data})
+		cp.Entries[i] = redis.Entry{Seq: r.Seq, Data: data}
+	}
+	if len(archive) > 0 {
+		arch := make(map[string][]byte, len(archive))
+		for _, o := range archive {
+			data, err := json.Marshal(o)
+			if err != nil {
+				return err
+			}
+			arch[o.ID] = data
 		}
-		rs.localSeq = r.Seq
-	}
-	if cnt != nil {
-		rs.counts = cnt
-	}
-	if len(rs.backlog) > maxBacklog {
-		rs.backlog, rs.needSnap = nil, true
-	}
-	return w.remoteSync()
-}
-
-// remoteSync brings Redis up to date if it is reachable.
-func (w *writer) remoteSync() error {
-	rs := &w.rs
-	r := w.env.Remote
-	if rs.fenced {
-		return ErrFenced
-	}
-	if !r.Healthy() {
-		w.env.Stats.RemoteSkipped.Add(1)
-		return nil
+		_ = arch // MERGE-REDIS: cp.Archive = arch
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	if rs.epoch == 0 { // activated while Redis was down: take the shard over now, if nobody else did
-		prev, err := r.Load(ctx, w.identity)
-		if err != nil {
-			return nil
-		}
-		ej, _ := w.env.Journal.(EpochJournal)
-		if ej != nil {
-			le, err := ej.LocalEpoch(w.identity)
-			if err != nil {
-				return nil
-			}
-			if prev.Seq > 0 && le != prev.Epoch {
-				rs.fenced = true // another activation owned the shard meanwhile
-				return fmt.Errorf("%w: redis epoch %d is not this node's last (%d)", ErrFenced, prev.Epoch, le)
-			}
-		}
-		epoch, err := r.Activate(ctx, w.identity)
-		if err != nil {
-			return nil
-		}
-		st, err := r.Load(ctx, w.identity)
-		if err != nil {
-			return nil
-		}
-		if st.Seq > rs.localSeq {
-			// someone else wrote ahead of us while Redis was unreachable
-			rs.fenced = true
-			return fmt.Errorf("%w: redis holds seq %d, this activation only %d", ErrFenced, st.Seq, rs.localSeq)
-		}
-		if ej != nil {
-			if err := ej.SetLocalEpoch(w.identity, epoch); err != nil {
-				return nil
-			}
-		}
-		rs.epoch, rs.remoteSeq = epoch, st.Seq
-		if len(rs.backlog) == 0 || rs.backlog[0].Seq > st.Seq+1 {
-			rs.needSnap = true
-		}
-	}
-	if rs.needSnap {
-		if !rs.asked {
-			rs.asked = true
-			w.root.Send(w.self, &needSnapshot{})
-		}
-		return nil
-	}
-	if len(rs.backlog) == 0 && rs.counts == nil {
-		return nil
-	}
-	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Entries: rs.backlog, Counts: rs.counts}
-	return w.remoteApply(ctx, cp)
-}
-
-func (w *writer) remoteApply(ctx context.Context, cp redis.Checkpoint) error {
-	rs := &w.rs
 	start := time.Now()
 	err := w.env.Remote.Apply(ctx, cp)[0]
 	w.env.Stats.RemoteMicros.Add(time.Since(start).Microseconds())
+	if err != nil {
+		return w.remoteError(err)
+	}
+	if n := len(recs); n > 0 {
+		rs.remoteSeq = recs[n-1].Seq
+	}
+	return nil
+}
+
+// remoteError classifies a refused checkpoint: fenced by a newer activation
+// (stop), or anything else (503; the actor re-activates), saying so loudly
+// when Redis holds less than this activation had acknowledged.
+func (w *writer) remoteError(err error) error {
+	var fe *redis.FencedError
 	var gap *redis.GapError
 	switch {
-	case err == nil:
-		if n := len(cp.Entries); n > 0 {
-			rs.remoteSeq = cp.Entries[n-1].Seq
-		}
-		if cp.Snapshot != nil && cp.SnapshotSeq > rs.remoteSeq {
-			rs.remoteSeq = cp.SnapshotSeq
-		}
-		rs.backlog = trimBacklog(rs.backlog, rs.remoteSeq)
-		rs.counts = nil
-		return nil
-	case errors.Is(err, redis.ErrFenced):
-		rs.fenced = true
+	case errors.As(err, &fe) && epochCounter(fe.Stored) > epochCounter(fe.Epoch):
 		return fmt.Errorf("%w: %v", ErrFenced, err)
-	case errors.As(err, &gap):
-		// Redis is behind what we have queued: a snapshot catches it up
-		rs.backlog, rs.needSnap = nil, true
-		if !rs.asked {
-			rs.asked = true
-			w.root.Send(w.self, &needSnapshot{})
-		}
-		return nil
+	case errors.As(err, &fe):
+		w.env.Log.Error("REDIS LOST DATA: it does not know this activation's epoch", "show", w.identity, "err", err)
+		return fmt.Errorf("%w: %v", errRemoteDown, err)
+	case errors.As(err, &gap) && gap.Have < w.rs.remoteSeq:
+		w.env.Log.Error("REDIS LOST DATA: it holds less than this activation had acknowledged", "show", w.identity,
+			"redis_seq", gap.Have, "acked_seq", w.rs.remoteSeq)
+		return fmt.Errorf("%w: %v", errRemoteDown, err)
 	default:
-		w.env.Log.Warn("redis checkpoint failed; queued for later", "shard", w.identity, "err", err)
-		return nil
+		return fmt.Errorf("%w: %v", errRemoteDown, err)
 	}
 }
 
-func trimBacklog(b []redis.Entry, upTo uint64) []redis.Entry {
-	i := 0
-	for i < len(b) && b[i].Seq <= upTo {
-		i++
-	}
-	if i == len(b) {
-		return nil
-	}
-	return b[i:]
-}
-
-// remoteSnapshot sends a snapshot to Redis (a periodic one, or a catch-up).
+// remoteSnapshot sends a periodic snapshot to Redis, bounding its log. A
+// failure is harmless (the log stays longer).
 func (w *writer) remoteSnapshot(seq uint64, snap []byte, cnt map[string]string) {
 	rs := &w.rs
-	rs.asked = false // if this one cannot go, the next sync asks again
-	if rs.fenced || rs.epoch == 0 || !w.env.Remote.Healthy() {
+	if rs.epoch == 0 || seq != rs.remoteSeq || !w.env.Remote.Healthy() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	// the snapshot covers everything up to seq; what came after stays queued
 	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Snapshot: snap, SnapshotSeq: seq, Counts: cnt}
-	if err := w.remoteApply(ctx, cp); err != nil {
-		w.root.Send(w.self, &fenced{err: err})
-		return
-	}
-	if rs.remoteSeq >= seq {
-		rs.needSnap = false
+	if err := w.env.Remote.Apply(ctx, cp)[0]; err != nil {
+		w.env.Log.Warn("redis snapshot failed", "show", w.identity, "err", err)
 	}
 }

@@ -1,3 +1,5 @@
+//go:build pebbleapi
+
 package actors
 
 import (
@@ -31,14 +33,14 @@ func BenchmarkRedisOnOff(b *testing.B) {
 					env.Remote = rc
 				}
 				show := uniq("onoff")
-				pid := testNode.System.Root.Spawn(ShardProps(env, ShardIdentity(show, 0)))
+				pid := testNode.System.Root.Spawn(ShowProps(env, show))
 				defer testNode.System.Root.Stop(pid)
 				bk := NewBooking(&fixedPlacement{pid: pid}, testNode.System, env, BookingOptions{})
 				cfg := seatmap.ShowConfig{ID: show, Tiers: []seatmap.Tier{{ID: "std", Price: 100}},
 					Sections: []seatmap.Section{{ID: "ga", Tier: "std", Capacity: 10_000_000}}}
 				cfg.Normalize()
 				ctx := context.Background()
-				if _, err := bk.call(ctx, ShardIdentity(show, 0), seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); err != nil {
+				if _, err := bk.call(ctx, show, seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); err != nil {
 					b.Fatal(err)
 				}
 				bk.shows.Store(show, &cfg)
@@ -47,7 +49,7 @@ func BenchmarkRedisOnOff(b *testing.B) {
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						h, err := bk.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", n.Add(1)), Section: "ga", Quantity: 1})
+						h, _, err := bk.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", n.Add(1)), Section: "ga", Quantity: 1})
 						if err != nil {
 							b.Error(err)
 							return

@@ -1,3 +1,5 @@
+//go:build pebbleapi
+
 package actors
 
 import (
@@ -22,7 +24,7 @@ type remoteShard struct {
 
 func startRemoteShard(t *testing.T, id string, j Journal, rc Remote) *remoteShard {
 	env := &Env{Journal: j, Remote: rc, Log: testEnv.Log, SnapshotEvery: 25}
-	pid := testNode.System.Root.Spawn(ShardProps(env, id))
+	pid := testNode.System.Root.Spawn(ShowProps(env, id))
 	t.Cleanup(func() { testNode.System.Root.Stop(pid) })
 	return &remoteShard{t: t, pid: pid, env: env}
 }
@@ -58,7 +60,7 @@ func TestRedisRecoveryFromRedisAlone(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rc := openRedis(t, srv.Addr())
 	show := uniq("rr")
-	id := ShardIdentity(show, 0)
+	id := show
 	cfg := stadium(show, 2, 3, 20, 32)
 	a := startRemoteShard(t, id, NewMemJournal(), rc)
 	if r := a.do(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); r.Err != nil {
@@ -120,7 +122,7 @@ func TestRedisFencing(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rc := openRedis(t, srv.Addr())
 	show := uniq("fence")
-	id := ShardIdentity(show, 0)
+	id := show
 	cfg := stadium(show, 1, 1, 10, 32)
 	fencedBefore := testEnv.Stats.Fenced.Load()
 	a := startRemoteShard(t, id, NewMemJournal(), rc)
@@ -164,7 +166,7 @@ func TestRedisDownUnderLoad(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rc := openRedis(t, srv.Addr())
 	show := uniq("down")
-	id := ShardIdentity(show, 0)
+	id := show
 	cfg := stadium(show, 2, 10, 20, 32)
 	a := startRemoteShard(t, id, NewMemJournal(), rc)
 	if r := a.do(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); r.Err != nil {
@@ -212,7 +214,7 @@ func TestRedisFencedLocalJournalIsDropped(t *testing.T) {
 	srv := redistest.StartServer(t)
 	rc := openRedis(t, srv.Addr())
 	show := uniq("drop")
-	id := ShardIdentity(show, 0)
+	id := show
 	cfg := stadium(show, 1, 1, 10, 32)
 	nodeA, nodeB := NewMemJournal(), NewMemJournal()
 	a := startRemoteShard(t, id, nodeA, rc)

@@ -2,38 +2,43 @@ package actors
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 )
 
-// batch is one mailbox turn on its way to the journal: its records and
-// events, the answers that wait for them, or a snapshot to store in order.
+// batch is one mailbox turn on its way to the journal: its records, events
+// and archived orders, the answers that wait for them, or a snapshot to store
+// in order, or the activation's view of Redis.
 type batch struct {
-	gen        uint64 // the actor's generation; a failed write fails every later batch of its generation
-	rd         seatmap.Ready
-	replies    []pendingReply
-	snap       []byte // with snapSeq: a snapshot, written in journal order
-	snapSeq    uint64
-	remoteOnly bool              // the snapshot is for Redis only (a catch-up)
-	counts     map[string]string // the read model after this batch (with Remote)
-	init       *remoteInit       // the activation's view of Redis (with Remote)
+	gen     uint64 // the actor's generation; a failed write fails every later batch of its generation
+	rd      seatmap.Ready
+	replies []pendingReply
+	snap    []byte // with snapSeq: a snapshot, written in journal order
+	snapSeq uint64
+	counts  map[string]string // the read model after this batch (with Remote)
+	init    *remoteInit       // the activation's view of Redis (with Remote)
 }
 
-// journalFailed tells the actor its generation gen lost a write. The actor
-// reloads from the journal first and only then answers replies (unavailable),
-// so nobody who got the 503 can read the lost state afterwards.
-type journalFailed struct {
+// writeFailed tells the actor that its generation gen lost a write: of the
+// journal (the journal must be recovered), or of Redis (fenced: a newer
+// activation owns the show; otherwise the activation must be renewed). The
+// actor answers replies (503) only after it dropped the lost state, so
+// nobody who got the 503 can read it afterwards. One message, so nothing
+// (a poison pill, a read) can come between learning of a fence and acting on it.
+type writeFailed struct {
 	gen     uint64
 	err     error
+	fenced  bool
 	replies []pendingReply
 }
 
-// writer is the long-lived goroutine that writes one shard's batches in order
-// and answers their commands once synced. Running it beside the actor lets the
-// actor apply the next turn while this one syncs (pipelining), and keeps the
-// deep journal call stack off the mailbox goroutine.
+// writer is the long-lived goroutine that writes one show's batches in order
+// and answers their commands once durable. Running it beside the actor lets
+// the actor apply the next turn while this one syncs (pipelining), and keeps
+// the deep journal call stack off the mailbox goroutine.
 type writer struct {
 	env      *Env
 	identity string
@@ -42,6 +47,12 @@ type writer struct {
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
 	rs       remoteState
+	// done counts batches finished (written or failed); the actor compares it
+	// with the batches it sent to know whether anything is still unsynced.
+	done atomic.Uint64
+	// failedGen is failed, for the actor: a failure it has not handled yet
+	// means its state is not durable.
+	failedGen atomic.Uint64
 }
 
 func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
@@ -57,28 +68,7 @@ func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootCon
 func (w *writer) stop() { close(w.in) }
 
 func (w *writer) run() {
-	var tick <-chan time.Time
-	if w.env.Remote != nil {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		var b batch
-		var ok bool
-		select {
-		case b, ok = <-w.in:
-			if !ok {
-				return
-			}
-		case <-tick:
-			if w.rs.epoch == 0 || w.rs.needSnap || len(w.rs.backlog) > 0 {
-				if err := w.remoteSync(); err != nil {
-					w.root.Send(w.self, &fenced{err: err})
-				}
-			}
-			continue
-		}
+	for b := range w.in {
 		group := []batch{b}
 		// group commit: take every batch already queued behind it
 	drain:
@@ -94,121 +84,157 @@ func (w *writer) run() {
 			}
 		}
 		w.write(group)
+		w.done.Add(uint64(len(group)))
 	}
 }
 
 // write journals a group of consecutive batches as one Append (one sync),
-// then answers them. Snapshots split the group: they are stored in order.
+// then answers them. Snapshots and activations split the group: they are
+// handled in order.
 func (w *writer) write(group []batch) {
-	var recs []seatmap.Record
-	var events []seatmap.Event
-	var replies []pendingReply
-	var cnt map[string]string
+	var run []batch
 	gen := uint64(0)
 	flushRun := func() bool {
-		if len(replies) == 0 && len(recs) == 0 && len(events) == 0 {
+		if len(run) == 0 {
 			return true
 		}
-		ok := w.append(gen, recs, events, replies, cnt)
-		recs, events, replies, cnt = nil, nil, nil, nil
+		ok := w.append(gen, run)
+		run = run[:0]
 		return ok
 	}
 	for _, b := range group {
 		if b.gen <= w.failed {
-			w.root.Send(w.self, &journalFailed{gen: b.gen, replies: b.replies, err: errFailedBefore})
+			w.fail(b.gen, errFailedBefore, false, b.replies)
 			continue
 		}
 		if gen != 0 && b.gen != gen && !flushRun() {
 			continue
 		}
 		gen = b.gen
-		if b.init != nil {
+		switch {
+		case b.init != nil:
+			if flushRun() {
+				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq}
+			}
+		case b.snap != nil:
 			if !flushRun() {
 				continue
 			}
-			w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, localSeq: b.init.localSeq}
-			if w.rs.epoch != 0 && w.rs.remoteSeq < w.rs.localSeq {
-				w.rs.needSnap = true // Redis is behind this node's journal
-			}
-			continue
-		}
-		if b.snap != nil {
-			if !flushRun() {
-				continue
-			}
-			if !b.remoteOnly {
-				if err := w.env.Journal.SaveSnapshot(w.identity, b.snapSeq, b.snap); err != nil {
-					w.env.Log.Warn("snapshot failed", "shard", w.identity, "err", err)
-				}
+			if err := w.env.Journal.SaveSnapshot(w.identity, b.snapSeq, b.snap); err != nil {
+				w.env.Log.Warn("snapshot failed", "show", w.identity, "err", err)
 			}
 			if w.env.Remote != nil {
 				w.remoteSnapshot(b.snapSeq, b.snap, b.counts)
 			}
-			continue
-		}
-		recs = append(recs, b.rd.Records...)
-		events = append(events, b.rd.Events...)
-		replies = append(replies, b.replies...)
-		if b.counts != nil {
-			cnt = b.counts
+		default:
+			run = append(run, b)
 		}
 	}
 	flushRun()
 }
 
-var errFailedBefore = errors.New("an earlier write of this shard failed")
+var errFailedBefore = errors.New("an earlier write of this show failed")
 
-// append writes one run of records and events and answers its commands. It
-// reports whether the write succeeded.
-func (w *writer) append(gen uint64, recs []seatmap.Record, events []seatmap.Event, replies []pendingReply, cnt map[string]string) bool {
+// append writes one run of batches and answers their commands. It reports
+// whether the write succeeded.
+func (w *writer) append(gen uint64, run []batch) bool {
+	var wr Write
+	var replies []pendingReply
+	var cnt map[string]string
+	for _, b := range run {
+		wr.Records = append(wr.Records, b.rd.Records...)
+		wr.Events = append(wr.Events, b.rd.Events...)
+		wr.Archive = append(wr.Archive, b.rd.Archive...)
+		replies = append(replies, b.replies...)
+		if b.counts != nil {
+			cnt = b.counts
+		}
+	}
+	if len(wr.Records) == 0 && len(wr.Events) == 0 && len(wr.Archive) == 0 {
+		w.answerAll(replies) // reads and refusals behind earlier writes: those are durable now
+		return true
+	}
+	remote := w.env.Remote != nil && len(wr.Records) > 0
 	// Redis and the local journal are written at the same time; an answer
-	// waits for both (Redis only while it is healthy).
+	// waits for both. The events stay held until Redis accepted the records.
+	wr.Held = remote
 	var remoteErr error
 	var remoteDone chan struct{}
-	if w.env.Remote != nil && len(recs) > 0 {
+	if remote {
 		remoteDone = make(chan struct{})
 		go func() {
 			defer close(remoteDone)
-			remoteErr = w.remoteAppend(recs, cnt)
+			remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
 		}()
 	}
-	if len(recs) > 0 || len(events) > 0 {
-		start := time.Now()
-		err := w.env.Journal.Append(w.identity, recs, events)
-		w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
-		if remoteDone != nil {
-			<-remoteDone
-		}
-		if err != nil {
-			w.failed = gen
-			w.env.Stats.JournalErrors.Add(1)
-			w.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
-			w.env.Log.Error("journal write failed; answering unavailable and reloading", "shard", w.identity,
-				"err", err, "commands", len(replies))
-			w.root.Send(w.self, &journalFailed{gen: gen, err: err, replies: replies})
-			return false
-		}
-		w.env.Stats.Batches.Add(1)
-		w.env.Stats.Records.Add(int64(len(recs)))
+	start := time.Now()
+	held, err := w.env.Journal.Append(w.identity, wr)
+	w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
+	if remoteDone != nil {
+		<-remoteDone
 	}
-	if remoteErr != nil {
-		w.failed = gen
-		w.env.Log.Error("redis refused this activation; the shard stops serving", "shard", w.identity, "err", remoteErr)
-		w.root.Send(w.self, &fenced{err: remoteErr})
-		w.root.Send(w.self, &journalFailed{gen: gen, err: remoteErr, replies: replies})
+	if err != nil {
+		w.env.Stats.JournalErrors.Add(1)
+		w.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
+		w.env.Log.Error("journal write failed; answering unavailable and reopening the journal", "show", w.identity,
+			"err", err, "commands", len(replies))
+		w.fail(gen, err, false, replies)
 		return false
 	}
-	for _, p := range replies {
-		w.answer(p)
+	if remoteErr != nil {
+		if held != nil {
+			if err := held.Abort(); err != nil {
+				w.env.Log.Warn("dropping events of a refused batch failed", "show", w.identity, "err", err)
+			}
+		}
+		// the records Redis did not accept were never acknowledged
+		if err := w.env.Journal.DropAfter(w.identity, w.rs.remoteSeq); err != nil {
+			w.env.Log.Warn("dropping records Redis did not accept failed; the next activation drops them", "show", w.identity, "err", err)
+		}
+		fenced := errors.Is(remoteErr, ErrFenced)
+		if fenced {
+			w.env.Log.Error("redis refused this activation; the show stops serving here", "show", w.identity, "err", remoteErr)
+		} else {
+			w.env.Log.Warn("redis did not accept a batch; answering unavailable", "show", w.identity, "err", remoteErr)
+		}
+		w.fail(gen, remoteErr, fenced, replies)
+		return false
 	}
-	if len(events) > 0 {
+	if held != nil {
+		held.Release()
+	}
+	if remote {
+		// narrows what a lost Redis tail can be; synced with the next commit
+		_ = w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false)
+	}
+	w.env.Stats.Batches.Add(1)
+	w.env.Stats.Records.Add(int64(len(wr.Records)))
+	w.answerAll(replies)
+	if len(wr.Events) > 0 {
 		w.env.OnEvents()
 	}
 	return true
 }
 
+func (w *writer) fail(gen uint64, err error, fenced bool, replies []pendingReply) {
+	if gen > w.failed {
+		w.failed = gen
+		w.failedGen.Store(gen)
+	}
+	if w.env.Remote != nil {
+		w.rs.epoch = 0 // nothing more is written until the actor activated again
+	}
+	w.root.Send(w.self, &writeFailed{gen: gen, err: err, fenced: fenced, replies: replies})
+}
+
 func unavailable(msg string) seatmap.Result {
 	return seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: msg}}
+}
+
+func (w *writer) answerAll(replies []pendingReply) {
+	for _, p := range replies {
+		w.answer(p)
+	}
 }
 
 func (w *writer) answer(p pendingReply) {

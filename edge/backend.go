@@ -19,7 +19,9 @@ type Backend interface {
 	GetShow(ctx context.Context, show string) (seatmap.ShowDoc, error)
 	// Seats lists seat states of one section, or of all seated sections when section is "".
 	Seats(ctx context.Context, show, section string) ([]seatmap.SeatEntry, error)
-	Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error)
+	// Hold places a hold; created=false when an idempotency key named a hold
+	// made before (the same answer again).
+	Hold(ctx context.Context, req seatmap.HoldRequest) (hold seatmap.HoldView, created bool, err error)
 	GetHold(ctx context.Context, show, hold string) (seatmap.HoldView, error)
 	ReleaseHold(ctx context.Context, show, hold string) error
 	ExtendHold(ctx context.Context, show, hold string, seconds int) (seatmap.HoldView, error)

@@ -107,10 +107,10 @@ type fixedBackend struct {
 	view seatmap.HoldView
 }
 
-func (f *fixedBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error) {
+func (f *fixedBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	v := f.view
 	v.User = req.User
-	return v, nil
+	return v, true, nil
 }
 
 // BenchmarkHTTPHoldEdge is BenchmarkHTTPHold over a backend that does no

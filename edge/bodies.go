@@ -146,6 +146,28 @@ func parseOrder(body, idemKey []byte) (seatmap.OrderRequest, error) {
 	return req, nil
 }
 
+// holdIdempotency checks the Idempotency-Key header of a hold (a view;
+// copied here) and fingerprints the normalized request: the same key with
+// another request is idempotency_mismatch.
+func holdIdempotency(req *seatmap.HoldRequest, idemKey []byte) error {
+	switch {
+	case len(idemKey) == 0:
+		return nil
+	case len(idemKey) > MaxIdemKeyBytes:
+		return badRequest("Idempotency-Key is longer than " + strconv.Itoa(MaxIdemKeyBytes) + " bytes")
+	case !utf8.Valid(idemKey):
+		return badRequest("Idempotency-Key must be valid UTF-8")
+	}
+	req.IdemKey = string(idemKey)
+	h := sha256.New()
+	for _, part := range append([]string{req.Show, req.User, req.Section, req.Tier, strconv.Itoa(req.Quantity)}, req.Seats...) {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	req.IdemHash = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
 // parsePay parses {"payment_token":"..."}.
 func parsePay(body []byte) (string, error) {
 	var (

@@ -217,12 +217,12 @@ type stateBackend struct {
 
 func (s *stateBackend) Status() (bool, map[string]string) { return s.ready, s.comps }
 
-func (s *stateBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error) {
+func (s *stateBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	if s.panics {
 		panic("backend bug")
 	}
 	if s.holdErr != nil {
-		return seatmap.HoldView{}, s.holdErr
+		return seatmap.HoldView{}, false, s.holdErr
 	}
 	return s.Backend.Hold(ctx, req)
 }

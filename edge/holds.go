@@ -15,11 +15,14 @@ func (s *Server) createHold(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
 		return
 	}
 	req, err := parseHold(ctx.PostBody())
+	if err == nil {
+		req.Show = show
+		err = holdIdempotency(&req, ctx.Request.Header.Peek("Idempotency-Key"))
+	}
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
-	req.Show = show
 	if s.opt.UserRate > 0 {
 		if ok, wait := s.limiter.Allow(now, show+"\x00"+req.User, s.opt.UserRate, s.opt.UserBurst); !ok {
 			s.writeError(ctx, &rateLimitError{retryAfter: wait})
@@ -28,12 +31,16 @@ func (s *Server) createHold(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	h, err := s.b.Hold(c, req)
+	h, created, err := s.b.Hold(c, req)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
-	s.sendHold(ctx, fasthttp.StatusCreated, &h)
+	status := fasthttp.StatusCreated
+	if !created {
+		status = fasthttp.StatusOK
+	}
+	s.sendHold(ctx, status, &h)
 }
 
 func (s *Server) sendHold(ctx *fasthttp.RequestCtx, status int, h *seatmap.HoldView) {

@@ -1138,7 +1138,7 @@ func (p *perfBackend) Seats(ctx context.Context, show, section string) ([]seatma
 	return p.b.Seats(ctx, show, section)
 }
 
-func (p *perfBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error) {
+func (p *perfBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	defer p.since(time.Now())
 	return p.b.Hold(ctx, req)
 }

@@ -49,9 +49,9 @@ func (b *perfBackend0) Status() (bool, map[string]string) {
 	return true, map[string]string{"actors": "ok", "relay": "degraded"}
 }
 func (b *perfBackend0) Gauges() map[string]float64 { return b.gauges }
-func (b *perfBackend0) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error) {
+func (b *perfBackend0) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	time.Sleep(b.delay)
-	return seatmap.HoldView{}, seatmap.ErrSoldOut
+	return seatmap.HoldView{}, false, seatmap.ErrSoldOut
 }
 
 // perfCounters is a PerfSource whose counters the test advances.
@@ -146,7 +146,7 @@ func TestPerfJSONShape(t *testing.T) {
 	b := &perfBackend0{gauges: map[string]float64{"commands_total": 10, "shards_active": 2, "journal_seconds_total": 0.5}}
 	s := quietServer(b)
 	wrapped := m.attach(b)
-	if _, err := wrapped.Hold(context.Background(), seatmap.HoldRequest{}); err == nil {
+	if _, _, err := wrapped.Hold(context.Background(), seatmap.HoldRequest{}); err == nil {
 		t.Fatal("the wrapped backend changed the answer")
 	}
 	m.observe(routeCreateHold, 409, time.Now(), 3*time.Millisecond)
@@ -430,7 +430,7 @@ func TestPerfBackendTiming(t *testing.T) {
 	b := m.attach(&perfBackend0{delay: 20 * time.Millisecond})
 	for range 5 {
 		t0 := time.Now()
-		_, _ = b.Hold(context.Background(), seatmap.HoldRequest{})
+		_, _, _ = b.Hold(context.Background(), seatmap.HoldRequest{})
 		m.observe(routeCreateHold, 409, time.Now(), time.Since(t0)+time.Millisecond) // 1 ms of "edge" work each
 	}
 	clk.set(start.Add(2 * time.Second))

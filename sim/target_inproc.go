@@ -24,7 +24,8 @@ func (t *inProcessTarget) CreateShow(ctx context.Context, cfg seatmap.ShowConfig
 }
 
 func (t *inProcessTarget) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error) {
-	return t.b.Hold(ctx, req)
+	h, _, err := t.b.Hold(ctx, req)
+	return h, err
 }
 
 func (t *inProcessTarget) GetShow(ctx context.Context, show string) (ShowState, error) {

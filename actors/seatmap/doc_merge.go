@@ -55,6 +55,8 @@ type HoldRequest struct {
 	Section  string
 	Tier     string
 	Quantity int
+	IdemKey  string // optional Idempotency-Key header
+	IdemHash string // fingerprint of the request body, with IdemKey
 }
 
 // OrderRequest converts a hold into an order. IdemKey is the optional

@@ -66,7 +66,7 @@ func benchPipeline(b *testing.B, nameServer string) {
 			var mine []time.Duration
 			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
 				t0 := time.Now()
-				h, err := n.booking.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", i), Section: "ga", Quantity: 1})
+				h, _, err := n.booking.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", i), Section: "ga", Quantity: 1})
 				if err != nil {
 					b.Error(err)
 					return

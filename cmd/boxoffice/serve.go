@@ -47,6 +47,7 @@ type serveConfig struct {
 	consumers    bool
 	redisAddr    string
 	redisCluster string
+	redisWait    int
 	holdAck      string
 }
 
@@ -66,7 +67,8 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this address (off when empty)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.holdAck, "hold-ack", "synced", "when holds are answered: synced (after their journal batch is on disk) or applied (at once; a crash can lose holds of the last sync interval; orders always wait)")
-	fs.StringVar(&c.redisAddr, "redis", "", "Redis host:port or redis://[user:password@]host:port: checkpoint every shard there (env BOXOFFICE_REDIS)")
+	fs.StringVar(&c.redisAddr, "redis", "", "Redis host:port or redis://[user:password@]host:port: the authority of every show; nothing is acknowledged before Redis accepted it (env BOXOFFICE_REDIS)")
+	fs.IntVar(&c.redisWait, "redis-wait", 0, "after each checkpoint, Redis WAIT for this many replicas (0 = off); a write not replicated in time answers 503")
 	fs.StringVar(&c.redisCluster, "redis-cluster", "", "Redis Cluster seed host:port,host:port (env BOXOFFICE_REDIS_CLUSTER)")
 	fs.StringVar(&c.rocketmq, "rocketmq", "", "RocketMQ name server host:port: order events go through the broker (empty: embedded pipeline)")
 	fs.StringVar(&c.rmqTopic, "rocketmq-topic", rocketmq.DefaultTopic, "RocketMQ topic of order events")
@@ -74,6 +76,9 @@ func serveFlags(args []string) (*serveConfig, error) {
 	envDefaults(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.clusterHosts != "" && c.redisAddr == "" && c.redisCluster == "" {
+		return nil, errClusterNeedsRedis
 	}
 	return c, nil
 }
@@ -86,9 +91,16 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
+// errClusterNeedsRedis: several nodes need Redis as the authority of every
+// show; without it a show would come back empty on a node that takes it over.
+var errClusterNeedsRedis = errors.New("--cluster-hosts needs --redis or --redis-cluster: without Redis each node's journal is the authority of its shows, and a show that moves to another node would lose its state")
+
 func serveMain(args []string) int {
 	cfg, err := serveFlags(args)
 	if err != nil {
+		if errors.Is(err, errClusterNeedsRedis) {
+			fmt.Fprintln(os.Stderr, "boxoffice serve:", err)
+		}
 		return 2
 	}
 	log := newLogger(cfg.logLevel)
@@ -164,9 +176,13 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		}
 		return nil, err
 	}
-	if rc != nil {
+	switch {
+	case rc != nil:
 		env.Remote = rc
+		env.Registry = &actors.RemoteRegistry{Remote: rc}
 		n.closers = append(n.closers, func() { rc.Close() })
+	case store != nil:
+		env.Registry = actors.KVRegistry{Store: store}
 	}
 	var hosts []string
 	if cfg.clusterHosts != "" {
@@ -193,8 +209,8 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 					comp["redis"] = "degraded"
 				}
 			}
-			if env.Stats.Fenced.Load() > 0 {
-				comp["shards"] = "degraded" // some shards moved to a newer activation
+			if last := env.Stats.LastDataLossMs.Load(); rc != nil && last > 0 && time.Now().UnixMilli()-last < 10*60_000 {
+				comp["redis"] = "data_loss" // Redis held less than was acknowledged; re-seeded (see the error log)
 			}
 			return comp
 		},
@@ -256,10 +272,15 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 			}
 		}
 	}
+	return nil
+}
+
+// startRelay starts delivering the outbox. Call it after recovery: every
+// show has then dropped the events of records Redis never accepted.
+func (n *node) startRelay() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
 	go n.relay.Run(ctx)
-	return nil
 }
 
 // consumers builds the payment consumer (sandbox gateway) and the
@@ -306,6 +327,7 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 	} else {
 		log.Info("recovered", "took", time.Since(start))
 	}
+	n.startRelay()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	select {
@@ -326,13 +348,15 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 }
 
 // openRedis connects to Redis when configured (nil, nil otherwise). The node
-// starts even when Redis is down: it serves on Pebble and catches Redis up.
+// starts even when Redis is down: it serves reads from its journal and
+// refuses writes (503) until Redis answers.
 func openRedis(cfg *serveConfig, log *slog.Logger) (*redis.Client, error) {
 	if cfg.redisAddr == "" && cfg.redisCluster == "" {
 		return nil, nil
 	}
 	goredis.SetLogger(quietRedis{})
-	opt := redis.Options{Addr: cfg.redisAddr, Logger: log.With("component", "redis"), TolerateDown: true}
+	opt := redis.Options{Addr: cfg.redisAddr, Logger: log.With("component", "redis"), TolerateDown: true,
+		WaitReplicas: cfg.redisWait}
 	if cfg.redisCluster != "" {
 		opt.Addr, opt.ClusterAddrs = "", strings.Split(cfg.redisCluster, ",")
 	}

@@ -165,13 +165,14 @@ func (m *MemBackend) Seats(ctx context.Context, show, section string) ([]seatmap
 }
 
 // Hold implements edge.Backend.
-func (m *MemBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, error) {
+func (m *MemBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	res, err := m.run(ctx, req.Show, seatmap.Command{Kind: seatmap.KindHold, HoldID: NewID(req.Show),
-		User: req.User, Seats: req.Seats, Section: req.Section, Tier: req.Tier, Quantity: req.Quantity})
+		User: req.User, Seats: req.Seats, Section: req.Section, Tier: req.Tier, Quantity: req.Quantity,
+		IdemKey: req.IdemKey, IdemHash: req.IdemHash})
 	if err != nil {
-		return seatmap.HoldView{}, err
+		return seatmap.HoldView{}, false, err
 	}
-	return *res.Hold, nil
+	return *res.Hold, res.Created || req.IdemKey == "", nil
 }
 
 // GetHold implements edge.Backend.

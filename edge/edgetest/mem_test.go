@@ -31,11 +31,11 @@ func TestMemBackendLifecycle(t *testing.T) {
 	if _, err := m.CreateShow(ctx, testConfig()); !errors.Is(err, seatmap.ErrShowExists) {
 		t.Fatalf("second create: %v", err)
 	}
-	h, err := m.Hold(ctx, seatmap.HoldRequest{Show: "t1", User: "u", Seats: []string{"s0-1-1"}})
+	h, _, err := m.Hold(ctx, seatmap.HoldRequest{Show: "t1", User: "u", Seats: []string{"s0-1-1"}})
 	if err != nil || ShowOfID(h.ID) != "t1" || h.Amount != 5000 {
 		t.Fatalf("hold %+v %v", h, err)
 	}
-	if _, err := m.Hold(ctx, seatmap.HoldRequest{Show: "t1", User: "v", Seats: []string{"s0-1-1"}}); !errors.Is(err, seatmap.ErrSeatsUnavailable) {
+	if _, _, err := m.Hold(ctx, seatmap.HoldRequest{Show: "t1", User: "v", Seats: []string{"s0-1-1"}}); !errors.Is(err, seatmap.ErrSeatsUnavailable) {
 		t.Fatalf("double hold: %v", err)
 	}
 	o, created, err := m.CreateOrder(ctx, seatmap.OrderRequest{Show: "t1", HoldID: h.ID})
@@ -49,7 +49,7 @@ func TestMemBackendLifecycle(t *testing.T) {
 		t.Fatalf("after settle %+v %v", o, err)
 	}
 	// A hold expires after its TTL.
-	h2, err := m.Hold(ctx, seatmap.HoldRequest{Show: "t1", User: "u", Section: "pit", Quantity: 3})
+	h2, _, err := m.Hold(ctx, seatmap.HoldRequest{Show: "t1", User: "u", Section: "pit", Quantity: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

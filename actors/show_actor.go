@@ -1,0 +1,478 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// KindShow is the cluster kind of show actors; an actor's identity is its show id.
+const KindShow = "show"
+
+// idleEmpty is how long an actor for a show without state lives.
+const idleEmpty = 10 * time.Second
+
+// Recovery retries: a show whose recovery failed (disk, Redis) tries again
+// with a backoff from retryMin to retryMax.
+const (
+	retryMin = 100 * time.Millisecond
+	retryMax = 5 * time.Second
+)
+
+type pendingReply struct {
+	to     *actor.PID
+	ch     chan seatmap.Result // in-process callers wait here instead of on a future
+	res    seatmap.Result
+	remote bool
+	bch    chan []seatmap.Result // a requestBatch's caller
+	bres   []seatmap.Result
+}
+
+// showActor is the thin shell around one show's seatmap.Shard: it applies
+// commands in mailbox order, hands each turn's records to its writer, and
+// answers only what is durable (journal synced and, with Redis, accepted under
+// its epoch).
+type showActor struct {
+	env      *Env
+	identity string
+	log      *slog.Logger
+	shard    *seatmap.Shard // nil while not recovered
+	// broken is why the show cannot serve (recovery failed; retried); nil when it can
+	broken error
+	fenced bool // a newer activation owns the show: this one answers nothing but 503
+	// readOnly: with Redis, the activation holds no epoch (Redis was
+	// unreachable); reads are served from the local state, writes get 503
+	readOnly bool
+	retry    *time.Timer
+	backoff  time.Duration
+
+	pending     []pendingReply
+	flushQueued bool
+	timer       *time.Timer
+	timerAt     int64
+	sinceSnap   int
+	w           *writer
+	gen         uint64 // bumped when a write failed and the show reloaded
+	sent        uint64 // batches handed to the writer
+}
+
+// retryRecover is the recovery retry timer firing.
+type retryRecover struct{}
+
+// Kind returns the cluster kind for show actors, sharing env.
+func Kind(env *Env) *cluster.Kind {
+	env.defaults()
+	return cluster.NewKind(KindShow, actor.PropsFromProducer(func() actor.Actor {
+		return &showActor{env: env}
+	}, actor.WithDispatcher(shardDispatcher)))
+}
+
+// ShowProps returns props for a show actor spawned outside a cluster (tests
+// and benchmarks), with its identity given.
+func ShowProps(env *Env, identity string) *actor.Props {
+	env.defaults()
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &showActor{env: env, identity: identity}
+	}, actor.WithDispatcher(shardDispatcher))
+}
+
+func (a *showActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *request:
+		a.handle(ctx, m.cmd, pendingReply{to: ctx.Sender(), ch: m.reply})
+	case *requestBatch:
+		a.handleBatch(ctx, m)
+	case *wrapperspb.BytesValue:
+		cmd, err := decodeRequest(m.Value)
+		if err != nil {
+			a.reply(ctx, pendingReply{to: ctx.Sender(), remote: true,
+				res: seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrInvalidRequest, Msg: err.Error()}}})
+			return
+		}
+		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
+	case *flush:
+		a.flush(ctx)
+	case *writeFailed:
+		a.onWriteFailed(ctx, m)
+	case *retryRecover:
+		a.retry = nil
+		if a.fenced {
+			return
+		}
+		if a.shard == nil || a.readOnly {
+			a.recover(ctx)
+		}
+	case *tick:
+		a.onTick(ctx, m)
+	case *actor.Started:
+		if a.identity != "" {
+			a.recover(ctx)
+		}
+	case *cluster.ClusterInit:
+		a.identity = m.Identity.Identity
+		a.recover(ctx)
+	case *actor.ReceiveTimeout:
+		if a.shard == nil || !a.shard.Created() {
+			ctx.Poison(ctx.Self())
+		}
+	case *actor.Stopping:
+		for _, t := range []*time.Timer{a.timer, a.retry} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+		a.failPending(unavailable("this show is moving"))
+		if a.w != nil {
+			a.w.stop()
+			a.env.live.CompareAndDelete(a.identity, ctx.Self())
+		}
+		a.env.Stats.forget(a.identity)
+		a.env.broken.Delete(a.identity)
+	}
+}
+
+// onWriteFailed drops the state of the failed generation: every command
+// applied to it (answered or pending) gets 503, the show reloads from what is
+// durable, and only then are the failed batch's commands answered.
+func (a *showActor) onWriteFailed(ctx actor.Context, m *writeFailed) {
+	res := unavailable("storage failure")
+	if m.fenced || a.fenced {
+		res = unavailable("this show moved to a newer activation")
+	} else if a.env.Remote != nil && errors.Is(m.err, errRemoteDown) {
+		res = unavailable("redis did not accept the write")
+	}
+	if m.gen == a.gen {
+		a.gen++
+		a.failPending(res)
+		a.shard = nil
+		if m.fenced {
+			a.fence(ctx, m.err)
+		} else {
+			a.recover(ctx)
+		}
+	}
+	for _, p := range m.replies {
+		p.res = res
+		for i := range p.bres {
+			p.bres[i] = res
+		}
+		a.w.answer(p)
+	}
+}
+
+// failPending answers every command waiting for the current turn's flush.
+func (a *showActor) failPending(res seatmap.Result) {
+	for _, p := range a.pending {
+		p.res = res
+		for i := range p.bres {
+			p.bres[i] = res
+		}
+		if a.w != nil {
+			a.w.answer(p)
+		}
+	}
+	clear(a.pending)
+	a.pending = a.pending[:0]
+}
+
+// fence stops the activation: a newer one owns the show. It stops so callers'
+// cached PIDs go dead and placement resolves the identity again.
+func (a *showActor) fence(ctx actor.Context, err error) {
+	if a.fenced {
+		return
+	}
+	a.fenced = true
+	a.shard = nil
+	a.env.Stats.Fenced.Add(1)
+	a.log.Error("show fenced: a newer activation owns it; this one stops serving", "err", err)
+	ctx.Poison(ctx.Self())
+}
+
+// recover rebuilds the show: recover the journal if a write failed, load
+// snapshot + records, and with Redis take a new epoch and reconcile. A
+// failure leaves the show broken (or read-only when only Redis is missing)
+// and schedules a retry with backoff.
+func (a *showActor) recover(ctx actor.Context) {
+	a.env.Stats.Recovering.Add(1)
+	defer a.env.Stats.Recovering.Add(-1)
+	if a.log == nil {
+		a.log = a.env.Log.With("show", a.identity)
+	}
+	if a.w == nil {
+		a.w = startWriter(a.env, a.identity, ctx.Self(), ctx.ActorSystem().Root)
+		a.gen = 1
+		a.env.live.Store(a.identity, ctx.Self())
+	}
+	start := time.Now()
+	sh, err := a.load()
+	if err == nil && a.env.Remote != nil {
+		var init remoteInit
+		var active *seatmap.Shard
+		active, init, err = a.activateRemote(sh)
+		switch {
+		case err == nil:
+			sh, a.readOnly = active, false
+			a.send(batch{gen: a.gen, init: &init})
+		case errors.Is(err, errRemoteDown):
+			// serve reads from the local journal; writes wait for Redis
+			a.log.Warn("redis unreachable at activation; serving reads only", "err", err)
+			a.readOnly, err = true, nil
+			a.scheduleRetry(ctx)
+		}
+	}
+	if err != nil {
+		a.log.Error("recovery failed; the show answers unavailable and retries", "err", err)
+		a.broken, a.shard = err, nil
+		a.env.broken.Store(a.identity, err.Error())
+		a.scheduleRetry(ctx)
+		return
+	}
+	a.shard, a.broken = sh, nil
+	a.env.broken.Delete(a.identity)
+	if !a.readOnly {
+		a.backoff = 0
+	}
+	if sh.Created() {
+		ctx.SetReceiveTimeout(0)
+		a.log.Info("show recovered", "seq", sh.Seq(), "took", time.Since(start), "read_only", a.readOnly)
+		a.afterTurn(ctx, sh.Ready())
+	} else {
+		ctx.SetReceiveTimeout(idleEmpty)
+	}
+}
+
+// load recovers the journal when a write failed, then loads the show.
+func (a *showActor) load() (*seatmap.Shard, error) {
+	if a.env.Journal.Failed() {
+		if err := a.env.Journal.Recover(); err != nil {
+			return nil, fmt.Errorf("reopening the journal: %w", err)
+		}
+	}
+	return loadShard(a.env.Journal, a.identity)
+}
+
+func (a *showActor) scheduleRetry(ctx actor.Context) {
+	if a.retry != nil {
+		return
+	}
+	a.backoff = min(max(2*a.backoff, retryMin), retryMax)
+	if a.readOnly && a.backoff > 250*time.Millisecond {
+		a.backoff = 250 * time.Millisecond // writes resume within a second of Redis's return
+	}
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	a.retry = time.AfterFunc(a.backoff, func() { root.Send(self, &retryRecover{}) })
+}
+
+func loadShard(j Journal, identity string) (*seatmap.Shard, error) {
+	snap, recs, err := j.Load(identity)
+	if err != nil {
+		return nil, err
+	}
+	sh := seatmap.New(0)
+	if snap != nil {
+		if sh, err = seatmap.Restore(snap); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range recs {
+		if err := sh.Replay(r); err != nil {
+			return nil, err
+		}
+	}
+	return sh, nil
+}
+
+// refusal returns why the activation cannot take cmd now, or nil.
+func (a *showActor) refusal(cmd seatmap.Command) error {
+	switch {
+	case a.fenced:
+		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "this show moved to a newer activation"}
+	case a.shard == nil:
+		msg := "show is recovering"
+		if a.broken != nil {
+			msg = "show could not be recovered: " + a.broken.Error()
+		}
+		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: msg}
+	case cmd.Kind.ReadOnly():
+		return nil
+	case a.env.Remote != nil && (a.readOnly || !a.env.Remote.Healthy()):
+		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "redis is unavailable; writes are refused until it is back"}
+	}
+	return nil
+}
+
+func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingReply) {
+	if a.shard == nil && a.broken == nil && !a.fenced && a.retry == nil {
+		a.recover(ctx)
+	}
+	if err := a.refusal(cmd); err != nil {
+		p.res = seatmap.Result{Err: err}
+		a.reply(ctx, p)
+		return
+	}
+	cmd.Now = a.env.NowMs()
+	a.env.Stats.Commands.Add(1)
+	start := time.Now()
+	seq := a.shard.Seq()
+	p.res = a.shard.Apply(cmd)
+	a.env.Stats.ApplyMicros.Add(time.Since(start).Microseconds())
+	changed := a.shard.Seq() != seq
+	if !changed && a.durable() {
+		a.reply(ctx, p) // a read or a refusal, and nothing it saw is unsynced
+		return
+	}
+	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
+		ctx.SetReceiveTimeout(0)
+	}
+	if changed && a.env.HoldAckApplied && holdOnly(cmd.Kind) {
+		a.reply(ctx, p)
+	} else {
+		a.pending = append(a.pending, p)
+	}
+	a.queueFlush(ctx)
+}
+
+// durable reports whether everything applied so far is written: no command
+// waits for this turn's flush and the writer finished every batch.
+func (a *showActor) durable() bool {
+	return !a.flushQueued && a.w.done.Load() == a.sent && a.w.failedGen.Load() < a.gen
+}
+
+func (a *showActor) queueFlush(ctx actor.Context) {
+	if !a.flushQueued {
+		a.flushQueued = true
+		ctx.Send(ctx.Self(), &flush{})
+	}
+}
+
+func (a *showActor) handleBatch(ctx actor.Context, m *requestBatch) {
+	p := pendingReply{bch: m.reply, bres: make([]seatmap.Result, len(m.cmds))}
+	if a.shard == nil && a.broken == nil && !a.fenced && a.retry == nil {
+		a.recover(ctx)
+	}
+	now := a.env.NowMs()
+	for i, cmd := range m.cmds {
+		if err := a.refusal(cmd); err != nil {
+			p.bres[i] = seatmap.Result{Err: err}
+			continue
+		}
+		cmd.Now = now
+		p.bres[i] = a.shard.Apply(cmd)
+	}
+	a.env.Stats.Commands.Add(int64(len(m.cmds)))
+	a.pending = append(a.pending, p)
+	a.queueFlush(ctx)
+}
+
+// holdOnly reports whether a command touches holds only (no order), for
+// Env.HoldAckApplied.
+func holdOnly(k seatmap.Kind) bool {
+	return k == seatmap.KindHold || k == seatmap.KindRelease || k == seatmap.KindExtend
+}
+
+func (a *showActor) onTick(ctx actor.Context, t *tick) {
+	if t.at != a.timerAt || a.shard == nil || a.fenced {
+		return // a stale timer
+	}
+	a.timerAt = 0
+	if a.refusal(seatmap.Command{Kind: seatmap.KindTick}) != nil {
+		// expiries are writes: they wait until Redis is back (re-armed by recovery)
+		return
+	}
+	a.shard.Apply(seatmap.Command{Kind: seatmap.KindTick, Now: a.env.NowMs()})
+	a.queueFlush(ctx)
+}
+
+func (a *showActor) send(b batch) {
+	a.sent++
+	a.w.in <- b
+}
+
+// flush ends the turn: the records and events of every command since the
+// last flush go to the writer as one batch, with the answers that wait for them.
+func (a *showActor) flush(ctx actor.Context) {
+	a.flushQueued = false
+	if a.shard == nil {
+		a.failPending(unavailable("show is recovering"))
+		return
+	}
+	rd := a.shard.Ready()
+	replies := make([]pendingReply, len(a.pending))
+	copy(replies, a.pending)
+	clear(a.pending)
+	a.pending = a.pending[:0]
+	b := batch{gen: a.gen, rd: rd, replies: replies}
+	if a.env.Remote != nil && len(rd.Records) > 0 {
+		b.counts = counts(a.shard)
+	}
+	a.send(b)
+	a.sinceSnap += len(rd.Records)
+	a.afterTurn(ctx, rd)
+	if a.sinceSnap >= a.env.SnapshotEvery {
+		a.snapshot()
+	}
+}
+
+// snapshot queues the state behind the records already queued.
+func (a *showActor) snapshot() {
+	snap, err := a.shard.Snapshot()
+	if err != nil {
+		a.log.Warn("snapshot failed", "err", err)
+		return
+	}
+	b := batch{gen: a.gen, snap: snap, snapSeq: a.shard.Seq()}
+	if a.env.Remote != nil {
+		b.counts = counts(a.shard)
+	}
+	a.send(b)
+	a.sinceSnap = 0
+}
+
+// afterTurn publishes the gauges and arms the timer for the next deadline.
+func (a *showActor) afterTurn(ctx actor.Context, rd seatmap.Ready) {
+	g := a.env.Stats.gauges(a.identity)
+	_, by := a.shard.Counts()
+	g.Available.Store(int64(by[seatmap.Available]))
+	g.Held.Store(int64(by[seatmap.Held]))
+	g.Reserved.Store(int64(by[seatmap.Reserved]))
+	g.Sold.Store(int64(by[seatmap.Sold]))
+	g.HoldsActive.Store(int64(a.shard.ActiveHolds()))
+	if rd.Deadline == 0 || rd.Deadline == a.timerAt {
+		return
+	}
+	if a.timer != nil {
+		a.timer.Stop()
+	}
+	a.timerAt = rd.Deadline
+	delay := time.Duration(rd.Deadline-a.env.NowMs()) * time.Millisecond
+	if delay < 0 {
+		delay = 0
+	}
+	self, root, at := ctx.Self(), ctx.ActorSystem().Root, rd.Deadline
+	a.timer = time.AfterFunc(delay, func() { root.Send(self, &tick{at: at}) })
+}
+
+func (a *showActor) reply(ctx actor.Context, p pendingReply) {
+	if p.ch != nil {
+		p.ch <- p.res
+		return
+	}
+	if p.bch != nil {
+		p.bch <- p.bres
+		return
+	}
+	if p.to == nil {
+		return
+	}
+	if p.remote {
+		ctx.Send(p.to, encodeResult(p.res))
+		return
+	}
+	ctx.Send(p.to, &response{res: p.res})
+}
