@@ -101,8 +101,8 @@ func (c *Client) Counts(ctx context.Context, shard string) (map[string]string, u
 	return out, seq, nil
 }
 
-// Archived returns the terminal order id that a checkpoint of shard
-// archived (Checkpoint.Archive), and whether there is one.
+// Archived returns the order id as an accepted checkpoint of shard stored
+// it in its Archive, and whether there is one.
 func (c *Client) Archived(ctx context.Context, shard, id string) ([]byte, bool, error) {
 	if c.closed.Load() {
 		return nil, false, ErrClosed
