@@ -208,7 +208,7 @@ func TestLargeCheckpointIsSplit(t *testing.T) {
 func TestBadInputs(t *testing.T) {
 	_, c := openServer(t, nil)
 	ctx := context.Background()
-	for _, s := range []string{"", "show", "show/", "/1", "sh{o}w/1", "show/x", "show/-1"} {
+	for _, s := range []string{"", "sh ow", "sh{o}w", strings.Repeat("a", 65), "show/", "/1", "sh{o}w/1", "show/x", "show/-1"} {
 		if _, err := c.Activate(ctx, s); !errors.Is(err, ErrBadShard) {
 			t.Errorf("Activate(%q): %v, want ErrBadShard", s, err)
 		}
@@ -248,6 +248,10 @@ func TestHashTag(t *testing.T) {
 		"show-abc/0":   "{show:show-abc:shard:0}",
 		"a.b_c-d/1234": "{show:a.b_c-d:shard:1234}",
 		"x/y/7":        "{show:x/y:shard:7}",
+		// one actor per show: the plain show id
+		"show-abc":              "{show:show-abc}",
+		"A.b_c-9":               "{show:A.b_c-9}",
+		strings.Repeat("z", 64): "{show:" + strings.Repeat("z", 64) + "}",
 	} {
 		if got, err := HashTag(in); err != nil || got != want {
 			t.Errorf("HashTag(%q) = %q, %v; want %q", in, got, err, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -54,7 +55,7 @@ type Entry struct {
 // Checkpoint is what one shard sends in one Apply. All fields but Shard and
 // Epoch are optional.
 type Checkpoint struct {
-	Shard string // "SHOW/N"
+	Shard string // a show id, or the older "SHOW/N"
 	Epoch uint64 // from Activate
 	// Entries are consecutive (Seq n, n+1, ...) and continue the stored
 	// journal: Entries[0].Seq == stored seq + 1. Entries the same activation
@@ -76,14 +77,23 @@ type Checkpoint struct {
 	// stored counts are newer (a late retry). Counts(shard) returns them with
 	// that seq.
 	Counts map[string]string
+	// Archive, when not empty, is HSET into the shard's archive (order id ->
+	// terminal order as JSON) in the same script as the rest, under the same
+	// epoch and seq checks: only if the checkpoint is accepted. Archived
+	// returns one. Like entries, a large archive is split into consecutive
+	// calls (MaxEntriesPerCall, MaxBytesPerCall) that apply as a prefix.
+	Archive map[string][]byte
 }
 
 // Apply applies several shards' checkpoints in one round trip per Redis
 // node: one atomic script per checkpoint (or per MaxEntriesPerCall entries),
 // pipelined by EVALSHA. errs[i] is Checkpoint i's outcome: nil, a
 // *FencedError (errors.Is ErrFenced), a *GapError (errors.Is ErrGap), a
-// validation error, or a connection error (then the checkpoint may or may not
-// have been applied; resend it, a retry is recognised).
+// validation error, ErrUnavailable (the client is unhealthy: nothing was
+// sent), or a connection error or timeout (then the checkpoint may or may not
+// have been applied, maybe later still; resend it, a retry is recognised).
+// With Options.WaitReplicas, an applied checkpoint that too few replicas
+// acknowledged gets an error wrapping ErrNotReplicated.
 //
 // Checkpoints of one shard must be given in seq order, within one Apply and
 // across calls: one caller at a time per shard.
@@ -108,14 +118,27 @@ func (c *Client) Apply(ctx context.Context, cps ...Checkpoint) []error {
 			owner = append(owner, i)
 		}
 	}
+	var w waitResult
 	if len(calls) > 0 {
 		start := time.Now()
-		c.run(ctx, calls)
+		w = c.runWait(ctx, calls, c.opt.WaitReplicas > 0)
 		c.met.observe(time.Since(start))
 	}
 	for j, cl := range calls {
 		if i := owner[j]; errs[i] == nil {
 			errs[i] = c.applyResult(cps[i], cl)
+		}
+	}
+	if c.opt.WaitReplicas > 0 && len(calls) > 0 {
+		for i, err := range errs {
+			if err != nil {
+				continue
+			}
+			if w.err != nil {
+				errs[i] = fmt.Errorf("%w: %s: WAIT failed: %v", ErrNotReplicated, cps[i].Shard, w.err)
+			} else if w.acked < int64(c.opt.WaitReplicas) {
+				errs[i] = fmt.Errorf("%w: %s: %d of %d replicas acknowledged within %v", ErrNotReplicated, cps[i].Shard, w.acked, c.opt.WaitReplicas, c.opt.WaitTimeout)
+			}
 		}
 	}
 	for _, err := range errs {
@@ -134,7 +157,7 @@ func (c *Client) applyResult(cp Checkpoint, cl *call) error {
 	if err != nil {
 		return fmt.Errorf("redis: apply %s: %w", cp.Shard, err)
 	}
-	if len(res) != 3 {
+	if len(res) < 3 {
 		return fmt.Errorf("redis: apply %s: unexpected reply %v", cp.Shard, res)
 	}
 	switch res[0] {
@@ -149,7 +172,11 @@ func (c *Client) applyResult(cp Checkpoint, cl *call) error {
 		if len(cp.Entries) > 0 {
 			first = cp.Entries[0].Seq
 		}
-		return &GapError{Shard: cp.Shard, Have: uint64(res[1]), SnapshotSeq: uint64(res[2]), First: first}
+		g := &GapError{Shard: cp.Shard, Have: uint64(res[1]), SnapshotSeq: uint64(res[2]), First: first}
+		if len(res) == 5 {
+			g.LastWriter = joinEpoch(uint64(res[3]), uint64(res[4]))
+		}
+		return g
 	}
 	return fmt.Errorf("redis: apply %s: unexpected status %d", cp.Shard, res[0])
 }
@@ -157,7 +184,9 @@ func (c *Client) applyResult(cp Checkpoint, cl *call) error {
 // buildCalls validates a checkpoint and turns it into one or more script
 // calls. Entries covered by the snapshot are dropped, so the snapshot comes
 // first and goes with the first call; the rest are split by
-// MaxEntriesPerCall and MaxBytesPerCall; the counts go with the last call.
+// MaxEntriesPerCall and MaxBytesPerCall; the counts go with the last call
+// that has entries; the archive fills that call up to the limits, then
+// further calls.
 func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 	k, err := keysOf(cp.Shard)
 	if err != nil {
@@ -173,9 +202,14 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 		}
 	}
 	ranges := splitEntries(ents, c.opt.MaxEntriesPerCall, c.opt.MaxBytesPerCall)
+	var arch [][]any // archive pairs per call, from the last entries call on
+	if len(cp.Archive) > 0 {
+		r := ranges[len(ranges)-1]
+		arch = splitArchive(cp.Archive, r[1]-r[0], entriesSize(ents[r[0]:r[1]]), c.opt.MaxEntriesPerCall, c.opt.MaxBytesPerCall)
+	}
 	ctr, nonce := splitEpoch(cp.Epoch)
 	keys := k.list()
-	calls := make([]*call, len(ranges))
+	calls := make([]*call, 0, len(ranges)+max(0, len(arch)-1))
 	for p, r := range ranges {
 		ents := ents[r[0]:r[1]]
 		var snap []byte
@@ -183,12 +217,60 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 			snap = cp.Snapshot
 		}
 		var counts map[string]string
+		var archive []any
 		if p == len(ranges)-1 {
 			counts = cp.Counts
+			if len(arch) > 0 {
+				archive = arch[0]
+			}
 		}
-		calls[p] = &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, p > 0), group: cp.Shard}
+		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, p > 0, 0), group: cp.Shard})
+	}
+	if len(arch) > 1 {
+		reached := uint64(0) // the seq the calls before reach
+		if len(ents) > 0 {
+			reached = ents[len(ents)-1].Seq
+		} else if cp.Snapshot != nil {
+			reached = cp.SnapshotSeq
+		}
+		for _, a := range arch[1:] {
+			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, true, reached), group: cp.Shard})
+		}
 	}
 	return calls, nil
+}
+
+// entriesSize is what splitEntries counts for ents.
+func entriesSize(ents []Entry) int {
+	n := 0
+	for _, e := range ents {
+		n += len(e.Data) + 16
+	}
+	return n
+}
+
+// splitArchive lays out the archive as id/JSON pairs per call: the first
+// call already holds n items of size bytes; each call gets at most maxN
+// items and (unless a single one is larger) maxBytes bytes. Ids are sorted,
+// so that a resent checkpoint splits alike.
+func splitArchive(a map[string][]byte, n, size, maxN, maxBytes int) [][]any {
+	ids := make([]string, 0, len(a))
+	for id := range a {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := [][]any{nil}
+	for _, id := range ids {
+		sz := len(id) + len(a[id]) + 16
+		if n > 0 && (n >= maxN || size+sz > maxBytes) {
+			out = append(out, nil)
+			n, size = 0, 0
+		}
+		out[len(out)-1] = append(out[len(out)-1], id, a[id])
+		n++
+		size += sz
+	}
+	return out
 }
 
 // validate checks what can be checked without Redis.
@@ -227,8 +309,10 @@ func splitEntries(ents []Entry, maxN, maxBytes int) [][2]int {
 	return append(out, [2]int{from, len(ents)})
 }
 
-// applyArgs lays out ARGV for applyLua.
-func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, cont bool) []any {
+// applyArgs lays out ARGV for applyLua. archive holds id/JSON pairs;
+// reached is, for a continuation without entries, the seq the calls before
+// it reach.
+func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, cont bool, reached uint64) []any {
 	first := uint64(0)
 	if len(ents) > 0 {
 		first = ents[0].Seq
@@ -245,14 +329,17 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 	last := first + uint64(len(ents)) - 1
 	if len(ents) == 0 {
 		last = 0
+		if cont {
+			last = reached
+		}
 	}
-	args := make([]any, 0, 9+len(ents)+2*len(counts))
-	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last)
+	args := make([]any, 0, 10+len(ents)+2*len(counts)+len(archive))
+	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last, len(archive)/2)
 	for _, e := range ents {
 		args = append(args, e.Data)
 	}
 	for f, v := range counts {
 		args = append(args, f, v)
 	}
-	return args
+	return append(args, archive...)
 }

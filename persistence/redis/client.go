@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -93,12 +96,43 @@ type call struct {
 	cmd    *goredis.Cmd
 }
 
+// waitResult is the outcome of WAIT after a run: the fewest replicas that
+// acknowledged any of its round trips, or the error of one.
+type waitResult struct {
+	acked int64
+	err   error
+}
+
 // run executes calls in one round trip per node (a pipeline; a single call
 // goes alone) by EVALSHA. Calls that hit NOSCRIPT (Redis restarted or
 // SCRIPT FLUSH), and the later calls of their group, are run again once
 // after reloading the scripts. Each call's outcome is in call.cmd.
-func (c *Client) run(ctx context.Context, calls []*call) {
-	c.exec(ctx, calls)
+//
+// While the client is unhealthy, nothing is sent: every call fails with
+// ErrUnavailable. A connection error marks the client unhealthy; so does a
+// timeout after at least ProbeTimeout (a shorter one, the caller's own
+// deadline, only makes the health loop probe now). Success does not mark it
+// healthy: only the health loop's PING does.
+func (c *Client) run(ctx context.Context, calls []*call) { c.runWait(ctx, calls, false) }
+
+// runWait is run, followed in each round trip, when wait is set, by WAIT
+// WaitReplicas WaitTimeout on the same connection.
+func (c *Client) runWait(ctx context.Context, calls []*call, wait bool) waitResult {
+	var fail error
+	if !c.healthy.Load() {
+		fail = ErrUnavailable
+	} else if err := ctx.Err(); err != nil {
+		fail = err
+	}
+	if fail != nil {
+		for _, cl := range calls {
+			cl.cmd = goredis.NewCmd(ctx)
+			cl.cmd.SetErr(fail)
+		}
+		return waitResult{err: fail}
+	}
+	start := time.Now()
+	w := c.exec(ctx, calls, wait)
 	var retry []*call
 	again := map[string]bool{}
 	for _, cl := range calls {
@@ -115,41 +149,75 @@ func (c *Client) run(ctx context.Context, calls []*call) {
 				cl.cmd.SetErr(err)
 			}
 		} else {
-			c.exec(ctx, retry)
+			// the retry may run on another connection: its WAIT covers only
+			// its own writes, so keep the fewer acknowledgements
+			if w2 := c.exec(ctx, retry, wait); w.err == nil && (w2.err != nil || w2.acked < w.acked) {
+				w = w2
+			}
 		}
 	}
 	for _, cl := range calls {
-		if isNetworkError(cl.cmd.Err()) {
-			c.reportDown(cl.cmd.Err())
-			return
+		err := cl.cmd.Err()
+		switch {
+		case isTimeout(err):
+			if time.Since(start) >= c.opt.ProbeTimeout {
+				c.reportDown(err)
+				return w
+			}
+			c.probeNow()
+		case isNetworkError(err):
+			c.reportDown(err)
+			return w
 		}
 	}
-	if len(calls) > 0 {
-		c.reportUp()
-	}
+	return w
 }
 
-// exec sends the calls, pipelined when there are several.
-func (c *Client) exec(ctx context.Context, calls []*call) {
-	if len(calls) == 1 {
+// exec sends the calls, pipelined when there are several or when WAIT
+// follows them.
+func (c *Client) exec(ctx context.Context, calls []*call, wait bool) waitResult {
+	if len(calls) == 1 && !wait {
 		cl := calls[0]
 		cl.cmd = c.rdb.EvalSha(ctx, cl.script.Hash(), cl.keys, cl.args...)
-		return
+		return waitResult{}
 	}
 	pipe := c.rdb.Pipeline()
 	for _, cl := range calls {
 		cl.cmd = pipe.EvalSha(ctx, cl.script.Hash(), cl.keys, cl.args...)
 	}
+	var wc *goredis.Cmd
+	if wait {
+		wc = pipe.Do(ctx, "WAIT", c.opt.WaitReplicas, c.opt.WaitTimeout.Milliseconds())
+	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
+	if wc == nil {
+		return waitResult{}
+	}
+	n, err := wc.Int64()
+	return waitResult{acked: n, err: err}
 }
 
 // isNoScript reports a NOSCRIPT reply.
 func isNoScript(err error) bool { return err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") }
 
-// isNetworkError reports an error that is not a reply from Redis nor the
-// caller's context: the connection failed.
+// isTimeout reports a deadline that passed: the context's or a
+// connection's (i/o timeout).
+func isTimeout(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isNetworkError reports an error that is not a reply from Redis, a
+// timeout (see isTimeout) nor the caller's cancellation: the connection
+// failed.
 func isNetworkError(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrUnavailable) || isTimeout(err) {
 		return false
 	}
 	var re goredis.Error

@@ -31,8 +31,39 @@
 //     FLUSH).
 //   - Load reads epoch, seq, snapshot and journal in one script: a
 //     consistent view.
-//   - Healthy reports whether Redis answers; a background loop PINGs with
-//     backoff while it does not.
+//   - A checkpoint's Archive (terminal orders by id) is written by the same
+//     script, under the same epoch and seq checks: stored only if the
+//     checkpoint is accepted. Archived reads one.
+//   - RegisterShow stores a show's configuration once (SET NX); ShowConfig
+//     reads it, so an unknown show id costs one GET and creates nothing.
+//   - Healthy reports whether Redis answered the last health PING: the
+//     client PINGs every HealthInterval (200 ms) with its own ProbeTimeout
+//     (300 ms), and with backoff (100 ms to 500 ms) while Redis does not
+//     answer. A connection error, or a call that timed out after waiting
+//     ProbeTimeout or more, marks it unhealthy at once; only a PING marks it
+//     healthy again. A Redis that stops answering (partition, SIGSTOP, a
+//     stalled host: TCP connects may still succeed) is unhealthy within
+//     about 0.5 s, and healthy again about 0.5 s after it answers. While
+//     unhealthy every call fails at once with ErrUnavailable, sending
+//     nothing.
+//   - A call ends at its context's deadline or after the Read/WriteTimeout
+//     (500 ms; go-redis retries a failed round trip once, MaxRetries),
+//     whichever comes first.
+//
+// # Durability: what each setting survives
+//
+//   - WaitReplicas 0 (default): a checkpoint is acknowledged once the
+//     primary ran it. A killed redis-server loses nothing; a machine crash of
+//     the primary can lose up to about 1 s (appendfsync everysec); a
+//     failover to a replica loses what the replica had not received yet.
+//   - WaitReplicas n > 0: after the checkpoints, Apply runs WAIT n
+//     WaitTimeout (100 ms) on the same connection; a checkpoint is
+//     acknowledged (nil) only if n replicas had it. It then survives the
+//     loss of the primary when one of those replicas is promoted (Sentinel,
+//     or a manual failover). Otherwise it gets ErrNotReplicated: it is on
+//     the primary but a failover may lose it. WAIT does not make anything
+//     fsynced, and replication is asynchronous: a failover may still pick a
+//     replica that did not acknowledge. Not supported on Redis Cluster.
 //
 // # Callers' duties
 //
@@ -41,11 +72,25 @@
 //   - One writer per shard at a time, checkpoints in seq order. On ErrFenced
 //     stop serving the shard. On *GapError catch up: resend the entries after
 //     GapError.Have, or a snapshot alone if they are gone, then continue.
+//     Have below what Redis acknowledged means Redis lost data (BEHIND);
+//     Have beyond it with GapError.LastWriter == the caller's epoch means a
+//     reply was lost after Redis applied a checkpoint (AHEAD under the
+//     caller's own epoch: Redis has those entries). A resend overlapping
+//     what the same activation already stored is skipped, not a gap.
+//   - An Activate whose reply was lost may be retried: the retry returns a
+//     newer epoch and the unseen one is fenced.
+//   - Give calls short contexts (the checkpoint path: a few hundred ms). A
+//     call that timed out or failed on the network may or may not have been
+//     applied, even later (a stalled Redis runs what it had buffered when it
+//     resumes): resend it, a retry is recognised.
+//   - With WaitReplicas, on ErrNotReplicated decide: accept the weaker
+//     guarantee, or keep the checkpoint pending and resend it (a recognised
+//     retry, WAIT again) until it is acknowledged.
 //   - Send snapshots often enough to bound the journal: Redis keeps every
 //     entry after the last snapshot, and Load returns them all in one reply.
-//   - While !Healthy(), queue checkpoints instead of calling Apply: a Redis
-//     that does not answer at all (no RST) makes each call wait DialTimeout.
-//     On recovery, resend them in seq order (GapError tells where to start).
+//   - While !Healthy() (or on ErrUnavailable), queue checkpoints instead of
+//     calling Apply; on recovery, resend them in seq order (GapError tells
+//     where to start).
 //   - On Redis Cluster, a slot migration in the middle of a pipeline may
 //     reorder one shard's calls; the later one then fails with a GapError
 //     and the caller's catch-up resends it.
@@ -58,21 +103,25 @@
 //
 // # Key layout
 //
-// A shard "SHOW/N" lives under the hash tag {show:SHOW:shard:N} so that all its
-// keys are in one Redis Cluster slot:
+// One actor per show: a shard identity is a show id ID (1 to 64 of
+// [A-Za-z0-9._-]) and lives under the hash tag {show:ID}, so that all its
+// keys are in one Redis Cluster slot (the older form "SHOW/N" lives under
+// {show:SHOW:shard:N}, with the same suffixes but :config):
 //
-//	{show:SHOW:shard:N}:meta    hash: ctr nonce (epoch), snapseq, wctr wnonce (last writer), countsseq
-//	{show:SHOW:shard:N}:snap    string: the newest snapshot
-//	{show:SHOW:shard:N}:log     list: journal entries snapseq+1 .. seq; seq = snapseq + its length
-//	{show:SHOW:shard:N}:counts  hash: read model
-//	ratelimit:KEY               hash: token bucket (t tokens, ts ms)
+//	{show:ID}:meta     hash: ctr nonce (epoch), snapseq, wctr wnonce (last writer), countsseq
+//	{show:ID}:snap     string: the newest snapshot
+//	{show:ID}:log      list: journal entries snapseq+1 .. seq; seq = snapseq + its length
+//	{show:ID}:counts   hash: read model
+//	{show:ID}:archive  hash: order id -> terminal order (JSON)
+//	{show:ID}:config   string: the show's registered configuration
+//	ratelimit:KEY      hash: token bucket (t tokens, ts ms)
 //
 // # Limits
 //
 // Redis runs one script at a time, so one call blocks every other client
 // for its duration (about 1 ms per MB copied). Apply splits a checkpoint's
-// entries into calls of at most Options.MaxEntriesPerCall entries and
-// Options.MaxBytesPerCall bytes (defaults 4096, 4 MiB); a snapshot travels
+// entries, then its archive, into calls of at most Options.MaxEntriesPerCall
+// items and Options.MaxBytesPerCall bytes (defaults 4096, 4 MiB); a snapshot travels
 // whole in one call (Redis accepts up to 512 MB per argument; a 1M-seat
 // show's snapshot is a few MB). Epoch counters and seqs must stay below 2^53
 // (Lua numbers).

@@ -7,13 +7,17 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Healthy reports whether Redis answered the last probe or call. It is
-// false from the first failed round trip until a PING (or a call) succeeds.
+// Healthy reports whether Redis answered the last health PING within
+// ProbeTimeout (and no call failed on the network or timed out after
+// ProbeTimeout since). It is false from the first failed round trip until a
+// PING succeeds; while it is false, calls fail at once with ErrUnavailable.
+// With the defaults it turns false within about 0.5 s of Redis not
+// answering and true within about 0.5 s of Redis answering again.
 func (c *Client) Healthy() bool { return c.healthy.Load() }
 
-// healthLoop PINGs every HealthInterval while healthy, and with a backoff
-// doubling from HealthMinBackoff to HealthMaxBackoff while not. A failed
-// call wakes it at once.
+// healthLoop PINGs, each PING bounded by ProbeTimeout, every HealthInterval
+// while healthy, and with a backoff doubling from HealthMinBackoff to
+// HealthMaxBackoff while not. A failed call wakes it at once.
 func (c *Client) healthLoop() {
 	defer close(c.done)
 	backoff := c.opt.HealthMinBackoff
@@ -32,14 +36,16 @@ func (c *Client) healthLoop() {
 				}
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.opt.DialTimeout+c.opt.ReadTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), c.opt.ProbeTimeout)
 		err := c.ping(ctx)
+		cancel()
 		if err == nil && !c.healthy.Load() {
 			// Redis is back, maybe restarted without our scripts: load them now
 			// rather than on the first NOSCRIPT.
+			ctx, cancel := context.WithTimeout(context.Background(), c.opt.DialTimeout+c.opt.ReadTimeout)
 			err = c.loadScripts(ctx)
+			cancel()
 		}
-		cancel()
 		next := c.opt.HealthInterval
 		if err == nil {
 			backoff = c.opt.HealthMinBackoff
@@ -63,8 +69,16 @@ func (c *Client) ping(ctx context.Context) error {
 	return c.rdb.Ping(ctx).Err()
 }
 
-// reportUp records a successful round trip.
+// reportUp records a successful health PING.
 func (c *Client) reportUp() { c.setHealthy(true, nil) }
+
+// probeNow asks the health loop to PING now.
+func (c *Client) probeNow() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
 
 // reportDown records a failed round trip and wakes the health loop, which
 // then probes with backoff until Redis answers.
@@ -72,10 +86,7 @@ func (c *Client) reportDown(err error) {
 	if !c.setHealthy(false, err) {
 		return // already down: the loop is probing with backoff
 	}
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.probeNow()
 }
 
 // setHealthy records the state and reports whether it changed.

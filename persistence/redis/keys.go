@@ -8,22 +8,45 @@ import (
 // shardKeys are the keys of one shard, all under the shard's hash tag so
 // that one script may touch them on Redis Cluster.
 type shardKeys struct {
-	meta   string // hash: ctr nonce snapseq wctr wnonce countsseq
-	snap   string // string: the newest snapshot
-	log    string // list: journal entries snapseq+1 .. seq (seq = snapseq + length)
-	counts string // hash: read model, section id -> "available,held,reserved,sold", "totals"
+	meta    string // hash: ctr nonce snapseq wctr wnonce countsseq
+	snap    string // string: the newest snapshot
+	log     string // list: journal entries snapseq+1 .. seq (seq = snapseq + length)
+	counts  string // hash: read model, section id -> "available,held,reserved,sold", "totals"
+	archive string // hash: order id -> terminal order (JSON)
 }
 
-// list returns the keys in the order the scripts expect them.
-func (k shardKeys) list() []string { return []string{k.meta, k.snap, k.log, k.counts} }
+// list returns the keys in the order applyLua expects them.
+func (k shardKeys) list() []string { return []string{k.meta, k.snap, k.log, k.counts, k.archive} }
 
-// HashTag returns the Redis Cluster hash tag of a shard identity "SHOW/N":
-// "{show:SHOW:shard:N}". N must be decimal digits; SHOW must be non-empty and
-// free of '{' and '}', which would break the tag.
+// maxShowID is the longest show id.
+const maxShowID = 64
+
+// validShowID reports whether s is a show id: 1 to 64 of [A-Za-z0-9._-].
+func validShowID(s string) bool {
+	if len(s) == 0 || len(s) > maxShowID {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// HashTag returns the Redis Cluster hash tag of a shard identity: a plain
+// show id (1 to 64 of [A-Za-z0-9._-], one actor per show) gives
+// "{show:ID}"; the older form "SHOW/N" gives "{show:SHOW:shard:N}" (N
+// decimal digits; SHOW non-empty and free of '{' and '}', which would break
+// the tag).
 func HashTag(shard string) (string, error) {
+	if validShowID(shard) {
+		return "{show:" + shard + "}", nil
+	}
 	i := strings.LastIndexByte(shard, '/')
 	if i <= 0 || i == len(shard)-1 {
-		return "", fmt.Errorf("%w: %q is not SHOW/N", ErrBadShard, shard)
+		return "", fmt.Errorf("%w: %q is neither a show id nor SHOW/N", ErrBadShard, shard)
 	}
 	show, n := shard[:i], shard[i+1:]
 	if strings.ContainsAny(show, "{}") {
@@ -46,7 +69,15 @@ func keysOf(shard string) (shardKeys, error) {
 	if err != nil {
 		return shardKeys{}, err
 	}
-	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts"}, nil
+	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts", archive: tag + ":archive"}, nil
+}
+
+// configKey returns the key of a show's registered configuration.
+func configKey(show string) (string, error) {
+	if !validShowID(show) {
+		return "", fmt.Errorf("%w: %q is not a show id", ErrBadShard, show)
+	}
+	return "{show:" + show + "}:config", nil
 }
 
 // rateKey is the key of a rate-limit bucket.

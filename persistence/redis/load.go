@@ -2,8 +2,11 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // State is a shard as stored in Redis.
@@ -96,4 +99,31 @@ func (c *Client) Counts(ctx context.Context, shard string) (map[string]string, u
 		out[f] = v
 	}
 	return out, seq, nil
+}
+
+// Archived returns the order id as an accepted checkpoint of shard stored
+// it in its Archive, and whether there is one.
+func (c *Client) Archived(ctx context.Context, shard, id string) ([]byte, bool, error) {
+	if c.closed.Load() {
+		return nil, false, ErrClosed
+	}
+	k, err := keysOf(shard)
+	if err != nil {
+		return nil, false, err
+	}
+	cl := &call{script: c.scr.hget, keys: []string{k.archive}, args: []any{id}, group: shard}
+	c.run(ctx, []*call{cl})
+	return bytesReply(cl.cmd, "archived "+shard)
+}
+
+// bytesReply decodes a string-or-nil reply.
+func bytesReply(cmd *goredis.Cmd, what string) ([]byte, bool, error) {
+	s, err := cmd.Text()
+	if errors.Is(err, goredis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: %s: %w", what, err)
+	}
+	return []byte(s), true, nil
 }

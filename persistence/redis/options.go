@@ -26,7 +26,8 @@ type Options struct {
 	OnChange func(healthy bool)
 
 	// DialTimeout, ReadTimeout and WriteTimeout bound one connection attempt
-	// and one round trip (defaults 2 s, 3 s, 3 s).
+	// and one round trip (defaults 500 ms each). A call also ends at its
+	// context's deadline, whichever comes first.
 	DialTimeout, ReadTimeout, WriteTimeout time.Duration
 	// PoolSize is the number of connections per node (go-redis default if 0).
 	PoolSize int
@@ -35,10 +36,23 @@ type Options struct {
 	// by its own activation is recognised and skipped (see Apply).
 	MaxRetries int
 
-	// HealthInterval is the PING period while healthy (default 1 s).
+	// HealthInterval is the PING period while healthy (default 200 ms).
 	// HealthMinBackoff and HealthMaxBackoff bound the PING period while
-	// unhealthy, doubling from min to max (defaults 100 ms, 2 s).
+	// unhealthy, doubling from min to max (defaults 100 ms, 500 ms).
 	HealthInterval, HealthMinBackoff, HealthMaxBackoff time.Duration
+	// ProbeTimeout bounds one health PING (default 300 ms): Redis that does
+	// not answer within it is unhealthy. A call that times out after
+	// waiting at least this long marks the client unhealthy too.
+	ProbeTimeout time.Duration
+
+	// WaitReplicas, when > 0, makes Apply run WAIT WaitReplicas WaitTimeout
+	// after the checkpoints, on the same connection in the same pipeline: a
+	// checkpoint applied while fewer replicas acknowledged it gets
+	// ErrNotReplicated (default 0: no WAIT). WaitTimeout defaults to 100 ms;
+	// a ReadTimeout not above it is raised by it. Not supported with
+	// ClusterAddrs (Open fails).
+	WaitReplicas int
+	WaitTimeout  time.Duration
 
 	// MaxEntriesPerCall and MaxBytesPerCall bound one Apply script call;
 	// a checkpoint with more entries is split into consecutive calls
@@ -53,11 +67,13 @@ type Options struct {
 
 // Defaults.
 const (
-	defaultDialTimeout       = 2 * time.Second
-	defaultIOTimeout         = 3 * time.Second
-	defaultHealthInterval    = time.Second
+	defaultDialTimeout       = 500 * time.Millisecond
+	defaultIOTimeout         = 500 * time.Millisecond
+	defaultHealthInterval    = 200 * time.Millisecond
 	defaultHealthMinBackoff  = 100 * time.Millisecond
-	defaultHealthMaxBackoff  = 2 * time.Second
+	defaultHealthMaxBackoff  = 500 * time.Millisecond
+	defaultProbeTimeout      = 300 * time.Millisecond
+	defaultWaitTimeout       = 100 * time.Millisecond
 	defaultMaxEntriesPerCall = 4096
 	defaultMaxBytesPerCall   = 4 << 20
 )
@@ -81,6 +97,14 @@ func (o Options) withDefaults() (Options, error) {
 	setDur(&o.HealthInterval, defaultHealthInterval)
 	setDur(&o.HealthMinBackoff, defaultHealthMinBackoff)
 	setDur(&o.HealthMaxBackoff, defaultHealthMaxBackoff)
+	setDur(&o.ProbeTimeout, defaultProbeTimeout)
+	setDur(&o.WaitTimeout, defaultWaitTimeout)
+	if o.WaitReplicas > 0 && o.ReadTimeout <= o.WaitTimeout {
+		o.ReadTimeout += o.WaitTimeout // WAIT blocks the round trip up to WaitTimeout
+	}
+	if o.WaitReplicas > 0 && len(o.ClusterAddrs) > 0 {
+		return o, fmt.Errorf("redis: Options.WaitReplicas is not supported with ClusterAddrs")
+	}
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 1
 	}
@@ -102,6 +126,7 @@ func (o Options) newUniversal() (goredis.UniversalClient, *goredis.ClusterClient
 			Addrs: o.ClusterAddrs, Username: o.Username, Password: o.Password,
 			DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 			PoolSize: o.PoolSize, MaxRetries: o.MaxRetries, DisableIdentity: true,
+			ContextTimeoutEnabled:    true,
 			MaintNotificationsConfig: maint,
 			NewClient: func(no *goredis.Options) *goredis.Client {
 				no.DialerRetries = 1
@@ -123,7 +148,8 @@ func (o Options) newUniversal() (goredis.UniversalClient, *goredis.ClusterClient
 	}
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = o.DialTimeout, o.ReadTimeout, o.WriteTimeout
 	ro.PoolSize, ro.MaxRetries, ro.DisableIdentity = o.PoolSize, o.MaxRetries, true
-	ro.DialerRetries = 1 // fail fast while Redis is down: the health loop retries
+	ro.ContextTimeoutEnabled = true // a call ends at its context's deadline
+	ro.DialerRetries = 1            // fail fast while Redis is down: the health loop retries
 	ro.MaintNotificationsConfig = maint
 	return goredis.NewClient(ro), nil, nil
 }

@@ -14,16 +14,19 @@ redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
 return c
 `
 
-// applyLua: KEYS meta snap log counts;
-// ARGV ctr nonce first n kind snapSeq snap nCounts last, then n entries, then
-// nCounts field/value pairs. kind is '1' with a snapshot, '2' for a
-// continuation (a later call of a split checkpoint), '0' otherwise; last is
-// first+n-1. Numbers are canonical decimal strings, so stored values are
+// applyLua: KEYS meta snap log counts archive;
+// ARGV ctr nonce first n kind snapSeq snap nCounts last nArchive, then n
+// entries, then nCounts field/value pairs, then nArchive order id/JSON
+// pairs. kind is '1' with a snapshot, '2' for a continuation (a later call
+// of a split checkpoint), '0' otherwise; last is first+n-1 (for a
+// continuation without entries: the seq the calls before it reached, 0 if
+// none). Numbers are canonical decimal strings, so stored values are
 // compared and copied as strings, not formatted in Lua. The stored seq is
 // snapseq + LLEN(log), so the common call (entries of the activation that
-// wrote last, no snapshot, no counts) makes a single write: the RPUSH.
-// Returns {0, seq, snapseq} applied, {1, storedCtr, storedNonce} fenced,
-// {2, seq, snapseq} gap (nothing written).
+// wrote last, no snapshot, no counts, no archive) makes a single write: the
+// RPUSH. Returns {0, seq, snapseq} applied, {1, storedCtr, storedNonce}
+// fenced, {2, seq, snapseq, wctr, wnonce} gap (nothing written; w* the last
+// writer).
 //
 // The snapshot (at snapSeq) comes before the entries (the client drops
 // entries <= snapSeq: the snapshot covers them). Everything is checked before
@@ -35,8 +38,11 @@ return c
 //   - the entries must start at or before seq+1 (after the snapshot); entries
 //     at or before seq are allowed only from the activation that last wrote
 //     (a retry) and are skipped;
-//   - a continuation is applied only if its activation last wrote, i.e. the
-//     calls before it were applied (they are refused alike otherwise).
+//   - a continuation is applied only if its activation last wrote and, when
+//     it has no entries, the stored seq reached last, i.e. the calls before
+//     it were applied (they are refused alike otherwise).
+//
+// The archive pairs are HSET into the archive hash once all checks passed.
 const applyLua = `
 local logk = KEYS[3]
 local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'countsseq')
@@ -45,13 +51,14 @@ local base = tonumber(m[3] or 0)
 local seq = base + redis.call('LLEN', logk)
 local same = m[4] == ARGV[1] and m[5] == ARGV[2]
 local first, n, kind = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-if kind == '2' and not same then return {2, seq, base} end
+local gap = {2, seq, base, tonumber(m[4] or 0), tonumber(m[5] or 0)}
+if kind == '2' and (not same or (n == 0 and tonumber(ARGV[9]) > seq)) then return gap end
 local snap, after, pseq = 0, seq, 0
 if kind == '1' then
   pseq = tonumber(ARGV[6])
   if pseq > seq then snap, after = 1, pseq elseif pseq >= base then snap = 2 end
 end
-if n > 0 and (first > after + 1 or (first <= after and not same)) then return {2, seq, base} end
+if n > 0 and (first > after + 1 or (first <= after and not same)) then return gap end
 local h = {}
 if snap == 1 then
   redis.call('SET', KEYS[2], ARGV[7])
@@ -66,7 +73,7 @@ elseif snap == 2 then
 end
 local last = first + n - 1
 if n > 0 and last > seq then
-  local i, j = 10 + (seq + 1 - first), 9 + n
+  local i, j = 11 + (seq + 1 - first), 10 + n
   while i <= j do
     local k = math.min(i + 999, j)
     redis.call('RPUSH', logk, unpack(ARGV, i, k))
@@ -85,7 +92,7 @@ end
 local nc, at, ats = tonumber(ARGV[8]), seq, nil
 if n > 0 then at, ats = last, ARGV[9] elseif kind == '1' then at, ats = pseq, ARGV[6] end
 if nc > 0 and at >= tonumber(m[6] or 0) then
-  local i, j = 10 + n, 9 + n + 2 * nc
+  local i, j = 11 + n, 10 + n + 2 * nc
   while i <= j do
     local k = math.min(i + 999, j)
     redis.call('HSET', KEYS[4], unpack(ARGV, i, k))
@@ -93,6 +100,15 @@ if nc > 0 and at >= tonumber(m[6] or 0) then
   end
   h[#h + 1] = 'countsseq'
   h[#h + 1] = ats or string.format('%d', at)
+end
+local na = tonumber(ARGV[10])
+if na > 0 then
+  local i, j = 11 + n + 2 * nc, 10 + n + 2 * nc + 2 * na
+  while i <= j do
+    local k = math.min(i + 999, j)
+    redis.call('HSET', KEYS[5], unpack(ARGV, i, k))
+    i = k + 1
+  end
 end
 if #h > 0 then redis.call('HSET', KEYS[1], unpack(h)) end
 return {0, seq, base}
@@ -112,6 +128,17 @@ const countsLua = `
 local q = redis.call('HGET', KEYS[1], 'countsseq')
 return {q or '0', redis.call('HGETALL', KEYS[2])}
 `
+
+// hgetLua: KEYS hash; ARGV field. HGET, as a script so that it shares the
+// client's health and reload handling.
+const hgetLua = `return redis.call('HGET', KEYS[1], ARGV[1])`
+
+// setNXLua: KEYS key; ARGV value. Returns 1 if it set the key, 0 if it
+// existed.
+const setNXLua = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return 1 end return 0`
+
+// getLua: KEYS key. GET.
+const getLua = `return redis.call('GET', KEYS[1])`
 
 // allowLua: KEYS bucket; ARGV rate(per s) burst nowMs. A token bucket that
 // starts full. Returns {1, 0} granted or {0, waitMicros}. A now older than
@@ -140,6 +167,7 @@ return {ok, wait}
 // Open loads them on every master.
 type scripts struct {
 	activate, apply, load, counts, allow *goredis.Script
+	hget, setNX, get                     *goredis.Script
 }
 
 func newScripts() scripts {
@@ -149,9 +177,12 @@ func newScripts() scripts {
 		load:     goredis.NewScript(loadLua),
 		counts:   goredis.NewScript(countsLua),
 		allow:    goredis.NewScript(allowLua),
+		hget:     goredis.NewScript(hgetLua),
+		setNX:    goredis.NewScript(setNXLua),
+		get:      goredis.NewScript(getLua),
 	}
 }
 
 func (s scripts) all() []*goredis.Script {
-	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow}
+	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow, s.hget, s.setNX, s.get}
 }

@@ -12,7 +12,10 @@
 // --appendonly yes --appendfsync everysec --save "": a Kill (SIGKILL) loses
 // nothing Redis acknowledged (its AOF writes reach the OS before it
 // replies); only a machine crash could lose the last second. To simulate
-// lost data, Kill, remove files from Dir() and Restart.
+// lost data, Kill, remove files from Dir() and Restart. To simulate a
+// partition or a stalled host, Stop (SIGSTOP: connects still succeed,
+// nothing is answered) and Cont. WithReplicaOf starts a replica of a
+// server (servers use --repl-diskless-sync-delay 0, so it syncs at once).
 //
 // Server and Cluster methods are safe for concurrent use.
 package redistest

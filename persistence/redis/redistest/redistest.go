@@ -37,6 +37,13 @@ type config struct {
 // WithPassword starts the server with --requirepass pw.
 func WithPassword(pw string) Option { return func(c *config) { c.password = pw } }
 
+// WithReplicaOf starts the server as a replica of master (--replicaof).
+func WithReplicaOf(master *Server) Option {
+	return func(c *config) {
+		c.args = append(c.args, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
+	}
+}
+
 // WithArgs appends raw redis-server arguments ("--maxmemory", "10mb").
 func WithArgs(args ...string) Option { return func(c *config) { c.args = append(c.args, args...) } }
 
@@ -116,6 +123,23 @@ func (s *Server) Kill() error {
 	return nil
 }
 
+// Stop sends SIGSTOP: the process no longer answers, but the kernel still
+// accepts TCP connections to it and buffers what is sent, as with a network
+// partition or a stalled host. Cont resumes it.
+func (s *Server) Stop() error { return s.signal(syscall.SIGSTOP) }
+
+// Cont sends SIGCONT to a server stopped by Stop.
+func (s *Server) Cont() error { return s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return errors.New("redistest: server not running")
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
 // Restart kills the server if it runs and starts it again on the same port
 // with the same directory, so it reloads its AOF.
 func (s *Server) Restart() error {
@@ -137,7 +161,7 @@ func (s *Server) start() error {
 	args := []string{
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-		"--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"),
+		"--daemonize", "no", "--repl-diskless-sync-delay", "0", "--logfile", filepath.Join(s.dir, "redis.log"),
 	}
 	if s.cfg.password != "" {
 		args = append(args, "--requirepass", s.cfg.password, "--masterauth", s.cfg.password)
