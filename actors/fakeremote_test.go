@@ -119,7 +119,7 @@ func (f *fakeRemote) apply(cp redis.Checkpoint) error {
 		return &redis.GapError{Shard: cp.Shard, Have: s.seq(), SnapshotSeq: s.snapSeq, First: ents[0].Seq}
 	}
 	s.log = append(s.log, ents...)
-	for k, v := range fakeArchive(cp) {
+	for k, v := range cp.Archive {
 		s.archive[k] = v
 	}
 	s.writer = cp.Epoch

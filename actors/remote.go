@@ -262,15 +262,14 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 		cp.Entries[i] = redis.Entry{Seq: r.Seq, Data: data}
 	}
 	if len(archive) > 0 {
-		arch := make(map[string][]byte, len(archive))
+		cp.Archive = make(map[string][]byte, len(archive))
 		for _, o := range archive {
 			data, err := json.Marshal(o)
 			if err != nil {
 				return err
 			}
-			arch[o.ID] = data
+			cp.Archive[o.ID] = data
 		}
-		_ = arch // MERGE-REDIS: cp.Archive = arch
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // RegisterShow stores a show's configuration under the show's hash tag
@@ -24,6 +25,9 @@ func (c *Client) RegisterShow(ctx context.Context, show string, cfg []byte) (cre
 	if err != nil {
 		return false, fmt.Errorf("redis: register show %s: %w", show, err)
 	}
+	if err := c.indexShow(ctx, show, cfg); err != nil {
+		return false, err
+	}
 	return n == 1, nil
 }
 
@@ -40,4 +44,57 @@ func (c *Client) ShowConfig(ctx context.Context, show string) ([]byte, bool, err
 	cl := &call{script: c.scr.get, keys: []string{key}, group: show}
 	c.run(ctx, []*call{cl})
 	return bytesReply(cl.cmd, "show config "+show)
+}
+
+// showIndexKey is a hash of every registered show id → config, so a node can
+// learn every show in one read (on Redis Cluster it lives in one slot; it is
+// only ever touched alone).
+const showIndexKey = "boxoffice:shows"
+
+// Shows returns every registered show with its config: the config keys,
+// listed through the index that RegisterShow maintains.
+func (c *Client) Shows(ctx context.Context) (map[string][]byte, error) {
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	if !c.Healthy() {
+		return nil, ErrUnavailable
+	}
+	start := time.Now()
+	m, err := c.rdb.HGetAll(ctx, showIndexKey).Result()
+	if err != nil {
+		c.noteError(err, start)
+		return nil, fmt.Errorf("redis: list shows: %w", err)
+	}
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out, nil
+}
+
+// indexShow records a registered show in the index (idempotent; a
+// registration whose index write was lost is indexed by its next Register).
+func (c *Client) indexShow(ctx context.Context, show string, cfg []byte) error {
+	start := time.Now()
+	if err := c.rdb.HSetNX(ctx, showIndexKey, show, cfg).Err(); err != nil {
+		c.noteError(err, start)
+		return fmt.Errorf("redis: index show %s: %w", show, err)
+	}
+	return nil
+}
+
+// noteError reports a failed plain command (not a script call) to the health
+// loop, as run does for scripts.
+func (c *Client) noteError(err error, start time.Time) {
+	switch {
+	case isTimeout(err):
+		if time.Since(start) >= c.opt.ProbeTimeout {
+			c.reportDown(err)
+			return
+		}
+		c.probeNow()
+	case isNetworkError(err):
+		c.reportDown(err)
+	}
 }
