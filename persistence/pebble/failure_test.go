@@ -100,8 +100,20 @@ func TestReopenAfterWALFault(t *testing.T) {
 			}
 			t.Logf("commit B: %v (%d faults injected, last on %v)", err, faults.injected.Load(), faults.lastOp.Load())
 			checkReadsFail(t, s)
-			if _, err := s.Commit(Batch{Shard: "b", Entries: entries("b", 2, 2)}); !errors.Is(err, ErrFailed) {
-				t.Fatalf("commit on failed store: %v", err)
+			writes := map[string]error{}
+			_, writes["commit"] = s.Commit(Batch{Shard: "b", Entries: entries("b", 2, 2)})
+			_, _, writes["commitheld"] = s.CommitHeld(Batch{Shard: "b", Entries: entries("b", 2, 2)})
+			writes["snapshot"] = s.SaveSnapshot("a", 1, snapData("a", 1))
+			writes["put"] = s.Put("k", []byte("v"), true)
+			_, writes["putifabsent"] = s.PutIfAbsent("k", []byte("v"))
+			writes["ack"] = s.AckOutbox(idsA...)
+			writes["delete"] = s.DeleteShard("b")
+			writes["drop"] = s.DropShardAfter("b", 0)
+			writes["deletekv"] = s.DeleteKV("arch/A")
+			for name, err := range writes {
+				if !errors.Is(err, ErrFailed) {
+					t.Errorf("%s on failed store: %v, want ErrFailed", name, err)
+				}
 			}
 			if err := s.Reopen(); !errors.Is(err, ErrFailed) {
 				t.Fatalf("reopen on a still full disk: %v, want ErrFailed", err)
