@@ -96,7 +96,7 @@ func (s *Store) commit(batches []Batch, held bool) ([]uint64, *Ticket, error) {
 	}
 	b := s.db.NewBatchWithSize(sz.batchBytes)
 	ids := buildBatch(b, batches, firstID, sz.outbox)
-	if err := s.commitBatch(b, commitResidue(batches, ids)); err != nil {
+	if err := s.commitBatch(b, func() *residue { return commitResidue(batches, ids) }); err != nil {
 		return nil, nil, err // ticket stays in flight: the relay stops below it until Reopen
 	}
 	s.complete(ticket)

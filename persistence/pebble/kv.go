@@ -47,7 +47,7 @@ func (s *Store) Put(key string, val []byte, sync bool) error {
 		}
 		return b.Close()
 	}
-	return s.commitBatch(b, &residue{kv: []string{key}})
+	return s.commitBatch(b, func() *residue { return &residue{kv: []string{key}} })
 }
 
 // PutIfAbsent stores val under key, synced, unless key already holds a value.
@@ -83,7 +83,7 @@ func (s *Store) PutIfAbsent(key string, val []byte) (stored bool, err error) {
 
 	b := s.db.NewBatchWithSize(len(key) + len(val) + 32)
 	_ = b.Set(kvKey(key), val, nil)
-	p.err = s.commitBatch(b, &residue{kv: []string{key}})
+	p.err = s.commitBatch(b, func() *residue { return &residue{kv: []string{key}} })
 
 	s.kvMu.Lock()
 	delete(s.kvPending, key)

@@ -160,7 +160,7 @@ func (s *Store) deleteOutbox(ids []uint64, extra func(*pebble.Batch), r *residue
 	if highest > s.ackedOutboxID {
 		_ = b.Set(metaAckedOutboxID, binary.BigEndian.AppendUint64(nil, highest), nil)
 	}
-	if err := s.commitBatch(b, r); err != nil {
+	if err := s.commitBatch(b, func() *residue { return r }); err != nil {
 		return 0, err
 	}
 	s.ackedOutboxID = highest

@@ -237,11 +237,16 @@ func (s *Store) fail(err error, r *residue) error {
 }
 
 // commitBatch commits b with the store's write options, counts synced writes,
-// and fails the store on error, recording r (may be nil) as the residue to
-// delete on Reopen. It closes b unless the commit failed (Pebble forbids
-// reusing a failed batch and may still reference it).
-func (s *Store) commitBatch(b *pebble.Batch, r *residue) error {
+// and fails the store on error, recording residueOf() (residueOf may be nil)
+// as the residue to delete on Reopen; residueOf runs only on failure, so that
+// the fast path does not build it. It closes b unless the commit failed
+// (Pebble forbids reusing a failed batch and may still reference it).
+func (s *Store) commitBatch(b *pebble.Batch, residueOf func() *residue) error {
 	if err := s.apply(b, s.wo); err != nil {
+		var r *residue
+		if residueOf != nil {
+			r = residueOf()
+		}
 		return s.fail(err, r)
 	}
 	_ = b.Close()
