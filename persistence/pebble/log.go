@@ -31,10 +31,10 @@ func (a slogLogger) Errorf(format string, args ...any) {
 // continue from (any failed WAL write or sync of a commit, some background
 // failures) and expects it not to return: its default logger exits the
 // process. We log and panic with a pebbleFatal. On the write paths the store
-// recovers that panic and fails itself (every later write is refused, reads
-// keep working) so that the node answers 503 instead of vanishing; anywhere
-// else the panic ends the process. Either way a restart recovers what was
-// synced.
+// recovers that panic and fails itself (every later read and write is
+// refused until Reopen) so that the node answers 503 instead of vanishing;
+// anywhere else the panic ends the process. Reopen (or a restart) recovers
+// what was synced.
 func (a slogLogger) Fatalf(format string, args ...any) {
 	f := pebbleFatal{msg: fmt.Sprintf(format, args...)}
 	for _, a := range args {
