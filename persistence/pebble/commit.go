@@ -24,13 +24,28 @@ type Batch struct {
 	// shard).
 	Entries []Entry
 	// Outbox are order events for the relay, written in the same atomic batch.
+	// Each is stored with its origin: Shard and the batch's last entry seq
+	// (0 without entries).
 	Outbox [][]byte
+	// Puts are key/value pairs written in the same atomic batch, readable by
+	// Get (e.g. terminal orders archived with their records).
+	Puts []KV
 }
 
-// outboxTicket tracks one Commit's outbox id range until it completes.
-type outboxTicket struct {
-	last uint64 // highest id of the range
-	done bool   // the Commit synced (protected by Store.mu)
+// KV is one key/value pair of Batch.Puts.
+type KV struct {
+	Key   string
+	Value []byte
+}
+
+// Ticket tracks one Commit's outbox id range until the relay may see it: until
+// the Commit completes and, for CommitHeld, until Release or Abort. Its fields
+// are protected by Store.mu.
+type Ticket struct {
+	first, last uint64 // the id range; empty (first > last) without events
+	done        bool   // the Commit synced
+	held        bool   // CommitHeld, neither released nor aborted yet
+	finished    bool   // Release or Abort was called
 }
 
 // Commit writes all batches as ONE Pebble batch and waits for one WAL sync
@@ -40,36 +55,119 @@ type outboxTicket struct {
 //
 // Errors: ErrClosed, ErrSeqGap, ErrInvalidShard, an ErrFailed store, or a
 // read error while checking the journal: nothing was written. If the write
-// itself fails, the store becomes failed (ErrFailed) and this Commit may or
-// may not survive a crash; its events are never handed to the relay.
+// itself fails, the store becomes failed (ErrFailed): nothing can be read
+// until Reopen, which deletes whatever this Commit left; its events are never
+// handed to the relay.
 func (s *Store) Commit(batches ...Batch) ([]uint64, error) {
+	ids, _, err := s.commit(batches, false)
+	return ids, err
+}
+
+// CommitHeld is Commit, except that its outbox entries stay invisible to
+// OutboxAfter (which stops below the lowest held id) until Release(t); Abort(t)
+// deletes them instead. For a journal that also checkpoints to Redis: the
+// events must not reach the relay before Redis accepted the batch. t is never
+// nil when err is nil. A held Commit survives Reopen still held; it is not
+// held across a restart (recovery must drop what Redis refused, see
+// DropShardAfter, before the relay starts).
+func (s *Store) CommitHeld(batches ...Batch) (ids []uint64, t *Ticket, err error) {
+	return s.commit(batches, true)
+}
+
+func (s *Store) commit(batches []Batch, held bool) ([]uint64, *Ticket, error) {
 	start := time.Now()
-	if err := s.beginWrite(); err != nil {
-		return nil, err
+	if err := s.begin(); err != nil {
+		return nil, nil, err
 	}
 	defer s.end()
 	sz, err := checkBatches(batches)
-	if err != nil || sz.entries+sz.outbox == 0 {
-		return nil, err
-	}
-	firstID, ticket, err := s.reserve(batches, sz.outbox)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if sz.entries+sz.outbox+sz.puts == 0 {
+		if held {
+			return nil, &Ticket{first: 1, finished: true}, nil
+		}
+		return nil, nil, nil
+	}
+	firstID, ticket, err := s.reserve(batches, sz.outbox, held)
+	if err != nil {
+		return nil, nil, err
 	}
 	b := s.db.NewBatchWithSize(sz.batchBytes)
 	ids := buildBatch(b, batches, firstID, sz.outbox)
-	if err := s.commitBatch(b); err != nil {
-		return nil, err // ticket stays in flight: the relay stops below it
+	if err := s.commitBatch(b, func() *residue { return commitResidue(batches, ids) }); err != nil {
+		return nil, nil, err // ticket stays in flight: the relay stops below it until Reopen
 	}
 	s.complete(ticket)
 	s.outboxLen.Add(int64(sz.outbox))
 	s.recordCommit(len(batches), sz, time.Since(start))
-	return ids, nil
+	return ids, ticket, nil
+}
+
+// Release lets the relay see the outbox entries of a CommitHeld (once every
+// smaller id is visible too). Idempotent; a no-op after Abort; safe from any
+// goroutine, also while the store is failed or closed.
+func (s *Store) Release(t *Ticket) {
+	if t == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.finished {
+		return
+	}
+	t.finished = true
+	t.held = false
+	s.advanceLocked()
+}
+
+// Abort deletes the outbox entries of a CommitHeld, in one synced batch, and
+// ends the hold; the relay never sees them. Idempotent (later calls and calls
+// after Release return nil); safe from any goroutine. If the store is failed,
+// or fails while deleting, Abort returns the ErrFailed error and the entries
+// are deleted by Reopen (they stay invisible until then); the ticket is done
+// either way. On a closed store it returns ErrClosed and the ticket stays
+// held.
+func (s *Store) Abort(t *Ticket) error {
+	if t == nil {
+		return nil
+	}
+	if err := s.beginAny(); err != nil {
+		return err
+	}
+	defer s.end()
+	s.mu.Lock()
+	if t.finished {
+		s.mu.Unlock()
+		return nil
+	}
+	t.finished = true // Release is now a no-op; the hold stays until deleted
+	s.mu.Unlock()
+	var ids []uint64
+	for id := t.first; id <= t.last && id != 0; id++ {
+		ids = append(ids, id)
+	}
+	var err error
+	if len(ids) > 0 {
+		res := &residue{outbox: ids}
+		if err = s.Err(); err != nil {
+			s.fail(err, res)
+		} else {
+			_, err = s.deleteOutbox(ids, nil, res)
+		}
+	}
+	s.mu.Lock()
+	t.held = false
+	s.advanceLocked()
+	s.mu.Unlock()
+	return err
 }
 
 // commitSize counts what a Commit writes.
 type commitSize struct {
 	entries, outbox int // journal entries, outbox events
+	puts            int // key/value pairs
 	payloadBytes    int // bytes of Data and Outbox
 	batchBytes      int // estimated Pebble batch size
 }
@@ -97,10 +195,15 @@ func checkBatches(batches []Batch) (sz commitSize, err error) {
 		}
 		for _, o := range bt.Outbox {
 			sz.payloadBytes += len(o)
-			sz.batchBytes += len(o) + 20
+			sz.batchBytes += len(o) + len(bt.Shard) + 32
+		}
+		for _, kv := range bt.Puts {
+			sz.payloadBytes += len(kv.Value)
+			sz.batchBytes += len(kv.Key) + len(kv.Value) + 24
 		}
 		sz.entries += len(bt.Entries)
 		sz.outbox += len(bt.Outbox)
+		sz.puts += len(bt.Puts)
 	}
 	return sz, nil
 }
@@ -108,7 +211,8 @@ func checkBatches(batches []Batch) (sz commitSize, err error) {
 // reserve checks that every batch continues its shard's journal, advances the
 // shards' last seqs and reserves nOutbox ids, all under mu so that two
 // Commits never reserve the same seq or id.
-func (s *Store) reserve(batches []Batch, nOutbox int) (firstID uint64, t *outboxTicket, err error) {
+// The ticket is nil without outbox events unless held.
+func (s *Store) reserve(batches []Batch, nOutbox int, held bool) (firstID uint64, t *Ticket, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A Commit may carry several batches of one shard: check them in order
@@ -147,26 +251,34 @@ func (s *Store) reserve(batches []Batch, nOutbox int) (firstID uint64, t *outbox
 		s.lastSeq[p.shard] = p.last
 	}
 	if nOutbox == 0 {
+		if held {
+			return 0, &Ticket{first: 1, done: true, finished: true}, nil
+		}
 		return 0, nil, nil
 	}
 	firstID = s.nextOutboxID
 	s.nextOutboxID += uint64(nOutbox)
-	t = &outboxTicket{last: s.nextOutboxID - 1}
+	t = &Ticket{first: firstID, last: s.nextOutboxID - 1, held: held}
 	s.inflight = append(s.inflight, t)
 	return firstID, t, nil
 }
 
-// complete marks t's Commit done and advances the durable outbox id over
-// every leading completed Commit.
-func (s *Store) complete(t *outboxTicket) {
-	if t == nil {
+// complete marks t's Commit done and advances the durable outbox id.
+func (s *Store) complete(t *Ticket) {
+	if t == nil || t.last < t.first {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.done = true
+	s.advanceLocked()
+}
+
+// advanceLocked advances the durable outbox id over every leading completed,
+// not held Commit. Requires mu.
+func (s *Store) advanceLocked() {
 	n := 0
-	for n < len(s.inflight) && s.inflight[n].done {
+	for n < len(s.inflight) && s.inflight[n].done && !s.inflight[n].held {
 		s.durableOutboxID = s.inflight[n].last
 		n++
 	}
@@ -207,14 +319,15 @@ func (s *Store) lastSeqLocked(shard string) (uint64, error) {
 	return last, nil
 }
 
-// buildBatch writes the journal and outbox keys of batches into b and
-// returns the outbox ids, starting at firstID.
+// buildBatch writes the journal, outbox and key/value keys of batches into b
+// and returns the outbox ids, starting at firstID.
 func buildBatch(b *pebble.Batch, batches []Batch, firstID uint64, nOutbox int) []uint64 {
 	var ids []uint64
 	if nOutbox > 0 {
 		ids = make([]uint64, 0, nOutbox)
 	}
 	key := make([]byte, 0, 64)
+	var val []byte
 	id := firstID
 	for i := range batches {
 		bt := &batches[i]
@@ -222,11 +335,20 @@ func buildBatch(b *pebble.Batch, batches []Batch, firstID uint64, nOutbox int) [
 			key = appendJournalKey(key[:0], bt.Shard, e.Seq)
 			_ = b.Set(key, e.Data, nil) // Set on an uncommitted batch cannot fail
 		}
+		var origin uint64
+		if n := len(bt.Entries); n > 0 {
+			origin = bt.Entries[n-1].Seq
+		}
 		for _, o := range bt.Outbox {
 			key = appendOutboxKey(key[:0], id)
-			_ = b.Set(key, o, nil)
+			val = appendOutboxValue(val[:0], bt.Shard, origin, o)
+			_ = b.Set(key, val, nil) // the batch copies val
 			ids = append(ids, id)
 			id++
+		}
+		for _, kv := range bt.Puts {
+			key = append(append(key[:0], prefixKV), kv.Key...)
+			_ = b.Set(key, kv.Value, nil)
 		}
 	}
 	return ids

@@ -17,13 +17,20 @@
 //     snapshot seq. A gap, rewind or duplicate is refused with ErrSeqGap, which
 //     also catches two activations of one shard writing on the same node.
 //   - Outbox ids are assigned in Commit order, never reused across restarts
-//     (as long as an id was made durable or acknowledged), and handed to the
-//     relay only once durable: OutboxAfter never returns an entry whose Commit
-//     has not completed its sync, and never returns an id while a smaller id is
-//     still in flight, so a relay that advances a cursor never skips an entry.
-//   - After any write error the store is failed (ErrFailed): every later write
-//     is refused, because after a failed fsync nothing unsynced can be trusted.
-//     The node must restart; recovery replays what was synced.
+//     (as long as an id was made durable, acknowledged or deleted), and handed
+//     to the relay only once durable: OutboxAfter never returns an entry whose
+//     Commit has not completed its sync, and never returns an id while a
+//     smaller id is still in flight or held (CommitHeld until Release), so a
+//     relay that advances a cursor never skips an entry. Each entry carries
+//     its origin (shard, journal seq), which DropShardAfter uses.
+//   - After any write error the store is failed (ErrFailed): every later read
+//     and write is refused. Pebble makes a batch readable before its WAL sync
+//     returns, so after a failed write or sync the handle would show data
+//     that may never become durable (the fsyncgate rule: a failed fsync is
+//     fatal for the handle). Reopen closes the handle, opens the database from
+//     disk and deletes what the failed writes may have left (journal entries
+//     from the failed Commit's first seq on, its outbox entries and keys)
+//     before serving again; a restart recovers what was synced.
 //
 // # Callers' duties
 //
@@ -32,6 +39,15 @@
 //     Different shards may commit concurrently.
 //   - A shard that restores a newer state from elsewhere (Redis) must
 //     SaveSnapshot that state before committing entries after it.
+//   - On an ErrFailed error, call Reopen (retry it while it fails, e.g. until
+//     disk space is freed) and reload every shard from the store: never use
+//     data read from the store before the failure, nor state built on a write
+//     that failed. Reopen needs every other call to return first.
+//   - A journal that checkpoints to Redis commits with CommitHeld and calls
+//     Release once Redis accepted the batch, or DropShardAfter and Abort when
+//     Redis refused it or did not confirm. Holds live in memory: on activation
+//     after a restart, drop what Redis does not have (DropShardAfter) before
+//     the relay may send it.
 //   - The outbox (OutboxAfter, AckOutbox) is read by one relay goroutine.
 //   - Close is called after every other caller stopped; calls after Close
 //     return ErrClosed.
@@ -44,7 +60,9 @@
 //
 //	'j' len shard seq(8)  -> journal entry
 //	's' len shard         -> seq(8) snapshot
-//	'o' id(8)             -> outbox event
-//	'm' name              -> store metadata (highest acknowledged outbox id)
+//	'o' id(8)             -> 0xb1 len shard seq(8) event (origin header; ids
+//	                         below meta outbox.header-from: the bare event)
+//	'm' name              -> store metadata (highest acknowledged outbox id,
+//	                         first outbox id with an origin header)
 //	'k' key               -> small key/value (dedupe, node meta)
 package pebble

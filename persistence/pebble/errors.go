@@ -6,7 +6,7 @@ import "errors"
 var ErrClosed = errors.New("pebble store: closed")
 
 // ErrFailed wraps the first write error; once failed, the store refuses every
-// write until the process restarts and recovers from what was synced.
+// read and write until Reopen (or a restart) recovers from what was synced.
 var ErrFailed = errors.New("pebble store: failed")
 
 // ErrSeqGap is returned when journal entries do not continue the shard's
@@ -21,3 +21,7 @@ var ErrStaleSnapshot = errors.New("pebble store: snapshot older than the stored 
 
 // ErrCorrupt is returned when a stored key or value cannot be decoded.
 var ErrCorrupt = errors.New("pebble store: corrupt record")
+
+// ErrBelowSnapshot is returned by DropShardAfter when the shard's snapshot is
+// newer than the seq to keep.
+var ErrBelowSnapshot = errors.New("pebble store: cannot drop below the shard's snapshot")

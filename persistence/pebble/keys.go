@@ -21,6 +21,10 @@ const maxShardLen = 1024
 // id counter survives a restart after the relay emptied the outbox.
 var metaAckedOutboxID = []byte{prefixMeta, 'o', 'u', 't', 'b', 'o', 'x', '.', 'a', 'c', 'k', 'e', 'd'}
 
+// metaOutboxHeaderFrom holds the first outbox id whose value carries the
+// origin header (see outboxMagic).
+var metaOutboxHeaderFrom = append([]byte{prefixMeta}, "outbox.header-from"...)
+
 func checkShard(shard string) error {
 	if shard == "" || len(shard) > maxShardLen {
 		return fmt.Errorf("%w: %q", ErrInvalidShard, shard)

@@ -31,20 +31,30 @@ func (a slogLogger) Errorf(format string, args ...any) {
 // continue from (any failed WAL write or sync of a commit, some background
 // failures) and expects it not to return: its default logger exits the
 // process. We log and panic with a pebbleFatal. On the write paths the store
-// recovers that panic and fails itself (every later write is refused, reads
-// keep working) so that the node answers 503 instead of vanishing; anywhere
-// else the panic ends the process. Either way a restart recovers what was
-// synced.
+// recovers that panic and fails itself (every later read and write is
+// refused until Reopen) so that the node answers 503 instead of vanishing;
+// anywhere else the panic ends the process. Reopen (or a restart) recovers
+// what was synced.
 func (a slogLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	a.l.Error("pebble fatal", "err", msg)
-	panic(pebbleFatal(msg))
+	f := pebbleFatal{msg: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			f.errs = append(f.errs, err)
+		}
+	}
+	a.l.Error("pebble fatal", "err", f.msg)
+	panic(f)
 }
 
-// pebbleFatal is the panic value of slogLogger.Fatalf.
-type pebbleFatal string
+// pebbleFatal is the panic value of slogLogger.Fatalf. It wraps the errors
+// among Fatalf's arguments (errors.Is(err, syscall.ENOSPC) works).
+type pebbleFatal struct {
+	msg  string
+	errs []error
+}
 
-func (f pebbleFatal) Error() string { return "pebble fatal: " + string(f) }
+func (f pebbleFatal) Error() string   { return "pebble fatal: " + f.msg }
+func (f pebbleFatal) Unwrap() []error { return f.errs }
 
 // eventListener reports the Pebble events an operator must see: background
 // errors, corruption, write stalls (commits block), slow disk, low disk space.

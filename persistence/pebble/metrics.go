@@ -20,6 +20,7 @@ type storeMetrics struct {
 	walSyncs               atomic.Uint64 // WAL file syncs issued by Pebble
 	snapshots              atomic.Uint64 // SaveSnapshot calls that succeeded
 	acked                  atomic.Uint64 // outbox entries deleted by AckOutbox
+	reopens                atomic.Uint64 // successful Reopens of a failed store
 	commitLatencyMicros    histogram     // Commit latency, micros
 	commitLatencyMaxMicros atomic.Uint64 // slowest Commit, micros
 }

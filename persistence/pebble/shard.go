@@ -27,7 +27,7 @@ func (s *Store) LoadShard(shard string) (snap []byte, snapSeq uint64, entries []
 		return nil, 0, nil, err
 	}
 	entries, err = readJournal(view, shard, snapSeq)
-	if err != nil {
+	if err = s.afterRead(err); err != nil {
 		return nil, 0, nil, err
 	}
 	return snap, snapSeq, entries, nil
@@ -87,11 +87,13 @@ func readJournal(r pebble.Reader, shard string, after uint64) ([]Entry, error) {
 // journal entries <= seq, in one synced batch. seq may be past the journal's
 // end (a state restored from elsewhere): the next Commit then continues at
 // seq+1. A snapshot older than the stored one is refused (ErrStaleSnapshot).
+// A failed SaveSnapshot is not undone by Reopen: the shard then has either the
+// new snapshot or the old one with its journal (see Reopen).
 func (s *Store) SaveSnapshot(shard string, seq uint64, snap []byte) error {
 	if err := checkShard(shard); err != nil {
 		return err
 	}
-	if err := s.beginWrite(); err != nil {
+	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
@@ -107,7 +109,7 @@ func (s *Store) SaveSnapshot(shard string, seq uint64, snap []byte) error {
 	val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(snap)), seq)
 	_ = b.Set(snapshotKey(shard), append(val, snap...), nil)
 	_ = b.DeleteRange(prefix, end, nil)
-	if err := s.commitBatch(b); err != nil {
+	if err := s.commitBatch(b, nil); err != nil {
 		return err
 	}
 	s.metrics.snapshots.Add(1)
@@ -150,7 +152,7 @@ func (s *Store) Shards() ([]string, error) {
 		}
 	}
 	slices.Sort(shards)
-	return slices.Compact(shards), nil
+	return slices.Compact(shards), s.afterRead(nil)
 }
 
 // appendShards appends the distinct shards that have keys of kind, skipping
@@ -177,12 +179,13 @@ func appendShards(shards []string, r pebble.Reader, kind byte) ([]string, error)
 }
 
 // DeleteShard deletes the shard's journal and snapshot in one synced batch.
-// The shard's next Commit starts again at seq 1.
+// The shard's next Commit starts again at seq 1. A failed DeleteShard is not
+// undone by Reopen; the caller repeats it.
 func (s *Store) DeleteShard(shard string) error {
 	if err := checkShard(shard); err != nil {
 		return err
 	}
-	if err := s.beginWrite(); err != nil {
+	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
@@ -190,11 +193,76 @@ func (s *Store) DeleteShard(shard string) error {
 	b := s.db.NewBatch()
 	_ = b.DeleteRange(prefix, prefixEnd(prefix), nil)
 	_ = b.Delete(snapshotKey(shard), nil)
-	if err := s.commitBatch(b); err != nil {
+	if err := s.commitBatch(b, nil); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.lastSeq, shard)
 	s.mu.Unlock()
 	return nil
+}
+
+// DropShardAfter deletes, in one synced batch, the shard's journal entries
+// with seq > seq and the outbox entries whose origin is the shard with Seq >
+// seq (records a Redis checkpoint refused or did not confirm: never
+// acknowledged). The shard's next Commit continues at min(seq, last)+1. It
+// scans the whole outbox. Refused with ErrBelowSnapshot if the shard's
+// snapshot is newer than seq. Held Commits whose entries it deleted are still
+// to be Released or Aborted. A failed DropShardAfter is not undone by Reopen;
+// the caller repeats it.
+func (s *Store) DropShardAfter(shard string, seq uint64) error {
+	if err := checkShard(shard); err != nil {
+		return err
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	snapSeq, _, err := s.readSnapshot(s.db, shard, false)
+	if err != nil {
+		return err
+	}
+	if snapSeq > seq {
+		return fmt.Errorf("%w: shard %s: snapshot at %d, drop after %d", ErrBelowSnapshot, shard, snapSeq, seq)
+	}
+	ids, err := s.outboxOf(shard, seq)
+	if err != nil {
+		return err
+	}
+	dropJournal := func(b *pebble.Batch) {
+		if seq < math.MaxUint64 {
+			prefix := appendShardPrefix(nil, prefixJournal, shard)
+			_ = b.DeleteRange(appendJournalKey(nil, shard, seq+1), prefixEnd(prefix), nil)
+		}
+	}
+	if _, err := s.deleteOutbox(ids, dropJournal, nil); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.lastSeq, shard) // reloaded from the database by the next write
+	s.mu.Unlock()
+	return nil
+}
+
+// outboxOf returns the ids of the outbox entries of shard with Seq > after.
+func (s *Store) outboxOf(shard string, after uint64) ([]uint64, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{
+		LowerBound: appendOutboxKey(nil, s.outboxHeaderFrom),
+		UpperBound: []byte{prefixOutbox + 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint64
+	for valid := it.First(); valid; valid = it.Next() {
+		e, err := s.outboxEntry(it)
+		if err != nil {
+			_ = it.Close()
+			return nil, err
+		}
+		if e.Shard == shard && e.Seq > after {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids, it.Close()
 }

@@ -33,31 +33,44 @@ type Options struct {
 // Store is a node's durable store. All methods are safe for concurrent use,
 // subject to the per-shard and relay duties stated in the package doc.
 type Store struct {
-	db  *pebble.DB
+	db  *pebble.DB           // nil after a Reopen that could not open the database
+	opt Options              // as given to Open, for Reopen
+	fs  vfs.FS               // opt.FS or the disk
 	wo  *pebble.WriteOptions // Sync, or NoSync under Options.NoSync
 	log *slog.Logger
 
-	closeMu sync.RWMutex // held shared by every operation, exclusively by Close
+	closeMu sync.RWMutex // held shared by every operation, exclusively by Close and Reopen
 	closed  bool         // protected by closeMu
 
-	failure atomic.Pointer[error] // first write error; set once, never cleared
+	// failure is the first write error since Open or the last successful
+	// Reopen; nil while the store is healthy. Cleared only by Reopen (holding
+	// closeMu exclusively).
+	failure atomic.Pointer[error]
+
+	residueMu sync.Mutex // protects following fields
+	// residue is what failed writes may have left in the database; Reopen
+	// deletes it before clearing the failure.
+	residue residue
 
 	mu sync.Mutex // protects following fields
 	// lastSeq is the newest journal or snapshot seq per shard, loaded lazily
-	// from the database on a shard's first write since Open.
+	// from the database on a shard's first write since Open or Reopen.
 	lastSeq map[string]uint64
 	// nextOutboxID is the next outbox id to assign.
 	nextOutboxID uint64
 	// inflight holds, in id order, the outbox id ranges of Commits that have
-	// not completed yet.
-	inflight []*outboxTicket
+	// not completed yet and of held Commits not yet released.
+	inflight []*Ticket
 	// durableOutboxID is the highest outbox id such that every Commit holding
-	// an id at or below it has completed (synced and visible).
+	// an id at or below it has completed (synced and visible) and is not held.
 	durableOutboxID uint64
+	// outboxHeaderFrom is the first outbox id whose value carries the origin
+	// header (smaller ids were written by an older store, without it).
+	outboxHeaderFrom uint64
 
-	ackMu sync.Mutex // serializes AckOutbox; protects following fields
-	// ackedOutboxID is the highest outbox id ever acknowledged (persisted in
-	// metaAckedOutboxID).
+	ackMu sync.Mutex // serializes outbox deletions (AckOutbox, Abort, DropShardAfter); protects following fields
+	// ackedOutboxID is the highest outbox id ever acknowledged or deleted
+	// (persisted in metaAckedOutboxID).
 	ackedOutboxID uint64
 
 	outboxLen atomic.Int64 // outbox entries written and not acknowledged
@@ -84,6 +97,8 @@ func Open(opt Options) (*Store, error) {
 		fs = vfs.Default
 	}
 	s := &Store{
+		opt:       opt,
+		fs:        fs,
 		wo:        pebble.Sync,
 		log:       log,
 		lastSeq:   make(map[string]uint64),
@@ -92,13 +107,36 @@ func Open(opt Options) (*Store, error) {
 	if opt.NoSync {
 		s.wo = pebble.NoSync
 	}
+	db, err := s.openDB()
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	scan, err := recoverOutbox(db)
+	if err == nil {
+		s.outboxHeaderFrom, err = initOutboxFormat(db, scan)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.ackedOutboxID = scan.acked
+	s.outboxLen.Store(scan.n)
+	s.durableOutboxID = max(scan.last, scan.acked)
+	s.nextOutboxID = max(s.durableOutboxID+1, s.outboxHeaderFrom)
+	return s, nil
+}
+
+// openDB opens the Pebble database with the store's options. Each call builds
+// fresh options (the block cache of a closed database is released with it).
+func (s *Store) openDB() (*pebble.DB, error) {
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref() // the DB holds its own reference
 	popts := &pebble.Options{
-		FS:                 syncCountingFS{FS: fs, syncs: &s.metrics.walSyncs},
+		FS:                 syncCountingFS{FS: s.fs, syncs: &s.metrics.walSyncs},
 		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             slogLogger{l: log},
-		EventListener:      eventListener(log),
+		Logger:             slogLogger{l: s.log},
+		EventListener:      eventListener(s.log),
 		// a block cache and a large memtable keep the hot journal tail, outbox
 		// and dedupe keys in memory; bloom filters make lookups of absent
 		// dedupe keys (the common case) skip the files that cannot hold them
@@ -108,19 +146,14 @@ func Open(opt Options) (*Store, error) {
 	for i := range popts.Levels {
 		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
-	if opt.tune != nil {
-		opt.tune(popts)
+	if s.opt.tune != nil {
+		s.opt.tune(popts)
 	}
-	db, err := pebble.Open(opt.Dir, popts)
+	db, err := pebble.Open(s.opt.Dir, popts)
 	if err != nil {
-		return nil, fmt.Errorf("pebble store: open %s: %w", opt.Dir, err)
+		return nil, fmt.Errorf("pebble store: open %s: %w", s.opt.Dir, err)
 	}
-	s.db = db
-	if err := s.recoverOutbox(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return s, nil
+	return db, nil
 }
 
 // cacheBytes is the Pebble block cache of a node's store.
@@ -135,11 +168,18 @@ func (s *Store) Close() error {
 		return ErrClosed
 	}
 	s.closed = true
+	if s.db == nil {
+		return nil // a failed Reopen already closed it
+	}
+	if s.Err() != nil {
+		return closeFailed(s.db)
+	}
 	return s.db.Close()
 }
 
-// Err returns nil while the store accepts writes, or the ErrFailed-wrapped
-// first write error (for readiness checks).
+// Err returns nil while the store is healthy, or the ErrFailed-wrapped first
+// write error since Open or the last successful Reopen (for readiness checks).
+// While Err is not nil every read and write returns it; Reopen clears it.
 func (s *Store) Err() error {
 	if p := s.failure.Load(); p != nil {
 		return fmt.Errorf("%w: %w", ErrFailed, *p)
@@ -147,8 +187,22 @@ func (s *Store) Err() error {
 	return nil
 }
 
-// begin guards an operation against Close; end must follow a nil return.
+// begin guards an operation against Close and Reopen and refuses it while the
+// store is failed (a failed handle must not be read: it may return the data of
+// the failed write). end must follow a nil return.
 func (s *Store) begin() error {
+	if err := s.beginAny(); err != nil {
+		return err
+	}
+	if err := s.Err(); err != nil {
+		s.end()
+		return err
+	}
+	return nil
+}
+
+// beginAny is begin without the failed-store check (metrics, Abort).
+func (s *Store) beginAny() error {
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -159,33 +213,41 @@ func (s *Store) begin() error {
 
 func (s *Store) end() { s.closeMu.RUnlock() }
 
-// beginWrite is begin plus the failed-store check.
-func (s *Store) beginWrite() error {
-	if err := s.begin(); err != nil {
-		return err
+// afterRead returns err, or the store's failure if it failed while the read
+// ran (the read may have seen the failed write's data).
+func (s *Store) afterRead(err error) error {
+	if ferr := s.Err(); ferr != nil {
+		return ferr
 	}
-	if err := s.Err(); err != nil {
-		s.end()
-		return err
-	}
-	return nil
+	return err
 }
 
-// fail records err as the store's failure (the first one wins) and returns
-// the error to hand to the caller.
-func (s *Store) fail(err error) error {
+// fail records r as residue of a failed write and err as the store's failure
+// (the first one wins), and returns the error to hand to the caller.
+func (s *Store) fail(err error, r *residue) error {
+	if r != nil {
+		s.residueMu.Lock()
+		s.residue.add(r)
+		s.residueMu.Unlock()
+	}
 	if s.failure.CompareAndSwap(nil, &err) {
-		s.log.Error("pebble store failed; refusing writes until restart", "err", err)
+		s.log.Error("pebble store failed; refusing reads and writes until Reopen", "err", err)
 	}
 	return s.Err()
 }
 
 // commitBatch commits b with the store's write options, counts synced writes,
-// and fails the store on error. It closes b unless the commit failed (Pebble
-// forbids reusing a failed batch and may still reference it).
-func (s *Store) commitBatch(b *pebble.Batch) error {
+// and fails the store on error, recording residueOf() (residueOf may be nil)
+// as the residue to delete on Reopen; residueOf runs only on failure, so that
+// the fast path does not build it. It closes b unless the commit failed
+// (Pebble forbids reusing a failed batch and may still reference it).
+func (s *Store) commitBatch(b *pebble.Batch, residueOf func() *residue) error {
 	if err := s.apply(b, s.wo); err != nil {
-		return s.fail(err)
+		var r *residue
+		if residueOf != nil {
+			r = residueOf()
+		}
+		return s.fail(err, r)
 	}
 	_ = b.Close()
 	if s.wo.Sync {
@@ -229,6 +291,7 @@ func (s *Store) Metrics() map[string]float64 {
 		"commit_latency_p99_micros":  float64(m.commitLatencyMicros.quantile(0.99)),
 		"commit_latency_mean_micros": m.commitLatencyMicros.mean(),
 		"commit_latency_max_micros":  float64(m.commitLatencyMaxMicros.Load()),
+		"reopens_total":              float64(m.reopens.Load()),
 		"failed":                     0,
 	}
 	if syncs := m.walSyncs.Load(); syncs > 0 {
@@ -241,9 +304,15 @@ func (s *Store) Metrics() map[string]float64 {
 	out["outbox_next_id"] = float64(s.nextOutboxID)
 	out["outbox_durable_id"] = float64(s.durableOutboxID)
 	s.mu.Unlock()
-	if s.begin() == nil {
-		pm := s.db.Metrics()
+	if s.beginAny() == nil {
+		var pm *pebble.Metrics
+		if s.db != nil && s.Err() == nil {
+			pm = s.db.Metrics()
+		}
 		s.end()
+		if pm == nil {
+			return out
+		}
 		out["pebble_flushes_total"] = float64(pm.Flush.Count)
 		out["pebble_compactions_total"] = float64(pm.Compact.Count)
 		out["pebble_compaction_debt_bytes"] = float64(pm.Compact.EstimatedDebt)
