@@ -1,5 +1,3 @@
-//go:build pebbleapi
-
 package actors
 
 import (
@@ -135,7 +133,7 @@ func BenchmarkActorOpsBatched(b *testing.B) {
 			var sends []func(*requestBatch)
 			for n := 0; n < shards; n++ {
 				env := &Env{Journal: nopJournal{}, Log: testEnv.Log, SnapshotEvery: 1 << 30}
-				id := uniq("bbatch") + "/0"
+				id := uniq("bbatch")
 				pid := testNode.System.Root.Spawn(ShowProps(env, id))
 				b.Cleanup(func() { testNode.System.Root.Stop(pid) })
 				sends = append(sends, func(m *requestBatch) { testNode.System.Root.Send(pid, m) })
@@ -187,7 +185,14 @@ func BenchmarkActorOpsBatched(b *testing.B) {
 // nopJournal forgets everything: the actor path without any journal cost.
 type nopJournal struct{}
 
-func (nopJournal) Append(string, []seatmap.Record, []seatmap.Event) error { return nil }
-func (nopJournal) Load(string) ([]byte, []seatmap.Record, error)          { return nil, nil, nil }
-func (nopJournal) SaveSnapshot(string, uint64, []byte) error              { return nil }
-func (nopJournal) Shards() ([]string, error)                              { return nil, nil }
+func (nopJournal) Append(string, Write) (Held, error)               { return nil, nil }
+func (nopJournal) Load(string) ([]byte, []seatmap.Record, error)    { return nil, nil, nil }
+func (nopJournal) SaveSnapshot(string, uint64, []byte) error        { return nil }
+func (nopJournal) Shards() ([]string, error)                        { return nil, nil }
+func (nopJournal) Recover() error                                   { return nil }
+func (nopJournal) Failed() bool                                     { return false }
+func (nopJournal) DropAfter(string, uint64) error                   { return nil }
+func (nopJournal) Archived(string) ([]byte, bool, error)            { return nil, false, nil }
+func (nopJournal) LocalEpoch(string) (uint64, uint64, error)        { return 0, 0, nil }
+func (nopJournal) SetLocalEpoch(string, uint64, uint64, bool) error { return nil }
+func (nopJournal) Reset(string) error                               { return nil }

@@ -1,5 +1,3 @@
-//go:build pebbleapi
-
 package actors
 
 import (
@@ -53,15 +51,16 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 		t.Fatal(err)
 	}
 	env := &Env{Journal: NewPebbleJournal(st), Log: testEnv.Log, SnapshotEvery: 40}
-	show := uniq("crash")
-	cfg := stadium(show, 4, 5, 10, 2) // 3 shards
-	cfg.HoldTTLSeconds = 3600
+	base := uniq("crash")
 	ids := map[int]string{}
-	// standalone shard actors: this test owns their journal
+	byShow := map[string]int{}
+	// standalone show actors sharing one store: this test owns their journal
 	send := map[int]func(seatmap.Command) seatmap.Result{}
-	for n := 0; n < cfg.Shards(); n++ {
-		id := ShardIdentity(show, n)
-		ids[n] = id
+	for n := 0; n < 3; n++ {
+		id := fmt.Sprintf("%s-%d", base, n)
+		cfg := stadium(id, 2, 5, 10, 2)
+		cfg.HoldTTLSeconds = 3600
+		ids[n], byShow[id] = id, n
 		pid := testNode.System.Root.Spawn(ShowProps(env, id))
 		defer testNode.System.Root.Stop(pid)
 		send[n] = func(cmd seatmap.Command) seatmap.Result {
@@ -93,9 +92,9 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 				default:
 				}
 				n := r.Intn(len(send))
-				hold := fmt.Sprintf("%s~%d~g%di%d", show, n, g, i)
+				hold := fmt.Sprintf("%s~g%di%d", ids[n], g, i)
 				res := send[n](seatmap.Command{Kind: seatmap.KindHold, User: fmt.Sprint("u", g), HoldID: hold,
-					Section: fmt.Sprintf("s%d", n*2+r.Intn(2)), Quantity: 1 + r.Intn(2)})
+					Section: fmt.Sprintf("s%d", r.Intn(2)), Quantity: 1 + r.Intn(2)})
 				if res.Err != nil {
 					continue
 				}
@@ -116,7 +115,7 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 				if r.Intn(2) == 0 {
 					kind, status = seatmap.KindCancel, seatmap.StatusCancelled
 				}
-				if res := send[n](seatmap.Command{Kind: kind, OrderID: order, Token: "tok_ok"}); res.Err == nil {
+				if res := send[n](seatmap.Command{Kind: kind, OrderID: order, Token: "tok_ok", Attempt: order + "a"}); res.Err == nil {
 					ack.mu.Lock()
 					ack.orders[order] = status
 					ack.mu.Unlock()
@@ -150,7 +149,7 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 	j := NewPebbleJournal(st2)
 	shards := map[int]*seatmap.Shard{}
 	for n, id := range ids {
-		sh, err := loadShard(j, id, n)
+		sh, err := loadShard(j, id)
 		if err != nil {
 			t.Fatalf("recover %s: %v", id, err)
 		}
@@ -160,14 +159,14 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 		shards[n] = sh
 	}
 	for _, h := range holds {
-		_, parts, _ := parseID(h)
-		if r := shards[parts[0]].Apply(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: h}); r.Err != nil {
+		show, _ := parseID(h)
+		if r := shards[byShow[show]].Apply(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: h}); r.Err != nil {
 			t.Fatalf("acknowledged hold %s lost: %v", h, r.Err)
 		}
 	}
 	for o, status := range orders {
-		_, parts, _ := parseID(o)
-		r := shards[parts[0]].Apply(seatmap.Command{Kind: seatmap.KindGetOrder, OrderID: o})
+		show, _ := parseID(o)
+		r := shards[byShow[show]].Apply(seatmap.Command{Kind: seatmap.KindGetOrder, OrderID: o})
 		if r.Err != nil {
 			t.Fatalf("acknowledged order %s lost: %v", o, r.Err)
 		}

@@ -93,8 +93,6 @@ type MemJournal struct {
 
 type memEntry struct {
 	pebble.OutboxEntry
-	show string // the show and journal seq of the batch that wrote it
-	seq  uint64
 	held bool
 }
 
@@ -178,7 +176,7 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 			return nil, err
 		}
 		j.nextID++
-		j.outbox = append(j.outbox, memEntry{OutboxEntry: pebble.OutboxEntry{ID: j.nextID, Data: data}, show: show, seq: lastSeq, held: w.Held})
+		j.outbox = append(j.outbox, memEntry{OutboxEntry: pebble.OutboxEntry{ID: j.nextID, Data: data, Shard: show, Seq: lastSeq}, held: w.Held})
 		r.ids = append(r.ids, j.nextID)
 	}
 	for _, o := range w.Archive {
@@ -273,7 +271,7 @@ func (j *MemJournal) DropAfter(show string, seq uint64) error {
 	j.truncateLocked(show, seq)
 	var ids []uint64
 	for _, e := range j.outbox {
-		if e.show == show && e.seq > seq {
+		if e.Shard == show && e.Seq > seq {
 			ids = append(ids, e.ID)
 		}
 	}

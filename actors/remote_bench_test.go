@@ -1,5 +1,3 @@
-//go:build pebbleapi
-
 package actors
 
 import (
