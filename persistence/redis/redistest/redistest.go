@@ -334,3 +334,15 @@ func tailFile(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Signal sends sig to the running server (SIGSTOP freezes it: connections
+// stay open and hang, unlike Kill; SIGCONT resumes it). It fails when the
+// server is not running.
+func (s *Server) Signal(sig os.Signal) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return errors.New("redistest: server not running")
+	}
+	return s.cmd.Process.Signal(sig)
+}
