@@ -301,6 +301,8 @@ func (a *showActor) refusal(cmd seatmap.Command) error {
 		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: msg}
 	case cmd.Kind.ReadOnly():
 		return nil
+	case a.w.stalled.Load():
+		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "storage is stalled; writes are refused until it answers"}
 	case a.env.Remote != nil && (a.readOnly || !a.env.Remote.Healthy()):
 		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "redis is unavailable; writes are refused until it is back"}
 	}

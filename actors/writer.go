@@ -53,7 +53,14 @@ type writer struct {
 	// failedGen is failed, for the actor: a failure it has not handled yet
 	// means its state is not durable.
 	failedGen atomic.Uint64
+	// stalled is set while a journal write takes longer than stallTimeout:
+	// the actor refuses writes meanwhile
+	stalled atomic.Bool
 }
+
+// stallTimeout is how long a journal write may take before its commands
+// answer 503.
+const stallTimeout = time.Second
 
 func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
 	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024)}
@@ -168,11 +175,34 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		}()
 	}
 	start := time.Now()
+	// a disk that stalls (full, or a dying device) answers 503 after
+	// stallTimeout rather than holding every caller; the write goes on and
+	// the show refuses writes until it returned
+	var answered atomic.Bool
+	stall := time.AfterFunc(stallTimeout, func() {
+		if answered.CompareAndSwap(false, true) {
+			w.stalled.Store(true)
+			w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
+			res := unavailable("storage is stalled")
+			for _, p := range replies {
+				p.res = res
+				for i := range p.bres {
+					p.bres[i] = res
+				}
+				w.answer(p)
+			}
+		}
+	})
 	held, err := w.env.Journal.Append(w.identity, wr)
+	stall.Stop()
 	w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
 	if remoteDone != nil {
 		<-remoteDone
 	}
+	if !answered.CompareAndSwap(false, true) {
+		replies = nil // answered 503 when it stalled: the outcome was unknown to them
+	}
+	w.stalled.Store(false)
 	if err != nil {
 		w.env.Stats.JournalErrors.Add(1)
 		w.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
