@@ -25,13 +25,13 @@ type Kind uint8
 
 const (
 	KindCreate    Kind = iota + 1 // create the shard of a show (Show)
-	KindHold                      // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID
+	KindHold                      // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID (IdemKey/IdemHash optional)
 	KindRelease                   // release HoldID
 	KindExtend                    // set HoldID's expiry to Now + Seconds (capped)
 	KindTick                      // expire what is due at Now
 	KindOrder                     // convert HoldID into order OrderID (IdemKey/IdemHash optional)
-	KindPay                       // OrderID: pending_payment -> payment_processing, with Token
-	KindPayResult                 // OrderID: settle the payment of EventID; Success
+	KindPay                       // OrderID: pending_payment -> payment_processing, with Token, as payment Attempt
+	KindPayResult                 // OrderID: settle payment Attempt (result EventID, deduped); Success
 	KindCancel                    // OrderID: pending_payment -> cancelled
 	KindNotified                  // OrderID: notification for EventID sent through Channel
 	KindGetShow                   // read: the shard's part of the show document
@@ -78,6 +78,10 @@ type Command struct {
 	EventID  string      `json:"ev,omitempty"`
 	Success  bool        `json:"ok,omitempty"`
 	Channel  string      `json:"ch,omitempty"`
+	// Attempt names one payment attempt of an order (KindPay, KindPayResult):
+	// caller-generated, unique per order, [A-Za-z0-9._-]{1,64}. The gateway's
+	// charge key is OrderID+":"+Attempt.
+	Attempt string `json:"att,omitempty"`
 }
 
 // HoldView is a hold as the API shows it.
@@ -124,6 +128,8 @@ type OrderView struct {
 	PaymentDueAt int64          `json:"payment_due_at"`
 	CreatedAt    int64          `json:"created_at"`
 	History      []History      `json:"history"`
+	// Attempt is the current (latest) payment attempt, "" before the first.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // SectionView is one section's counters.
@@ -162,6 +168,10 @@ type Result struct {
 	Seats   []SeatEntry
 	Users   map[string]int
 	Created bool // the command created the hold/order (201) rather than finding it (200)
+	// ArchivedOrderID is set (with Err nil, Order nil) when KindOrder's
+	// idempotency key names an order that has left memory through
+	// Ready.Archive: the shell answers with the archived copy of that order.
+	ArchivedOrderID string
 }
 
 // Event types of the order pipeline.
@@ -189,6 +199,10 @@ type Event struct {
 	Seats    []string `json:"seats,omitempty"`
 	Token    string   `json:"token,omitempty"`
 	At       int64    `json:"at"`
+	// Attempt is the payment attempt the event is about (payment_requested,
+	// paid, payment_failed, refund_requested): the charge to make, or to
+	// refund, is OrderID+":"+Attempt.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // Ready is what a batch of Apply calls asks the shell to do.
@@ -200,6 +214,11 @@ type Ready struct {
 	Events []Event
 	// Deadline is the next instant (Unix ms) a Tick has work to do; 0 = none.
 	Deadline int64
+	// Archive holds the final views of terminal orders that left memory in
+	// this batch (their retention, ShowConfig.ArchiveAfterSeconds, ran out).
+	// Write them durably in the same write as Records: the shard no longer
+	// knows these orders and answers ErrOrderNotFound for them.
+	Archive []OrderView
 }
 
 // Record is a journaled command with its sequence number (1, 2, ...).
