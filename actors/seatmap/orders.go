@@ -129,8 +129,8 @@ func (s *Shard) pay(c *Command) (Result, bool) {
 	return Result{Order: &v}, true
 }
 
-// payResult settles payment attempt c.Attempt. It is idempotent by EventID:
-// the same result twice changes nothing. A success that does not pay the
+// payResult settles payment attempt c.Attempt. It is idempotent by Attempt
+// and EventID: the same result twice changes nothing. A success that does not pay the
 // order (another attempt, a duplicate charge of a paid order, an order
 // expired or cancelled meanwhile) asks for a refund of that attempt, once per
 // attempt. A failure that does not match the current attempt in flight
@@ -146,11 +146,15 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 	if c.Attempt != "" && !ValidAttempt(c.Attempt) {
 		return fail(errorf(ErrInvalidRequest, "bad attempt id"))
 	}
-	if _, dup := o.seen[c.EventID]; dup {
+	key := c.EventID // a result is the same result when its attempt and event id are
+	if c.Attempt != "" {
+		key = c.Attempt + "|" + c.EventID // an attempt has no '|'; "" keeps the old key
+	}
+	if _, dup := o.seen[key]; dup {
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	s.see(o, c.EventID)
+	s.see(o, key)
 	current := c.Attempt == o.attempt
 	switch {
 	case current && o.status == StatusPaymentProcessing && c.Success:
