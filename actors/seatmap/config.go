@@ -101,7 +101,7 @@ type ShowConfig struct {
 }
 
 // ArchiveAfterMs is the retention of terminal orders in milliseconds.
-func (c *ShowConfig) ArchiveAfterMs() int64 {
+func (c ShowConfig) ArchiveAfterMs() int64 {
 	if c.ArchiveAfterSeconds == nil {
 		return DefaultArchiveAfter * 1000
 	}
