@@ -100,6 +100,23 @@ func TestPayAttemptsBounded(t *testing.T) {
 	if ev := s.Ready().Events; len(ev) != 1 || ev[0].Type != EventRefund || ev[0].Attempt != "a3" {
 		t.Fatalf("events %+v, want one refund of a3", ev)
 	}
+	// results that change nothing are remembered up to a bound
+	for i := 0; i < 1000; i++ {
+		s.Apply(Command{Kind: KindPayResult, OrderID: "o", Attempt: "stale", EventID: fmt.Sprint("f", i)})
+		s.Apply(Command{Kind: KindPayResult, OrderID: "o", Attempt: "a3", EventID: fmt.Sprint("s", i), Success: true})
+	}
+	if n := len(s.orders["o"].seen); n > maxSeen {
+		t.Fatalf("the order remembers %d results", n)
+	}
+	// notifications name the order's own events
+	for _, ev := range []string{"o.0", "o.01", "o.99", "x.1", "o1", ""} {
+		if r := s.Apply(Command{Kind: KindNotified, OrderID: "o", EventID: ev}); !errors.Is(r.Err, ErrInvalidRequest) {
+			t.Fatalf("notified %q: %v", ev, r.Err)
+		}
+	}
+	if r := s.Apply(Command{Kind: KindNotified, OrderID: "o", EventID: "o.1", Channel: "log"}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
 }
 
 // TestLegacyJournal replays records written before payment attempts: a pay

@@ -59,7 +59,8 @@ func randomCommand(r *rand.Rand, now int64) Command {
 	case 9:
 		c.Kind, c.OrderID = KindCancel, id("o")
 	default:
-		c.Kind, c.OrderID, c.EventID = KindNotified, id("o"), id("e")
+		c.Kind, c.OrderID = KindNotified, id("o")
+		c.EventID = fmt.Sprintf("%s.%d", c.OrderID, r.Intn(6)) // .0 is no event
 	}
 	return c
 }

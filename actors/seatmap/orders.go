@@ -154,8 +154,15 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	s.see(o, key)
 	current := c.Attempt == o.attempt
+	noop := !c.Success || (current && o.status == StatusPaid) || has(o.refunds, c.Attempt)
+	if !(current && o.status == StatusPaymentProcessing) && noop && len(o.seen) >= maxSeen {
+		// a result that changes nothing, past the dedupe memory's bound: answer
+		// it without remembering it (it is idempotent anyway)
+		v := s.orderView(o)
+		return Result{Order: &v}, false
+	}
+	s.see(o, key)
 	switch {
 	case current && o.status == StatusPaymentProcessing && c.Success:
 		s.setStatus(o, StatusPaid, c.Now, "")
@@ -196,6 +203,11 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
+
+// maxSeen bounds an order's memory of results and notifications that changed
+// nothing. Results that change the order are always remembered; they are
+// bounded by its attempts (MaxPayAttempts) and by real charges (refunds).
+const maxSeen = 256
 
 func (s *Shard) see(o *order, eventID string) {
 	if o.seen == nil {
@@ -277,10 +289,24 @@ func (s *Shard) notified(c *Command) (Result, bool) {
 	if c.EventID == "" {
 		return fail(errorf(ErrInvalidRequest, "notification without an event id"))
 	}
+	if !s.ownEvent(o, c.EventID) { // so notifications are bounded by the order's events
+		return fail(errorf(ErrInvalidRequest, "%s is not an event of order %s", quote(c.EventID), o.id))
+	}
 	if _, dup := o.seen["n:"+c.EventID]; dup {
 		return Result{}, false
 	}
 	s.see(o, "n:"+c.EventID)
 	o.history = append(o.history, History{Status: "notified", At: c.Now, Detail: c.Channel})
 	return Result{}, true
+}
+
+// ownEvent reports whether id is one of the events o emitted: o.id + "." + n
+// with n in 1..o.events, written the one way emit writes it.
+func (s *Shard) ownEvent(o *order, id string) bool {
+	if len(id) <= len(o.id)+1 || id[:len(o.id)] != o.id || id[len(o.id)] != '.' {
+		return false
+	}
+	num := id[len(o.id)+1:]
+	n, err := strconv.Atoi(num)
+	return err == nil && n >= 1 && n <= o.events && strconv.Itoa(n) == num
 }

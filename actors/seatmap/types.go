@@ -33,7 +33,7 @@ const (
 	KindPay                       // OrderID: pending_payment -> payment_processing, with Token, as payment Attempt
 	KindPayResult                 // OrderID: settle payment Attempt (result EventID, deduped); Success
 	KindCancel                    // OrderID: pending_payment -> cancelled
-	KindNotified                  // OrderID: notification for EventID sent through Channel
+	KindNotified                  // OrderID: notification for EventID (one of the order's events) sent through Channel
 	KindGetShow                   // read: the shard's part of the show document
 	KindGetSeats                  // read: seat states of Section (all sections when empty)
 	KindGetHold                   // read: HoldID
@@ -150,7 +150,7 @@ type ShowView struct {
 	Shard       int           `json:"shard"`
 	Sections    []SectionView `json:"sections"`
 	HoldsActive int           `json:"holds_active"`
-	Orders      int           `json:"orders"`
+	Orders      int           `json:"orders"` // orders in memory: live, or terminal within their retention
 }
 
 // SeatEntry is one seat and its state, for the seat map.
