@@ -36,7 +36,9 @@ func (s *Shard) Replay(rec Record) error {
 	if rec.Seq != s.seq+1 {
 		return errorf(ErrInvalidState, "journal gap: have seq %d, next record is %d", s.seq, rec.Seq)
 	}
+	s.replaying = true
 	res := s.Apply(rec.Cmd)
+	s.replaying = false
 	s.ready = Ready{}
 	if s.seq != rec.Seq {
 		if res.Err != nil {
@@ -154,42 +156,96 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 
 func (s *Shard) holdView(h *hold) HoldView {
 	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: h.seatIDs, General: generalMap(h.general),
-		Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt, OrderID: h.orderID}
+		Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+}
+
+// convertedHoldView is the view of a hold that became order o, rebuilt from
+// the order (the hold object left memory at conversion): the same view the
+// hold answered before, with OrderID set.
+func (s *Shard) convertedHoldView(o *order) HoldView {
+	return HoldView{ID: o.holdID, Show: s.cfg.ID, User: o.user, Seats: o.seatIDs, General: generalMap(o.general),
+		Quantity: o.quantity, Amount: o.amount, CreatedAt: o.holdCreatedAt, ExpiresAt: o.holdExpiresAt, OrderID: o.id}
+}
+
+// holdResult answers a hold found by lookupHold (live, or converted into o).
+func (s *Shard) holdResult(h *hold, o *order) Result {
+	var v HoldView
+	if h != nil {
+		v = s.holdView(h)
+	} else {
+		v = s.convertedHoldView(o)
+	}
+	return Result{Hold: &v}
 }
 
 func (s *Shard) getHold(c *Command) (Result, bool) {
-	h, err := s.findHold(c.HoldID)
+	h, o, err := s.lookupHold(c.HoldID)
 	if err != nil {
 		return fail(err)
 	}
-	v := s.holdView(h)
-	return Result{Hold: &v}, false
+	return s.holdResult(h, o), false
 }
 
-// findHold returns a hold that exists (live or converted), else the reason.
-func (s *Shard) findHold(id string) (*hold, error) {
+// lookupHold finds a hold: live (h), or converted into an order still in
+// memory (o), else the reason it cannot: ErrHoldExpired for a hold that
+// expired within HoldExpiredMemory, ErrHoldNotFound otherwise (never existed,
+// released, or converted into an order that was archived).
+func (s *Shard) lookupHold(id string) (*hold, *order, error) {
 	if h, ok := s.holds[id]; ok {
-		return h, nil
+		return h, nil, nil
+	}
+	if oid, ok := s.holdOrder[id]; ok {
+		return nil, s.orders[oid], nil
 	}
 	if _, ok := s.expiredHolds[id]; ok {
-		return nil, ErrHoldExpired
+		return nil, nil, ErrHoldExpired
 	}
-	return nil, ErrHoldNotFound
+	return nil, nil, ErrHoldNotFound
+}
+
+// liveHold returns a live hold, or why there is none: a converted hold
+// answers ErrInvalidState.
+func (s *Shard) liveHold(id string) (*hold, error) {
+	h, o, err := s.lookupHold(id)
+	if err != nil {
+		return nil, err
+	}
+	if o != nil {
+		return nil, errorf(ErrInvalidState, "hold was converted into order %s", o.id)
+	}
+	return h, nil
 }
 
 func (s *Shard) hold(c *Command) (Result, bool) {
 	if c.HoldID == "" || c.User == "" {
 		return fail(errorf(ErrInvalidRequest, "hold needs a hold id and a user"))
 	}
-	if h, ok := s.holds[c.HoldID]; ok { // a retried command: the same hold again
-		if h.user != c.User {
+	if c.IdemKey != "" { // a retried request under its idempotency key: the hold it made
+		if e, ok := s.holdIdem[c.IdemKey]; ok {
+			if e.hash != c.IdemHash {
+				return fail(errorf(ErrIdempotencyMismatch, "idempotency key was used with another request"))
+			}
+			h, o, err := s.lookupHold(e.id)
+			if err != nil {
+				return fail(err)
+			}
+			return s.holdResult(h, o), false
+		}
+	}
+	switch h, o, err := s.lookupHold(c.HoldID); {
+	case err == nil: // a retried command: the same hold again (live or converted)
+		var user string
+		if h != nil {
+			user = h.user
+		} else {
+			user = o.user
+		}
+		if user != c.User {
 			return fail(errorf(ErrInvalidRequest, "hold id already used"))
 		}
-		v := s.holdView(h)
-		return Result{Hold: &v}, false
-	}
-	if _, ok := s.expiredHolds[c.HoldID]; ok {
-		return fail(ErrHoldExpired)
+		return s.holdResult(h, o), false
+	case err == ErrHoldExpired:
+		return fail(err)
 	}
 	var (
 		seats   []uint32
@@ -258,6 +314,10 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.activeHolds++
 	s.users[h.user] += qty
 	h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
+	if c.IdemKey != "" {
+		s.holdIdem[c.IdemKey] = idemEntry{id: h.id, hash: c.IdemHash, at: c.Now}
+		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: c.IdemKey, at: c.Now})
+	}
 	v := s.holdView(h)
 	return Result{Hold: &v, Created: true}, true
 }
@@ -322,12 +382,9 @@ func quote(s string) string {
 }
 
 func (s *Shard) release(c *Command) (Result, bool) {
-	h, err := s.findHold(c.HoldID)
+	h, err := s.liveHold(c.HoldID)
 	if err != nil {
 		return fail(err)
-	}
-	if h.orderID != "" {
-		return fail(errorf(ErrInvalidState, "hold was converted into order %s", h.orderID))
 	}
 	s.dropHold(h)
 	return Result{}, true
@@ -346,12 +403,9 @@ func (s *Shard) dropHold(h *hold) {
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {
-	h, err := s.findHold(c.HoldID)
+	h, err := s.liveHold(c.HoldID)
 	if err != nil {
 		return fail(err)
-	}
-	if h.orderID != "" {
-		return fail(errorf(ErrInvalidState, "hold was converted into order %s", h.orderID))
 	}
 	if c.Seconds < 1 || c.Seconds > MaxHoldTTLSeconds {
 		return fail(errorf(ErrInvalidRequest, "seconds must be in 1..%d", MaxHoldTTLSeconds))
@@ -390,10 +444,17 @@ func (s *Shard) tick(now int64) bool {
 			break
 		}
 		o, live := s.orders[t.id]
-		if !live || o.tm != t || o.status != StatusPendingPayment {
-			continue // cannot happen: timers are disarmed when the order leaves pending_payment
+		if !live || o.tm != t {
+			continue // cannot happen: an order's one timer leaves with it
 		}
-		s.expireOrder(o, now)
+		switch {
+		case o.status == StatusPendingPayment:
+			s.expireOrder(o, now) // arms its archive timer, which may be due in this same tick
+		case o.terminal():
+			s.archive(o)
+		default:
+			continue // cannot happen: no timer is armed while payment_processing
+		}
 		changed = true
 	}
 	for len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at+HoldExpiredMemory <= now {
@@ -401,12 +462,29 @@ func (s *Shard) tick(now int64) bool {
 		s.expiredFIFO = s.expiredFIFO[1:]
 		changed = true
 	}
-	for len(s.idemFIFO) > 0 && s.idemFIFO[0].at+IdempotencyKeepMs <= now {
-		if e, ok := s.idem[s.idemFIFO[0].id]; ok && e.at == s.idemFIFO[0].at {
-			delete(s.idem, s.idemFIFO[0].id)
-		}
-		s.idemFIFO = s.idemFIFO[1:]
+	if expireKeys(s.idem, &s.idemFIFO, now) {
+		changed = true
+	}
+	if expireKeys(s.holdIdem, &s.holdIdemFIFO, now) {
 		changed = true
 	}
 	return changed
+}
+
+// expireKeys forgets the idempotency keys older than IdempotencyKeepMs.
+func expireKeys(m map[string]idemEntry, fifo *[]idAt, now int64) bool {
+	q := *fifo
+	n := 0
+	for n < len(q) && q[n].at+IdempotencyKeepMs <= now {
+		if e, ok := m[q[n].id]; ok && e.at == q[n].at {
+			delete(m, q[n].id)
+		}
+		q[n] = idAt{}
+		n++
+	}
+	if n == 0 {
+		return false
+	}
+	*fifo = q[n:]
+	return true
 }

@@ -8,20 +8,27 @@ import (
 // Limits of a show's shape. They keep one show's memory and the cost of one
 // command bounded; a 1M-seat show fits well inside them.
 const (
-	MaxSections        = 1000
-	MaxRowsPerSection  = 1000
-	MaxSeatsPerRow     = 1000
-	MaxSeatsPerShow    = 2_000_000
-	MaxGACapacity      = 10_000_000
-	MaxTiers           = 100
-	MaxHoldTTLSeconds  = 7200
-	MaxPaymentTTL      = 86400
-	MaxHoldLifetimeMs  = 2 * 3600 * 1000 // a hold never lives past 2 h after creation
-	HoldExpiredMemory  = 2 * 3600 * 1000 // expired holds answer hold_expired this long (≥ 1 h promised)
-	IdempotencyKeepMs  = 25 * 3600 * 1000
-	DefaultHoldTTL     = 600
-	DefaultPaymentTTL  = 900
-	DefaultShardSects  = 32
+	MaxSections       = 1000
+	MaxRowsPerSection = 1000
+	MaxSeatsPerRow    = 1000
+	MaxSeatsPerShow   = 2_000_000
+	MaxGACapacity     = 10_000_000
+	MaxTiers          = 100
+	MaxHoldTTLSeconds = 7200
+	MaxPaymentTTL     = 86400
+	MaxHoldLifetimeMs = 2 * 3600 * 1000 // a hold never lives past 2 h after creation
+	HoldExpiredMemory = 2 * 3600 * 1000 // expired holds answer hold_expired this long (≥ 1 h promised)
+	IdempotencyKeepMs = 25 * 3600 * 1000
+	DefaultHoldTTL    = 600
+	DefaultPaymentTTL = 900
+	DefaultShardSects = 32 // unused: a show is one shard (kept for callers that name it)
+	// DefaultArchiveAfter is how long (seconds) a terminal order stays in
+	// memory before it leaves through Ready.Archive.
+	DefaultArchiveAfter = 600
+	MaxArchiveAfter     = 86400
+	// MaxPayAttempts bounds the payment attempts of one order (and so its
+	// history, events and dedupe memory).
+	MaxPayAttempts     = 20
 	MaxQuantity        = 1000
 	MaxSeatsPerCommand = 1000
 )
@@ -72,8 +79,8 @@ func (s *Section) Seats() int {
 	return n
 }
 
-// ShowConfig is everything that defines a show. Every shard of the show keeps
-// the whole config and instantiates only its own sections.
+// ShowConfig is everything that defines a show. A show is one shard, which
+// instantiates every section.
 type ShowConfig struct {
 	ID                string    `json:"id"`
 	Name              string    `json:"name"`
@@ -82,9 +89,23 @@ type ShowConfig struct {
 	MaxSeatsPerUser   int       `json:"max_seats_per_user"`
 	Tiers             []Tier    `json:"tiers"`
 	Sections          []Section `json:"sections"`
-	// SectionsPerShard splits the sections, in order, into shards. A show with
-	// a per-user limit is always one shard (see Shards).
+	// SectionsPerShard is ignored: a show is always one shard. It is still
+	// accepted in config JSON so that old documents, journals and snapshots
+	// decode; Normalize clears it.
 	SectionsPerShard int `json:"sections_per_shard,omitempty"`
+	// ArchiveAfterSeconds is how long a terminal order (paid, cancelled,
+	// expired) stays in memory before it leaves through Ready.Archive:
+	// 0..MaxArchiveAfter, 0 = on the next tick; nil = DefaultArchiveAfter
+	// (Normalize fills it).
+	ArchiveAfterSeconds *int `json:"archive_after_seconds,omitempty"`
+}
+
+// ArchiveAfterMs is the retention of terminal orders in milliseconds.
+func (c ShowConfig) ArchiveAfterMs() int64 {
+	if c.ArchiveAfterSeconds == nil {
+		return DefaultArchiveAfter * 1000
+	}
+	return int64(*c.ArchiveAfterSeconds) * 1000
 }
 
 // Normalize fills defaults. Call before Validate.
@@ -95,29 +116,20 @@ func (c *ShowConfig) Normalize() {
 	if c.PaymentTTLSeconds == 0 {
 		c.PaymentTTLSeconds = DefaultPaymentTTL
 	}
-	if c.SectionsPerShard <= 0 {
-		c.SectionsPerShard = DefaultShardSects
+	c.SectionsPerShard = 0 // ignored: one shard per show
+	n := DefaultArchiveAfter
+	if c.ArchiveAfterSeconds != nil {
+		n = *c.ArchiveAfterSeconds
 	}
+	c.ArchiveAfterSeconds = &n // a private copy: the caller's pointer is not shared
 }
 
-// Shards is the number of shard actors the show is split into. Sections are
-// assigned in order, SectionsPerShard to a shard. A per-user limit counts
-// seats across the whole show, so a show with one stays on one shard, where
-// the limit is checked in the same step as the hold.
-func (c *ShowConfig) Shards() int {
-	if c.MaxSeatsPerUser > 0 || c.SectionsPerShard <= 0 {
-		return 1
-	}
-	return (len(c.Sections) + c.SectionsPerShard - 1) / c.SectionsPerShard
-}
+// Shards is the number of shard actors of the show: always 1. A show is one
+// shard, so holds, orders and the per-user limit are decided in one step.
+func (c *ShowConfig) Shards() int { return 1 }
 
-// ShardOfSection returns the shard that owns section index i.
-func (c *ShowConfig) ShardOfSection(i int) int {
-	if c.Shards() == 1 {
-		return 0
-	}
-	return i / c.SectionsPerShard
-}
+// ShardOfSection returns the shard that owns section index i: always 0.
+func (c *ShowConfig) ShardOfSection(i int) int { return 0 }
 
 // SectionIndex returns the index of the section id, or -1.
 func (c *ShowConfig) SectionIndex(id string) int {
@@ -158,8 +170,8 @@ func (c *ShowConfig) Validate() error {
 	if c.MaxSeatsPerUser < 0 {
 		return bad("max_seats_per_user must be >= 0")
 	}
-	if c.SectionsPerShard < 1 || c.SectionsPerShard > MaxSections {
-		return bad("sections_per_shard must be in 1..%d", MaxSections)
+	if a := c.ArchiveAfterSeconds; a != nil && (*a < 0 || *a > MaxArchiveAfter) {
+		return bad("archive_after_seconds must be in 0..%d", MaxArchiveAfter)
 	}
 	if len(c.Tiers) == 0 || len(c.Tiers) > MaxTiers {
 		return bad("tiers: 1..%d tiers required", MaxTiers)

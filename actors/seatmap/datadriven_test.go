@@ -14,13 +14,14 @@ import (
 // TestScenarios runs the scenario files in testdata. Commands:
 //
 //	create [shard=N]           <show config JSON as input>
-//	hold id=H user=U [seats=a,b] [section=S] [tier=T] [qty=N] [t=MS]
+//	hold id=H user=U [seats=a,b] [section=S] [tier=T] [qty=N] [key=K hash=X] [t=MS]
 //	release id=H [t=MS] | extend id=H secs=N [t=MS] | tick t=MS
-//	order id=O hold=H [key=K hash=X] [t=MS] | pay id=O [token=T] | payresult id=O ev=E ok=true|false
+//	order id=O hold=H [key=K hash=X] [t=MS] | pay id=O att=A [token=T] | payresult id=O att=A ev=E ok=true|false
 //	cancel id=O | notified id=O ev=E ch=C | getorder id=O | gethold id=H
 //	show                        section counters
 //	rows section=S              one line per row: . available, H held, R reserved, S sold
-//	ready                       records and events taken from Ready, and the deadline
+//	ready                       records, events and archived orders taken from Ready, and the deadline
+//	size                        the shard's maps (Shard.Size)
 //	replay                      rebuild a shard from every record so far, and from a snapshot; compare
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
@@ -62,6 +63,7 @@ func TestScenarios(t *testing.T) {
 				c.Kind, c.Show = KindCreate, &cfg
 			case "hold":
 				c.Kind, c.HoldID, c.User, c.Section, c.Tier, c.Quantity = KindHold, arg("id"), arg("user"), arg("section"), arg("tier"), argInt("qty")
+				c.IdemKey, c.IdemHash = arg("key"), arg("hash")
 				if v := arg("seats"); v != "" {
 					c.Seats = strings.Split(v, ",")
 				}
@@ -74,9 +76,9 @@ func TestScenarios(t *testing.T) {
 			case "order":
 				c.Kind, c.OrderID, c.HoldID, c.IdemKey, c.IdemHash = KindOrder, arg("id"), arg("hold"), arg("key"), arg("hash")
 			case "pay":
-				c.Kind, c.OrderID, c.Token = KindPay, arg("id"), arg("token")
+				c.Kind, c.OrderID, c.Token, c.Attempt = KindPay, arg("id"), arg("token"), arg("att")
 			case "payresult":
-				c.Kind, c.OrderID, c.EventID, c.Success = KindPayResult, arg("id"), arg("ev"), arg("ok") == "true"
+				c.Kind, c.OrderID, c.EventID, c.Success, c.Attempt = KindPayResult, arg("id"), arg("ev"), arg("ok") == "true", arg("att")
 			case "cancel":
 				c.Kind, c.OrderID = KindCancel, arg("id")
 			case "notified":
@@ -91,6 +93,8 @@ func TestScenarios(t *testing.T) {
 				return rowPicture(s, arg("section"))
 			case "ready":
 				return formatReady(s.Ready())
+			case "size":
+				return fmt.Sprintf("%+v\n", s.Size())
 			case "replay":
 				return checkReplay(t, s, journal)
 			default:
@@ -143,6 +147,11 @@ func formatResult(r Result) string {
 				fmt.Fprintf(&b, "(%s)", h.Detail)
 			}
 		}
+		if o.Attempt != "" {
+			fmt.Fprintf(&b, " attempt=%s", o.Attempt)
+		}
+	} else if r.ArchivedOrderID != "" {
+		fmt.Fprintf(&b, "archived order %s", r.ArchivedOrderID)
 	} else {
 		b.WriteString("ok")
 	}
@@ -198,7 +207,14 @@ func formatReady(r Ready) string {
 		fmt.Fprintf(&b, "record %d %s\n", rec.Seq, rec.Cmd.Kind)
 	}
 	for _, e := range r.Events {
-		fmt.Fprintf(&b, "event %s %s order=%s amount=%d\n", e.ID, e.Type, e.OrderID, e.Amount)
+		fmt.Fprintf(&b, "event %s %s order=%s amount=%d", e.ID, e.Type, e.OrderID, e.Amount)
+		if e.Attempt != "" {
+			fmt.Fprintf(&b, " attempt=%s", e.Attempt)
+		}
+		b.WriteByte('\n')
+	}
+	for _, o := range r.Archive {
+		fmt.Fprintf(&b, "archive %s status=%s hold=%s qty=%d history=%d\n", o.ID, o.Status, o.HoldID, o.Quantity, len(o.History))
 	}
 	fmt.Fprintf(&b, "deadline %d\n", r.Deadline)
 	return b.String()

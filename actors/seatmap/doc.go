@@ -1,4 +1,5 @@
-// Package seatmap is the pure state machine of one shard of a show's seat map.
+// Package seatmap is the pure state machine of a show's seat map. A show is
+// one shard (shard 0): ShowConfig.Shards is always 1.
 //
 // It holds seats (one byte each), general-admission counters, holds, orders,
 // per-user tallies and idempotency keys, and changes them only through Apply.
@@ -16,13 +17,35 @@
 //     outside (they must be unguessable) and pass them in the command.
 //  3. After a batch of Apply calls, take Ready: write Ready.Records to the
 //     journal and sync them before answering any command of the batch that
-//     changed state, hand Ready.Events to the outbox in the same write, and arm
-//     a timer for Ready.Deadline that calls Apply(Tick).
+//     changed state, hand Ready.Events to the outbox and Ready.Archive to the
+//     order archive in the same write, and arm a timer for Ready.Deadline that
+//     calls Apply(Tick).
 //  4. Never share a Shard between goroutines: it has no locks. The show actor is
 //     its only owner.
+//  5. Serve orders the shard no longer knows from the archive: GET of an
+//     archived order, and Result.ArchivedOrderID (an order idempotency key
+//     naming an archived order). Commands for an archived order answer
+//     ErrOrderNotFound; a payment success for one is the shell's to refund.
+//
+// Memory follows live work. A hold leaves memory when it is released, when it
+// converts into an order (the order carries it on: GET of the hold answers
+// the hold's view with order_id) and when it expires (remembered as expired
+// for HoldExpiredMemory). A terminal order (paid, cancelled, expired) leaves
+// ShowConfig.ArchiveAfterSeconds after it ended, in the Tick due then, through
+// Ready.Archive; a paid order's seats stay sold (owned by the archive, and
+// counted in its buyer's tally). Idempotency keys leave after
+// IdempotencyKeepMs. Replay evicts the same orders at the same records.
+//
+// Payments: every charge ends paid or refunded. KindPay starts a payment
+// attempt (Command.Attempt, the gateway's charge key is OrderID+":"+Attempt);
+// KindPayResult settles one. A success that does not pay the order (another
+// attempt, a duplicate charge, an order cancelled or expired meanwhile) emits
+// refund_requested for that attempt, once.
 //
 // Invariants (checked after every Apply when built with the invariants tag or
 // in tests, see invariants.go): for every section available + held + reserved +
-// sold = capacity; every seat belongs to at most one live hold or order; user
-// tallies equal the seats their holds and orders own.
+// sold = capacity; every seat belongs to at most one live hold or order, or is
+// sold by an archived order (counted per section); user tallies equal the seats
+// their holds, orders and archived sales own; every pending or terminal order
+// has its one timer armed.
 package seatmap

@@ -9,7 +9,8 @@ import (
 
 // fuzzShow is a small show with seated and GA sections, so random commands collide often.
 func fuzzShow(limit int) *ShowConfig {
-	return &ShowConfig{ID: "f", HoldTTLSeconds: 5, PaymentTTLSeconds: 7, MaxSeatsPerUser: limit,
+	archive := limit % 4 * 3 // 0, 3, 6 or 9 seconds: terminal orders leave memory often
+	return &ShowConfig{ID: "f", HoldTTLSeconds: 5, PaymentTTLSeconds: 15, MaxSeatsPerUser: limit, ArchiveAfterSeconds: &archive,
 		Tiers: []Tier{{ID: "a", Price: 10}, {ID: "b", Price: 25}},
 		Sections: []Section{
 			{ID: "s", Tier: "a", Rows: []Row{{ID: "1", Seats: 5}, {ID: "2", Seats: 7}, {ID: "3", Seats: 3}}},
@@ -23,9 +24,12 @@ func randomCommand(r *rand.Rand, now int64) Command {
 	id := func(p string) string { return fmt.Sprintf("%s%d", p, r.Intn(12)) }
 	c := Command{Now: now, User: fmt.Sprintf("u%d", r.Intn(4))}
 	seatIDs := []string{"s-1-1", "s-1-2", "s-1-3", "s-1-5", "s-2-4", "s-2-7", "s-3-3", "t-A-1", "t-A-4", "s-1-9", "g-1-1", "x"}
-	switch r.Intn(11) {
+	switch r.Intn(14) {
 	case 0, 1, 2:
 		c.Kind, c.HoldID = KindHold, id("h")
+		if r.Intn(3) == 0 {
+			c.IdemKey, c.IdemHash = id("hk"), id("x")
+		}
 		switch r.Intn(3) {
 		case 0:
 			n := 1 + r.Intn(3)
@@ -48,16 +52,41 @@ func randomCommand(r *rand.Rand, now int64) Command {
 		if r.Intn(2) == 0 {
 			c.IdemKey, c.IdemHash = id("k"), id("x")
 		}
-	case 7:
-		c.Kind, c.OrderID, c.Token = KindPay, id("o"), "tok"
-	case 8:
-		c.Kind, c.OrderID, c.EventID, c.Success = KindPayResult, id("o"), id("e"), r.Intn(2) == 0
+	case 7, 11:
+		c.Kind, c.OrderID, c.Token, c.Attempt = KindPay, id("o"), "tok", attempt(r)
+	case 8, 12, 13:
+		c.Kind, c.OrderID, c.EventID, c.Success, c.Attempt = KindPayResult, id("o"), id("e"), r.Intn(2) == 0, attempt(r)
 	case 9:
 		c.Kind, c.OrderID = KindCancel, id("o")
 	default:
-		c.Kind, c.OrderID, c.EventID = KindNotified, id("o"), id("e")
+		c.Kind, c.OrderID = KindNotified, id("o")
+		c.EventID = fmt.Sprintf("%s.%d", c.OrderID, r.Intn(6)) // .0 is no event
 	}
 	return c
+}
+
+// attempt draws a payment attempt id, now and then an empty or a bad one.
+func attempt(r *rand.Rand) string {
+	switch n := r.Intn(12); n {
+	case 0:
+		return ""
+	case 1:
+		return "bad:id"
+	default:
+		return fmt.Sprintf("a%d", n%3)
+	}
+}
+
+// step advances the clock: mostly by under 1.5 s, now and then by hours, so
+// expired holds and idempotency keys are forgotten and their ids come free.
+func step(r *rand.Rand) int64 {
+	switch r.Intn(80) {
+	case 0:
+		return int64(r.Intn(3 * 3600 * 1000))
+	case 1:
+		return IdempotencyKeepMs
+	}
+	return int64(r.Intn(1500))
 }
 
 // runRandom applies n random commands, checking the invariants after each,
@@ -71,14 +100,64 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	var journal []Record
 	journal = append(journal, s.Ready().Records...)
 	now := int64(0)
+	// every charge ends paid or refunded: each success the shard accepts for
+	// (order incarnation, attempt) is answered by exactly one paid or
+	// refund_requested event of that attempt
+	type charge struct {
+		order   string
+		inc     int
+		attempt string
+	}
+	inc := map[string]int{}
+	settled := map[charge]string{}
+	results := map[[2]string]bool{} // (charge, event id) applied: a redelivery is no new success
 	for i := 0; i < n; i++ {
-		now += int64(r.Intn(1500))
+		now += step(r)
 		c := randomCommand(r, now)
-		s.Apply(c)
+		if o, ok := s.orders[c.OrderID]; ok && c.Kind == KindPayResult && r.Intn(2) == 0 {
+			c.Attempt = o.attempt // settle the attempt in flight, most likely
+		}
+		res := s.Apply(c)
 		if err := s.CheckInvariants(); err != nil {
 			t.Fatalf("seed %d step %d (%s %+v): %v", seed, i, c.Kind, c, err)
 		}
-		journal = append(journal, s.Ready().Records...)
+		rd := s.Ready()
+		journal = append(journal, rd.Records...)
+		if len(rd.Records) > 0 {
+			randomStats["ok_"+c.Kind.String()]++
+		}
+		for _, e := range rd.Events {
+			switch e.Type {
+			case EventCreated:
+				inc[e.OrderID]++
+			case EventPaid, EventRefund:
+				k := charge{e.OrderID, inc[e.OrderID], e.Attempt}
+				if prev, dup := settled[k]; dup {
+					t.Fatalf("seed %d step %d: attempt %+v settled twice: %s then %s", seed, i, k, prev, e.Type)
+				}
+				settled[k] = e.Type
+				randomStats[e.Type]++
+			}
+		}
+		for _, o := range rd.Archive {
+			randomStats["archived_"+o.Status]++
+			if _, live := s.orders[o.ID]; live {
+				t.Fatalf("seed %d step %d: archived order %s still in memory", seed, i, o.ID)
+			}
+		}
+		if res.ArchivedOrderID != "" {
+			randomStats["archived_answer"]++
+		}
+		rk := [2]string{fmt.Sprint(charge{c.OrderID, inc[c.OrderID], c.Attempt}), c.EventID}
+		if c.Kind == KindPayResult && res.Err == nil && !results[rk] {
+			results[rk] = true
+			if !c.Success {
+				continue
+			}
+			if _, ok := settled[charge{c.OrderID, inc[c.OrderID], c.Attempt}]; !ok {
+				t.Fatalf("seed %d step %d: success of %s/%s neither paid nor refunded", seed, i, c.OrderID, c.Attempt)
+			}
+		}
 	}
 	re := New(0)
 	for _, rec := range journal {
@@ -102,7 +181,7 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	}
 	// the restored shard must go on exactly like the live one
 	for i := 0; i < 200; i++ {
-		now += int64(r.Intn(1500))
+		now += step(r)
 		c := randomCommand(r, now)
 		s.Apply(c)
 		rs.Apply(c)
@@ -112,11 +191,21 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	}
 }
 
+// randomStats counts what the random runs reached (paid, refunds, archived orders).
+var randomStats = map[string]int{}
+
 func TestRandomCommands(t *testing.T) {
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
-	for i := int64(0); i < 30; i++ {
-		runRandom(t, seed+i, 600, int(i%3)*3)
+	clear(randomStats)
+	for i := int64(0); i < 40; i++ {
+		runRandom(t, seed+i, 1000, int(i%8))
+	}
+	t.Logf("reached: %v", randomStats)
+	for _, k := range []string{EventPaid, EventRefund, "archived_paid", "archived_cancelled", "archived_expired"} {
+		if randomStats[k] == 0 {
+			t.Errorf("random commands never reached %s", k)
+		}
 	}
 }
 

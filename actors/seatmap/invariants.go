@@ -29,10 +29,13 @@ func (s *Shard) CheckInvariants() error {
 	}
 	active := 0
 	for _, h := range s.holds {
-		if h.orderID != "" {
-			continue
-		}
 		active++
+		if h.tm == nil || h.tm.idx < 0 || h.tm.at != h.expiresAt {
+			return fmt.Errorf("hold %s: expiry timer not armed at %d", h.id, h.expiresAt)
+		}
+		if _, ok := s.holdOrder[h.id]; ok {
+			return fmt.Errorf("hold %s is live and converted", h.id)
+		}
 		if err := claim("hold "+h.id, h.seats, Held); err != nil {
 			return err
 		}
@@ -44,7 +47,25 @@ func (s *Shard) CheckInvariants() error {
 	if active != s.activeHolds {
 		return fmt.Errorf("activeHolds = %d, counted %d", s.activeHolds, active)
 	}
+	if len(s.holdOrder) != len(s.orders) {
+		return fmt.Errorf("hold index has %d entries for %d orders", len(s.holdOrder), len(s.orders))
+	}
 	for _, o := range s.orders {
+		if s.holdOrder[o.holdID] != o.id {
+			return fmt.Errorf("order %s: hold index says hold %s is order %q", o.id, o.holdID, s.holdOrder[o.holdID])
+		}
+		armed := o.tm != nil && o.tm.idx >= 0
+		switch {
+		case o.status == StatusPendingPayment && (!armed || o.tm.at != o.dueAt):
+			return fmt.Errorf("order %s: pending_payment without its due timer", o.id)
+		case o.status == StatusPaymentProcessing && armed:
+			return fmt.Errorf("order %s: a timer is armed while payment_processing", o.id)
+		case o.terminal() && (!armed || o.tm.at != o.doneAt+s.cfg.ArchiveAfterMs()):
+			return fmt.Errorf("order %s: %s without its archive timer", o.id, o.status)
+		}
+		if len(o.attempts) > MaxPayAttempts {
+			return fmt.Errorf("order %s: %d payment attempts", o.id, len(o.attempts))
+		}
 		var want SeatState
 		switch o.status {
 		case StatusPendingPayment, StatusPaymentProcessing:
@@ -75,14 +96,18 @@ func (s *Shard) CheckInvariants() error {
 				return fmt.Errorf("section %s: negative %s count", sec.id, SeatState(st))
 			}
 		}
+		if sec.archSold < 0 || sec.archSold > c[Sold] {
+			return fmt.Errorf("section %s: %d archived sales of %d sold", sec.id, sec.archSold, c[Sold])
+		}
 		if sec.ga {
-			if c[Held] != held[sec] || c[Reserved] != reserved[sec] || c[Sold] != sold[sec] {
-				return fmt.Errorf("section %s: GA counts %v disagree with holds/orders (%d held, %d reserved, %d sold)",
-					sec.id, c, held[sec], reserved[sec], sold[sec])
+			if c[Held] != held[sec] || c[Reserved] != reserved[sec] || c[Sold] != sold[sec]+sec.archSold {
+				return fmt.Errorf("section %s: GA counts %v disagree with holds/orders (%d held, %d reserved, %d+%d sold)",
+					sec.id, c, held[sec], reserved[sec], sold[sec], sec.archSold)
 			}
 			continue
 		}
 		var n [numStates]int
+		archived := 0
 		for ri := range sec.rows {
 			r := &sec.rows[ri]
 			avail := 0
@@ -92,7 +117,10 @@ func (s *Shard) CheckInvariants() error {
 				if st == Available {
 					avail++
 				} else if _, ok := owner[r.base+uint32(i)]; !ok {
-					return fmt.Errorf("seat %s is %s but nobody owns it", s.seatID(r.base+uint32(i)), st)
+					if st != Sold {
+						return fmt.Errorf("seat %s is %s but nobody owns it", s.seatID(r.base+uint32(i)), st)
+					}
+					archived++ // sold by an archived order
 				}
 			}
 			if avail != r.avail {
@@ -102,6 +130,15 @@ func (s *Shard) CheckInvariants() error {
 		if n != c {
 			return fmt.Errorf("section %s: counters %v, seats say %v", sec.id, c, n)
 		}
+		if archived != sec.archSold {
+			return fmt.Errorf("section %s: %d sold seats without an order, %d archived sales", sec.id, archived, sec.archSold)
+		}
+	}
+	for u, n := range s.archUsers {
+		if n <= 0 {
+			return fmt.Errorf("user %s: archived tally %d", u, n)
+		}
+		users[u] += n
 	}
 	if len(users) != len(s.users) {
 		return fmt.Errorf("user tallies: %d users, counted %d", len(s.users), len(users))

@@ -1,21 +1,31 @@
 package seatmap
 
-import "strconv"
+import (
+	"regexp"
+	"strconv"
+)
+
+var attemptRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// ValidAttempt reports whether id may name a payment attempt. The charge key
+// OrderID+":"+Attempt stays unambiguous because an attempt has no ':'.
+func ValidAttempt(id string) bool { return attemptRe.MatchString(id) }
 
 func (s *Shard) orderView(o *order) OrderView {
 	h := make([]History, len(o.history))
 	copy(h, o.history)
 	return OrderView{ID: o.id, Show: s.cfg.ID, HoldID: o.holdID, User: o.user, Seats: o.seatIDs,
 		General: generalMap(o.general), Quantity: o.quantity, Amount: o.amount, Status: o.status,
-		PaymentDueAt: o.dueAt, CreatedAt: o.createdAt, History: h}
+		PaymentDueAt: o.dueAt, CreatedAt: o.createdAt, History: h, Attempt: o.attempt}
 }
 
-// emit queues an order event for the outbox.
-func (s *Shard) emit(o *order, typ string, now int64) {
+// emit queues an order event for the outbox; attempt names the payment
+// attempt the event is about ("" for none).
+func (s *Shard) emit(o *order, typ string, now int64, attempt string) {
 	o.events++
 	s.ready.Events = append(s.ready.Events, Event{ID: o.id + "." + strconv.Itoa(o.events), Type: typ, Show: s.cfg.ID,
 		Shard: s.shard, OrderID: o.id, User: o.user, Amount: o.amount, Quantity: o.quantity,
-		Seats: o.seatIDs, Token: o.token, At: now})
+		Seats: o.seatIDs, Token: o.token, At: now, Attempt: attempt})
 }
 
 func (s *Shard) setStatus(o *order, status string, now int64, detail string) {
@@ -32,7 +42,11 @@ func (s *Shard) order(c *Command) (Result, bool) {
 			if e.hash != c.IdemHash {
 				return fail(errorf(ErrIdempotencyMismatch, "idempotency key was used with another request"))
 			}
-			v := s.orderView(s.orders[e.orderID])
+			o, ok := s.orders[e.id]
+			if !ok { // the order left memory through Ready.Archive: the shell has it
+				return Result{ArchivedOrderID: e.id}, false
+			}
+			v := s.orderView(o)
 			return Result{Order: &v}, false
 		}
 	}
@@ -43,28 +57,29 @@ func (s *Shard) order(c *Command) (Result, bool) {
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	h, err := s.findHold(c.HoldID)
+	h, conv, err := s.lookupHold(c.HoldID)
 	if err != nil {
 		return fail(err)
 	}
-	if h.orderID != "" { // a hold converts into one order only
-		o := s.orders[h.orderID]
-		changed := s.rememberIdem(c, o.id)
-		v := s.orderView(o)
+	if conv != nil { // a hold converts into one order only
+		changed := s.rememberIdem(c, conv.id)
+		v := s.orderView(conv)
 		return Result{Order: &v}, changed
 	}
 	o := &order{id: c.OrderID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: h.seatIDs, general: h.general,
-		quantity: h.quantity, amount: h.amount, createdAt: c.Now,
+		quantity: h.quantity, amount: h.amount, createdAt: c.Now, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
 		dueAt: c.Now + int64(s.cfg.PaymentTTLSeconds)*1000, idemKey: c.IdemKey}
 	s.setStatus(o, StatusPendingPayment, c.Now, "")
 	s.moveSeats(o.seats, o.general, Reserved, Held)
-	h.orderID = o.id
-	s.activeHolds--
+	// the hold leaves memory; the order carries it on (see convertedHoldView)
 	s.holdTimers.disarm(h.tm)
+	delete(s.holds, h.id)
+	s.activeHolds--
+	s.holdOrder[h.id] = o.id
 	s.orders[o.id] = o
 	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 	s.rememberIdem(c, o.id)
-	s.emit(o, EventCreated, c.Now)
+	s.emit(o, EventCreated, c.Now, "")
 	v := s.orderView(o)
 	return Result{Order: &v, Created: true}, true
 }
@@ -74,30 +89,52 @@ func (s *Shard) rememberIdem(c *Command, orderID string) bool {
 	if c.IdemKey == "" {
 		return false
 	}
-	s.idem[c.IdemKey] = idemEntry{orderID: orderID, hash: c.IdemHash, at: c.Now}
+	s.idem[c.IdemKey] = idemEntry{id: orderID, hash: c.IdemHash, at: c.Now}
 	s.idemFIFO = append(s.idemFIFO, idAt{id: c.IdemKey, at: c.Now})
 	return true
 }
 
+// pay starts payment attempt c.Attempt. The same attempt again (a retried
+// request) answers the order as it is, whatever became of that attempt: an
+// attempt id is never charged twice.
 func (s *Shard) pay(c *Command) (Result, bool) {
 	o, ok := s.orders[c.OrderID]
 	if !ok {
 		return fail(ErrOrderNotFound)
 	}
+	switch {
+	case c.Attempt == "" && s.replaying:
+		// a journal record from before payment attempts: the order's attempt is ""
+	case !ValidAttempt(c.Attempt):
+		return fail(errorf(ErrInvalidRequest, "pay needs an attempt id matching [A-Za-z0-9._-]{1,64}"))
+	case has(o.attempts, c.Attempt) || has(o.refunds, c.Attempt):
+		v := s.orderView(o)
+		return Result{Order: &v}, false
+	}
 	if o.status != StatusPendingPayment {
 		return fail(errorf(ErrInvalidState, "order is %s", o.status))
 	}
+	if len(o.attempts) >= MaxPayAttempts {
+		return fail(errorf(ErrInvalidState, "the order had %d payment attempts already", MaxPayAttempts))
+	}
 	o.token = c.Token
+	o.attempt = c.Attempt
+	if c.Attempt != "" {
+		o.attempts = append(o.attempts, c.Attempt)
+	}
 	s.orderTimers.disarm(o.tm) // a payment in flight blocks expiry
 	s.setStatus(o, StatusPaymentProcessing, c.Now, "")
-	s.emit(o, EventPaymentRequested, c.Now)
+	s.emit(o, EventPaymentRequested, c.Now, o.attempt)
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
 
-// payResult settles a payment. It is idempotent by EventID: the same result
-// twice changes nothing. A success for an order that is no longer waiting for
-// its payment (expired or cancelled meanwhile) asks for a refund.
+// payResult settles payment attempt c.Attempt. It is idempotent by Attempt
+// and EventID: the same result twice changes nothing. A success that does not pay the
+// order (another attempt, a duplicate charge of a paid order, an order
+// expired or cancelled meanwhile) asks for a refund of that attempt, once per
+// attempt. A failure that does not match the current attempt in flight
+// changes nothing but is remembered.
 func (s *Shard) payResult(c *Command) (Result, bool) {
 	o, ok := s.orders[c.OrderID]
 	if !ok {
@@ -106,34 +143,71 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 	if c.EventID == "" {
 		return fail(errorf(ErrInvalidRequest, "payment result without an event id"))
 	}
-	if _, dup := o.seen[c.EventID]; dup {
+	if c.Attempt != "" && !ValidAttempt(c.Attempt) {
+		return fail(errorf(ErrInvalidRequest, "bad attempt id"))
+	}
+	key := c.EventID // a result is the same result when its attempt and event id are
+	if c.Attempt != "" {
+		key = c.Attempt + "|" + c.EventID // an attempt has no '|'; "" keeps the old key
+	}
+	if _, dup := o.seen[key]; dup {
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	s.see(o, c.EventID)
+	current := c.Attempt == o.attempt
+	noop := !c.Success || (current && o.status == StatusPaid) || has(o.refunds, c.Attempt)
+	if !(current && o.status == StatusPaymentProcessing) && noop && len(o.seen) >= maxSeen {
+		// a result that changes nothing, past the dedupe memory's bound: answer
+		// it without remembering it (it is idempotent anyway)
+		v := s.orderView(o)
+		return Result{Order: &v}, false
+	}
+	s.see(o, key)
 	switch {
-	case o.status == StatusPaymentProcessing && c.Success:
+	case current && o.status == StatusPaymentProcessing && c.Success:
 		s.setStatus(o, StatusPaid, c.Now, "")
 		s.moveSeats(o.seats, o.general, Sold, Reserved)
-		s.emit(o, EventPaid, c.Now)
-	case o.status == StatusPaymentProcessing:
+		s.emit(o, EventPaid, c.Now, c.Attempt)
+		s.finish(o, c.Now)
+	case current && o.status == StatusPaymentProcessing:
 		o.history = append(o.history, History{Status: EventPaymentFailed, At: c.Now})
 		o.status = StatusPendingPayment
-		s.emit(o, EventPaymentFailed, c.Now)
+		s.emit(o, EventPaymentFailed, c.Now, c.Attempt)
 		if o.dueAt <= c.Now {
 			s.expireOrder(o, c.Now)
 		} else {
 			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 		}
-	case c.Success && (o.status == StatusExpired || o.status == StatusCancelled):
-		o.history = append(o.history, History{Status: EventRefund, At: c.Now, Detail: "paid after the order was " + o.status})
-		s.emit(o, EventRefund, c.Now)
+	case !c.Success:
+		// a failure of an attempt no longer in flight: nothing to undo
+	case current && o.status == StatusPaid:
+		// the charge that paid the order, reported again
+	case has(o.refunds, c.Attempt):
+		// refunded already
 	default:
-		// a late failure, or a result for an order already paid: nothing to do but remember it
+		var why string
+		switch {
+		case o.status == StatusPaid:
+			why = "the order was paid by attempt " + o.attempt
+		case o.status == StatusExpired || o.status == StatusCancelled:
+			why = "paid after the order was " + o.status
+		case current:
+			why = "paid after the attempt failed"
+		default:
+			why = "not the order's current attempt"
+		}
+		o.refunds = append(o.refunds, c.Attempt)
+		o.history = append(o.history, History{Status: EventRefund, At: c.Now, Detail: "attempt " + c.Attempt + ": " + why})
+		s.emit(o, EventRefund, c.Now, c.Attempt)
 	}
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
+
+// maxSeen bounds an order's memory of results and notifications that changed
+// nothing. Results that change the order are always remembered; they are
+// bounded by its attempts (MaxPayAttempts) and by real charges (refunds).
+const maxSeen = 256
 
 func (s *Shard) see(o *order, eventID string) {
 	if o.seen == nil {
@@ -155,9 +229,9 @@ func (s *Shard) cancel(c *Command) (Result, bool) {
 		return fail(errorf(ErrInvalidState, "order is %s", o.status))
 	}
 	s.setStatus(o, StatusCancelled, c.Now, "")
-	s.orderTimers.disarm(o.tm)
 	s.freeOrder(o)
-	s.emit(o, EventCancelled, c.Now)
+	s.emit(o, EventCancelled, c.Now, "")
+	s.finish(o, c.Now)
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
@@ -165,7 +239,37 @@ func (s *Shard) cancel(c *Command) (Result, bool) {
 func (s *Shard) expireOrder(o *order, now int64) {
 	s.setStatus(o, StatusExpired, now, "")
 	s.freeOrder(o)
-	s.emit(o, EventExpired, now)
+	s.emit(o, EventExpired, now, "")
+	s.finish(o, now)
+}
+
+// finish notes that o became terminal at now and arms its archive timer:
+// at now + ArchiveAfterMs a tick moves it out of memory (see archive).
+func (s *Shard) finish(o *order, now int64) {
+	o.doneAt = now
+	s.orderTimers.disarm(o.tm)
+	o.tm = s.orderTimers.arm(&o.tmv, o.id, now+s.cfg.ArchiveAfterMs())
+}
+
+// archive moves a terminal order out of memory: its final view leaves through
+// Ready.Archive, and the shard forgets it, its converted hold and its dedupe
+// memory. A paid order's seats stay sold, owned by the archive (archSold,
+// archUsers), so counters, the per-user limit and the invariants still hold.
+func (s *Shard) archive(o *order) {
+	if o.status == StatusPaid {
+		for _, seat := range o.seats {
+			sec, _ := s.locate(seat)
+			sec.archSold++
+		}
+		for _, g := range o.general {
+			g.sec.archSold += g.n
+		}
+		s.archUsers[o.user] += o.quantity
+	}
+	s.ready.Archive = append(s.ready.Archive, s.orderView(o))
+	s.orderTimers.disarm(o.tm)
+	delete(s.orders, o.id)
+	delete(s.holdOrder, o.holdID)
 }
 
 // freeOrder gives a pending order's reserved seats back.
@@ -185,10 +289,24 @@ func (s *Shard) notified(c *Command) (Result, bool) {
 	if c.EventID == "" {
 		return fail(errorf(ErrInvalidRequest, "notification without an event id"))
 	}
+	if !s.ownEvent(o, c.EventID) { // so notifications are bounded by the order's events
+		return fail(errorf(ErrInvalidRequest, "%s is not an event of order %s", quote(c.EventID), o.id))
+	}
 	if _, dup := o.seen["n:"+c.EventID]; dup {
 		return Result{}, false
 	}
 	s.see(o, "n:"+c.EventID)
 	o.history = append(o.history, History{Status: "notified", At: c.Now, Detail: c.Channel})
 	return Result{}, true
+}
+
+// ownEvent reports whether id is one of the events o emitted: o.id + "." + n
+// with n in 1..o.events, written the one way emit writes it.
+func (s *Shard) ownEvent(o *order, id string) bool {
+	if len(id) <= len(o.id)+1 || id[:len(o.id)] != o.id || id[len(o.id)] != '.' {
+		return false
+	}
+	num := id[len(o.id)+1:]
+	n, err := strconv.Atoi(num)
+	return err == nil && n >= 1 && n <= o.events && strconv.Itoa(n) == num
 }

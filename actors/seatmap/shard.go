@@ -23,9 +23,12 @@ type section struct {
 	ga     bool
 	cap    int
 	counts [numStates]int
-	rows   []row          // config order
-	order  []int          // row indices, closest to the stage first
-	rowIdx map[string]int // row id -> index in rows
+	// archSold is how many of the Sold seats (or units) belong to paid orders
+	// that left memory: they stay sold, owned by the archive.
+	archSold int
+	rows     []row          // config order
+	order    []int          // row indices, closest to the stage first
+	rowIdx   map[string]int // row id -> index in rows
 }
 
 // rowRef locates the row a global seat index falls in.
@@ -51,36 +54,60 @@ type hold struct {
 	amount    int64
 	createdAt int64
 	expiresAt int64
-	orderID   string // set once converted into an order
 	tm        *timer // expiry, armed while the hold is live (points at tmv)
 	tmv       timer
 }
 
+// order is an order in memory: live (pending_payment, payment_processing) or
+// terminal (paid, cancelled, expired) within its retention. A converted hold
+// lives on inside its order (holdID, holdCreatedAt, holdExpiresAt).
 type order struct {
-	id        string
-	holdID    string
-	user      string
-	seats     []uint32
-	seatIDs   []string
-	general   []gaPart
-	quantity  int
-	amount    int64
-	status    string
-	dueAt     int64
-	createdAt int64
-	history   []History
-	events    int                 // events emitted so far; the next event id is id.(events+1)
-	seen      map[string]struct{} // event ids already applied (payment results, notifications)
-	token     string
-	idemKey   string
-	tm        *timer // payment due, armed while pending_payment (points at tmv)
-	tmv       timer
+	id            string
+	holdID        string
+	user          string
+	seats         []uint32
+	seatIDs       []string
+	general       []gaPart
+	quantity      int
+	amount        int64
+	status        string
+	dueAt         int64
+	createdAt     int64
+	holdCreatedAt int64
+	holdExpiresAt int64
+	doneAt        int64 // when the order became terminal; it leaves memory at doneAt + ArchiveAfterMs
+	history       []History
+	events        int                 // events emitted so far; the next event id is id.(events+1)
+	seen          map[string]struct{} // event ids already applied (payment results, notifications)
+	token         string
+	attempt       string   // current payment attempt
+	attempts      []string // attempts requested, in order (at most MaxPayAttempts)
+	refunds       []string // attempts whose success was turned into a refund request
+	idemKey       string
+	tm            *timer // payment due while pending_payment, archive once terminal (points at tmv)
+	tmv           timer
 }
 
+// terminal reports whether the order's status is final.
+func (o *order) terminal() bool {
+	return o.status == StatusPaid || o.status == StatusCancelled || o.status == StatusExpired
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// idemEntry remembers an idempotency key: the order (or hold) it made and the
+// request's hash.
 type idemEntry struct {
-	orderID string
-	hash    string
-	at      int64
+	id   string
+	hash string
+	at   int64
 }
 
 type idAt struct {
@@ -98,14 +125,18 @@ type Shard struct {
 	seats    []SeatState
 	rowRefs  []rowRef // sorted by base
 
-	holds        map[string]*hold
-	activeHolds  int
+	holds        map[string]*hold // live holds only
+	activeHolds  int              // = len(holds)
 	expiredHolds map[string]int64
 	expiredFIFO  []idAt
-	orders       map[string]*order
-	idem         map[string]idemEntry
+	orders       map[string]*order    // orders in memory (live, or terminal within retention)
+	holdOrder    map[string]string    // converted hold id -> its order, while the order is in memory
+	idem         map[string]idemEntry // order idempotency keys -> order id
 	idemFIFO     []idAt
-	users        map[string]int
+	holdIdem     map[string]idemEntry // hold idempotency keys -> hold id
+	holdIdemFIFO []idAt
+	users        map[string]int // seats per user: live holds and orders, and archived sales
+	archUsers    map[string]int // seats per user sold by orders that left memory
 
 	holdTimers  timerHeap
 	orderTimers timerHeap
@@ -114,6 +145,8 @@ type Shard struct {
 	lastNow  int64
 	ready    Ready
 	lastTurn int // records in the last turn taken by Ready
+
+	replaying bool // inside Replay: accept legacy records (a pay without an attempt)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -125,8 +158,11 @@ func New(shardNo int) *Shard {
 		holds:        map[string]*hold{},
 		expiredHolds: map[string]int64{},
 		orders:       map[string]*order{},
+		holdOrder:    map[string]string{},
 		idem:         map[string]idemEntry{},
+		holdIdem:     map[string]idemEntry{},
 		users:        map[string]int{},
+		archUsers:    map[string]int{},
 	}
 }
 
@@ -302,6 +338,9 @@ func (s *Shard) nextDeadline() int64 {
 	if len(s.idemFIFO) > 0 {
 		min(s.idemFIFO[0].at + IdempotencyKeepMs)
 	}
+	if len(s.holdIdemFIFO) > 0 {
+		min(s.holdIdemFIFO[0].at + IdempotencyKeepMs)
+	}
 	return d
 }
 
@@ -321,3 +360,18 @@ func (s *Shard) Sections() []SectionView { return s.showView().Sections }
 
 // ActiveHolds is the number of holds not yet converted, released or expired.
 func (s *Shard) ActiveHolds() int { return s.activeHolds }
+
+// Size counts what the shard keeps in memory besides its seats: it is bounded
+// by live work (live holds and orders, terminal orders within their
+// retention, keys and expired holds within their memory) and the buyers of
+// archived sales.
+type Size struct {
+	Holds, Orders, HoldIndex, ExpiredHolds, IdemKeys, HoldIdemKeys, Users, ArchivedUsers, Timers int
+}
+
+// Size reports the shard's memory by map.
+func (s *Shard) Size() Size {
+	return Size{Holds: len(s.holds), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
+		ExpiredHolds: len(s.expiredHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
+		Users: len(s.users), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
+}

@@ -9,7 +9,10 @@ import (
 )
 
 // snapshotVersion is bumped when the snapshot format changes incompatibly.
-const snapshotVersion = 1
+// Version 2 drops converted holds (their orders carry them) and adds
+// payment attempts, archive timers, archived sales and hold idempotency keys;
+// Restore still reads version 1.
+const snapshotVersion = 2
 
 type snapGA struct {
 	Sec string `json:"s"`
@@ -25,7 +28,7 @@ type snapHold struct {
 	Amount    int64    `json:"a"`
 	CreatedAt int64    `json:"c"`
 	ExpiresAt int64    `json:"e"`
-	OrderID   string   `json:"o,omitempty"`
+	OrderID   string   `json:"o,omitempty"` // version 1 only: a converted hold
 }
 
 type snapOrder struct {
@@ -44,13 +47,26 @@ type snapOrder struct {
 	Seen      []string  `json:"seen,omitempty"`
 	Token     string    `json:"tok,omitempty"`
 	IdemKey   string    `json:"ik,omitempty"`
+	// version 2
+	HoldCreatedAt int64    `json:"hc,omitempty"`
+	HoldExpiresAt int64    `json:"he,omitempty"`
+	Done          int64    `json:"done,omitempty"`
+	Attempt       string   `json:"att,omitempty"`
+	Attempts      []string `json:"atts,omitempty"`
+	Refunds       []string `json:"refs,omitempty"`
 }
 
+// snapIdem is an idempotency key; ID is the order (Idem) or the hold (HoldIdem) it made.
 type snapIdem struct {
-	Key     string `json:"k"`
-	OrderID string `json:"o"`
-	Hash    string `json:"h"`
-	At      int64  `json:"t"`
+	Key  string `json:"k"`
+	ID   string `json:"o"`
+	Hash string `json:"h"`
+	At   int64  `json:"t"`
+}
+
+type snapUser struct {
+	User string `json:"u"`
+	N    int    `json:"n"`
 }
 
 type snapshot struct {
@@ -64,6 +80,10 @@ type snapshot struct {
 	Expired []idAt      `json:"expired"`
 	Orders  []snapOrder `json:"orders"`
 	Idem    []snapIdem  `json:"idem"`
+	// version 2
+	HoldIdem  []snapIdem `json:"hidem,omitempty"`
+	ArchSold  []snapGA   `json:"asold,omitempty"`  // per section: sold seats/units of archived orders
+	ArchUsers []snapUser `json:"ausers,omitempty"` // per user: seats of archived paid orders
 }
 
 func (e idAt) MarshalJSON() ([]byte, error) { return json.Marshal([2]any{e.id, e.at}) }
@@ -102,7 +122,7 @@ func (s *Shard) snapshot() snapshot {
 	}
 	for _, h := range s.holds {
 		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.seats, General: snapParts(h.general),
-			Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt, OrderID: h.orderID})
+			Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
@@ -110,7 +130,9 @@ func (s *Shard) snapshot() snapshot {
 	for _, o := range s.orders {
 		so := snapOrder{ID: o.id, HoldID: o.holdID, User: o.user, Seats: o.seats, General: snapParts(o.general),
 			Quantity: o.quantity, Amount: o.amount, Status: o.status, DueAt: o.dueAt, CreatedAt: o.createdAt,
-			History: o.history, Events: o.events, Token: o.token, IdemKey: o.idemKey}
+			History: o.history, Events: o.events, Token: o.token, IdemKey: o.idemKey,
+			HoldCreatedAt: o.holdCreatedAt, HoldExpiresAt: o.holdExpiresAt, Done: o.doneAt,
+			Attempt: o.attempt, Attempts: o.attempts, Refunds: o.refunds}
 		for id := range o.seen {
 			so.Seen = append(so.Seen, id)
 		}
@@ -118,16 +140,32 @@ func (s *Shard) snapshot() snapshot {
 		sn.Orders = append(sn.Orders, so)
 	}
 	sort.Slice(sn.Orders, func(i, j int) bool { return sn.Orders[i].ID < sn.Orders[j].ID })
-	for k, e := range s.idem {
-		sn.Idem = append(sn.Idem, snapIdem{Key: k, OrderID: e.orderID, Hash: e.hash, At: e.at})
-	}
-	sort.Slice(sn.Idem, func(i, j int) bool {
-		if sn.Idem[i].At != sn.Idem[j].At {
-			return sn.Idem[i].At < sn.Idem[j].At
+	sn.Idem = snapKeys(s.idem)
+	sn.HoldIdem = snapKeys(s.holdIdem)
+	for _, sec := range s.sections {
+		if sec.archSold > 0 {
+			sn.ArchSold = append(sn.ArchSold, snapGA{Sec: sec.id, N: sec.archSold})
 		}
-		return sn.Idem[i].Key < sn.Idem[j].Key
-	})
+	}
+	for u, n := range s.archUsers {
+		sn.ArchUsers = append(sn.ArchUsers, snapUser{User: u, N: n})
+	}
+	sort.Slice(sn.ArchUsers, func(i, j int) bool { return sn.ArchUsers[i].User < sn.ArchUsers[j].User })
 	return sn
+}
+
+func snapKeys(m map[string]idemEntry) []snapIdem {
+	var out []snapIdem
+	for k, e := range m {
+		out = append(out, snapIdem{Key: k, ID: e.id, Hash: e.hash, At: e.at})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].At != out[j].At {
+			return out[i].At < out[j].At
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
 }
 
 func sortIDAt(v []idAt) {
@@ -146,7 +184,7 @@ func Restore(data []byte) (*Shard, error) {
 	if err := json.Unmarshal(data, &sn); err != nil {
 		return nil, fmt.Errorf("seatmap: bad snapshot: %w", err)
 	}
-	if sn.Version != snapshotVersion {
+	if sn.Version != snapshotVersion && sn.Version != 1 {
 		return nil, fmt.Errorf("seatmap: snapshot version %d, want %d", sn.Version, snapshotVersion)
 	}
 	s := New(sn.Shard)
@@ -154,7 +192,9 @@ func Restore(data []byte) (*Shard, error) {
 	if sn.Config == nil {
 		return s, nil
 	}
-	s.build(*sn.Config)
+	cfg := *sn.Config
+	cfg.Normalize() // a version 1 config may name sections_per_shard and lack archive_after_seconds
+	s.build(cfg)
 	if len(sn.Seats) != len(s.seats) {
 		return nil, fmt.Errorf("seatmap: snapshot has %d seats, the config %d", len(sn.Seats), len(s.seats))
 	}
@@ -177,20 +217,23 @@ func Restore(data []byte) (*Shard, error) {
 		}
 		return out, nil
 	}
+	converted := map[string]snapHold{} // version 1: holds that became orders
 	for _, sh := range sn.Holds {
+		if sh.OrderID != "" {
+			converted[sh.ID] = sh
+			continue
+		}
 		gp, err := parts(sh.General)
 		if err != nil {
 			return nil, err
 		}
 		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, seatIDs: s.seatIDs(sh.Seats), general: gp, quantity: sh.Quantity, amount: sh.Amount,
-			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt, orderID: sh.OrderID}
+			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
 		s.holds[h.id] = h
-		if h.orderID == "" {
-			s.activeHolds++
-			s.users[h.user] += h.quantity
-			h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
-			s.addGA(gp, Held)
-		}
+		s.activeHolds++
+		s.users[h.user] += h.quantity
+		h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
+		s.addGA(gp, Held)
 	}
 	for _, e := range sn.Expired {
 		s.expiredHolds[e.id] = e.at
@@ -203,11 +246,33 @@ func Restore(data []byte) (*Shard, error) {
 		}
 		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, seatIDs: s.seatIDs(so.Seats), general: gp, quantity: so.Quantity,
 			amount: so.Amount, status: so.Status, dueAt: so.DueAt, createdAt: so.CreatedAt, history: so.History,
-			events: so.Events, token: so.Token, idemKey: so.IdemKey}
+			events: so.Events, token: so.Token, idemKey: so.IdemKey, holdCreatedAt: so.HoldCreatedAt,
+			holdExpiresAt: so.HoldExpiresAt, doneAt: so.Done, attempt: so.Attempt, attempts: so.Attempts, refunds: so.Refunds}
 		for _, id := range so.Seen {
 			s.see(o, id)
 		}
+		if sh, ok := converted[o.holdID]; ok && sn.Version == 1 {
+			o.holdCreatedAt, o.holdExpiresAt = sh.CreatedAt, sh.ExpiresAt
+		}
+		if _, dup := s.orders[o.id]; dup {
+			return nil, fmt.Errorf("seatmap: snapshot has order %s twice", o.id)
+		}
+		if _, dup := s.holdOrder[o.holdID]; dup {
+			return nil, fmt.Errorf("seatmap: snapshot has two orders of hold %s", o.holdID)
+		}
 		s.orders[o.id] = o
+		s.holdOrder[o.holdID] = o.id
+		if o.terminal() {
+			if sn.Version == 1 { // terminal since its last status entry
+				for i := len(o.history) - 1; i >= 0; i-- {
+					if o.history[i].Status == o.status {
+						o.doneAt = o.history[i].At
+						break
+					}
+				}
+			}
+			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.doneAt+s.cfg.ArchiveAfterMs())
+		}
 		switch o.status {
 		case StatusPendingPayment:
 			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
@@ -221,8 +286,29 @@ func Restore(data []byte) (*Shard, error) {
 		}
 	}
 	for _, e := range sn.Idem {
-		s.idem[e.Key] = idemEntry{orderID: e.OrderID, hash: e.Hash, at: e.At}
+		s.idem[e.Key] = idemEntry{id: e.ID, hash: e.Hash, at: e.At}
 		s.idemFIFO = append(s.idemFIFO, idAt{id: e.Key, at: e.At})
+	}
+	for _, e := range sn.HoldIdem {
+		s.holdIdem[e.Key] = idemEntry{id: e.ID, hash: e.Hash, at: e.At}
+		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: e.Key, at: e.At})
+	}
+	for _, g := range sn.ArchSold {
+		sec, ok := s.secByID[g.Sec]
+		if !ok || g.N <= 0 {
+			return nil, fmt.Errorf("seatmap: snapshot has %d archived sales in section %q", g.N, g.Sec)
+		}
+		sec.archSold = g.N
+		if sec.ga {
+			s.addGA([]gaPart{{sec: sec, n: g.N}}, Sold)
+		}
+	}
+	for _, u := range sn.ArchUsers {
+		if u.N <= 0 {
+			return nil, fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
+		}
+		s.archUsers[u.User] = u.N
+		s.users[u.User] += u.N
 	}
 	if err := s.CheckInvariants(); err != nil {
 		return nil, fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)

@@ -25,15 +25,15 @@ type Kind uint8
 
 const (
 	KindCreate    Kind = iota + 1 // create the shard of a show (Show)
-	KindHold                      // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID
+	KindHold                      // hold Seats, or Quantity in Section, or Quantity in Tier, for User as HoldID (IdemKey/IdemHash optional)
 	KindRelease                   // release HoldID
 	KindExtend                    // set HoldID's expiry to Now + Seconds (capped)
 	KindTick                      // expire what is due at Now
 	KindOrder                     // convert HoldID into order OrderID (IdemKey/IdemHash optional)
-	KindPay                       // OrderID: pending_payment -> payment_processing, with Token
-	KindPayResult                 // OrderID: settle the payment of EventID; Success
+	KindPay                       // OrderID: pending_payment -> payment_processing, with Token, as payment Attempt
+	KindPayResult                 // OrderID: settle payment Attempt (result EventID, deduped); Success
 	KindCancel                    // OrderID: pending_payment -> cancelled
-	KindNotified                  // OrderID: notification for EventID sent through Channel
+	KindNotified                  // OrderID: notification for EventID (one of the order's events) sent through Channel
 	KindGetShow                   // read: the shard's part of the show document
 	KindGetSeats                  // read: seat states of Section (all sections when empty)
 	KindGetHold                   // read: HoldID
@@ -79,6 +79,10 @@ type Command struct {
 	EventID  string      `json:"ev,omitempty"`
 	Success  bool        `json:"ok,omitempty"`
 	Channel  string      `json:"ch,omitempty"`
+	// Attempt names one payment attempt of an order (KindPay, KindPayResult):
+	// caller-generated, unique per order, [A-Za-z0-9._-]{1,64}. The gateway's
+	// charge key is OrderID+":"+Attempt.
+	Attempt string `json:"att,omitempty"`
 }
 
 // HoldView is a hold as the API shows it.
@@ -125,6 +129,8 @@ type OrderView struct {
 	PaymentDueAt int64          `json:"payment_due_at"`
 	CreatedAt    int64          `json:"created_at"`
 	History      []History      `json:"history"`
+	// Attempt is the current (latest) payment attempt, "" before the first.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // SectionView is one section's counters.
@@ -145,7 +151,7 @@ type ShowView struct {
 	Shard       int           `json:"shard"`
 	Sections    []SectionView `json:"sections"`
 	HoldsActive int           `json:"holds_active"`
-	Orders      int           `json:"orders"`
+	Orders      int           `json:"orders"` // orders in memory: live, or terminal within their retention
 }
 
 // SeatEntry is one seat and its state, for the seat map.
@@ -163,6 +169,10 @@ type Result struct {
 	Seats   []SeatEntry
 	Users   map[string]int
 	Created bool // the command created the hold/order (201) rather than finding it (200)
+	// ArchivedOrderID is set (with Err nil, Order nil) when KindOrder's
+	// idempotency key names an order that has left memory through
+	// Ready.Archive: the shell answers with the archived copy of that order.
+	ArchivedOrderID string
 }
 
 // Event types of the order pipeline.
@@ -191,6 +201,10 @@ type Event struct {
 	Token    string   `json:"token,omitempty"`
 	Attempt  string   `json:"attempt,omitempty"`
 	At       int64    `json:"at"`
+	// Attempt is the payment attempt the event is about (payment_requested,
+	// paid, payment_failed, refund_requested): the charge to make, or to
+	// refund, is OrderID+":"+Attempt.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // Ready is what a batch of Apply calls asks the shell to do.
@@ -202,8 +216,10 @@ type Ready struct {
 	Events []Event
 	// Deadline is the next instant (Unix ms) a Tick has work to do; 0 = none.
 	Deadline int64
-	// Archive are orders that left memory, in their final state: write them
-	// durably in the same batch as Records (later reads come from there).
+	// Archive holds the final views of terminal orders that left memory in
+	// this batch (their retention, ShowConfig.ArchiveAfterSeconds, ran out).
+	// Write them durably in the same write as Records: the shard no longer
+	// knows these orders and answers ErrOrderNotFound for them.
 	Archive []OrderView
 }
 
