@@ -75,6 +75,7 @@ type Command struct {
 	IdemKey  string      `json:"ik,omitempty"`
 	IdemHash string      `json:"ih,omitempty"`
 	Token    string      `json:"tok,omitempty"`
+	Attempt  string      `json:"att,omitempty"`
 	EventID  string      `json:"ev,omitempty"`
 	Success  bool        `json:"ok,omitempty"`
 	Channel  string      `json:"ch,omitempty"`
@@ -188,6 +189,7 @@ type Event struct {
 	Quantity int      `json:"quantity"`
 	Seats    []string `json:"seats,omitempty"`
 	Token    string   `json:"token,omitempty"`
+	Attempt  string   `json:"attempt,omitempty"`
 	At       int64    `json:"at"`
 }
 
