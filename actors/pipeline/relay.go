@@ -113,6 +113,7 @@ type Relay struct {
 	deadNow   atomic.Int64 // dead letters stored
 	retrying  atomic.Int64 // events waiting for a retry after a failed try
 	failing   atomic.Bool  // the transport could deliver nothing last time
+	partial   atomic.Bool  // some event failed or was not tried last time
 	lastOKMs  atomic.Int64
 
 	mu   sync.Mutex   // protects redo
@@ -132,6 +133,7 @@ type item struct {
 	deadID  string // the dead letter's id when delivered again
 	ev      seatmap.Event
 	tries   int       // failed tries
+	skips   int       // publishes in a row that did not try it
 	next    time.Time // no try before
 	lastErr string
 }
@@ -175,10 +177,10 @@ func (r *Relay) Wake() {
 }
 
 // Status is "ok", or "degraded" while publishing fails: the transport
-// delivers nothing, or some event waits for a retry. Dead letters do not
-// count: they left delivery.
+// delivers nothing or not every event, or some event waits for a retry.
+// Dead letters do not count: they left delivery.
 func (r *Relay) Status() string {
-	if r.failing.Load() || r.retrying.Load() > 0 {
+	if r.failing.Load() || r.partial.Load() || r.retrying.Load() > 0 {
 		return "degraded"
 	}
 	return "ok"
@@ -360,6 +362,7 @@ func (r *Relay) due(now time.Time) ([]*item, time.Duration) {
 func (r *Relay) settle(batch []*item, per *EventErrors, now time.Time) error {
 	done := map[*item]bool{}
 	var acks []uint64
+	partial := false
 	delivered := 0
 	for i, it := range batch {
 		var err error
@@ -380,7 +383,13 @@ func (r *Relay) settle(batch []*item, per *EventErrors, now time.Time) error {
 				r.Log.Info("relay: dead letter delivered", "id", it.deadID, "event", it.ev.ID)
 			}
 		case errors.Is(err, ErrSkipped):
+			// not tried: again soon, backing off up to 5 s, no try counted
+			it.skips++
+			it.next = now.Add(min(r.MinBackoff<<min(it.skips-1, 16), 5*time.Second))
+			partial = true
 		default:
+			partial = true
+			it.skips = 0
 			r.Failures.Add(1)
 			it.tries++
 			it.lastErr = err.Error()
@@ -413,6 +422,7 @@ func (r *Relay) settle(batch []*item, per *EventErrors, now time.Time) error {
 		}
 	}
 	r.retrying.Store(retrying)
+	r.partial.Store(partial)
 	r.Delivered.Add(int64(delivered))
 	if delivered > 0 {
 		r.lastOKMs.Store(now.UnixMilli())
