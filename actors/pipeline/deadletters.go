@@ -42,9 +42,9 @@ type KV interface {
 	Get(key string) ([]byte, bool, error)
 	Put(key string, val []byte, sync bool) error
 	PutIfAbsent(key string, val []byte) (bool, error)
-	// ScanKV calls fn for every key with the prefix, in key order; an error
-	// from fn stops the scan and is returned.
-	ScanKV(prefix string, fn func(key string, val []byte) error) error
+	// ScanKV calls fn with every key with the prefix and a copy of its
+	// value, in key order, until fn returns false; fn must not call the store.
+	ScanKV(prefix string, fn func(key string, val []byte) bool) error
 	// DeleteKV deletes keys; missing keys are not an error.
 	DeleteKV(keys ...string) error
 }
@@ -152,14 +152,19 @@ func (k *KVDeadLetters) Get(id string) (DeadLetter, bool, error) {
 
 func (k *KVDeadLetters) List() ([]DeadLetter, error) {
 	var out []DeadLetter
-	err := k.KV.ScanKV(deadLetterPrefix, func(key string, val []byte) error {
+	var bad error
+	err := k.KV.ScanKV(deadLetterPrefix, func(key string, val []byte) bool {
 		var d DeadLetter
 		if err := json.Unmarshal(val, &d); err != nil {
-			return fmt.Errorf("dead letter %s: %w", key, err)
+			bad = fmt.Errorf("dead letter %s: %w", key, err)
+			return false
 		}
 		out = append(out, d)
-		return nil
+		return true
 	})
+	if err == nil {
+		err = bad
+	}
 	return out, err
 }
 

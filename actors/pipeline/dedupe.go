@@ -176,9 +176,9 @@ func (d *KVDedupe) Sweep() (int, error) {
 	var expired []string
 	restamp := map[string][]byte{}
 	for _, p := range prefixes {
-		err := d.KV.ScanKV(p, func(key string, val []byte) error {
+		err := d.KV.ScanKV(p, func(key string, val []byte) bool {
 			if !strings.HasPrefix(key, p) {
-				return nil
+				return true
 			}
 			ms, v, ok := unstamp(val)
 			switch {
@@ -187,7 +187,7 @@ func (d *KVDedupe) Sweep() (int, error) {
 			case ms < cut:
 				expired = append(expired, key)
 			}
-			return nil
+			return true
 		})
 		if err != nil {
 			return 0, err

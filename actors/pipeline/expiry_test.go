@@ -33,7 +33,7 @@ func (c *fakeClock) Add(d time.Duration) {
 }
 
 // memKV is the KV of the store (Get/Put/PutIfAbsent/ScanKV/DeleteKV) in
-// memory, until persistence/pebble.Store has ScanKV and DeleteKV.
+// memory.
 type memKV struct {
 	mu sync.Mutex
 	m  map[string][]byte
@@ -63,7 +63,7 @@ func (k *memKV) PutIfAbsent(key string, val []byte) (bool, error) {
 	return true, nil
 }
 
-func (k *memKV) ScanKV(prefix string, fn func(string, []byte) error) error {
+func (k *memKV) ScanKV(prefix string, fn func(string, []byte) bool) error {
 	k.mu.Lock()
 	var keys []string
 	for key := range k.m {
@@ -78,8 +78,8 @@ func (k *memKV) ScanKV(prefix string, fn func(string, []byte) error) error {
 	}
 	k.mu.Unlock()
 	for i, key := range keys {
-		if err := fn(key, vals[i]); err != nil {
-			return err
+		if !fn(key, append([]byte(nil), vals[i]...)) {
+			break
 		}
 	}
 	return nil
