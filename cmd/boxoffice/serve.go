@@ -238,6 +238,11 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 	}
 	dedupe, sweeper, dead := pipelineStores(n.store, cfg.retention, log)
 	n.relay.DeadLetters = dead
+	if sweeper != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		n.closers = append(n.closers, cancel)
+		go pipeline.RunSweeper(ctx, sweeper, cfg.retention/48, log.With("component", "dedupe"))
+	}
 	if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
 		return err
 	}
@@ -265,9 +270,6 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
 	go n.relay.Run(ctx)
-	if sweeper != nil {
-		go pipeline.RunSweeper(ctx, sweeper, cfg.retention/48, log.With("component", "dedupe"))
-	}
 	return nil
 }
 
