@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/boxoffice/boxoffice/actors/pipeline"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/valyala/fasthttp"
 )
@@ -44,6 +45,7 @@ var statusTable = [...]struct {
 	{seatmap.ErrInvalidState, fasthttp.StatusConflict},
 	{seatmap.ErrIdempotencyMismatch, fasthttp.StatusUnprocessableEntity},
 	{seatmap.ErrUnavailable, fasthttp.StatusServiceUnavailable},
+	{pipeline.ErrDeadLetterNotFound, fasthttp.StatusNotFound},
 	{errUnauthorized, fasthttp.StatusUnauthorized},
 	{errNotFound, fasthttp.StatusNotFound},
 	{errMethodNotAllowed, fasthttp.StatusMethodNotAllowed},

@@ -11,18 +11,22 @@ import (
 
 // Settler takes the results of the payment and notification consumers and
 // turns them into commands for the order's shard (actors.Booking implements
-// it). Safe for concurrent use; both calls are idempotent by event id.
+// it). Safe for concurrent use; both calls are idempotent by event id. A
+// payment result's e.Attempt names the payment attempt it settles.
 type Settler interface {
 	SettlePayment(ctx context.Context, e seatmap.Event, success bool, eventID string) error
 	RecordNotification(ctx context.Context, e seatmap.Event, channel string) error
 }
 
 // internalBody is the body of POST /v1/internal/payment-results
-// ({"event":{...},"success":true}) and /v1/internal/notifications
-// ({"event":{...},"channel":"log"}).
+// ({"event":{...},"success":true[,"attempt":"2"]}) and
+// /v1/internal/notifications ({"event":{...},"channel":"log"}). attempt
+// names the payment attempt the result is for (event.attempt says the same;
+// when both are given, attempt wins).
 type internalBody struct {
 	Event   *seatmap.Event `json:"event"`
 	Success bool           `json:"success"`
+	Attempt string         `json:"attempt"`
 	Channel string         `json:"channel"`
 }
 
@@ -48,6 +52,9 @@ func (s *Server) internal(ctx *fasthttp.RequestCtx, r routeID) {
 	defer c.cancel()
 	var err error
 	if r == routePaymentResult {
+		if body.Attempt != "" {
+			body.Event.Attempt = body.Attempt
+		}
 		err = s.opt.Settler.SettlePayment(c, *body.Event, body.Success, body.Event.ID)
 	} else {
 		if body.Channel == "" {

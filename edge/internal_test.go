@@ -25,7 +25,7 @@ func (r *recSettler) SettlePayment(_ context.Context, e seatmap.Event, ok bool, 
 	if r.err != nil {
 		return r.err
 	}
-	r.settled = append(r.settled, id+map[bool]string{true: ":ok", false: ":declined"}[ok])
+	r.settled = append(r.settled, id+map[bool]string{true: ":ok", false: ":declined"}[ok]+e.Attempt)
 	return nil
 }
 
@@ -52,7 +52,7 @@ func TestInternalConsumerCallbacks(t *testing.T) {
 		{"no event", "/v1/internal/payment-results", `{"success":true}`, auth, 400, "invalid_request"},
 		{"unknown field", "/v1/internal/payment-results", `{"event":` + ev + `,"x":1}`, auth, 400, "invalid_request"},
 		{"bad show", "/v1/internal/notifications", `{"event":{"id":"e","order":"o","show":"a b"}}`, auth, 400, "invalid_request"},
-		{"payment", "/v1/internal/payment-results", `{"event":` + ev + `,"success":true}`, auth, 204, ""},
+		{"payment", "/v1/internal/payment-results", `{"event":` + ev + `,"success":true,"attempt":"@2"}`, auth, 204, ""},
 		{"notification", "/v1/internal/notifications", `{"event":` + ev + `,"channel":"log"}`, auth, 204, ""},
 	}
 	for _, c := range cases {
@@ -61,7 +61,7 @@ func TestInternalConsumerCallbacks(t *testing.T) {
 			t.Fatalf("%s: %d %s, want %d %s", c.name, r.Status, r.Body, c.status, c.code)
 		}
 	}
-	if len(rs.settled) != 1 || rs.settled[0] != "o.2:ok" || len(rs.noted) != 1 || rs.noted[0] != "o.2:log" {
+	if len(rs.settled) != 1 || rs.settled[0] != "o.2:ok@2" || len(rs.noted) != 1 || rs.noted[0] != "o.2:log" {
 		t.Fatalf("settled %v, noted %v", rs.settled, rs.noted)
 	}
 	rs.err = seatmap.ErrOrderNotFound

@@ -52,6 +52,7 @@ func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	w := getWriter()
 	s.metrics.write(w, s.b.Gauges())
 	s.opt.Perf.writeMetrics(w)
+	s.writeDeadLetterMetrics(w)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 	ctx.Response.SetBody(w.b)

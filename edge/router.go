@@ -26,36 +26,40 @@ const (
 	routePaymentResult
 	routeNotification
 	routePerf
+	routeDeadLetters
+	routeRetryDeadLetter
 	numRoutes
 )
 
 // routes gives each endpoint's method and pattern, the labels of /metrics.
 var routes = [numRoutes]struct{ method, pattern string }{
-	routeUnmatched:     {"other", "unmatched"},
-	routeCreateShow:    {"POST", "/v1/shows"},
-	routeGetShow:       {"GET", "/v1/shows/{show}"},
-	routeSeats:         {"GET", "/v1/shows/{show}/seats"},
-	routeCreateHold:    {"POST", "/v1/shows/{show}/holds"},
-	routeGetHold:       {"GET", "/v1/shows/{show}/holds/{hold}"},
-	routeReleaseHold:   {"DELETE", "/v1/shows/{show}/holds/{hold}"},
-	routeExtendHold:    {"POST", "/v1/shows/{show}/holds/{hold}/extend"},
-	routeCreateOrder:   {"POST", "/v1/orders"},
-	routeGetOrder:      {"GET", "/v1/orders/{order}"},
-	routePayOrder:      {"POST", "/v1/orders/{order}/pay"},
-	routeCancelOrder:   {"POST", "/v1/orders/{order}/cancel"},
-	routeHealthz:       {"GET", "/healthz"},
-	routeReadyz:        {"GET", "/readyz"},
-	routeMetrics:       {"GET", "/metrics"},
-	routePaymentResult: {"POST", "/v1/internal/payment-results"},
-	routeNotification:  {"POST", "/v1/internal/notifications"},
-	routePerf:          {"GET", "/v1/admin/perf"},
+	routeUnmatched:       {"other", "unmatched"},
+	routeCreateShow:      {"POST", "/v1/shows"},
+	routeGetShow:         {"GET", "/v1/shows/{show}"},
+	routeSeats:           {"GET", "/v1/shows/{show}/seats"},
+	routeCreateHold:      {"POST", "/v1/shows/{show}/holds"},
+	routeGetHold:         {"GET", "/v1/shows/{show}/holds/{hold}"},
+	routeReleaseHold:     {"DELETE", "/v1/shows/{show}/holds/{hold}"},
+	routeExtendHold:      {"POST", "/v1/shows/{show}/holds/{hold}/extend"},
+	routeCreateOrder:     {"POST", "/v1/orders"},
+	routeGetOrder:        {"GET", "/v1/orders/{order}"},
+	routePayOrder:        {"POST", "/v1/orders/{order}/pay"},
+	routeCancelOrder:     {"POST", "/v1/orders/{order}/cancel"},
+	routeHealthz:         {"GET", "/healthz"},
+	routeReadyz:          {"GET", "/readyz"},
+	routeMetrics:         {"GET", "/metrics"},
+	routePaymentResult:   {"POST", "/v1/internal/payment-results"},
+	routeNotification:    {"POST", "/v1/internal/notifications"},
+	routePerf:            {"GET", "/v1/admin/perf"},
+	routeDeadLetters:     {"GET", "/v1/admin/dead-letters"},
+	routeRetryDeadLetter: {"POST", "/v1/admin/dead-letters/{id}/retry"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
 // (views of the request path, valid during the request only).
 type match struct {
 	route routeID
-	p1    []byte // {show} or {order}
+	p1    []byte // {show}, {order} or {id}
 	p2    []byte // {hold}
 	allow string // when route is routeUnmatched: "" for 404, else the methods the path allows (405)
 }
@@ -86,8 +90,13 @@ func route(method, path []byte) match {
 	}
 	switch string(seg[1]) {
 	case "admin":
-		if n == 3 && string(seg[2]) == "perf" {
+		switch {
+		case n == 3 && string(seg[2]) == "perf":
 			return pick(method, match{}, routePerf, routeUnmatched)
+		case n == 3 && string(seg[2]) == "dead-letters":
+			return pick(method, match{}, routeDeadLetters, routeUnmatched)
+		case n == 5 && string(seg[2]) == "dead-letters" && string(seg[4]) == "retry":
+			return pick(method, match{p1: seg[3]}, routeRetryDeadLetter, routeUnmatched)
 		}
 	case "shows":
 		switch {

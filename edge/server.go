@@ -53,6 +53,10 @@ type Options struct {
 	// Perf, when set, times every request and Backend call, serves
 	// GET /v1/admin/perf (admin token) and adds its figures to /metrics.
 	Perf *PerfMonitor
+	// DeadLetters, when set, serves GET /v1/admin/dead-letters and POST
+	// /v1/admin/dead-letters/{id}/retry (admin token) and adds
+	// dead_letters_total and dead_letters to /metrics.
+	DeadLetters DeadLetterAdmin
 }
 
 // Server is the HTTP server. Its methods are safe for concurrent use.
@@ -223,6 +227,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.cancelOrder(ctx, m.p1)
 	case routePaymentResult, routeNotification:
 		s.internal(ctx, m.route)
+	case routeDeadLetters:
+		s.listDeadLetters(ctx)
+	case routeRetryDeadLetter:
+		s.retryDeadLetter(ctx, m.p1)
 	}
 }
 

@@ -111,18 +111,50 @@ func (p *Payment) EventTypes() []string {
 	return []string{seatmap.EventPaymentRequested, seatmap.EventRefund}
 }
 
+// ChargeKey is the gateway's idempotency key of an order's charge: the order
+// id and the payment attempt, or the event id for events without an attempt
+// (written before attempts existed). A refund_requested event carries the
+// attempt of the charge to refund, so it names the same key.
+func ChargeKey(e seatmap.Event) string {
+	if e.Attempt == "" {
+		return e.ID
+	}
+	return e.OrderID + ":" + e.Attempt
+}
+
 func (p *Payment) Handle(ctx context.Context, e seatmap.Event) error {
 	switch e.Type {
 	case seatmap.EventPaymentRequested:
-		err := p.Gateway.Charge(ctx, e.ID, e.OrderID, e.Token, e.Amount)
+		key := ChargeKey(e)
+		err := p.Gateway.Charge(ctx, key, e.OrderID, e.Token, e.Amount)
 		if err != nil && !errors.Is(err, ErrDeclined) {
 			return err // gateway trouble: redeliver
 		}
-		return p.Settler.SettlePayment(ctx, e, err == nil, e.ID)
+		charged := err == nil
+		err = p.Settler.SettlePayment(ctx, e, charged, e.ID)
+		if !errors.Is(err, seatmap.ErrOrderNotFound) {
+			return err
+		}
+		// No order takes this result (it left memory, or never existed):
+		// every charge must end paid or refunded, so refund it here.
+		if charged {
+			if err := p.Gateway.Refund(ctx, key, e.OrderID, e.Amount); err != nil {
+				return err // redeliver: the charge replays, the refund is tried again
+			}
+			p.log().Warn("payment: charged an order the node does not know; refunded", "order", e.OrderID, "key", key)
+		}
+		return nil
 	case seatmap.EventRefund:
-		return p.Gateway.Refund(ctx, e.ID, e.OrderID, e.Amount)
+		return p.Gateway.Refund(ctx, ChargeKey(e), e.OrderID, e.Amount)
 	}
 	return nil
+}
+
+func (p *Payment) log() *slog.Logger {
+	if p.Log == nil {
+		return slog.Default()
+	}
+	return p.Log
 }
 
 // Channel sends one notification. Safe for concurrent use.
@@ -143,15 +175,19 @@ type Notification struct {
 }
 
 // FileChannel appends notifications as JSON lines to a file. It is
-// idempotent by event id on its own: it remembers the event ids already in
-// the file (read back on first use), so a notification redelivered after a
-// crash between writing the line and recording it is not written twice.
+// idempotent by event id on its own: it remembers the event ids written in
+// the last Retention (read back from the file on first use, aged by the
+// notification's time), so a notification redelivered after a crash between
+// writing the line and recording it is not written twice.
 type FileChannel struct {
-	Path string
+	Path      string
+	Retention time.Duration    // how long ids are remembered; DefaultRetention when 0
+	Now       func() time.Time // time.Now when nil
 
-	mu   sync.Mutex          // protects following fields
-	seen map[string]struct{} // event ids in the file; nil until loaded
-	fh   *os.File            // open for appending once loaded
+	mu    sync.Mutex           // protects following fields
+	seen  map[string]time.Time // event ids written, and when; nil until loaded
+	swept time.Time            // last time seen was swept
+	fh    *os.File             // open for appending once loaded
 }
 
 func (f *FileChannel) Name() string { return "log" }
@@ -174,8 +210,32 @@ func (f *FileChannel) Send(_ context.Context, n Notification) error {
 	if _, err = f.fh.Write(append(b, '\n')); err != nil {
 		return err
 	}
-	f.seen[n.EventID] = struct{}{}
+	now := clock(f.Now)
+	f.seen[n.EventID] = now
+	f.sweep(now)
 	return nil
+}
+
+// sweep forgets the ids older than the retention, at most every 1/16 of it.
+func (f *FileChannel) sweep(now time.Time) {
+	ret := retention(f.Retention)
+	if now.Sub(f.swept) < ret/16 {
+		return
+	}
+	f.swept = now
+	cut := now.Add(-ret)
+	for id, at := range f.seen {
+		if at.Before(cut) {
+			delete(f.seen, id)
+		}
+	}
+}
+
+// Remembered returns how many event ids f remembers.
+func (f *FileChannel) Remembered() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.seen)
 }
 
 // Close closes the file.
@@ -190,10 +250,13 @@ func (f *FileChannel) Close() error {
 	return err
 }
 
-// load reads the event ids already in the file. A torn last line (a crash
-// in the middle of a write) is cut off.
+// load reads the event ids of the last Retention already in the file (a
+// line's age is its notification's time). A torn last line (a crash in the
+// middle of a write) is cut off.
 func (f *FileChannel) load() error {
-	f.seen = map[string]struct{}{}
+	now := clock(f.Now)
+	cut := now.Add(-retention(f.Retention))
+	f.seen, f.swept = map[string]time.Time{}, now
 	data, err := os.ReadFile(f.Path)
 	if os.IsNotExist(err) {
 		return f.open()
@@ -208,7 +271,13 @@ func (f *FileChannel) load() error {
 		}
 		var n Notification
 		if json.Unmarshal(data[off:off+end], &n) == nil && n.EventID != "" {
-			f.seen[n.EventID] = struct{}{}
+			at, err := time.Parse(time.RFC3339Nano, n.At)
+			if err != nil || at.After(now) {
+				at = now
+			}
+			if !at.Before(cut) {
+				f.seen[n.EventID] = at
+			}
 		}
 		off += end + 1
 		good = off

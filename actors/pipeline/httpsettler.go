@@ -23,9 +23,15 @@ type HTTPSettler struct {
 	Client *http.Client
 }
 
+// SettlePayment posts {"event":{...},"success":bool[,"attempt":"..."]}: the
+// attempt (e.Attempt) names the charge, for the node to refund it if needed.
 func (h *HTTPSettler) SettlePayment(ctx context.Context, e seatmap.Event, success bool, eventID string) error {
 	e.ID = eventID
-	return h.post(ctx, "/v1/internal/payment-results", map[string]any{"event": e, "success": success})
+	body := map[string]any{"event": e, "success": success}
+	if e.Attempt != "" {
+		body["attempt"] = e.Attempt
+	}
+	return h.post(ctx, "/v1/internal/payment-results", body)
 }
 
 func (h *HTTPSettler) RecordNotification(ctx context.Context, e seatmap.Event, channel string) error {

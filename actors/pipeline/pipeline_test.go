@@ -181,9 +181,10 @@ func TestRelayAtLeastOnce(t *testing.T) {
 		t.Fatalf("outbox holds %d events while the transport is down, want 30", n)
 	}
 	tr.down.Store(false)
-	waitFor(t, func() bool { return tr.count() == 80 && r.Status() == "ok" })
-	if n, _ := st.OutboxLen(); n != 0 {
-		t.Fatalf("outbox still holds %d", n)
+	// acknowledged after the transport took them: wait for the outbox too
+	waitFor(t, func() bool { n, _ := st.OutboxLen(); return tr.count() == 80 && r.Status() == "ok" && n == 0 })
+	if total, _ := r.DeadLetterCounts(); total != 0 {
+		t.Fatalf("%d dead letters from a transport outage", total)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -57,7 +58,13 @@ func consume(kind, nameServer, topic, node, token, dataDir string, log *slog.Log
 	}
 	defer st.Close()
 	settler := &pipeline.HTTPSettler{Base: node, Token: token}
-	pay, notify := consumers(dataDir, st, settler, log)
+	dedupe, sweeper, _ := pipelineStores(st, pipeline.DefaultRetention, log)
+	if sweeper != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go pipeline.RunSweeper(ctx, sweeper, pipeline.DefaultRetention/48, log.With("component", "dedupe"))
+	}
+	pay, notify := consumers(dataDir, dedupe, settler, pipeline.DefaultRetention, log)
 	var h pipeline.Handler = pay
 	group, tags := rocketmq.GroupPayment, pay.EventTypes()
 	if kind == "notify" {

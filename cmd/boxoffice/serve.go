@@ -21,6 +21,7 @@ import (
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 	"github.com/boxoffice/boxoffice/actors"
 	"github.com/boxoffice/boxoffice/actors/pipeline"
+	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/cluster"
 	"github.com/boxoffice/boxoffice/edge"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
@@ -49,6 +50,8 @@ type serveConfig struct {
 	redisCluster string
 	redisWait    int
 	holdAck      string
+	deadAfter    int
+	retention    time.Duration
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -73,6 +76,8 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.StringVar(&c.rocketmq, "rocketmq", "", "RocketMQ name server host:port: order events go through the broker (empty: embedded pipeline)")
 	fs.StringVar(&c.rmqTopic, "rocketmq-topic", rocketmq.DefaultTopic, "RocketMQ topic of order events")
 	fs.BoolVar(&c.consumers, "consumers", true, "with --rocketmq: run the payment and notification consumers in this process")
+	fs.IntVar(&c.deadAfter, "dead-letter-after", pipeline.DefaultMaxAttempts, "failed tries after which an order event becomes a dead letter (see /v1/admin/dead-letters)")
+	fs.DurationVar(&c.retention, "dedupe-retention", pipeline.DefaultRetention, "how long consumers remember charges and notifications to ignore redeliveries")
 	envDefaults(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -156,7 +161,7 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		return nil, err
 	}
 	n := &node{store: store}
-	relay := &pipeline.Relay{Log: log.With("component", "relay")}
+	relay := &pipeline.Relay{Log: log.With("component", "relay"), MaxAttempts: cfg.deadAfter}
 	env := &actors.Env{Journal: j, Log: log, OnEvents: relay.Wake}
 	switch cfg.holdAck {
 	case "synced":
@@ -233,7 +238,7 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	}
 	n.perf = edge.NewPerfMonitor(edge.PerfOptions{Source: edge.MergePerf(perfSrc...)})
 	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
-		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf})
+		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay})
 	return n, nil
 }
 
@@ -241,17 +246,23 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 // and notification consumers, embedded (in-process transport) or through
 // RocketMQ.
 func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logger) error {
-	var dedupe pipeline.Dedupe = pipeline.NewMemDedupe()
 	var outbox pipeline.Outbox
 	if n.store != nil {
-		dedupe, outbox = n.store, n.store
+		outbox = n.store
 	} else {
 		outbox = j.(*actors.MemJournal)
+	}
+	dedupe, sweeper, dead := pipelineStores(n.store, cfg.retention, log)
+	n.relay.DeadLetters = dead
+	if sweeper != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		n.closers = append(n.closers, cancel)
+		go pipeline.RunSweeper(ctx, sweeper, cfg.retention/48, log.With("component", "dedupe"))
 	}
 	if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
 		return err
 	}
-	pay, notify := consumers(cfg.dataDir, dedupe, n.booking, log)
+	pay, notify := consumers(cfg.dataDir, dedupe, n.booking, cfg.retention, log)
 	n.relay.Outbox = outbox
 	if cfg.rocketmq == "" {
 		n.relay.Transport = &pipeline.Local{Handlers: []pipeline.Handler{pay, notify}}
@@ -261,7 +272,7 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 			return err
 		}
 		n.closers = append(n.closers, func() { prod.Close() })
-		n.relay.Transport = prod
+		n.relay.Transport = rmqTransport{prod}
 		if cfg.consumers {
 			for group, h := range map[string]pipeline.Handler{rocketmq.GroupPayment: pay, rocketmq.GroupNotify: notify} {
 				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, group, h, h.(pipeline.Subscriber).EventTypes())
@@ -283,13 +294,45 @@ func (n *node) startRelay() {
 	go n.relay.Run(ctx)
 }
 
+// pipelineStores picks the consumers' dedupe store and the relay's dead
+// letters: in the store's kv when it has ScanKV and DeleteKV (keys expire
+// after retention), else in memory; sweeper is nil when keys cannot expire.
+// A store without ScanKV/DeleteKV still dedupes durably, keeping keys forever.
+func pipelineStores(store *pebble.Store, retention time.Duration, log *slog.Logger) (pipeline.Dedupe, pipeline.Sweeper, pipeline.DeadLetters) {
+	if store == nil {
+		d := &pipeline.MemDedupe{Retention: retention}
+		return d, d, &pipeline.MemDeadLetters{}
+	}
+	if kv, ok := any(store).(pipeline.KV); ok {
+		d := &pipeline.KVDedupe{KV: kv, Retention: retention}
+		return d, d, &pipeline.KVDeadLetters{KV: kv}
+	}
+	log.Warn("the store has no ScanKV/DeleteKV: dedupe keys never expire, dead letters are kept in memory only")
+	return store, nil, &pipeline.MemDeadLetters{}
+}
+
 // consumers builds the payment consumer (sandbox gateway) and the
 // notification consumer (JSON lines in <data>/notifications.log).
-func consumers(dataDir string, dedupe pipeline.Dedupe, s pipeline.Settler, log *slog.Logger) (*pipeline.Payment, *pipeline.Notify) {
+func consumers(dataDir string, dedupe pipeline.Dedupe, s pipeline.Settler, retention time.Duration, log *slog.Logger) (*pipeline.Payment, *pipeline.Notify) {
 	pay := &pipeline.Payment{Gateway: &pipeline.Sandbox{Dedupe: dedupe, SlowDelay: 2 * time.Second}, Settler: s, Log: log}
-	notify := &pipeline.Notify{Channels: []pipeline.Channel{&pipeline.FileChannel{Path: filepath.Join(dataDir, "notifications.log")}},
+	notify := &pipeline.Notify{Channels: []pipeline.Channel{&pipeline.FileChannel{Path: filepath.Join(dataDir, "notifications.log"), Retention: retention}},
 		Settler: s, Dedupe: dedupe, Log: log}
 	return pay, notify
+}
+
+// rmqTransport reports the events a RocketMQ publish did not store as
+// pipeline.Unavailable: the stored ones leave the outbox, the others are
+// published again without counting a failed try (a broker that refuses is
+// down, not the event bad), so broker outages never make dead letters.
+type rmqTransport struct{ *rocketmq.Producer }
+
+func (t rmqTransport) Publish(ctx context.Context, events []seatmap.Event) error {
+	err := t.Producer.Publish(ctx, events)
+	var pe *rocketmq.PublishError
+	if errors.As(err, &pe) && pe.Total == len(events) && len(pe.Failed) < len(events) {
+		return pipeline.Unavailable(len(events), pe.Failed, pe.Err)
+	}
+	return err
 }
 
 func startConsumer(nameServer, topic, group string, h pipeline.Handler, tags []string) (*rocketmq.Consumer, error) {
