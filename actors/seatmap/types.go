@@ -75,7 +75,6 @@ type Command struct {
 	IdemKey  string      `json:"ik,omitempty"`
 	IdemHash string      `json:"ih,omitempty"`
 	Token    string      `json:"tok,omitempty"`
-	Attempt  string      `json:"att,omitempty"`
 	EventID  string      `json:"ev,omitempty"`
 	Success  bool        `json:"ok,omitempty"`
 	Channel  string      `json:"ch,omitempty"`
@@ -199,7 +198,6 @@ type Event struct {
 	Quantity int      `json:"quantity"`
 	Seats    []string `json:"seats,omitempty"`
 	Token    string   `json:"token,omitempty"`
-	Attempt  string   `json:"attempt,omitempty"`
 	At       int64    `json:"at"`
 	// Attempt is the payment attempt the event is about (payment_requested,
 	// paid, payment_failed, refund_requested): the charge to make, or to
