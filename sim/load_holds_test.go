@@ -24,11 +24,6 @@ func TestBigShowShape(t *testing.T) {
 			t.Errorf("%d seats: creation body is %d bytes, over the API's 64 KiB", seats, len(body))
 		}
 	}
-	cfg := bigShow("big", defaultBigSeats)
-	cfg.Normalize()
-	if n := cfg.Shards(); n < 2 {
-		t.Errorf("the default holds show has %d shard(s); want it spread over several", n)
-	}
 }
 
 func TestLoadHoldsWithCeiling(t *testing.T) {

@@ -55,6 +55,15 @@ func NewID(show string) string {
 	return show + "~0~" + idEncoding.EncodeToString(b[:])
 }
 
+// randomAttempt returns a fresh payment attempt id.
+func randomAttempt() string {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	return idEncoding.EncodeToString(b[:])
+}
+
 // ShowOfID returns the show encoded in a hold or order id, or "".
 func ShowOfID(id string) string {
 	i := strings.IndexByte(id, '~')
@@ -101,7 +110,7 @@ func (s *memShow) settle(now int64) {
 		ev := s.payments[0]
 		s.payments = s.payments[1:]
 		s.shard.Apply(seatmap.Command{Kind: seatmap.KindPayResult, Now: now, OrderID: ev.OrderID,
-			EventID: ev.ID, Success: ev.Token == okToken})
+			EventID: ev.ID, Success: ev.Token == okToken, Attempt: ev.Attempt})
 		s.drain()
 	}
 }
@@ -232,7 +241,7 @@ func (m *MemBackend) GetOrder(ctx context.Context, order string) (seatmap.OrderV
 
 // PayOrder implements edge.Backend. The payment settles on the show's next command.
 func (m *MemBackend) PayOrder(ctx context.Context, order, token string) (seatmap.OrderView, error) {
-	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindPay, OrderID: order, Token: token})
+	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindPay, OrderID: order, Token: token, Attempt: randomAttempt()})
 }
 
 // CancelOrder implements edge.Backend.
