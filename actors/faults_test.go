@@ -404,3 +404,51 @@ func (c *countingPlacement) PID(string, string) (*actor.PID, error) {
 }
 func (c *countingPlacement) Forget(string, string, *actor.PID) {}
 func (c *countingPlacement) Local(*actor.PID) bool             { return true }
+
+// A journal write that stalls (a full disk makes Pebble wait, not fail)
+// answers 503 to its commands and to every command queued behind it after
+// stallTimeout; new writes are refused at once until the write returns.
+func TestStalledWriteAnswers503(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("stall")
+	j := &gateJournal{MemJournal: NewMemJournal(), gate: make(chan struct{})}
+	close(j.gate)
+	env := &Env{Journal: j, Log: testEnv.Log}
+	pid := testNode.System.Root.Spawn(ShowProps(env, show))
+	t.Cleanup(func() { _ = testNode.System.Root.StopFuture(pid).Wait() })
+	b := NewBooking(&fixedPlacement{pid: pid}, testNode.System, env, BookingOptions{RequestTimeout: 10 * time.Second})
+	if _, err := b.CreateShow(ctx, smallShow(show, 100)); err != nil {
+		t.Fatal(err)
+	}
+	j.gate = make(chan struct{}) // the next Append blocks
+	var wg sync.WaitGroup
+	var slowest atomic.Int64
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			start := time.Now()
+			_, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", i), Seats: []string{fmt.Sprintf("s0-1-%d", i+1)}})
+			if !errors.Is(err, seatmap.ErrUnavailable) {
+				t.Errorf("hold %d during the stall: %v", i, err)
+			}
+			if d := time.Since(start).Milliseconds(); d > slowest.Load() {
+				slowest.Store(d)
+			}
+		}(i)
+		time.Sleep(20 * time.Millisecond) // some queue behind the stalled write
+	}
+	wg.Wait()
+	if d := time.Duration(slowest.Load()) * time.Millisecond; d > stallTimeout+500*time.Millisecond {
+		t.Fatalf("a caller waited %v for its 503", d)
+	}
+	start := time.Now()
+	if _, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "x", Seats: []string{"s0-1-50"}}); !errors.Is(err, seatmap.ErrUnavailable) || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("a write while stalled: %v after %v", err, time.Since(start))
+	}
+	close(j.gate)
+	eventually(t, 2*time.Second, "a write after the stall", func() error {
+		_, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "y", Seats: []string{"s0-1-60"}})
+		return err
+	})
+}

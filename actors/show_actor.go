@@ -157,12 +157,8 @@ func (a *showActor) onWriteFailed(ctx actor.Context, m *writeFailed) {
 			a.recover(ctx)
 		}
 	}
-	for _, p := range m.replies {
-		p.res = res
-		for i := range p.bres {
-			p.bres[i] = res
-		}
-		a.w.answer(p)
+	for _, r := range m.replies {
+		r.fail(a.w, res)
 	}
 }
 
@@ -393,7 +389,7 @@ func (a *showActor) onTick(ctx actor.Context, t *tick) {
 
 func (a *showActor) send(b batch) {
 	a.sent++
-	a.w.in <- b
+	a.w.enqueue(b)
 }
 
 // flush ends the turn: the records and events of every command since the
@@ -405,11 +401,12 @@ func (a *showActor) flush(ctx actor.Context) {
 		return
 	}
 	rd := a.shard.Ready()
-	replies := make([]pendingReply, len(a.pending))
-	copy(replies, a.pending)
-	clear(a.pending)
-	a.pending = a.pending[:0]
-	b := batch{gen: a.gen, rd: rd, replies: replies}
+	b := batch{gen: a.gen, rd: rd}
+	if len(a.pending) > 0 {
+		b.replies = &replySet{replies: append([]pendingReply(nil), a.pending...)}
+		clear(a.pending)
+		a.pending = a.pending[:0]
+	}
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)
 	}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 type batch struct {
 	gen     uint64 // the actor's generation; a failed write fails every later batch of its generation
 	rd      seatmap.Ready
-	replies []pendingReply
+	replies *replySet // nil when no answer waits for this batch
 	snap    []byte // with snapSeq: a snapshot, written in journal order
 	snapSeq uint64
 	counts  map[string]string // the read model after this batch (with Remote)
@@ -32,7 +33,35 @@ type writeFailed struct {
 	gen     uint64
 	err     error
 	fenced  bool
+	replies []*replySet
+}
+
+// replySet is the answers one batch owes. It is answered once, by whoever
+// comes first: the writer (written or failed), or the stall watch (503).
+type replySet struct {
 	replies []pendingReply
+	done    atomic.Bool
+}
+
+// answer sends every reply with its own result, unless already answered.
+func (r *replySet) answer(w *writer) {
+	if r != nil && r.done.CompareAndSwap(false, true) {
+		w.answerAll(r.replies)
+	}
+}
+
+// fail answers every reply with res, unless already answered.
+func (r *replySet) fail(w *writer, res seatmap.Result) {
+	if r == nil || !r.done.CompareAndSwap(false, true) {
+		return
+	}
+	for _, p := range r.replies {
+		p.res = res
+		for i := range p.bres {
+			p.bres[i] = res
+		}
+		w.answer(p)
+	}
 }
 
 // writer is the long-lived goroutine that writes one show's batches in order
@@ -56,6 +85,41 @@ type writer struct {
 	// stalled is set while a journal write takes longer than stallTimeout:
 	// the actor refuses writes meanwhile
 	stalled atomic.Bool
+
+	qmu    sync.Mutex  // protects queued
+	queued []*replySet // answers of batches sent and not finished, in order
+}
+
+// enqueue hands a batch to the writer (the actor's goroutine only).
+func (w *writer) enqueue(b batch) {
+	if b.replies != nil {
+		w.qmu.Lock()
+		w.queued = append(w.queued, b.replies)
+		w.qmu.Unlock()
+	}
+	w.in <- b
+}
+
+// finished drops answered sets from the head of the queue.
+func (w *writer) finished() {
+	w.qmu.Lock()
+	i := 0
+	for i < len(w.queued) && w.queued[i].done.Load() {
+		i++
+	}
+	w.queued = append(w.queued[:0], w.queued[i:]...)
+	w.qmu.Unlock()
+}
+
+// failQueued answers 503 to every batch sent and not finished: the one being
+// written and all behind it.
+func (w *writer) failQueued(res seatmap.Result) {
+	w.qmu.Lock()
+	sets := append([]*replySet(nil), w.queued...)
+	w.qmu.Unlock()
+	for _, r := range sets {
+		r.fail(w, res)
+	}
 }
 
 // stallTimeout is how long a journal write may take before its commands
@@ -91,6 +155,7 @@ func (w *writer) run() {
 			}
 		}
 		w.write(group)
+		w.finished()
 		w.done.Add(uint64(len(group)))
 	}
 }
@@ -111,7 +176,11 @@ func (w *writer) write(group []batch) {
 	}
 	for _, b := range group {
 		if b.gen <= w.failed {
-			w.fail(b.gen, errFailedBefore, false, b.replies)
+			var sets []*replySet
+			if b.replies != nil {
+				sets = []*replySet{b.replies}
+			}
+			w.fail(b.gen, errFailedBefore, false, sets)
 			continue
 		}
 		if gen != 0 && b.gen != gen && !flushRun() {
@@ -146,19 +215,23 @@ var errFailedBefore = errors.New("an earlier write of this show failed")
 // whether the write succeeded.
 func (w *writer) append(gen uint64, run []batch) bool {
 	var wr Write
-	var replies []pendingReply
+	var replies []*replySet
 	var cnt map[string]string
 	for _, b := range run {
 		wr.Records = append(wr.Records, b.rd.Records...)
 		wr.Events = append(wr.Events, b.rd.Events...)
 		wr.Archive = append(wr.Archive, b.rd.Archive...)
-		replies = append(replies, b.replies...)
+		if b.replies != nil {
+			replies = append(replies, b.replies)
+		}
 		if b.counts != nil {
 			cnt = b.counts
 		}
 	}
 	if len(wr.Records) == 0 && len(wr.Events) == 0 && len(wr.Archive) == 0 {
-		w.answerAll(replies) // reads and refusals behind earlier writes: those are durable now
+		for _, r := range replies { // reads and refusals behind earlier writes: those are durable now
+			r.answer(w)
+		}
 		return true
 	}
 	remote := w.env.Remote != nil && len(wr.Records) > 0
@@ -176,22 +249,13 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	}
 	start := time.Now()
 	// a disk that stalls (full, or a dying device) answers 503 after
-	// stallTimeout rather than holding every caller; the write goes on and
-	// the show refuses writes until it returned
-	var answered atomic.Bool
+	// stallTimeout to this batch and every one queued behind it, rather than
+	// holding their callers; the write goes on, and the show refuses writes
+	// until it returned (the outcome of those commands is unknown to them)
 	stall := time.AfterFunc(stallTimeout, func() {
-		if answered.CompareAndSwap(false, true) {
-			w.stalled.Store(true)
-			w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
-			res := unavailable("storage is stalled")
-			for _, p := range replies {
-				p.res = res
-				for i := range p.bres {
-					p.bres[i] = res
-				}
-				w.answer(p)
-			}
-		}
+		w.stalled.Store(true)
+		w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
+		w.failQueued(unavailable("storage is stalled"))
 	})
 	held, err := w.env.Journal.Append(w.identity, wr)
 	stall.Stop()
@@ -199,15 +263,12 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	if remoteDone != nil {
 		<-remoteDone
 	}
-	if !answered.CompareAndSwap(false, true) {
-		replies = nil // answered 503 when it stalled: the outcome was unknown to them
-	}
 	w.stalled.Store(false)
 	if err != nil {
 		w.env.Stats.JournalErrors.Add(1)
 		w.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
 		w.env.Log.Error("journal write failed; answering unavailable and reopening the journal", "show", w.identity,
-			"err", err, "commands", len(replies))
+			"err", err, "batches", len(replies))
 		w.fail(gen, err, false, replies)
 		return false
 	}
@@ -239,14 +300,16 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	}
 	w.env.Stats.Batches.Add(1)
 	w.env.Stats.Records.Add(int64(len(wr.Records)))
-	w.answerAll(replies)
+	for _, r := range replies {
+		r.answer(w)
+	}
 	if len(wr.Events) > 0 {
 		w.env.OnEvents()
 	}
 	return true
 }
 
-func (w *writer) fail(gen uint64, err error, fenced bool, replies []pendingReply) {
+func (w *writer) fail(gen uint64, err error, fenced bool, replies []*replySet) {
 	if gen > w.failed {
 		w.failed = gen
 		w.failedGen.Store(gen)
