@@ -43,6 +43,29 @@ type Env struct {
 	writers sync.WaitGroup // journal writer goroutines still running
 	live    sync.Map       // identity -> *actor.PID of this node's show activations
 	broken  sync.Map       // identity -> why its recovery failed (retried)
+	// reopening is set while a goroutine reopens the failed journal
+	reopening atomic.Bool
+}
+
+// journalReady reports whether the journal can be read. After a failed
+// write it starts (once) reopening the journal in the background and reports
+// false until that succeeded; a failed attempt is retried by the next call.
+func (e *Env) journalReady() bool {
+	if !e.Journal.Failed() {
+		return true
+	}
+	if e.reopening.CompareAndSwap(false, true) {
+		go func() {
+			defer e.reopening.Store(false)
+			start := time.Now()
+			if err := e.Journal.Recover(); err != nil {
+				e.Log.Error("reopening the journal failed; retrying", "err", err)
+				return
+			}
+			e.Log.Info("journal reopened after a failed write", "took", time.Since(start))
+		}()
+	}
+	return false
 }
 
 // archive reads an archived order: the local journal first, then Redis.

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -243,15 +242,19 @@ func (a *showActor) recover(ctx actor.Context) {
 	}
 }
 
-// load recovers the journal when a write failed, then loads the show.
+// load loads the show, unless the journal failed and is being reopened (in
+// the background: reopening waits for the disk, and the actor must keep
+// answering meanwhile).
 func (a *showActor) load() (*seatmap.Shard, error) {
-	if a.env.Journal.Failed() {
-		if err := a.env.Journal.Recover(); err != nil {
-			return nil, fmt.Errorf("reopening the journal: %w", err)
-		}
+	if !a.env.journalReady() {
+		return nil, errJournalRecovering
 	}
 	return loadShard(a.env.Journal, a.identity)
 }
+
+// errJournalRecovering: a journal write failed and the journal is being
+// reopened from disk; the show retries its recovery.
+var errJournalRecovering = errors.New("the journal is being reopened after a failed write")
 
 func (a *showActor) scheduleRetry(ctx actor.Context) {
 	if a.retry != nil {
