@@ -31,6 +31,7 @@ type pendingReply struct {
 	remote bool
 	bch    chan []seatmap.Result // a requestBatch's caller
 	bres   []seatmap.Result
+	read   *seatmap.Command // a read-only command, run again if its turn's write fails
 }
 
 // showActor is the thin shell around one show's seatmap.Shard: it applies
@@ -146,9 +147,12 @@ func (a *showActor) onWriteFailed(ctx actor.Context, m *writeFailed) {
 	} else if a.env.Remote != nil && errors.Is(m.err, errRemoteDown) {
 		res = unavailable("redis did not accept the write")
 	}
+	var pend []pendingReply
 	if m.gen == a.gen {
 		a.gen++
-		a.failPending(res)
+		pend = append(pend, a.pending...)
+		clear(a.pending)
+		a.pending = a.pending[:0]
 		a.shard = nil
 		if m.fenced {
 			a.fence(ctx, m.err)
@@ -156,8 +160,32 @@ func (a *showActor) onWriteFailed(ctx actor.Context, m *writeFailed) {
 			a.recover(ctx)
 		}
 	}
+	a.rerunOrFail(pend, res)
 	for _, r := range m.replies {
-		r.fail(a.w, res)
+		if r.done.CompareAndSwap(false, true) {
+			a.rerunOrFail(r.replies, res)
+		}
+	}
+}
+
+// rerunOrFail answers the commands of a failed generation: reads run again
+// on the reloaded state (they changed nothing, and reads keep answering
+// through a Redis outage); everything else gets res.
+func (a *showActor) rerunOrFail(replies []pendingReply, res seatmap.Result) {
+	for _, p := range replies {
+		if p.read != nil && p.bres == nil && a.refusal(*p.read) == nil {
+			cmd := *p.read
+			cmd.Now = a.env.NowMs()
+			p.res = a.shard.Apply(cmd)
+		} else {
+			p.res = res
+			for i := range p.bres {
+				p.bres[i] = res
+			}
+		}
+		if a.w != nil {
+			a.w.answer(p)
+		}
 	}
 }
 
@@ -327,6 +355,9 @@ func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRepl
 	if !changed && a.durable() {
 		a.reply(ctx, p) // a read or a refusal, and nothing it saw is unsynced
 		return
+	}
+	if cmd.Kind.ReadOnly() {
+		p.read = &cmd
 	}
 	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
 		ctx.SetReceiveTimeout(0)
