@@ -77,18 +77,18 @@ var ErrJournalFailed = errors.New("journal failed; recover it")
 // Append (FailWith) is applied to memory before it fails, is visible to
 // nothing once failed (every call errs until Recover), and Recover drops it.
 type MemJournal struct {
-	mu      sync.Mutex // protects following fields
-	snaps   map[string][]byte
-	recs    map[string][]seatmap.Record
-	events  []seatmap.Event
-	outbox  []memEntry // not yet acknowledged, in id order
-	nextID  uint64
-	fail    error
-	failN   int // with fail: how many more writes fail (0 = all)
+	mu        sync.Mutex // protects following fields
+	snaps     map[string][]byte
+	recs      map[string][]seatmap.Record
+	events    []seatmap.Event
+	outbox    []memEntry // not yet acknowledged, in id order
+	nextID    uint64
+	fail      error
+	failN     int           // with fail: how many more writes fail (0 = all)
 	syncDelay time.Duration // how long an Append takes, as an fsync would
-	failed  []memResidue // what failed Appends left, until Recover
-	epochs  map[string][2]uint64
-	archive map[string][]byte
+	failed    []memResidue  // what failed Appends left, until Recover
+	epochs    map[string][2]uint64
+	archive   map[string][]byte
 }
 
 type memEntry struct {

@@ -39,43 +39,66 @@ func (r KVRegistry) Register(_ context.Context, show string, cfg []byte) (bool, 
 // RemoteShows is the part of the Redis client a RemoteRegistry needs.
 type RemoteShows interface {
 	RegisterShow(ctx context.Context, show string, cfg []byte) (created bool, err error)
-	Shows(ctx context.Context) (map[string][]byte, error)
+	ShowConfig(ctx context.Context, show string) ([]byte, bool, error)
+	ShowIDs(ctx context.Context) ([]string, error)
 }
 
 // RemoteRegistry keeps the registry in Redis, so every node knows every
 // show, with a local copy: a known show costs nothing, and unknown ids cost
-// at most one Redis read per MinRefresh however many arrive (a show created
-// on another node is seen here within MinRefresh).
+// at most one small Redis read (the set of show ids) per MinRefresh however
+// many arrive; a show created on another node is seen here on the first miss
+// after it was created, or at worst MinRefresh later.
 type RemoteRegistry struct {
 	Remote     RemoteShows
-	MinRefresh time.Duration // default 200 ms
+	MinRefresh time.Duration // default 50 ms
 
-	mu      sync.Mutex // protects following fields
-	known   map[string][]byte
-	fetched time.Time // last full read
+	mu      sync.Mutex          // protects following fields
+	known   map[string]struct{} // every show id Redis had at the last read
+	configs map[string][]byte   // configs read so far
+	fetched time.Time           // last read of the ids
 }
 
 func (r *RemoteRegistry) Lookup(ctx context.Context, show string) ([]byte, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if v, ok := r.known[show]; ok {
+	if v, ok := r.configs[show]; ok {
 		return v, true, nil
 	}
-	min := r.MinRefresh
-	if min <= 0 {
-		min = 200 * time.Millisecond
+	if _, ok := r.known[show]; !ok {
+		min := r.MinRefresh
+		if min <= 0 {
+			min = 50 * time.Millisecond
+		}
+		if time.Since(r.fetched) < min {
+			return nil, false, nil
+		}
+		ids, err := r.Remote.ShowIDs(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		r.fetched = time.Now()
+		r.known = make(map[string]struct{}, len(ids))
+		for _, id := range ids {
+			r.known[id] = struct{}{}
+		}
+		if _, ok := r.known[show]; !ok {
+			return nil, false, nil
+		}
 	}
-	if time.Since(r.fetched) < min {
-		return nil, false, nil
-	}
-	all, err := r.Remote.Shows(ctx)
-	if err != nil {
+	cfg, ok, err := r.Remote.ShowConfig(ctx, show)
+	if err != nil || !ok {
 		return nil, false, err
 	}
-	r.fetched = time.Now()
-	r.known = all
-	v, ok := r.known[show]
-	return v, ok, nil
+	r.remember(show, cfg)
+	return cfg, true, nil
+}
+
+// remember caches a show's config (mu held).
+func (r *RemoteRegistry) remember(show string, cfg []byte) {
+	if r.configs == nil {
+		r.configs = map[string][]byte{}
+	}
+	r.configs[show] = append([]byte(nil), cfg...)
 }
 
 func (r *RemoteRegistry) Register(ctx context.Context, show string, cfg []byte) (bool, error) {
@@ -85,10 +108,7 @@ func (r *RemoteRegistry) Register(ctx context.Context, show string, cfg []byte) 
 	}
 	if created {
 		r.mu.Lock()
-		if r.known == nil {
-			r.known = map[string][]byte{}
-		}
-		r.known[show] = append([]byte(nil), cfg...)
+		r.remember(show, cfg)
 		r.mu.Unlock()
 	}
 	return created, nil

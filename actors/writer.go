@@ -17,7 +17,7 @@ type batch struct {
 	gen     uint64 // the actor's generation; a failed write fails every later batch of its generation
 	rd      seatmap.Ready
 	replies *replySet // nil when no answer waits for this batch
-	snap    []byte // with snapSeq: a snapshot, written in journal order
+	snap    []byte    // with snapSeq: a snapshot, written in journal order
 	snapSeq uint64
 	counts  map[string]string // the read model after this batch (with Remote)
 	init    *remoteInit       // the activation's view of Redis (with Remote)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,14 @@ func TestShowRegistry(t *testing.T) {
 	}
 	if cfg, ok, err := c.ShowConfig(ctx, "gala"); err != nil || !ok || string(cfg) != `{"seats":100}` {
 		t.Fatalf("ShowConfig(gala) = %q %v %v", cfg, ok, err)
+	}
+	if _, err := c.RegisterShow(ctx, "opera", []byte(`{"seats":7}`)); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := c.ShowIDs(ctx)
+	sort.Strings(ids)
+	if err != nil || strings.Join(ids, ",") != "gala,opera" {
+		t.Fatalf("ShowIDs = %q %v", ids, err)
 	}
 	for _, bad := range []string{"", "gala/0", "g{a}la", strings.Repeat("x", 65)} {
 		if _, err := c.RegisterShow(ctx, bad, nil); !errors.Is(err, ErrBadShard) {

@@ -25,7 +25,7 @@ func (c *Client) RegisterShow(ctx context.Context, show string, cfg []byte) (cre
 	if err != nil {
 		return false, fmt.Errorf("redis: register show %s: %w", show, err)
 	}
-	if err := c.indexShow(ctx, show, cfg); err != nil {
+	if err := c.indexShow(ctx, show); err != nil {
 		return false, err
 	}
 	return n == 1, nil
@@ -46,14 +46,14 @@ func (c *Client) ShowConfig(ctx context.Context, show string) ([]byte, bool, err
 	return bytesReply(cl.cmd, "show config "+show)
 }
 
-// showIndexKey is a hash of every registered show id → config, so a node can
-// learn every show in one read (on Redis Cluster it lives in one slot; it is
-// only ever touched alone).
+// showIndexKey is a set of every registered show id, so a node can learn
+// which shows exist in one small read (on Redis Cluster it lives in one slot;
+// it is only ever touched alone).
 const showIndexKey = "boxoffice:shows"
 
-// Shows returns every registered show with its config: the config keys,
-// listed through the index that RegisterShow maintains.
-func (c *Client) Shows(ctx context.Context) (map[string][]byte, error) {
+// ShowIDs returns the id of every registered show, from the index that
+// RegisterShow maintains.
+func (c *Client) ShowIDs(ctx context.Context) ([]string, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -61,23 +61,19 @@ func (c *Client) Shows(ctx context.Context) (map[string][]byte, error) {
 		return nil, ErrUnavailable
 	}
 	start := time.Now()
-	m, err := c.rdb.HGetAll(ctx, showIndexKey).Result()
+	ids, err := c.rdb.SMembers(ctx, showIndexKey).Result()
 	if err != nil {
 		c.noteError(err, start)
 		return nil, fmt.Errorf("redis: list shows: %w", err)
 	}
-	out := make(map[string][]byte, len(m))
-	for k, v := range m {
-		out[k] = []byte(v)
-	}
-	return out, nil
+	return ids, nil
 }
 
 // indexShow records a registered show in the index (idempotent; a
 // registration whose index write was lost is indexed by its next Register).
-func (c *Client) indexShow(ctx context.Context, show string, cfg []byte) error {
+func (c *Client) indexShow(ctx context.Context, show string) error {
 	start := time.Now()
-	if err := c.rdb.HSetNX(ctx, showIndexKey, show, cfg).Err(); err != nil {
+	if err := c.rdb.SAdd(ctx, showIndexKey, show).Err(); err != nil {
 		c.noteError(err, start)
 		return fmt.Errorf("redis: index show %s: %w", show, err)
 	}
