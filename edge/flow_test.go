@@ -424,3 +424,28 @@ func TestConcurrentHoldOneSeat(t *testing.T) {
 		t.Fatalf("sections sum to %d, totals say %d", sum, tt.Capacity)
 	}
 }
+
+// A hold retried with its Idempotency-Key (its answer was lost: a timeout, a
+// 503) answers the same hold with 200 and holds nothing twice; the key with
+// another request is 422 idempotency_mismatch.
+func TestHoldIdempotencyKey(t *testing.T) {
+	f := newFixture(t, edge.Options{})
+	var first, again struct {
+		ID    string   `json:"id"`
+		Seats []string `json:"seats"`
+	}
+	body := `{"user":"u1","seats":["s0-1-3","s0-1-4"]}`
+	decode(t, f.must(t, 201, "POST", "/v1/shows/s1/holds", body, "Idempotency-Key", "k-1"), &first)
+	decode(t, f.must(t, 200, "POST", "/v1/shows/s1/holds", body, "Idempotency-Key", "k-1"), &again)
+	if again.ID != first.ID {
+		t.Fatalf("retry answered hold %s, first was %s", again.ID, first.ID)
+	}
+	var d showDoc
+	decode(t, f.must(t, 200, "GET", "/v1/shows/s1", ""), &d)
+	if d.Totals.Held != 2 {
+		t.Fatalf("%d seats held after a retried hold of 2", d.Totals.Held)
+	}
+	f.must(t, 422, "POST", "/v1/shows/s1/holds", `{"user":"u1","seats":["s0-1-5"]}`, "Idempotency-Key", "k-1")
+	f.must(t, 400, "POST", "/v1/shows/s1/holds", body, "Idempotency-Key", strings.Repeat("k", 200))
+	f.must(t, 201, "POST", "/v1/shows/s1/holds", `{"user":"u2","seats":["s0-1-9"]}`) // no key: as before
+}
