@@ -452,3 +452,53 @@ func TestStalledWriteAnswers503(t *testing.T) {
 		return err
 	})
 }
+
+// Findings 6 and 7: round 1 split a show into shards of 32 sections; a hold
+// across shards became an order in parts that shared event ids (the gateway
+// settled the second part as paid without a charge), and a retried order
+// could split. One actor per show: one order, one charge key per attempt,
+// and a retry answers the same order.
+func TestWideOrderIsOneOrderOneCharge(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("wide")
+	n := newShowNode(t, show, nil, nil)
+	cfg := stadium(show, 40, 1, 5, 32) // 40 sections: two shards in round 1
+	if _, err := n.b.CreateShow(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1", "s39-1-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := seatmap.OrderRequest{Show: show, HoldID: h.ID, IdemKey: "k", IdemHash: "x"}
+	o, _, err := n.b.CreateOrder(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, created, err := n.b.CreateOrder(ctx, req)
+	if err != nil || created || again.ID != o.ID {
+		t.Fatalf("retried order: %s created=%v %v, first %s", again.ID, created, err, o.ID)
+	}
+	if _, err := n.b.PayOrder(ctx, o.ID, "tok_ok"); err != nil {
+		t.Fatal(err)
+	}
+	ids, keys := map[string]bool{}, map[string]bool{}
+	for _, e := range n.j.Events() {
+		if ids[e.ID] {
+			t.Fatalf("event id %s emitted twice", e.ID)
+		}
+		ids[e.ID] = true
+		if e.Type == seatmap.EventPaymentRequested {
+			if e.Attempt == "" || keys[e.OrderID+":"+e.Attempt] {
+				t.Fatalf("payment_requested %s: attempt %q not unique", e.ID, e.Attempt)
+			}
+			keys[e.OrderID+":"+e.Attempt] = true
+			if len(e.Seats) != 2 || e.Amount != 2000 {
+				t.Fatalf("the charge covers %v for %d, want both seats for 2000", e.Seats, e.Amount)
+			}
+		}
+	}
+	if len(keys) != 1 {
+		t.Fatalf("%d charges requested for one order", len(keys))
+	}
+}
