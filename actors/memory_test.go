@@ -90,4 +90,3 @@ func TestCycleLoopStaysFlat(t *testing.T) {
 		t.Fatalf("the shard's heap grew from %d to %d KiB", at1k.heapKiB, at10k.heapKiB)
 	}
 }
-
