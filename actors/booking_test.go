@@ -52,7 +52,7 @@ var showSeq atomic.Int64
 func uniq(name string) string { return fmt.Sprintf("%s-%d", name, showSeq.Add(1)) }
 
 func newTestBooking() *Booking {
-	return NewBooking(testNode, testNode.System, testEnv, BookingOptions{})
+	return NewBooking(testNode, testNode.System, testEnv, BookingOptions{RequestTimeout: 30 * time.Second}) // correctness tests: a loaded CI machine is slow
 }
 
 func stadium(id string, sections, rows, seats int, shardSections int) seatmap.ShowConfig {
