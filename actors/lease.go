@@ -49,14 +49,18 @@ func (l *leaseClock) valid() bool { return monoNow() < l.validUntil.Load() }
 
 func (l *leaseClock) drop() { l.validUntil.Store(0) }
 
-// leaseTimeout bounds a heartbeat or a release.
-func leaseTimeout(ttl time.Duration) time.Duration { return max(ttl/4, 100*time.Millisecond) }
+// leaseTimeout bounds a heartbeat or a release: below the Redis client's
+// ProbeTimeout (300 ms), so that a slow renewal alone does not mark Redis
+// unhealthy for every show of the node.
+func leaseTimeout(ttl time.Duration) time.Duration {
+	return min(max(ttl/4, 100*time.Millisecond), 200*time.Millisecond)
+}
 
 // heartbeat renews the lease of an idle activation (the writer's goroutine:
 // checkpoints renew it otherwise). A fenced activation stops.
 func (w *writer) heartbeat(l Leaser) {
 	ttl := w.env.Lease
-	if w.rs.epoch == 0 || monoNow()-w.lease.renewedAt.Load() < int64(ttl/4) {
+	if w.rs.epoch == 0 || monoNow()-w.lease.renewedAt.Load() < int64(ttl/3) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), leaseTimeout(ttl))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -311,6 +312,16 @@ type levelFilter struct {
 
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// Handle drops the automanaged provider's error for every failed health
+// check of a member that is down (4 a second per dead member); the
+// topology change itself is logged.
+func (f levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "Bad connection to the node health status") {
+		return nil
+	}
+	return f.Handler.Handle(ctx, r)
 }
 
 func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
