@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: build run test test-short deps vet bench bench-core bench-http fuzz clean rocketmq-up rocketmq-down
+.PHONY: build run test test-short deps vet bench bench-core bench-http fuzz clean rocketmq-up rocketmq-down chaos k8s-validate
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
@@ -24,6 +24,20 @@ vet:
 
 test: deps vet
 	$(GO) test $(TESTFLAGS) $(PKGS)
+
+# chaos kills (SIGKILL or SIGTERM) and restarts random nodes of a three-node
+# cluster under load for CHAOS, then prints the figures.
+CHAOS ?= 2m
+chaos:
+	BOXOFFICE_CHAOS=$(CHAOS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 60m ./cmd/boxoffice/ | grep -E 'CHAOS|kill node|SIGTERM node|missing|two acknowledged|seed|^(---|ok|FAIL)'
+
+# k8s-validate checks deploy/k8s with kubeconform against the Kubernetes JSON
+# schemas in deploy/k8s/schemas (KIND-VERSION.json, from the
+# kubernetes-json-schema project, standalone-strict). They are not in the
+# repository yet, so this target is not part of `make test`.
+KUBECONFORM ?= github.com/yannh/kubeconform/cmd/kubeconform@v0.6.7
+k8s-validate:
+	$(GO) run $(KUBECONFORM) -strict -summary -schema-location 'deploy/k8s/schemas/{{.ResourceKind}}{{.KindSuffix}}.json' deploy/k8s/boxoffice.yaml
 
 test-short: vet
 	$(GO) test -short $(TESTFLAGS) $(PKGS)

@@ -109,9 +109,35 @@ func (b *Booking) counter(identity string) *atomic.Int64 {
 	return c.(*atomic.Int64)
 }
 
+// Topology is what a Placement may also offer (cluster.Node does): a
+// channel closed at the next membership change, and whether a PID's member
+// is still in the membership. With it a call never waits on a member that
+// left: it re-resolves at once.
+type Topology interface {
+	Changed() <-chan struct{}
+	// Moved reports whether pid, an activation of identity, is on a member
+	// that left or no longer owns identity.
+	Moved(identity string, pid *actor.PID) bool
+}
+
+// movedPrefix starts the message of every 503 that means "not here, not
+// now: resolve the show again" (the activation was fenced, is stopping,
+// cannot prove its lease, or its node is leaving). Such a command was not
+// applied, so call retries it on a fresh resolution until its deadline; a
+// caller sees it only when the show found no owner in time.
+const movedPrefix = "show moved: "
+
+func moved(msg string) seatmap.Result { return unavailable(movedPrefix + msg) }
+
+// isMoved reports whether err is a movedPrefix 503.
+func isMoved(err error) bool {
+	return errors.Is(err, seatmap.ErrUnavailable) && strings.HasPrefix(seatmap.ErrorMessage(err), movedPrefix)
+}
+
 // call sends one command to a show's actor and waits for its result. Commands are
-// idempotent, so a dead activation is retried (with backoff) on a fresh one. Errors of
-// the command itself come back as seatmap errors.
+// idempotent, so a dead or moved activation is retried (with backoff, until the
+// call's deadline) on a fresh one. Errors of the command itself come back as
+// seatmap errors.
 func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command) (seatmap.Result, error) {
 	timeout := b.opt.RequestTimeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -120,26 +146,46 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 	if timeout <= 0 {
 		return seatmap.Result{}, seatmap.ErrUnavailable
 	}
+	deadline := time.Now().Add(timeout)
 	n := b.counter(identity)
 	if n.Add(1) > b.opt.MaxInflight {
 		n.Add(-1)
 		return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show overloaded"}
 	}
 	defer n.Add(-1)
+	topo, _ := b.place.(Topology)
+	var lastErr error
 	for attempt := 0; ; attempt++ {
+		var changed <-chan struct{}
+		if topo != nil {
+			changed = topo.Changed()
+		}
+		if attempt > 0 && !b.pause(attempt, deadline, changed) {
+			if lastErr == nil {
+				lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer in time"}
+			}
+			return seatmap.Result{}, lastErr
+		}
+		remaining := time.Until(deadline)
 		pid, err := b.place.PID(identity, KindShow)
 		if err != nil {
-			return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: err.Error()}
+			lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: err.Error()}
+			continue
 		}
 		if b.place.Local(pid) {
-			res, err := b.callLocal(pid, cmd, timeout)
-			if errors.Is(err, errStopped) && attempt < 8 {
+			res, err := b.callLocal(pid, cmd, remaining)
+			if errors.Is(err, errStopped) {
 				b.place.Forget(identity, KindShow, pid)
-				time.Sleep(time.Duration(1<<attempt) * time.Millisecond)
+				lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show activation stopped"}
 				continue
 			}
 			if err != nil {
 				return res, err
+			}
+			if isMoved(res.Err) {
+				b.place.Forget(identity, KindShow, pid)
+				lastErr = res.Err
+				continue
 			}
 			return res, res.Err
 		}
@@ -147,11 +193,12 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 		if err != nil {
 			return seatmap.Result{}, err
 		}
-		out, err := b.root.RequestFuture(pid, msg, timeout).Result()
-		if errors.Is(err, actor.ErrDeadLetter) && attempt < 8 {
-			// the activation stopped; placement may take a moment to notice
+		out, err := b.waitRemote(b.root.RequestFuture(pid, msg, min(remaining, remoteAttempt)), identity, pid, topo, changed)
+		if errors.Is(err, actor.ErrDeadLetter) || errors.Is(err, errMemberLeft) ||
+			(errors.Is(err, actor.ErrTimeout) && time.Until(deadline) > 0) {
+			// the activation stopped, or its member left the cluster
 			b.place.Forget(identity, KindShow, pid)
-			time.Sleep(time.Duration(1<<attempt) * time.Millisecond)
+			lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer: " + err.Error()}
 			continue
 		}
 		if err != nil {
@@ -166,8 +213,68 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 		if err != nil {
 			return seatmap.Result{}, err
 		}
+		if isMoved(res.Err) {
+			b.place.Forget(identity, KindShow, pid)
+			lastErr = res.Err
+			continue
+		}
 		return res, res.Err
 	}
+}
+
+// errMemberLeft: the member of the PID a call waited on left the cluster
+// or no longer owns the show.
+var errMemberLeft = errors.New("the show's activation moved off its member")
+
+// remoteAttempt bounds one remote attempt: a message that reached an
+// activation as it stopped is never answered, and the command is retried
+// (idempotent) on a fresh resolution.
+const remoteAttempt = 2 * time.Second
+
+// waitRemote waits for a remote answer; when the topology changes and pid's
+// member is gone or no longer owns the show, it stops waiting (errMemberLeft).
+func (b *Booking) waitRemote(f *actor.Future, identity string, pid *actor.PID, topo Topology, changed <-chan struct{}) (any, error) {
+	if topo == nil {
+		return f.Result()
+	}
+	type result struct {
+		v   any
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f.Result()
+		ch <- result{v, err}
+	}()
+	for {
+		select {
+		case r := <-ch:
+			return r.v, r.err
+		case <-changed:
+			if topo.Moved(identity, pid) {
+				return nil, errMemberLeft
+			}
+			changed = topo.Changed()
+		}
+	}
+}
+
+// pause waits before retry attempt (1, 2, ...): 2, 4, 8 ... up to 100 ms, or
+// less when the topology changes meanwhile. It reports false when the
+// deadline comes first.
+func (b *Booking) pause(attempt int, deadline time.Time, changed <-chan struct{}) bool {
+	d := min(time.Duration(1<<min(attempt, 7))*time.Millisecond, 100*time.Millisecond)
+	left := time.Until(deadline)
+	if left <= d {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-changed:
+	}
+	return true
 }
 
 // errStopped: the local activation is gone (its process is dead).
@@ -184,17 +291,32 @@ func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, timeout time.Du
 		return seatmap.Result{}, errStopped
 	}
 	b.root.Send(pid, &request{cmd: cmd, reply: ch})
-	t := time.NewTimer(timeout)
+	deadline := time.Now().Add(timeout)
+	t := time.NewTimer(min(timeout, localPoll))
 	defer t.Stop()
-	select {
-	case res := <-ch:
-		replyPool.Put(ch)
-		return res, nil
-	case <-t.C:
-		// the channel may still receive: leave it to the garbage collector
-		return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer in time"}
+	for {
+		select {
+		case res := <-ch:
+			replyPool.Put(ch)
+			return res, nil
+		case <-t.C:
+			// the channel may still receive: leave it to the garbage collector
+			left := time.Until(deadline)
+			if left <= 0 {
+				return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer in time"}
+			}
+			if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
+				// it stopped with the message in its mailbox: never answered
+				return seatmap.Result{}, errStopped
+			}
+			t.Reset(min(left, localPoll))
+		}
 	}
 }
+
+// localPoll is how often an in-process call checks that its activation is
+// still alive.
+const localPoll = 100 * time.Millisecond
 
 // config returns the show's config from the cache or the registry. An id the
 // registry does not know answers ErrShowNotFound without activating anything.

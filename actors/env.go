@@ -39,6 +39,16 @@ type Env struct {
 	OnEvents func()
 	// Stats collects per-shard gauges and node counters.
 	Stats *Stats
+	// Lease, with a Remote that is a Leaser (Redis), makes every activation
+	// hold a lease on its show in Redis and answer anything (reads and
+	// refusals included) only while it can prove it by its own clock; a
+	// new activation waits for the old lease to run out (or be released).
+	// Set it when several nodes may activate a show (a cluster); 0: off.
+	Lease time.Duration
+	// Draining, when set and true, makes new activations on this node
+	// refuse everything (the node is leaving the cluster; callers resolve
+	// the show again).
+	Draining func() bool
 
 	writers sync.WaitGroup // journal writer goroutines still running
 	live    sync.Map       // identity -> *actor.PID of this node's show activations
@@ -46,6 +56,30 @@ type Env struct {
 	// reopening is set while a goroutine reopens the failed journal
 	reopening atomic.Bool
 }
+
+// DefaultLease is the lease a cluster node's activations hold (Env.Lease):
+// a dead node's shows are activated elsewhere at most this long after its
+// last renewal, and an activation whose renewals fail stops answering
+// within it.
+const DefaultLease = 1200 * time.Millisecond
+
+// Leaser is the lease part of Remote (persistence/redis.Client implements it).
+type Leaser interface {
+	ActivateLease(ctx context.Context, show string, prev uint64, ttl time.Duration) (uint64, time.Duration, error)
+	RenewLease(ctx context.Context, show string, epoch uint64, ttl time.Duration) error
+	ReleaseLease(ctx context.Context, show string, epoch uint64) (bool, error)
+}
+
+// leaser returns the Leaser when leases are on, else nil.
+func (e *Env) leaser() Leaser {
+	if e.Lease <= 0 || e.Remote == nil {
+		return nil
+	}
+	l, _ := e.Remote.(Leaser)
+	return l
+}
+
+func (e *Env) draining() bool { return e.Draining != nil && e.Draining() }
 
 // journalReady reports whether the journal can be read. After a failed
 // write it starts (once) reopening the journal in the background and reports
@@ -103,6 +137,30 @@ func (e *Env) StopShards(root *actor.RootContext, d time.Duration) bool {
 	return e.WaitWriters(d)
 }
 
+// HandOver hands every show of this node over (a graceful leave): each
+// activation refuses everything from now on with a "moved" 503 that callers
+// retry elsewhere, its writer finishes and answers what it was given, and
+// its lease is released so the next owner activates at once. It waits at
+// most d. The activations stay until StopShards, answering "moved".
+func (e *Env) HandOver(root *actor.RootContext, d time.Duration) int {
+	var dones []chan struct{}
+	e.live.Range(func(_, v any) bool {
+		m := &handover{done: make(chan struct{})}
+		root.Send(v.(*actor.PID), m)
+		dones = append(dones, m.done)
+		return true
+	})
+	timeout := time.After(d)
+	for _, ch := range dones {
+		select {
+		case <-ch:
+		case <-timeout:
+			return len(dones)
+		}
+	}
+	return len(dones)
+}
+
 // WaitWriters waits, at most d, until every shard's journal writer has
 // finished what it was given (call after stopping the actors, before closing
 // the journal). It reports whether they all finished.
@@ -153,6 +211,9 @@ type Stats struct {
 	Recovering         atomic.Int64 // shards recovering now
 	LastJournalErrorMs atomic.Int64 // when a journal write last failed (Unix ms)
 	Fenced             atomic.Int64 // shards that stopped serving: a newer activation owns them
+	LeaseRefused       atomic.Int64 // commands refused: the activation could not prove its lease
+	LeaseWaitMicros    atomic.Int64 // total time activations waited for an older lease
+	HandedOver         atomic.Int64 // activations stopped by a graceful handover
 	RemoteSkipped      atomic.Int64 // batches refused because Redis was down
 	RemoteDataLoss     atomic.Int64 // activations that found Redis holding less than was acknowledged
 	LastDataLossMs     atomic.Int64 // when that was last found (Unix ms)

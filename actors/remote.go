@@ -67,9 +67,9 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 	if err != nil {
 		return nil, remoteInit{}, err
 	}
-	epoch, err := r.Activate(ctx, id)
+	epoch, err := a.activateEpoch(ctx, le)
 	if err != nil {
-		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		return nil, remoteInit{}, err
 	}
 	st, err := r.Load(ctx, id)
 	if err != nil {
@@ -164,6 +164,44 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 	return sh, init, nil
 }
 
+// activateEpoch takes the show's next epoch; with leases it also takes the
+// lease, waiting (bounded by the lease TTL) for an older activation's lease
+// to run out, and starts this activation's lease clock.
+func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint64, error) {
+	l := a.env.leaser()
+	if l == nil {
+		epoch, err := a.env.Remote.Activate(ctx, a.identity)
+		if err != nil {
+			return 0, fmt.Errorf("%w: %v", errRemoteDown, err)
+		}
+		return epoch, nil
+	}
+	ttl := a.env.Lease
+	prev := a.epoch
+	if prev == 0 {
+		prev = localEpoch
+	}
+	start := monoNow()
+	epoch, wait, err := l.ActivateLease(ctx, a.identity, prev, ttl)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", errRemoteDown, err)
+	}
+	if wait > 0 {
+		// an older activation may still answer until its lease runs out; it can
+		// no longer renew it (our epoch fences it)
+		a.log.Info("waiting for the previous activation's lease", "wait", wait)
+		time.Sleep(min(wait, ttl) + 5*time.Millisecond)
+		a.env.Stats.LeaseWaitMicros.Add(wait.Microseconds())
+		start = monoNow()
+		if err := l.RenewLease(ctx, a.identity, epoch, ttl); err != nil {
+			return 0, fmt.Errorf("%w: taking the lease: %v", errRemoteDown, err)
+		}
+	}
+	a.epoch = epoch
+	a.w.lease.renewed(start, ttl)
+	return epoch, nil
+}
+
 func prevWasEmpty(st redis.State) bool { return st.Seq == 0 && st.Snapshot == nil }
 
 // canExtend reports whether Redis's log holds every record after local seq L.
@@ -254,6 +292,10 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 		return errRemoteDown
 	}
 	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs))}
+	leasing := w.env.leaser() != nil
+	if leasing {
+		cp.LeaseTTL = w.env.Lease
+	}
 	for i, r := range recs {
 		data, err := json.Marshal(r.Cmd)
 		if err != nil {
@@ -273,11 +315,14 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	start := time.Now()
+	start, mono := time.Now(), monoNow()
 	err := w.env.Remote.Apply(ctx, cp)[0]
 	w.env.Stats.RemoteMicros.Add(time.Since(start).Microseconds())
 	if err != nil {
 		return w.remoteError(err)
+	}
+	if leasing {
+		w.lease.renewed(mono, w.env.Lease)
 	}
 	if n := len(recs); n > 0 {
 		rs.remoteSeq = recs[n-1].Seq
@@ -316,7 +361,13 @@ func (w *writer) remoteSnapshot(seq uint64, snap []byte, cnt map[string]string) 
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
 	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Snapshot: snap, SnapshotSeq: seq, Counts: cnt}
+	if w.env.leaser() != nil {
+		cp.LeaseTTL = w.env.Lease
+	}
+	mono := monoNow()
 	if err := w.env.Remote.Apply(ctx, cp)[0]; err != nil {
 		w.env.Log.Warn("redis snapshot failed", "show", w.identity, "err", err)
+	} else if cp.LeaseTTL > 0 {
+		w.lease.renewed(mono, w.env.Lease)
 	}
 }

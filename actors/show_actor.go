@@ -49,8 +49,12 @@ type showActor struct {
 	// readOnly: with Redis, the activation holds no epoch (Redis was
 	// unreachable); reads are served from the local state, writes get 503
 	readOnly bool
-	retry    *time.Timer
-	backoff  time.Duration
+	epoch    uint64 // the epoch of this activation's last successful activation (with Redis)
+	// leaving: this activation hands its show over (graceful stop) or was
+	// started on a node that is leaving; it answers nothing but 503 "moved"
+	leaving bool
+	retry   *time.Timer
+	backoff time.Duration
 
 	pending     []pendingReply
 	flushQueued bool
@@ -102,7 +106,7 @@ func (a *showActor) Receive(ctx actor.Context) {
 		a.onWriteFailed(ctx, m)
 	case *retryRecover:
 		a.retry = nil
-		if a.fenced {
+		if a.fenced || a.leaving {
 			return
 		}
 		if a.shard == nil || a.readOnly {
@@ -110,15 +114,24 @@ func (a *showActor) Receive(ctx actor.Context) {
 		}
 	case *tick:
 		a.onTick(ctx, m)
+	case *handover:
+		a.handover(ctx, m)
 	case *actor.Started:
 		if a.identity != "" {
 			a.recover(ctx)
 		}
 	case *cluster.ClusterInit:
 		a.identity = m.Identity.Identity
+		if a.env.draining() {
+			// this node is leaving: the show belongs elsewhere; stop soon, so
+			// that a caller who still routes here resolves it again
+			a.leaving = true
+			ctx.SetReceiveTimeout(time.Second)
+			return
+		}
 		a.recover(ctx)
 	case *actor.ReceiveTimeout:
-		if a.shard == nil || !a.shard.Created() {
+		if a.leaving || a.shard == nil || !a.shard.Created() {
 			ctx.Poison(ctx.Self())
 		}
 	case *actor.Stopping:
@@ -127,9 +140,11 @@ func (a *showActor) Receive(ctx actor.Context) {
 				t.Stop()
 			}
 		}
-		a.failPending(unavailable("this show is moving"))
+		a.failPending(moved("this activation is stopping"))
 		if a.w != nil {
-			a.w.stop()
+			if !a.leaving {
+				a.w.stop()
+			}
 			a.env.live.CompareAndDelete(a.identity, ctx.Self())
 		}
 		a.env.Stats.forget(a.identity)
@@ -143,7 +158,7 @@ func (a *showActor) Receive(ctx actor.Context) {
 func (a *showActor) onWriteFailed(ctx actor.Context, m *writeFailed) {
 	res := unavailable("storage failure")
 	if m.fenced || a.fenced {
-		res = unavailable("this show moved to a newer activation")
+		res = moved("a newer activation owns it")
 	} else if a.env.Remote != nil && errors.Is(m.err, errRemoteDown) {
 		res = unavailable("redis did not accept the write")
 	}
@@ -319,13 +334,21 @@ func loadShard(j Journal, identity string) (*seatmap.Shard, error) {
 func (a *showActor) refusal(cmd seatmap.Command) error {
 	switch {
 	case a.fenced:
-		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "this show moved to a newer activation"}
+		return moved("a newer activation owns it").Err
+	case a.leaving:
+		return moved("this activation is handing the show over").Err
 	case a.shard == nil:
 		msg := "show is recovering"
 		if a.broken != nil {
 			msg = "show could not be recovered: " + a.broken.Error()
 		}
 		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: msg}
+	case a.env.leaser() != nil && !a.w.lease.valid():
+		a.env.Stats.LeaseRefused.Add(1)
+		if !a.env.Remote.Healthy() {
+			return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "redis is unavailable: this show cannot prove it still owns it"}
+		}
+		return moved("this activation cannot prove its lease").Err
 	case cmd.Kind.ReadOnly():
 		return nil
 	case a.w.stalled.Load():
@@ -337,7 +360,7 @@ func (a *showActor) refusal(cmd seatmap.Command) error {
 }
 
 func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingReply) {
-	if a.shard == nil && a.broken == nil && !a.fenced && a.retry == nil {
+	if a.shard == nil && a.broken == nil && !a.fenced && !a.leaving && a.retry == nil {
 		a.recover(ctx)
 	}
 	if err := a.refusal(cmd); err != nil {
@@ -385,6 +408,13 @@ func (a *showActor) queueFlush(ctx actor.Context) {
 
 func (a *showActor) handleBatch(ctx actor.Context, m *requestBatch) {
 	p := pendingReply{bch: m.reply, bres: make([]seatmap.Result, len(m.cmds))}
+	if a.leaving {
+		for i := range p.bres {
+			p.bres[i] = moved("this activation is handing the show over")
+		}
+		a.reply(ctx, p)
+		return
+	}
 	if a.shard == nil && a.broken == nil && !a.fenced && a.retry == nil {
 		a.recover(ctx)
 	}
@@ -406,6 +436,37 @@ func (a *showActor) handleBatch(ctx actor.Context, m *requestBatch) {
 // Env.HoldAckApplied.
 func holdOnly(k seatmap.Kind) bool {
 	return k == seatmap.KindHold || k == seatmap.KindRelease || k == seatmap.KindExtend
+}
+
+// handover is a graceful stop's first step: the activation refuses
+// everything from now on ("moved": callers resolve the show again), its
+// writer finishes what it was given, and its lease is released, so that the
+// next owner activates without waiting. The actor stays (refusing) until
+// stopped, so callers that still route here get an answer.
+type handover struct{ done chan struct{} }
+
+func (a *showActor) handover(ctx actor.Context, m *handover) {
+	defer close(m.done)
+	if a.leaving || a.w == nil {
+		a.leaving = true
+		return
+	}
+	a.leaving = true
+	a.env.Stats.HandedOver.Add(1)
+	if a.flushQueued {
+		a.flush(ctx) // the turn's commands go to the writer with their answers
+	}
+	for _, t := range []*time.Timer{a.timer, a.retry} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	a.w.stop() // the writer writes and answers what it has, then releases the lease
+	select {
+	case <-a.w.stopped:
+	case <-time.After(5 * time.Second):
+		a.log.Warn("handover: the writer did not finish in 5 s")
+	}
 }
 
 func (a *showActor) onTick(ctx actor.Context, t *tick) {
@@ -430,6 +491,10 @@ func (a *showActor) send(b batch) {
 // last flush go to the writer as one batch, with the answers that wait for them.
 func (a *showActor) flush(ctx actor.Context) {
 	a.flushQueued = false
+	if a.leaving && (a.w == nil || a.w.closed) {
+		a.failPending(moved("this activation is handing the show over"))
+		return
+	}
 	if a.shard == nil {
 		a.failPending(unavailable("show is recovering"))
 		return

@@ -75,7 +75,11 @@ type writer struct {
 	root     *actor.RootContext
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
+	gen      uint64 // generation of the last batch taken
 	rs       remoteState
+	// lease is the activation's proof of ownership (Env.Lease): renewed by
+	// checkpoints and heartbeats here, read by the actor
+	lease leaseClock
 	// done counts batches finished (written or failed); the actor compares it
 	// with the batches it sent to know whether anything is still unsynced.
 	done atomic.Uint64
@@ -85,6 +89,9 @@ type writer struct {
 	// stalled is set while a journal write takes longer than stallTimeout:
 	// the actor refuses writes meanwhile
 	stalled atomic.Bool
+
+	stopped chan struct{} // closed when run returned
+	closed  bool          // stop was called (the actor's goroutine only)
 
 	qmu    sync.Mutex  // protects queued
 	queued []*replySet // answers of batches sent and not finished, in order
@@ -127,19 +134,47 @@ func (w *writer) failQueued(res seatmap.Result) {
 const stallTimeout = time.Second
 
 func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
-	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024)}
+	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024), gen: 1,
+		stopped: make(chan struct{})}
 	env.writers.Add(1)
 	go func() {
 		defer env.writers.Done()
+		defer close(w.stopped)
 		w.run()
 	}()
 	return w
 }
 
-func (w *writer) stop() { close(w.in) }
+func (w *writer) stop() {
+	if !w.closed {
+		w.closed = true
+		close(w.in)
+	}
+}
 
 func (w *writer) run() {
-	for b := range w.in {
+	l := w.env.leaser()
+	var beat <-chan time.Time
+	if l != nil {
+		t := time.NewTicker(w.env.Lease / 8)
+		defer t.Stop()
+		beat = t.C
+	}
+	for {
+		var b batch
+		var ok bool
+		select {
+		case b, ok = <-w.in:
+		case <-beat:
+			w.heartbeat(l)
+			continue
+		}
+		if !ok {
+			if l != nil {
+				w.release(l)
+			}
+			return
+		}
 		group := []batch{b}
 		// group commit: take every batch already queued behind it
 	drain:
@@ -175,6 +210,7 @@ func (w *writer) write(group []batch) {
 		return ok
 	}
 	for _, b := range group {
+		w.gen = max(w.gen, b.gen)
 		if b.gen <= w.failed {
 			var sets []*replySet
 			if b.replies != nil {

@@ -2,11 +2,15 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -28,17 +32,48 @@ type Config struct {
 	HealthPort int // this node's membership port (with Hosts).
 	Kinds      []*pcluster.Kind
 	Log        *slog.Logger // protoactor's own logs go here at Warn and above
+	// HealthInterval is how often each node checks every other node's
+	// membership endpoint: a dead node leaves the topology within about one
+	// interval (connection refused) or 2 s (a host that does not answer).
+	// Default 250 ms.
+	HealthInterval time.Duration
 }
+
+// DefaultHealthInterval is Config.HealthInterval's default.
+const DefaultHealthInterval = 250 * time.Millisecond
+
+// lookupTimeout bounds asking an owner's placement actor for an activation
+// (it answers at once when alive; the show's recovery runs afterwards in
+// the show's own mailbox).
+const lookupTimeout = time.Second
 
 // Node is a running cluster member.
+//
+// Placement: a show is owned by the member that rendezvous hashing picks
+// among the members this node sees (as protoactor's disthash does), and
+// activated by asking that member's placement actor. Resolved PIDs are
+// cached; the cache is dropped on every topology change (protoactor's
+// ClusterTopology event), and Changed lets callers stop waiting on a member
+// that left.
 type Node struct {
-	System  *actor.ActorSystem
-	Cluster *pcluster.Cluster
-	address string
+	System   *actor.ActorSystem
+	Cluster  *pcluster.Cluster
+	address  string
+	provider pcluster.ClusterProvider
+	managed  bool // provider is automanaged (several hosts)
 
-	mu   sync.RWMutex          // protects pids
-	pids map[string]*actor.PID // identity -> PID, resolved once
+	mu      sync.RWMutex          // protects pids, members, changed
+	pids    map[string]*actor.PID // identity -> PID, resolved once per topology
+	members []string              // member addresses, nil: read from the member list
+	changed chan struct{}         // closed on the next topology change
+
+	draining atomic.Bool
+	// TopologyChanges counts the topology events this node saw.
+	TopologyChanges atomic.Int64
 }
+
+// errTopologyChanged: the topology changed while a lookup waited.
+var errTopologyChanged = errors.New("cluster: topology changed during the lookup")
 
 // Start starts the actor system and joins the cluster.
 func Start(cfg Config) (*Node, error) {
@@ -69,35 +104,172 @@ func Start(cfg Config) (*Node, error) {
 		if cfg.HealthPort == 0 {
 			return nil, fmt.Errorf("cluster: --cluster-hosts needs a health port")
 		}
-		provider = automanaged.NewWithConfig(2*time.Second, cfg.HealthPort, cfg.Hosts...)
+		if cfg.HealthInterval <= 0 {
+			cfg.HealthInterval = DefaultHealthInterval
+		}
+		provider = automanaged.NewWithConfig(cfg.HealthInterval, cfg.HealthPort, cfg.Hosts...)
 	}
 	rc := remote.Configure(cfg.Host, cfg.Port)
 	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc,
 		pcluster.WithKinds(cfg.Kinds...), pcluster.WithRequestTimeout(5*time.Second))
 	c := pcluster.New(system, cc)
+	n := &Node{System: system, Cluster: c, provider: provider, managed: len(cfg.Hosts) > 0,
+		pids: map[string]*actor.PID{}, changed: make(chan struct{})}
+	system.EventStream.Subscribe(func(ev any) {
+		if _, ok := ev.(*pcluster.ClusterTopology); ok {
+			n.topologyChanged()
+		}
+	})
 	c.StartMember()
-	return &Node{System: system, Cluster: c, address: system.Address(), pids: map[string]*actor.PID{}}, nil
+	n.address = system.Address()
+	return n, nil
+}
+
+// topologyChanged drops every cached PID and wakes whoever waits on Changed.
+func (n *Node) topologyChanged() {
+	n.TopologyChanges.Add(1)
+	n.mu.Lock()
+	clear(n.pids)
+	n.members = nil
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
+}
+
+// Changed returns a channel closed at the next topology change.
+func (n *Node) Changed() <-chan struct{} {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.changed
+}
+
+// Alive reports whether pid lives on a member this node still sees.
+func (n *Node) Alive(pid *actor.PID) bool {
+	if pid.Address == n.address {
+		return true
+	}
+	for _, a := range n.memberAddrs() {
+		if a == pid.Address {
+			return true
+		}
+	}
+	return false
+}
+
+// Moved reports whether pid, an activation of identity, is on a member
+// that left or no longer owns identity.
+func (n *Node) Moved(identity string, pid *actor.PID) bool {
+	return !n.Alive(pid) || n.Owner(identity) != pid.Address
+}
+
+// memberAddrs returns the members' addresses (without this node while it drains).
+func (n *Node) memberAddrs() []string {
+	n.mu.RLock()
+	m := n.members
+	n.mu.RUnlock()
+	if m != nil {
+		return m
+	}
+	for _, mb := range n.Cluster.MemberList.Members().Members() {
+		if a := mb.Address(); !(n.draining.Load() && a == n.address) {
+			m = append(m, a)
+		}
+	}
+	n.mu.Lock()
+	n.members = m
+	n.mu.Unlock()
+	return m
+}
+
+// Owner returns the address of the member that owns identity (rendezvous
+// hashing, as protoactor's disthash: every member hosts every kind here).
+func (n *Node) Owner(identity string) string {
+	var best string
+	var score uint32
+	h := fnv.New32a()
+	for _, a := range n.memberAddrs() {
+		h.Reset()
+		h.Write([]byte(identity))
+		h.Write([]byte(a))
+		if s := h.Sum32(); best == "" || s > score {
+			best, score = a, s
+		}
+	}
+	return best
 }
 
 // PID resolves an identity of kind to the PID of its activation, activating it
-// when needed. Resolved PIDs are cached until Forget.
+// when needed. Resolved PIDs are cached until Forget or a topology change. A
+// lookup never waits longer than lookupTimeout, nor past a topology change.
 func (n *Node) PID(identity, kind string) (*actor.PID, error) {
 	key := kind + "|" + identity
 	n.mu.RLock()
-	pid := n.pids[key]
+	pid, changed := n.pids[key], n.changed
 	n.mu.RUnlock()
 	if pid != nil {
 		return pid, nil
 	}
-	pid = n.Cluster.Get(identity, kind)
-	if pid == nil {
-		return nil, fmt.Errorf("cluster: no activation for %s/%s", kind, identity)
+	owner := n.Owner(identity)
+	if owner == "" {
+		return nil, fmt.Errorf("cluster: no member to place %s/%s", kind, identity)
 	}
+	req := &pcluster.ActivationRequest{ClusterIdentity: pcluster.NewClusterIdentity(identity, kind)}
+	f := n.System.Root.RequestFuture(actor.NewPID(owner, disthash.PartitionActivatorActorName), req, lookupTimeout)
+	res, err := Wait(f, changed)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: placing %s/%s on %s: %w", kind, identity, owner, err)
+	}
+	r, ok := res.(*pcluster.ActivationResponse)
+	if !ok || r.Pid == nil {
+		return nil, fmt.Errorf("cluster: %s did not activate %s/%s", owner, kind, identity)
+	}
+	pid = r.Pid
 	n.mu.Lock()
-	n.pids[key] = pid
+	if n.changed == changed { // a PID resolved under an older topology is not cached
+		n.pids[key] = pid
+	}
 	n.mu.Unlock()
 	return pid, nil
 }
+
+// Wait waits for f, or until changed is closed (errTopologyChanged).
+func Wait(f *actor.Future, changed <-chan struct{}) (any, error) {
+	type result struct {
+		v   any
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f.Result()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-changed:
+		return nil, errTopologyChanged
+	}
+}
+
+// Drain starts a graceful leave: this node stops placing shows on itself
+// and leaves the membership, so the other members take its shows over
+// (their activations wait for nothing: this node's stopping shows release
+// their leases). The node keeps routing its own requests to the new owners.
+// A single node (no Hosts) has nobody to hand over to: Drain does nothing.
+func (n *Node) Drain() {
+	if !n.managed {
+		return
+	}
+	n.draining.Store(true)
+	n.topologyChanged()
+	_ = n.provider.Shutdown(true) // peers' next health check finds this node gone
+}
+
+// Managed reports whether the node runs with other hosts (Config.Hosts).
+func (n *Node) Managed() bool { return n.managed }
+
+// Draining reports whether Drain was called.
+func (n *Node) Draining() bool { return n.draining.Load() }
 
 // Forget drops a cached PID (after it answered dead letter or timed out).
 func (n *Node) Forget(identity, kind string, pid *actor.PID) {
@@ -116,9 +288,10 @@ func (n *Node) Local(pid *actor.PID) bool { return pid.Address == n.address }
 // Members is the number of cluster members this node sees.
 func (n *Node) Members() int { return n.Cluster.MemberList.Members().Len() }
 
-// Stop leaves the cluster and stops the actor system.
+// Stop leaves the cluster and stops the actor system. After Drain it does
+// not wait again for the others to take over.
 func (n *Node) Stop() {
-	n.Cluster.Shutdown(true)
+	n.Cluster.Shutdown(!n.draining.Load())
 }
 
 func freePort(host string) (int, error) {
@@ -139,6 +312,16 @@ type levelFilter struct {
 
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// Handle drops the automanaged provider's error for every failed health
+// check of a member that is down (4 a second per dead member); the
+// topology change itself is logged.
+func (f levelFilter) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, "Bad connection to the node health status") {
+		return nil
+	}
+	return f.Handler.Handle(ctx, r)
 }
 
 func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {

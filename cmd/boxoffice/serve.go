@@ -52,6 +52,8 @@ type serveConfig struct {
 	holdAck      string
 	deadAfter    int
 	retention    time.Duration
+	lease        time.Duration
+	healthEvery  time.Duration
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -65,6 +67,8 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.IntVar(&c.clusterPort, "cluster-port", 0, "port for actor traffic between nodes (0 = any free port)")
 	fs.StringVar(&c.clusterHosts, "cluster-hosts", "", "comma-separated host:health-port of every node; empty = single node")
 	fs.IntVar(&c.healthPort, "health-port", 0, "this node's membership port (with --cluster-hosts)")
+	fs.DurationVar(&c.lease, "lease", actors.DefaultLease, "with --cluster-hosts: how long a show's lease in Redis lasts; an activation answers only while it holds it, and a dead node's shows move after at most this long")
+	fs.DurationVar(&c.healthEvery, "cluster-health-interval", cluster.DefaultHealthInterval, "with --cluster-hosts: how often each node checks the others (a dead node leaves the topology within about this long)")
 	fs.Float64Var(&c.userRate, "user-rate", 0, "hold requests per second per user and show (0 = default, <0 = off)")
 	fs.Float64Var(&c.ipRate, "ip-rate", 0, "requests per second per client IP (0 = off)")
 	fs.StringVar(&c.pprofAddr, "pprof", "", "serve net/http/pprof on this address (off when empty)")
@@ -192,15 +196,19 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	var hosts []string
 	if cfg.clusterHosts != "" {
 		hosts = strings.Split(cfg.clusterHosts, ",")
+		if rc != nil {
+			env.Lease = cfg.lease // several nodes may activate a show: only the lease holder answers
+		}
 	}
 	n.cluster, err = cluster.Start(cluster.Config{Host: cfg.clusterHost, Port: cfg.clusterPort, Hosts: hosts,
-		HealthPort: cfg.healthPort, Kinds: []*pcluster.Kind{actors.Kind(env)}, Log: log})
+		HealthPort: cfg.healthPort, Kinds: []*pcluster.Kind{actors.Kind(env)}, Log: log, HealthInterval: cfg.healthEvery})
 	if err != nil {
 		if store != nil {
 			store.Close()
 		}
 		return nil, err
 	}
+	env.Draining = n.cluster.Draining
 	n.booking = actors.NewBooking(n.cluster, n.cluster.System, env, actors.BookingOptions{
 		Components: func() map[string]string {
 			name := "relay"
@@ -381,6 +389,7 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 			log.Error("http server stopped", "err", err)
 		}
 	}
+	n.handOver(log)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.http.Shutdown(ctx); err != nil {
@@ -388,6 +397,26 @@ func serve(cfg *serveConfig, log *slog.Logger) error {
 	}
 	n.stop(log)
 	return nil
+}
+
+// handOver is a graceful leave (SIGTERM) of a cluster node: /readyz turns
+// 503 (load balancers stop sending), the node leaves the membership and
+// stops placing shows on itself, every show it holds stops taking
+// commands, flushes and releases its lease (callers' "moved" answers are
+// retried on the new owner, which activates at once), and the node keeps
+// serving, forwarding to the new owners, until the others have seen it
+// leave. A single node skips it.
+func (n *node) handOver(log *slog.Logger) {
+	if !n.cluster.Managed() {
+		return
+	}
+	start := time.Now()
+	n.booking.SetReady(false)
+	n.cluster.Drain()
+	shows := n.env.HandOver(n.cluster.System.Root, 5*time.Second)
+	// the others drop this node at their next health check
+	time.Sleep(3 * cluster.DefaultHealthInterval)
+	log.Info("shows handed over", "shows", shows, "took", time.Since(start))
 }
 
 // openRedis connects to Redis when configured (nil, nil otherwise). The node

@@ -83,6 +83,10 @@ type Checkpoint struct {
 	// returns one. Like entries, a large archive is split into consecutive
 	// calls (MaxEntriesPerCall, MaxBytesPerCall) that apply as a prefix.
 	Archive map[string][]byte
+	// LeaseTTL, when > 0, renews the activation's lease on the shard (see
+	// ActivateLease) for this long, in the same script, once the epoch
+	// check passed.
+	LeaseTTL time.Duration
 }
 
 // Apply applies several shards' checkpoints in one round trip per Redis
@@ -224,7 +228,7 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 				archive = arch[0]
 			}
 		}
-		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, p > 0, 0), group: cp.Shard})
+		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, p > 0, 0, cp.LeaseTTL), group: cp.Shard})
 	}
 	if len(arch) > 1 {
 		reached := uint64(0) // the seq the calls before reach
@@ -234,7 +238,7 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 			reached = cp.SnapshotSeq
 		}
 		for _, a := range arch[1:] {
-			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, true, reached), group: cp.Shard})
+			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, true, reached, cp.LeaseTTL), group: cp.Shard})
 		}
 	}
 	return calls, nil
@@ -311,8 +315,8 @@ func splitEntries(ents []Entry, maxN, maxBytes int) [][2]int {
 
 // applyArgs lays out ARGV for applyLua. archive holds id/JSON pairs;
 // reached is, for a continuation without entries, the seq the calls before
-// it reach.
-func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, cont bool, reached uint64) []any {
+// it reach; lease (ms, 0: none) is always the last argument.
+func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, cont bool, reached uint64, lease time.Duration) []any {
 	first := uint64(0)
 	if len(ents) > 0 {
 		first = ents[0].Seq
@@ -333,7 +337,7 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 			last = reached
 		}
 	}
-	args := make([]any, 0, 10+len(ents)+2*len(counts)+len(archive))
+	args := make([]any, 0, 11+len(ents)+2*len(counts)+len(archive))
 	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last, len(archive)/2)
 	for _, e := range ents {
 		args = append(args, e.Data)
@@ -341,5 +345,6 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 	for f, v := range counts {
 		args = append(args, f, v)
 	}
-	return append(args, archive...)
+	args = append(args, archive...)
+	return append(args, lease.Milliseconds())
 }

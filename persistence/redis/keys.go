@@ -13,10 +13,13 @@ type shardKeys struct {
 	log     string // list: journal entries snapseq+1 .. seq (seq = snapseq + length)
 	counts  string // hash: read model, section id -> "available,held,reserved,sold", "totals"
 	archive string // hash: order id -> terminal order (JSON)
+	lease   string // string "ctr:nonce" of the owning activation, with a PX expiry
 }
 
 // list returns the keys in the order applyLua expects them.
-func (k shardKeys) list() []string { return []string{k.meta, k.snap, k.log, k.counts, k.archive} }
+func (k shardKeys) list() []string {
+	return []string{k.meta, k.snap, k.log, k.counts, k.archive, k.lease}
+}
 
 // maxShowID is the longest show id.
 const maxShowID = 64
@@ -69,7 +72,7 @@ func keysOf(shard string) (shardKeys, error) {
 	if err != nil {
 		return shardKeys{}, err
 	}
-	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts", archive: tag + ":archive"}, nil
+	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts", archive: tag + ":archive", lease: tag + ":lease"}, nil
 }
 
 // configKey returns the key of a show's registered configuration.

@@ -14,10 +14,47 @@ redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
 return c
 `
 
-// applyLua: KEYS meta snap log counts archive;
+// activateLeaseLua: KEYS meta lease; ARGV nonce ttlMs prev. Takes the next
+// epoch like activateLua (fencing every older activation's writes and lease
+// renewals at once). The lease ("ctr:nonce", PX ttl) is taken too when it is
+// free, expired, or held by prev (the caller's own previous activation);
+// otherwise it is left to run out and the reply says how long it has left.
+// Returns {ctr, waitMs}.
+const activateLeaseLua = `
+local c = redis.call('HINCRBY', KEYS[1], 'ctr', 1)
+redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
+local cur = redis.call('GET', KEYS[2])
+local wait = 0
+if cur and cur ~= ARGV[3] then
+  wait = redis.call('PTTL', KEYS[2])
+  if wait < 0 then wait = 0 end
+end
+if wait == 0 then redis.call('SET', KEYS[2], string.format('%d', c) .. ':' .. ARGV[1], 'PX', ARGV[2]) end
+return {c, wait}
+`
+
+// renewLeaseLua: KEYS meta lease; ARGV ctr nonce ttlMs. Sets the lease to
+// "ctr:nonce" for ttlMs if (ctr, nonce) is still the shard's epoch. Returns
+// {0, 0, 0}, or {1, storedCtr, storedNonce} when fenced.
+const renewLeaseLua = `
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce')
+if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
+redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'PX', ARGV[3])
+return {0, 0, 0}
+`
+
+// releaseLeaseLua: KEYS lease; ARGV "ctr:nonce". Deletes the lease if that
+// activation holds it. Returns 1 if it did.
+const releaseLeaseLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`
+
+// applyLua: KEYS meta snap log counts archive lease;
 // ARGV ctr nonce first n kind snapSeq snap nCounts last nArchive, then n
 // entries, then nCounts field/value pairs, then nArchive order id/JSON
-// pairs. kind is '1' with a snapshot, '2' for a continuation (a later call
+// pairs, then the lease TTL in ms ('0': leave the lease alone; else, once
+// the epoch check passed, the lease is set to "ctr:nonce" for that long). kind is '1' with a snapshot, '2' for a continuation (a later call
 // of a split checkpoint), '0' otherwise; last is first+n-1 (for a
 // continuation without entries: the seq the calls before it reached, 0 if
 // none). Numbers are canonical decimal strings, so stored values are
@@ -47,6 +84,8 @@ const applyLua = `
 local logk = KEYS[3]
 local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'countsseq')
 if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
+local lt = ARGV[#ARGV]
+if lt ~= '0' then redis.call('SET', KEYS[6], ARGV[1] .. ':' .. ARGV[2], 'PX', lt) end
 local base = tonumber(m[3] or 0)
 local seq = base + redis.call('LLEN', logk)
 local same = m[4] == ARGV[1] and m[5] == ARGV[2]
@@ -168,6 +207,7 @@ return {ok, wait}
 type scripts struct {
 	activate, apply, load, counts, allow *goredis.Script
 	hget, setNX, get                     *goredis.Script
+	activateLease, renewLease, release   *goredis.Script
 }
 
 func newScripts() scripts {
@@ -180,9 +220,14 @@ func newScripts() scripts {
 		hget:     goredis.NewScript(hgetLua),
 		setNX:    goredis.NewScript(setNXLua),
 		get:      goredis.NewScript(getLua),
+
+		activateLease: goredis.NewScript(activateLeaseLua),
+		renewLease:    goredis.NewScript(renewLeaseLua),
+		release:       goredis.NewScript(releaseLeaseLua),
 	}
 }
 
 func (s scripts) all() []*goredis.Script {
-	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow, s.hget, s.setNX, s.get}
+	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow, s.hget, s.setNX, s.get,
+		s.activateLease, s.renewLease, s.release}
 }
