@@ -131,7 +131,7 @@ func (w *writer) failQueued(res seatmap.Result) {
 
 // stallTimeout is how long a journal write may take before its commands
 // answer 503.
-const stallTimeout = time.Second
+const stallTimeout = 2 * time.Second
 
 func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
 	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024), gen: 1,
