@@ -18,6 +18,7 @@ import (
 //	release id=H [t=MS] | extend id=H secs=N [t=MS] | tick t=MS
 //	order id=O hold=H [key=K hash=X] [t=MS] | pay id=O att=A [token=T] | payresult id=O att=A ev=E ok=true|false
 //	cancel id=O | notified id=O ev=E ch=C | getorder id=O | gethold id=H
+//	[user=U] on any command but hold: the caller (Command.User), whose holds and orders alone it may touch
 //	show                        section counters
 //	rows section=S              one line per row: . available, H held, R reserved, S sold
 //	ready                       records, events and archived orders taken from Ready, and the deadline
@@ -99,6 +100,9 @@ func TestScenarios(t *testing.T) {
 				return checkReplay(t, s, journal)
 			default:
 				d.Fatalf(t, "unknown command %s", d.Cmd)
+			}
+			if c.Kind != KindHold && d.HasArg("user") {
+				c.User = arg("user") // the caller, for the ownership checks
 			}
 			res := s.Apply(c)
 			if err := s.CheckInvariants(); err != nil {
@@ -204,12 +208,22 @@ func rowPicture(s *Shard, secID string) string {
 func formatReady(r Ready) string {
 	var b strings.Builder
 	for _, rec := range r.Records {
-		fmt.Fprintf(&b, "record %d %s\n", rec.Seq, rec.Cmd.Kind)
+		fmt.Fprintf(&b, "record %d %s", rec.Seq, rec.Cmd.Kind)
+		if rec.Cmd.User != "" && rec.Cmd.Kind != KindHold {
+			fmt.Fprintf(&b, " user=%s", rec.Cmd.User)
+		}
+		if rec.Cmd.Token != "" {
+			fmt.Fprintf(&b, " token=%s", rec.Cmd.Token)
+		}
+		b.WriteByte('\n')
 	}
 	for _, e := range r.Events {
 		fmt.Fprintf(&b, "event %s %s order=%s amount=%d", e.ID, e.Type, e.OrderID, e.Amount)
 		if e.Attempt != "" {
 			fmt.Fprintf(&b, " attempt=%s", e.Attempt)
+		}
+		if e.Token != "" {
+			fmt.Fprintf(&b, " token=%s", e.Token)
 		}
 		b.WriteByte('\n')
 	}

@@ -79,10 +79,9 @@ type order struct {
 	history       []History
 	events        int                 // events emitted so far; the next event id is id.(events+1)
 	seen          map[string]struct{} // event ids already applied (payment results, notifications)
-	token         string
-	attempt       string   // current payment attempt
-	attempts      []string // attempts requested, in order (at most MaxPayAttempts)
-	refunds       []string // attempts whose success was turned into a refund request
+	attempt       string              // current payment attempt
+	attempts      []string            // attempts requested, in order (at most MaxPayAttempts)
+	refunds       []string            // attempts whose success was turned into a refund request
 	idemKey       string
 	tm            *timer // payment due while pending_payment, archive once terminal (points at tmv)
 	tmv           timer
