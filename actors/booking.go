@@ -280,6 +280,15 @@ func (b *Booking) Seats(ctx context.Context, show, section string) ([]seatmap.Se
 	if section != "" && cfg.SectionIndex(section) < 0 {
 		return nil, &seatmap.Error{Err: seatmap.ErrUnknownSection, Msg: fmt.Sprintf("no section %q", section)}
 	}
+	// the copy the show's actor published at the end of its last turn, when
+	// it runs on this node and is healthy: no message to the actor
+	if _, broken := b.env.broken.Load(show); !broken {
+		if v := b.env.seatsViewOf(show); v != nil {
+			if list, ok := v.layout.Entries(v.states, section); ok {
+				return list, nil
+			}
+		}
+	}
 	res, err := b.call(ctx, show, seatmap.Command{Kind: seatmap.KindGetSeats, Section: section})
 	if err != nil {
 		return nil, err
