@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
@@ -48,5 +50,67 @@ func TestSeatsServedWithoutTheActor(t *testing.T) {
 	}
 	if _, err := b.Seats(ctx, id, "nope"); err == nil {
 		t.Fatal("unknown section accepted")
+	}
+}
+
+// BenchmarkHoldsWhileSeatsPolled measures holds/s (128 callers) while 8
+// goroutines poll one section's seat list as fast as they can: from the
+// published copy (view), through the actor as before (actor), or not at all.
+func BenchmarkHoldsWhileSeatsPolled(b *testing.B) {
+	for _, mode := range []string{"none", "view", "actor"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			bk := newTestBooking()
+			cfg := stadium(uniq("poll"), 50, 25, 40, 1000)
+			if _, err := bk.CreateShow(ctx, cfg); err != nil {
+				b.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var polls atomic.Int64
+			var wg sync.WaitGroup
+			for i := 0; mode != "none" && i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						var err error
+						if mode == "view" {
+							_, err = bk.Seats(ctx, cfg.ID, "s2")
+						} else {
+							_, err = bk.call(ctx, cfg.ID, seatmap.Command{Kind: seatmap.KindGetSeats, Section: "s2"})
+						}
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						polls.Add(1)
+					}
+				}()
+			}
+			b.SetParallelism(128)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					h, _, err := bk.Hold(ctx, seatmap.HoldRequest{Show: cfg.ID, User: "u", Section: "s1", Quantity: 1})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if err := bk.ReleaseHold(ctx, "", cfg.ID, h.ID); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			close(stop)
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "holds/s")
+			b.ReportMetric(float64(polls.Load())/b.Elapsed().Seconds(), "polls/s")
+		})
 	}
 }

@@ -3,6 +3,7 @@ package seatmap
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +26,17 @@ import (
 //	size                        the shard's maps (Shard.Size)
 //	replay                      rebuild a shard from every record so far, and from a snapshot; compare
 func TestScenarios(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	files, err := filepath.Glob("testdata/*.txt") // testdata/fuzz holds the fuzzers' corpora
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) { scenario(t, path) })
+	}
+}
+
+func scenario(t *testing.T, path string) {
+	{
 		var s *Shard
 		var journal []Record
 		var now int64
@@ -116,7 +127,7 @@ func TestScenarios(t *testing.T) {
 			}
 			return formatResult(res)
 		})
-	})
+	}
 }
 
 func formatResult(r Result) string {

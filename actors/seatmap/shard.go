@@ -246,7 +246,7 @@ func (s *Shard) parseSeat(id string) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
-	if num == "" || num[0] == '0' || len(num) > 4 {
+	if num == "" || num[0] < '1' || num[0] > '9' || len(num) > 4 { // digits only: Atoi takes "+1"
 		return 0, false
 	}
 	n, err := strconv.Atoi(num)
