@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: build run test test-short deps vet bench bench-core bench-http fuzz clean rocketmq-up rocketmq-down chaos k8s-validate
+.PHONY: build run test test-short deps vet bench bench-core bench-http fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
@@ -60,6 +60,13 @@ bench-http: build
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s -tags invariants ./actors/seatmap/
+
+# fuzz-all runs every Fuzz* target (bodies, paths, query, headers, tokens,
+# seat ids, command sequences) for FUZZTIME each and prints the inputs run;
+# their seed corpora also run as tests in make test.
+FUZZTIME ?= 30s
+fuzz-all:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz-all
 
 rocketmq-up:
 	scripts/rocketmq-local start .rocketmq

@@ -115,7 +115,7 @@ func BenchmarkBookingHold(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if err := bk.ReleaseHold(ctx, cfg.ID, h.ID); err != nil {
+			if err := bk.ReleaseHold(ctx, "", cfg.ID, h.ID); err != nil {
 				b.Error(err)
 				return
 			}

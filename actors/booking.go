@@ -402,6 +402,15 @@ func (b *Booking) Seats(ctx context.Context, show, section string) ([]seatmap.Se
 	if section != "" && cfg.SectionIndex(section) < 0 {
 		return nil, &seatmap.Error{Err: seatmap.ErrUnknownSection, Msg: fmt.Sprintf("no section %q", section)}
 	}
+	// the copy the show's actor published at the end of its last turn, when
+	// it runs on this node and is healthy: no message to the actor
+	if _, broken := b.env.broken.Load(show); !broken {
+		if v := b.env.seatsViewOf(show); v != nil {
+			if list, ok := v.layout.Entries(v.states, section); ok {
+				return list, nil
+			}
+		}
+	}
 	res, err := b.call(ctx, show, seatmap.Command{Kind: seatmap.KindGetSeats, Section: section})
 	if err != nil {
 		return nil, err
@@ -436,21 +445,21 @@ func (b *Booking) holdCmd(ctx context.Context, show, id string, cmd seatmap.Comm
 	return res, err
 }
 
-func (b *Booking) GetHold(ctx context.Context, show, hold string) (seatmap.HoldView, error) {
-	res, err := b.holdCmd(ctx, show, hold, seatmap.Command{Kind: seatmap.KindGetHold})
+func (b *Booking) GetHold(ctx context.Context, user, show, hold string) (seatmap.HoldView, error) {
+	res, err := b.holdCmd(ctx, show, hold, seatmap.Command{Kind: seatmap.KindGetHold, User: user})
 	if err != nil {
 		return seatmap.HoldView{}, err
 	}
 	return *res.Hold, nil
 }
 
-func (b *Booking) ReleaseHold(ctx context.Context, show, hold string) error {
-	_, err := b.holdCmd(ctx, show, hold, seatmap.Command{Kind: seatmap.KindRelease})
+func (b *Booking) ReleaseHold(ctx context.Context, user, show, hold string) error {
+	_, err := b.holdCmd(ctx, show, hold, seatmap.Command{Kind: seatmap.KindRelease, User: user})
 	return err
 }
 
-func (b *Booking) ExtendHold(ctx context.Context, show, hold string, seconds int) (seatmap.HoldView, error) {
-	res, err := b.holdCmd(ctx, show, hold, seatmap.Command{Kind: seatmap.KindExtend, Seconds: seconds})
+func (b *Booking) ExtendHold(ctx context.Context, user, show, hold string, seconds int) (seatmap.HoldView, error) {
+	res, err := b.holdCmd(ctx, show, hold, seatmap.Command{Kind: seatmap.KindExtend, Seconds: seconds, User: user})
 	if err != nil {
 		return seatmap.HoldView{}, err
 	}
@@ -463,7 +472,7 @@ func (b *Booking) CreateOrder(ctx context.Context, req seatmap.OrderRequest) (se
 		return seatmap.OrderView{}, false, seatmap.ErrHoldNotFound
 	}
 	cmd := seatmap.Command{Kind: seatmap.KindOrder, HoldID: req.HoldID, OrderID: newID(req.Show),
-		IdemKey: req.IdemKey, IdemHash: req.IdemHash}
+		IdemKey: req.IdemKey, IdemHash: req.IdemHash, User: req.User}
 	res, err := b.showCall(ctx, req.Show, cmd)
 	if errors.Is(err, seatmap.ErrShowNotFound) {
 		err = seatmap.ErrHoldNotFound
@@ -485,7 +494,11 @@ func (b *Booking) orderCmd(ctx context.Context, id string, cmd seatmap.Command) 
 		return seatmap.OrderView{}, seatmap.ErrOrderNotFound
 	}
 	if errors.Is(err, seatmap.ErrOrderNotFound) && cmd.Kind == seatmap.KindGetOrder {
-		return b.archived(ctx, show, id)
+		o, err := b.archived(ctx, show, id)
+		if err == nil && cmd.User != "" && o.User != cmd.User {
+			return seatmap.OrderView{}, seatmap.ErrOrderNotFound // another user's: as if it did not exist
+		}
+		return o, err
 	}
 	if err != nil {
 		return seatmap.OrderView{}, err
@@ -510,19 +523,19 @@ func (b *Booking) archived(ctx context.Context, show, id string) (seatmap.OrderV
 	return o, nil
 }
 
-func (b *Booking) GetOrder(ctx context.Context, order string) (seatmap.OrderView, error) {
-	return b.orderCmd(ctx, order, seatmap.Command{Kind: seatmap.KindGetOrder})
+func (b *Booking) GetOrder(ctx context.Context, user, order string) (seatmap.OrderView, error) {
+	return b.orderCmd(ctx, order, seatmap.Command{Kind: seatmap.KindGetOrder, User: user})
 }
 
 // PayOrder starts a payment attempt with a fresh attempt id: the gateway's
 // charge key is the order id and the attempt, so no two attempts or orders
 // share a charge.
-func (b *Booking) PayOrder(ctx context.Context, order, token string) (seatmap.OrderView, error) {
-	return b.orderCmd(ctx, order, seatmap.Command{Kind: seatmap.KindPay, Token: token, Attempt: randomToken()})
+func (b *Booking) PayOrder(ctx context.Context, user, order, token string) (seatmap.OrderView, error) {
+	return b.orderCmd(ctx, order, seatmap.Command{Kind: seatmap.KindPay, Token: token, Attempt: randomToken(), User: user})
 }
 
-func (b *Booking) CancelOrder(ctx context.Context, order string) (seatmap.OrderView, error) {
-	return b.orderCmd(ctx, order, seatmap.Command{Kind: seatmap.KindCancel})
+func (b *Booking) CancelOrder(ctx context.Context, user, order string) (seatmap.OrderView, error) {
+	return b.orderCmd(ctx, order, seatmap.Command{Kind: seatmap.KindCancel, User: user})
 }
 
 // SettlePayment feeds a payment result back to the order's show (the payment

@@ -99,7 +99,7 @@ func TestShowLifecycle(t *testing.T) {
 	if doc.Totals.Held != 3 {
 		t.Fatalf("the failed hold left seats held: %+v", doc.Totals)
 	}
-	got, err := b.GetHold(ctx, life, h.ID)
+	got, err := b.GetHold(ctx, "", life, h.ID)
 	if err != nil || len(got.Seats) != 3 {
 		t.Fatalf("get hold: %+v %v", got, err)
 	}
@@ -116,23 +116,23 @@ func TestShowLifecycle(t *testing.T) {
 	if err != nil || created || o2.ID != o.ID {
 		t.Fatalf("order again: %+v %v %v", o2, created, err)
 	}
-	if _, err := b.PayOrder(ctx, o.ID, "tok_ok"); err != nil {
+	if _, err := b.PayOrder(ctx, "", o.ID, "tok_ok"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.CancelOrder(ctx, o.ID); !errors.Is(err, seatmap.ErrInvalidState) {
+	if _, err := b.CancelOrder(ctx, "", o.ID); !errors.Is(err, seatmap.ErrInvalidState) {
 		t.Fatalf("cancel during payment: %v", err)
 	}
-	if err := b.ReleaseHold(ctx, life, g.ID); err != nil {
+	if err := b.ReleaseHold(ctx, "", life, g.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.GetHold(ctx, life, g.ID); !errors.Is(err, seatmap.ErrHoldNotFound) {
+	if _, err := b.GetHold(ctx, "", life, g.ID); !errors.Is(err, seatmap.ErrHoldNotFound) {
 		t.Fatalf("released hold: %v", err)
 	}
 	for _, bad := range []string{"nope", life + "~0~x", life + "~9~x", "other~0~abc"} {
-		if _, err := b.GetHold(ctx, life, bad); !errors.Is(err, seatmap.ErrHoldNotFound) {
+		if _, err := b.GetHold(ctx, "", life, bad); !errors.Is(err, seatmap.ErrHoldNotFound) {
 			t.Fatalf("GetHold(%q) = %v", bad, err)
 		}
-		if _, err := b.GetOrder(ctx, bad); !errors.Is(err, seatmap.ErrOrderNotFound) && !errors.Is(err, seatmap.ErrShowNotFound) {
+		if _, err := b.GetOrder(ctx, "", bad); !errors.Is(err, seatmap.ErrOrderNotFound) && !errors.Is(err, seatmap.ErrShowNotFound) {
 			t.Fatalf("GetOrder(%q) = %v", bad, err)
 		}
 	}
@@ -265,7 +265,7 @@ func TestRecoveryAndExpiry(t *testing.T) {
 	if after.Totals != before.Totals {
 		t.Fatalf("recovered totals %+v, before %+v", after.Totals, before.Totals)
 	}
-	if got, err := b.GetOrder(ctx, o.ID); err != nil || got.Status != seatmap.StatusPendingPayment {
+	if got, err := b.GetOrder(ctx, "", o.ID); err != nil || got.Status != seatmap.StatusPendingPayment {
 		t.Fatalf("recovered order %+v %v", got, err)
 	}
 	// holds expire after 1 s, the order after 2 s: move the clock and wait for the timer
@@ -281,10 +281,10 @@ func TestRecoveryAndExpiry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := b.GetHold(ctx, cfg.ID, holds[3].ID); !errors.Is(err, seatmap.ErrHoldExpired) {
+	if _, err := b.GetHold(ctx, "", cfg.ID, holds[3].ID); !errors.Is(err, seatmap.ErrHoldExpired) {
 		t.Fatalf("expired hold answers %v", err)
 	}
-	if got, _ := b.GetOrder(ctx, o.ID); got.Status != seatmap.StatusExpired {
+	if got, _ := b.GetOrder(ctx, "", o.ID); got.Status != seatmap.StatusExpired {
 		t.Fatalf("order status %s", got.Status)
 	}
 }

@@ -53,6 +53,9 @@ type Env struct {
 	writers sync.WaitGroup // journal writer goroutines still running
 	live    sync.Map       // identity -> *actor.PID of this node's show activations
 	broken  sync.Map       // identity -> why its recovery failed (retried)
+	// seatsViews: identity -> *atomic.Pointer[seatsView], the seat states of
+	// this node's show activations (see seats_view.go)
+	seatsViews sync.Map
 	// reopening is set while a goroutine reopens the failed journal
 	reopening atomic.Bool
 }

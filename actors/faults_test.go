@@ -130,10 +130,10 @@ func TestEveryWriteFailingAcknowledgesNothing(t *testing.T) {
 		}
 		wg.Wait()
 		for _, id := range ackedIDs {
-			if _, err := n.b.GetHold(ctx, show, id); err != nil {
+			if _, err := n.b.GetHold(ctx, "", show, id); err != nil {
 				t.Fatalf("round %d: acknowledged hold %s: %v", round, id, err)
 			}
-			if err := n.b.ReleaseHold(ctx, show, id); err != nil {
+			if err := n.b.ReleaseHold(ctx, "", show, id); err != nil {
 				t.Fatalf("round %d: release %s: %v", round, id, err)
 			}
 		}
@@ -248,7 +248,7 @@ func TestLostActivateReply(t *testing.T) {
 	// another node takes the show over from Redis alone
 	b := newShowNode(t, show, fr, reg)
 	for _, id := range acked {
-		if _, err := b.b.GetHold(ctx, show, id); err != nil {
+		if _, err := b.b.GetHold(ctx, "", show, id); err != nil {
 			t.Fatalf("acknowledged hold %s lost after the move: %v", id, err)
 		}
 	}
@@ -278,7 +278,7 @@ func TestFencedPayDoesNotCharge(t *testing.T) {
 	if _, err := b.b.GetShow(ctx, show); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.b.PayOrder(ctx, o.ID, "tok_ok"); !errors.Is(err, seatmap.ErrUnavailable) {
+	if _, err := a.b.PayOrder(ctx, "", o.ID, "tok_ok"); !errors.Is(err, seatmap.ErrUnavailable) {
 		t.Fatalf("pay on the fenced activation: %v", err)
 	}
 	for _, e := range a.j.OutboxEvents() {
@@ -286,7 +286,7 @@ func TestFencedPayDoesNotCharge(t *testing.T) {
 			t.Fatalf("the fenced activation left %s in its outbox", e.ID)
 		}
 	}
-	got, err := b.b.GetOrder(ctx, o.ID)
+	got, err := b.b.GetOrder(ctx, "", o.ID)
 	if err != nil || got.Status != seatmap.StatusPendingPayment {
 		t.Fatalf("owner's order: %+v %v", got, err)
 	}
@@ -312,11 +312,11 @@ func TestLostCheckpointReplyKeepsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	fr.lose.Store(1)
-	if _, err := n.b.PayOrder(ctx, o.ID, "tok_ok"); !errors.Is(err, seatmap.ErrUnavailable) {
+	if _, err := n.b.PayOrder(ctx, "", o.ID, "tok_ok"); !errors.Is(err, seatmap.ErrUnavailable) {
 		t.Fatalf("pay with its reply lost: %v", err)
 	}
 	eventually(t, 3*time.Second, "the order as Redis has it", func() error {
-		got, err := n.b.GetOrder(ctx, o.ID)
+		got, err := n.b.GetOrder(ctx, "", o.ID)
 		if err == nil && got.Status != seatmap.StatusPaymentProcessing {
 			return fmt.Errorf("status %s", got.Status)
 		}
@@ -364,7 +364,7 @@ func TestRedisLostTailIsReseeded(t *testing.T) {
 	}
 	other := newShowNode(t, show, fr, reg)
 	for _, id := range acked {
-		if _, err := other.b.GetHold(ctx, show, id); err != nil {
+		if _, err := other.b.GetHold(ctx, "", show, id); err != nil {
 			t.Fatalf("acknowledged hold %s lost: %v", id, err)
 		}
 	}
@@ -382,7 +382,7 @@ func TestUnknownShowCostsNothing(t *testing.T) {
 		if _, err := b.GetShow(ctx, id); !errors.Is(err, seatmap.ErrShowNotFound) {
 			t.Fatalf("GetShow(%s) = %v", id, err)
 		}
-		if _, err := b.GetHold(ctx, id, id+"~x"); !errors.Is(err, seatmap.ErrHoldNotFound) {
+		if _, err := b.GetHold(ctx, "", id, id+"~x"); !errors.Is(err, seatmap.ErrHoldNotFound) {
 			t.Fatalf("GetHold = %v", err)
 		}
 	}
@@ -479,7 +479,7 @@ func TestWideOrderIsOneOrderOneCharge(t *testing.T) {
 	if err != nil || created || again.ID != o.ID {
 		t.Fatalf("retried order: %s created=%v %v, first %s", again.ID, created, err, o.ID)
 	}
-	if _, err := n.b.PayOrder(ctx, o.ID, "tok_ok"); err != nil {
+	if _, err := n.b.PayOrder(ctx, "", o.ID, "tok_ok"); err != nil {
 		t.Fatal(err)
 	}
 	ids, keys := map[string]bool{}, map[string]bool{}

@@ -63,7 +63,7 @@ func TestCycleLoopStaysFlat(t *testing.T) {
 		if err != nil {
 			t.Fatalf("cycle %d: order: %v", i, err)
 		}
-		if _, err := b.CancelOrder(ctx, o.ID); err != nil {
+		if _, err := b.CancelOrder(ctx, "", o.ID); err != nil {
 			t.Fatalf("cycle %d: cancel: %v", i, err)
 		}
 		if first == "" {
@@ -75,7 +75,7 @@ func TestCycleLoopStaysFlat(t *testing.T) {
 	}
 	at10k := measure()
 	// an order that left memory is still served, from the archive
-	if o, err := b.GetOrder(ctx, first); err != nil || o.Status != seatmap.StatusCancelled {
+	if o, err := b.GetOrder(ctx, "", first); err != nil || o.Status != seatmap.StatusCancelled {
 		t.Fatalf("archived order %s: %+v %v", first, o, err)
 	}
 	t.Logf("cycle 1,000: %+v snapshot %d B, shard heap %d KiB", at1k.size, at1k.snap, at1k.heapKiB)

@@ -62,8 +62,9 @@ type showActor struct {
 	timerAt     int64
 	sinceSnap   int
 	w           *writer
-	gen         uint64 // bumped when a write failed and the show reloaded
-	sent        uint64 // batches handed to the writer
+	gen         uint64     // bumped when a write failed and the show reloaded
+	sent        uint64     // batches handed to the writer
+	seatsPub    *seatsView // the seat states last published (seats_view.go)
 }
 
 // retryRecover is the recovery retry timer firing.
@@ -149,6 +150,7 @@ func (a *showActor) Receive(ctx actor.Context) {
 		}
 		a.env.Stats.forget(a.identity)
 		a.env.broken.Delete(a.identity)
+		a.unpublishSeats()
 	}
 }
 
@@ -509,6 +511,7 @@ func (a *showActor) flush(ctx actor.Context) {
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)
 	}
+	a.publishSeats() // before the writer can answer: an acknowledged change is in the view
 	a.send(b)
 	a.sinceSnap += len(rd.Records)
 	a.afterTurn(ctx, rd)
@@ -541,6 +544,7 @@ func (a *showActor) afterTurn(ctx actor.Context, rd seatmap.Ready) {
 	g.Reserved.Store(int64(by[seatmap.Reserved]))
 	g.Sold.Store(int64(by[seatmap.Sold]))
 	g.HoldsActive.Store(int64(a.shard.ActiveHolds()))
+	a.publishSeats()
 	if rd.Deadline == 0 || rd.Deadline == a.timerAt {
 		return
 	}

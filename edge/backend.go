@@ -22,14 +22,17 @@ type Backend interface {
 	// Hold places a hold; created=false when an idempotency key named a hold
 	// made before (the same answer again).
 	Hold(ctx context.Context, req seatmap.HoldRequest) (hold seatmap.HoldView, created bool, err error)
-	GetHold(ctx context.Context, show, hold string) (seatmap.HoldView, error)
-	ReleaseHold(ctx context.Context, show, hold string) error
-	ExtendHold(ctx context.Context, show, hold string, seconds int) (seatmap.HoldView, error)
+	// The calls below act for user: a hold or order of another user answers
+	// hold_not_found / order_not_found as if it did not exist. user "" acts
+	// for anyone (tokenless mode).
+	GetHold(ctx context.Context, user string, show, hold string) (seatmap.HoldView, error)
+	ReleaseHold(ctx context.Context, user string, show, hold string) error
+	ExtendHold(ctx context.Context, user string, show, hold string, seconds int) (seatmap.HoldView, error)
 	// CreateOrder returns created=false when the order already existed (same hold or same idempotency key).
 	CreateOrder(ctx context.Context, req seatmap.OrderRequest) (order seatmap.OrderView, created bool, err error)
-	GetOrder(ctx context.Context, order string) (seatmap.OrderView, error)
-	PayOrder(ctx context.Context, order, token string) (seatmap.OrderView, error)
-	CancelOrder(ctx context.Context, order string) (seatmap.OrderView, error)
+	GetOrder(ctx context.Context, user string, order string) (seatmap.OrderView, error)
+	PayOrder(ctx context.Context, user string, order, token string) (seatmap.OrderView, error)
+	CancelOrder(ctx context.Context, user string, order string) (seatmap.OrderView, error)
 	// Status reports readiness: ready=false until the node can serve; components maps
 	// each part ("actors", "journal", "redis", "rocketmq") to "ok" or "degraded".
 	Status() (ready bool, components map[string]string)

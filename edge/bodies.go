@@ -36,8 +36,9 @@ var (
 )
 
 // parseHold parses a hold body: exactly one of seats, or quantity with
-// section or tier. Show is left for the caller.
-func parseHold(body []byte) (seatmap.HoldRequest, error) {
+// section or tier, and user (optional unless needUser: with user tokens,
+// the user is the token's). Show is left for the caller.
+func parseHold(body []byte, needUser bool) (seatmap.HoldRequest, error) {
 	var (
 		req                             seatmap.HoldRequest
 		userGiven, seatsGiven, qtyGiven bool
@@ -64,7 +65,7 @@ func parseHold(body []byte) (seatmap.HoldRequest, error) {
 		return req, badRequest(r.err)
 	}
 	switch {
-	case !userGiven || req.User == "":
+	case needUser && (!userGiven || req.User == ""), userGiven && req.User == "":
 		return req, badRequest("user is required")
 	case len(req.User) > MaxUserBytes:
 		return req, badRequest("user is longer than " + strconv.Itoa(MaxUserBytes) + " bytes")

@@ -12,8 +12,11 @@ import (
 
 // Errors of the HTTP layer itself; the core's errors are seatmap sentinels.
 var (
-	// errUnauthorized: the admin bearer token is missing or wrong.
+	// errUnauthorized: the bearer token the route needs (admin, internal or
+	// user) is missing or wrong; answered with WWW-Authenticate: Bearer.
 	errUnauthorized = errors.New("unauthorized")
+	// errForbidden: the body names a user other than the token's subject.
+	errForbidden = errors.New("forbidden")
 	// errNotFound: no route matches the path.
 	errNotFound = errors.New("not_found")
 	// errMethodNotAllowed: the path exists but not with this method.
@@ -47,6 +50,7 @@ var statusTable = [...]struct {
 	{seatmap.ErrUnavailable, fasthttp.StatusServiceUnavailable},
 	{pipeline.ErrDeadLetterNotFound, fasthttp.StatusNotFound},
 	{errUnauthorized, fasthttp.StatusUnauthorized},
+	{errForbidden, fasthttp.StatusForbidden},
 	{errNotFound, fasthttp.StatusNotFound},
 	{errMethodNotAllowed, fasthttp.StatusMethodNotAllowed},
 	{errBodyTooLarge, fasthttp.StatusRequestEntityTooLarge},
@@ -101,6 +105,9 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 		if errors.As(err, &rl) {
 			ctx.Response.Header.Set("Retry-After", strconv.Itoa(rl.retryAfterSeconds()))
 		}
+	}
+	if status == fasthttp.StatusUnauthorized {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="boxoffice"`)
 	}
 	if status == fasthttp.StatusMethodNotAllowed {
 		var ma *methodError

@@ -12,7 +12,7 @@ import (
 
 // codeStatus is the documented status of each error code.
 var codeStatus = map[string]int{
-	"invalid_request": 400, "unauthorized": 401, "show_not_found": 404, "hold_not_found": 404, "order_not_found": 404,
+	"invalid_request": 400, "unauthorized": 401, "forbidden": 403, "show_not_found": 404, "hold_not_found": 404, "order_not_found": 404,
 	"not_found": 404, "method_not_allowed": 405, "show_exists": 409, "seats_unavailable": 409, "sold_out": 409,
 	"invalid_state": 409, "hold_expired": 410, "body_too_large": 413, "unknown_seat": 422, "unknown_section": 422,
 	"unknown_tier": 422, "limit_exceeded": 422, "idempotency_mismatch": 422, "rate_limited": 429, "unavailable": 503,

@@ -52,7 +52,7 @@ func FuzzParseHold(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := parseHold(body)
+		req, err := parseHold(body, true)
 		if err != nil {
 			checkParseErr(t, err)
 			return

@@ -14,20 +14,27 @@ func (s *Server) createHold(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
 		s.writeError(ctx, err)
 		return
 	}
-	req, err := parseHold(ctx.PostBody())
+	sub, err := s.caller(ctx)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	req, err := parseHold(ctx.PostBody(), sub == "")
+	if err == nil {
+		req.User, err = bodyUser(sub, req.User)
+	}
 	if err == nil {
 		req.Show = show
 		err = holdIdempotency(&req, ctx.Request.Header.Peek("Idempotency-Key"))
+		req.IdemKey = scopeKey(sub, req.IdemKey)
 	}
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
-	if s.opt.UserRate > 0 {
-		if ok, wait := s.limiter.Allow(now, show+"\x00"+req.User, s.opt.UserRate, s.opt.UserBurst); !ok {
-			s.writeError(ctx, &rateLimitError{retryAfter: wait})
-			return
-		}
+	if err := s.limitWrite(now, show+"\x00"+req.User); err != nil {
+		s.writeError(ctx, err)
+		return
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
@@ -49,28 +56,55 @@ func (s *Server) sendHold(ctx *fasthttp.RequestCtx, status int, h *seatmap.HoldV
 	s.send(ctx, status, w)
 }
 
-// holdParams copies {show} and {hold}, failing with show_not_found or
-// hold_not_found when they cannot name one.
-func holdParams(p1, p2 []byte) (show, hold string, err error) {
+// scopeKey puts an idempotency key in its user's namespace (tokens on), so
+// one user's key never meets another's.
+func scopeKey(sub, key string) string {
+	if sub == "" || key == "" {
+		return key
+	}
+	return sub + "\x00" + key
+}
+
+// writeKey is the user write limit's key of a caller's writes other than
+// holds ("" when there is no caller: tokenless, they have no user).
+func writeKey(sub string) string {
+	if sub == "" {
+		return ""
+	}
+	return "w\x00" + sub
+}
+
+// holdParams authenticates the caller and copies {show} and {hold}, failing
+// with unauthorized, show_not_found or hold_not_found. With now set (a
+// write) it also takes the caller's write limit.
+func (s *Server) holdParams(ctx *fasthttp.RequestCtx, p1, p2 []byte, now time.Time) (user, show, hold string, err error) {
+	if user, err = s.caller(ctx); err != nil {
+		return "", "", "", err
+	}
 	if show, err = showParam(p1); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if !validRefID(p2) {
-		return "", "", seatmap.ErrHoldNotFound
+		return "", "", "", seatmap.ErrHoldNotFound
 	}
-	return show, string(p2), nil
+	if k := writeKey(user); !now.IsZero() && k != "" {
+		if err := s.limitWrite(now, k); err != nil {
+			return "", "", "", err
+		}
+	}
+	return user, show, string(p2), nil
 }
 
 // getHold serves GET /v1/shows/{show}/holds/{hold}.
 func (s *Server) getHold(ctx *fasthttp.RequestCtx, p1, p2 []byte) {
-	show, hold, err := holdParams(p1, p2)
+	user, show, hold, err := s.holdParams(ctx, p1, p2, time.Time{})
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	h, err := s.b.GetHold(c, show, hold)
+	h, err := s.b.GetHold(c, user, show, hold)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -79,15 +113,15 @@ func (s *Server) getHold(ctx *fasthttp.RequestCtx, p1, p2 []byte) {
 }
 
 // releaseHold serves DELETE /v1/shows/{show}/holds/{hold}.
-func (s *Server) releaseHold(ctx *fasthttp.RequestCtx, p1, p2 []byte) {
-	show, hold, err := holdParams(p1, p2)
+func (s *Server) releaseHold(ctx *fasthttp.RequestCtx, p1, p2 []byte, now time.Time) {
+	user, show, hold, err := s.holdParams(ctx, p1, p2, now)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	if err := s.b.ReleaseHold(c, show, hold); err != nil {
+	if err := s.b.ReleaseHold(c, user, show, hold); err != nil {
 		s.writeError(ctx, err)
 		return
 	}
@@ -95,8 +129,8 @@ func (s *Server) releaseHold(ctx *fasthttp.RequestCtx, p1, p2 []byte) {
 }
 
 // extendHold serves POST /v1/shows/{show}/holds/{hold}/extend.
-func (s *Server) extendHold(ctx *fasthttp.RequestCtx, p1, p2 []byte) {
-	show, hold, err := holdParams(p1, p2)
+func (s *Server) extendHold(ctx *fasthttp.RequestCtx, p1, p2 []byte, now time.Time) {
+	user, show, hold, err := s.holdParams(ctx, p1, p2, now)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -108,7 +142,7 @@ func (s *Server) extendHold(ctx *fasthttp.RequestCtx, p1, p2 []byte) {
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	h, err := s.b.ExtendHold(c, show, hold, seconds)
+	h, err := s.b.ExtendHold(c, user, show, hold, seconds)
 	if err != nil {
 		s.writeError(ctx, err)
 		return

@@ -30,14 +30,14 @@ type internalBody struct {
 	Channel string         `json:"channel"`
 }
 
-// internal serves the consumers' callbacks (admin only).
+// internal serves the consumers' callbacks (internal token only).
 func (s *Server) internal(ctx *fasthttp.RequestCtx, r routeID) {
 	if s.opt.Settler == nil {
 		s.writeError(ctx, edgeError(errNotFound, "no such route"))
 		return
 	}
-	if !s.authorized(ctx) {
-		s.writeError(ctx, edgeError(errUnauthorized, "an admin bearer token is required"))
+	if !tokenIs(ctx, s.internalTok) {
+		s.writeError(ctx, edgeError(errUnauthorized, "the internal bearer token is required"))
 		return
 	}
 	var body internalBody

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"errors"
+	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/valyala/fasthttp"
@@ -9,12 +10,21 @@ import (
 
 // createOrder serves POST /v1/orders: 201 when created, 200 when the hold
 // or the idempotency key already made it.
-func (s *Server) createOrder(ctx *fasthttp.RequestCtx) {
-	req, err := parseOrder(ctx.PostBody(), ctx.Request.Header.Peek("Idempotency-Key"))
+func (s *Server) createOrder(ctx *fasthttp.RequestCtx, now time.Time) {
+	sub, err := s.caller(ctx)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
+	req, err := parseOrder(ctx.PostBody(), ctx.Request.Header.Peek("Idempotency-Key"))
+	if err == nil && writeKey(sub) != "" {
+		err = s.limitWrite(now, writeKey(sub))
+	}
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	req.User, req.IdemKey = sub, scopeKey(sub, req.IdemKey)
 	c := s.backendCtx(ctx)
 	defer c.cancel()
 	o, created, err := s.b.CreateOrder(c, req)
@@ -44,24 +54,34 @@ func orderErr(err error) error {
 	return err
 }
 
-// orderParam copies {order}, or fails with order_not_found.
-func orderParam(p []byte) (string, error) {
-	if !validRefID(p) {
-		return "", seatmap.ErrOrderNotFound
+// orderParam authenticates the caller and copies {order}, or fails with
+// unauthorized or order_not_found. With now set (a write) it also takes the
+// caller's write limit.
+func (s *Server) orderParam(ctx *fasthttp.RequestCtx, p []byte, now time.Time) (user, id string, err error) {
+	if user, err = s.caller(ctx); err != nil {
+		return "", "", err
 	}
-	return string(p), nil
+	if !validRefID(p) {
+		return "", "", seatmap.ErrOrderNotFound
+	}
+	if k := writeKey(user); !now.IsZero() && k != "" {
+		if err := s.limitWrite(now, k); err != nil {
+			return "", "", err
+		}
+	}
+	return user, string(p), nil
 }
 
 // getOrder serves GET /v1/orders/{order}.
 func (s *Server) getOrder(ctx *fasthttp.RequestCtx, p []byte) {
-	id, err := orderParam(p)
+	user, id, err := s.orderParam(ctx, p, time.Time{})
 	if err != nil {
 		s.writeError(ctx, err)
 		return
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	o, err := s.b.GetOrder(c, id)
+	o, err := s.b.GetOrder(c, user, id)
 	if err != nil {
 		s.writeError(ctx, orderErr(err))
 		return
@@ -71,8 +91,8 @@ func (s *Server) getOrder(ctx *fasthttp.RequestCtx, p []byte) {
 
 // payOrder serves POST /v1/orders/{order}/pay: 202, the payment proceeds
 // asynchronously.
-func (s *Server) payOrder(ctx *fasthttp.RequestCtx, p []byte) {
-	id, err := orderParam(p)
+func (s *Server) payOrder(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
+	user, id, err := s.orderParam(ctx, p, now)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -84,7 +104,7 @@ func (s *Server) payOrder(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	o, err := s.b.PayOrder(c, id, tok)
+	o, err := s.b.PayOrder(c, user, id, tok)
 	if err != nil {
 		s.writeError(ctx, orderErr(err))
 		return
@@ -93,8 +113,8 @@ func (s *Server) payOrder(ctx *fasthttp.RequestCtx, p []byte) {
 }
 
 // cancelOrder serves POST /v1/orders/{order}/cancel (empty body or {}).
-func (s *Server) cancelOrder(ctx *fasthttp.RequestCtx, p []byte) {
-	id, err := orderParam(p)
+func (s *Server) cancelOrder(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
+	user, id, err := s.orderParam(ctx, p, now)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -105,7 +125,7 @@ func (s *Server) cancelOrder(ctx *fasthttp.RequestCtx, p []byte) {
 	}
 	c := s.backendCtx(ctx)
 	defer c.cancel()
-	o, err := s.b.CancelOrder(c, id)
+	o, err := s.b.CancelOrder(c, user, id)
 	if err != nil {
 		s.writeError(ctx, orderErr(err))
 		return

@@ -1143,19 +1143,19 @@ func (p *perfBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatma
 	return p.b.Hold(ctx, req)
 }
 
-func (p *perfBackend) GetHold(ctx context.Context, show, hold string) (seatmap.HoldView, error) {
+func (p *perfBackend) GetHold(ctx context.Context, user string, show, hold string) (seatmap.HoldView, error) {
 	defer p.since(time.Now())
-	return p.b.GetHold(ctx, show, hold)
+	return p.b.GetHold(ctx, user, show, hold)
 }
 
-func (p *perfBackend) ReleaseHold(ctx context.Context, show, hold string) error {
+func (p *perfBackend) ReleaseHold(ctx context.Context, user string, show, hold string) error {
 	defer p.since(time.Now())
-	return p.b.ReleaseHold(ctx, show, hold)
+	return p.b.ReleaseHold(ctx, user, show, hold)
 }
 
-func (p *perfBackend) ExtendHold(ctx context.Context, show, hold string, seconds int) (seatmap.HoldView, error) {
+func (p *perfBackend) ExtendHold(ctx context.Context, user string, show, hold string, seconds int) (seatmap.HoldView, error) {
 	defer p.since(time.Now())
-	return p.b.ExtendHold(ctx, show, hold, seconds)
+	return p.b.ExtendHold(ctx, user, show, hold, seconds)
 }
 
 func (p *perfBackend) CreateOrder(ctx context.Context, req seatmap.OrderRequest) (seatmap.OrderView, bool, error) {
@@ -1163,19 +1163,19 @@ func (p *perfBackend) CreateOrder(ctx context.Context, req seatmap.OrderRequest)
 	return p.b.CreateOrder(ctx, req)
 }
 
-func (p *perfBackend) GetOrder(ctx context.Context, order string) (seatmap.OrderView, error) {
+func (p *perfBackend) GetOrder(ctx context.Context, user string, order string) (seatmap.OrderView, error) {
 	defer p.since(time.Now())
-	return p.b.GetOrder(ctx, order)
+	return p.b.GetOrder(ctx, user, order)
 }
 
-func (p *perfBackend) PayOrder(ctx context.Context, order, token string) (seatmap.OrderView, error) {
+func (p *perfBackend) PayOrder(ctx context.Context, user string, order, token string) (seatmap.OrderView, error) {
 	defer p.since(time.Now())
-	return p.b.PayOrder(ctx, order, token)
+	return p.b.PayOrder(ctx, user, order, token)
 }
 
-func (p *perfBackend) CancelOrder(ctx context.Context, order string) (seatmap.OrderView, error) {
+func (p *perfBackend) CancelOrder(ctx context.Context, user string, order string) (seatmap.OrderView, error) {
 	defer p.since(time.Now())
-	return p.b.CancelOrder(ctx, order)
+	return p.b.CancelOrder(ctx, user, order)
 }
 
 func (p *perfBackend) Status() (bool, map[string]string) { return p.b.Status() }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,8 @@ const (
 	DefaultBackendTimeout = 5 * time.Second
 	DefaultReadTimeout    = 30 * time.Second
 	DefaultIdleTimeout    = 120 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultMaxHeaderBytes = 8 << 10 // request line and headers; longer ones are 431
 )
 
 // Options configure a Server. The zero value is usable: every zero field
@@ -30,11 +31,21 @@ type Options struct {
 	// running in other processes (admin token required); nil disables them.
 	Settler Settler
 	Addr    string // ListenAndServe's address; DefaultAddr when empty
-	// AdminToken is the bearer token POST /v1/shows requires. When empty, show
-	// creation is refused (401) for everyone.
+	// AdminToken is the bearer token of show management and /v1/admin/*. When
+	// empty, those routes are refused (401) for everyone.
 	AdminToken string
-	// UserRate and UserBurst limit hold requests per user and show (token
-	// bucket, per second). 0 takes the default; a negative rate turns the
+	// InternalToken is the bearer token of the consumers' callbacks
+	// (/v1/internal/*), which the admin token does not open. When empty, the
+	// callbacks take the admin token (the behaviour before scoped tokens).
+	InternalToken string
+	// UserAuth, when set, verifies user tokens: every booking call needs one,
+	// acts for its sub, and touches only that user's holds and orders. Nil =
+	// tokenless: the body's user is trusted and reads are not checked.
+	UserAuth *UserAuth
+	// UserRate and UserBurst limit the writes of each user (token bucket, per
+	// second): holds per user and show, and orders, payments, cancels,
+	// extends and releases per user (tokens on; tokenless, these have no
+	// user and only the IP limit applies). 0 takes the default; a negative rate turns the
 	// limit off. Burst defaults to twice the rate.
 	UserRate, UserBurst float64
 	// IPRate and IPBurst limit every /v1 request per client IP. Off (0) by
@@ -46,8 +57,12 @@ type Options struct {
 	Logger *slog.Logger
 	// BackendTimeout is the deadline of each Backend call.
 	BackendTimeout time.Duration
-	// ReadTimeout and IdleTimeout are the connection timeouts of Serve.
-	ReadTimeout, IdleTimeout time.Duration
+	// ReadTimeout, WriteTimeout and IdleTimeout are the connection timeouts of Serve.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConnsPerIP caps simultaneous connections from one client IP (0 = no cap).
+	MaxConnsPerIP int
+	// MaxHeaderBytes bounds a request's line and headers (DefaultMaxHeaderBytes when 0).
+	MaxHeaderBytes int
 	// Concurrency caps simultaneous connections of Serve (fasthttp's default when 0).
 	Concurrency int
 	// Perf, when set, times every request and Backend call, serves
@@ -67,7 +82,9 @@ type Server struct {
 	limiter Limiter
 	metrics metrics
 	admin   []byte
-	srv     *fasthttp.Server
+	// internalTok is the bearer token of /v1/internal/*
+	internalTok []byte
+	srv         *fasthttp.Server
 }
 
 // New returns a server that answers the API with b.
@@ -108,15 +125,28 @@ func New(b Backend, opt Options) *Server {
 	if opt.IdleTimeout <= 0 {
 		opt.IdleTimeout = DefaultIdleTimeout
 	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = DefaultWriteTimeout
+	}
+	if opt.MaxHeaderBytes <= 0 {
+		opt.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if opt.InternalToken == "" {
+		opt.InternalToken = opt.AdminToken
+	}
 	b = opt.Perf.attach(b)
-	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken)}
+	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
+		internalTok: []byte(opt.InternalToken)}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleReadError,
 		Name:                  "boxoffice",
 		MaxRequestBodySize:    MaxBodyBytes,
 		ReadTimeout:           opt.ReadTimeout,
+		WriteTimeout:          opt.WriteTimeout,
 		IdleTimeout:           opt.IdleTimeout,
+		MaxConnsPerIP:         opt.MaxConnsPerIP,
+		ReadBufferSize:        opt.MaxHeaderBytes,
 		Concurrency:           opt.Concurrency,
 		NoDefaultContentType:  true,
 		NoDefaultServerHeader: true,
@@ -214,17 +244,17 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 	case routeGetHold:
 		s.getHold(ctx, m.p1, m.p2)
 	case routeReleaseHold:
-		s.releaseHold(ctx, m.p1, m.p2)
+		s.releaseHold(ctx, m.p1, m.p2, now)
 	case routeExtendHold:
-		s.extendHold(ctx, m.p1, m.p2)
+		s.extendHold(ctx, m.p1, m.p2, now)
 	case routeCreateOrder:
-		s.createOrder(ctx)
+		s.createOrder(ctx, now)
 	case routeGetOrder:
 		s.getOrder(ctx, m.p1)
 	case routePayOrder:
-		s.payOrder(ctx, m.p1)
+		s.payOrder(ctx, m.p1, now)
 	case routeCancelOrder:
-		s.cancelOrder(ctx, m.p1)
+		s.cancelOrder(ctx, m.p1, now)
 	case routePaymentResult, routeNotification:
 		s.internal(ctx, m.route)
 	case routeDeadLetters:
@@ -247,16 +277,18 @@ func (s *Server) backendCtx(ctx *fasthttp.RequestCtx) *callCtx {
 }
 
 // authorized reports whether the request carries the admin bearer token.
-func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
-	if len(s.admin) == 0 {
-		return false
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool { return tokenIs(ctx, s.admin) }
+
+// limitWrite takes a token from key's bucket of the user write limit; it
+// returns a rate_limited error when the bucket is empty.
+func (s *Server) limitWrite(now time.Time, key string) error {
+	if s.opt.UserRate <= 0 {
+		return nil
 	}
-	h := ctx.Request.Header.Peek("Authorization")
-	const prefix = "Bearer "
-	if len(h) < len(prefix) || !equalFold(h[:len(prefix)], prefix) {
-		return false
+	if ok, wait := s.limiter.Allow(now, key, s.opt.UserRate, s.opt.UserBurst); !ok {
+		return &rateLimitError{retryAfter: wait}
 	}
-	return subtle.ConstantTimeCompare(h[len(prefix):], s.admin) == 1
+	return nil
 }
 
 func equalFold(b []byte, s string) bool {

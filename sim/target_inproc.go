@@ -49,5 +49,5 @@ func (t *inProcessTarget) Seats(ctx context.Context, show, section string) (map[
 }
 
 func (t *inProcessTarget) Release(ctx context.Context, show, hold string) error {
-	return t.b.ReleaseHold(ctx, show, hold)
+	return t.b.ReleaseHold(ctx, "", show, hold)
 }

@@ -14,12 +14,12 @@ import (
 
 // HTTPSettler reports consumer results to a boxoffice node over its internal
 // API (POST /v1/internal/payment-results and /v1/internal/notifications,
-// admin token), for consumers that run in their own process
+// internal token), for consumers that run in their own process
 // (`boxoffice consume`). The node turns them into commands for the order's
 // shard. Safe for concurrent use.
 type HTTPSettler struct {
 	Base   string // node root URL, e.g. http://127.0.0.1:8080
-	Token  string // the node's admin token
+	Token  string // the node's internal token (its admin token when it has none)
 	Client *http.Client
 }
 
@@ -27,6 +27,7 @@ type HTTPSettler struct {
 // attempt (e.Attempt) names the charge, for the node to refund it if needed.
 func (h *HTTPSettler) SettlePayment(ctx context.Context, e seatmap.Event, success bool, eventID string) error {
 	e.ID = eventID
+	e.Token = "" // the charge is made: the payment token goes no further
 	body := map[string]any{"event": e, "success": success}
 	if e.Attempt != "" {
 		body["attempt"] = e.Attempt
@@ -35,6 +36,7 @@ func (h *HTTPSettler) SettlePayment(ctx context.Context, e seatmap.Event, succes
 }
 
 func (h *HTTPSettler) RecordNotification(ctx context.Context, e seatmap.Event, channel string) error {
+	e.Token = ""
 	return h.post(ctx, "/v1/internal/notifications", map[string]any{"event": e, "channel": channel})
 }
 

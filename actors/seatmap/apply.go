@@ -14,6 +14,9 @@ func (s *Shard) Apply(cmd Command) Result {
 	s.lastNow = cmd.Now
 	res, changed := s.apply(&cmd)
 	if changed {
+		// a payment token never reaches the journal, Redis or a snapshot:
+		// the payment_requested event alone carries it to the outbox
+		cmd.Token = ""
 		s.seq++
 		if s.ready.Records == nil && s.lastTurn > 1 {
 			s.ready.Records = make([]Record, 0, s.lastTurn)
@@ -86,7 +89,7 @@ func (s *Shard) apply(c *Command) (Result, bool) {
 		return s.getHold(c)
 	case KindGetOrder:
 		o, ok := s.orders[c.OrderID]
-		if !ok {
+		if !ok || !owns(c, o.user) {
 			return fail(ErrOrderNotFound)
 		}
 		v := s.orderView(o)
@@ -179,7 +182,7 @@ func (s *Shard) holdResult(h *hold, o *order) Result {
 }
 
 func (s *Shard) getHold(c *Command) (Result, bool) {
-	h, o, err := s.lookupHold(c.HoldID)
+	h, o, err := s.ownHold(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -203,10 +206,23 @@ func (s *Shard) lookupHold(id string) (*hold, *order, error) {
 	return nil, nil, ErrHoldNotFound
 }
 
-// liveHold returns a live hold, or why there is none: a converted hold
+// ownHold is lookupHold of c.HoldID for c's user: a hold of another user
+// answers ErrHoldNotFound, as if it did not exist.
+func (s *Shard) ownHold(c *Command) (*hold, *order, error) {
+	h, o, err := s.lookupHold(c.HoldID)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case h != nil && !owns(c, h.user), o != nil && !owns(c, o.user):
+		return nil, nil, ErrHoldNotFound
+	}
+	return h, o, nil
+}
+
+// liveHold returns c's live hold, or why there is none: a converted hold
 // answers ErrInvalidState.
-func (s *Shard) liveHold(id string) (*hold, error) {
-	h, o, err := s.lookupHold(id)
+func (s *Shard) liveHold(c *Command) (*hold, error) {
+	h, o, err := s.ownHold(c)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +398,7 @@ func quote(s string) string {
 }
 
 func (s *Shard) release(c *Command) (Result, bool) {
-	h, err := s.liveHold(c.HoldID)
+	h, err := s.liveHold(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -403,7 +419,7 @@ func (s *Shard) dropHold(h *hold) {
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {
-	h, err := s.liveHold(c.HoldID)
+	h, err := s.liveHold(c)
 	if err != nil {
 		return fail(err)
 	}

@@ -3,6 +3,7 @@ package seatmap
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,13 +19,24 @@ import (
 //	release id=H [t=MS] | extend id=H secs=N [t=MS] | tick t=MS
 //	order id=O hold=H [key=K hash=X] [t=MS] | pay id=O att=A [token=T] | payresult id=O att=A ev=E ok=true|false
 //	cancel id=O | notified id=O ev=E ch=C | getorder id=O | gethold id=H
+//	[user=U] on any command but hold: the caller (Command.User), whose holds and orders alone it may touch
 //	show                        section counters
 //	rows section=S              one line per row: . available, H held, R reserved, S sold
 //	ready                       records, events and archived orders taken from Ready, and the deadline
 //	size                        the shard's maps (Shard.Size)
 //	replay                      rebuild a shard from every record so far, and from a snapshot; compare
 func TestScenarios(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	files, err := filepath.Glob("testdata/*.txt") // testdata/fuzz holds the fuzzers' corpora
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) { scenario(t, path) })
+	}
+}
+
+func scenario(t *testing.T, path string) {
+	{
 		var s *Shard
 		var journal []Record
 		var now int64
@@ -100,6 +112,9 @@ func TestScenarios(t *testing.T) {
 			default:
 				d.Fatalf(t, "unknown command %s", d.Cmd)
 			}
+			if c.Kind != KindHold && d.HasArg("user") {
+				c.User = arg("user") // the caller, for the ownership checks
+			}
 			res := s.Apply(c)
 			if err := s.CheckInvariants(); err != nil {
 				d.Fatalf(t, "invariant: %v", err)
@@ -112,7 +127,7 @@ func TestScenarios(t *testing.T) {
 			}
 			return formatResult(res)
 		})
-	})
+	}
 }
 
 func formatResult(r Result) string {
@@ -204,12 +219,22 @@ func rowPicture(s *Shard, secID string) string {
 func formatReady(r Ready) string {
 	var b strings.Builder
 	for _, rec := range r.Records {
-		fmt.Fprintf(&b, "record %d %s\n", rec.Seq, rec.Cmd.Kind)
+		fmt.Fprintf(&b, "record %d %s", rec.Seq, rec.Cmd.Kind)
+		if rec.Cmd.User != "" && rec.Cmd.Kind != KindHold {
+			fmt.Fprintf(&b, " user=%s", rec.Cmd.User)
+		}
+		if rec.Cmd.Token != "" {
+			fmt.Fprintf(&b, " token=%s", rec.Cmd.Token)
+		}
+		b.WriteByte('\n')
 	}
 	for _, e := range r.Events {
 		fmt.Fprintf(&b, "event %s %s order=%s amount=%d", e.ID, e.Type, e.OrderID, e.Amount)
 		if e.Attempt != "" {
 			fmt.Fprintf(&b, " attempt=%s", e.Attempt)
+		}
+		if e.Token != "" {
+			fmt.Fprintf(&b, " token=%s", e.Token)
 		}
 		b.WriteByte('\n')
 	}

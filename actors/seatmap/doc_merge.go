@@ -63,6 +63,7 @@ type HoldRequest struct {
 // Idempotency-Key header; IdemHash a fingerprint of the request body.
 type OrderRequest struct {
 	Show     string
+	User     string // the caller: only the hold's user may order it ("" = anyone)
 	HoldID   string
 	IdemKey  string
 	IdemHash string

@@ -62,6 +62,9 @@ func randomCommand(r *rand.Rand, now int64) Command {
 		c.Kind, c.OrderID = KindNotified, id("o")
 		c.EventID = fmt.Sprintf("%s.%d", c.OrderID, r.Intn(6)) // .0 is no event
 	}
+	if c.Kind != KindHold && r.Intn(3) != 0 {
+		c.User = "" // mostly no caller (no ownership check); else one of the users, maybe not the owner
+	}
 	return c
 }
 

@@ -22,11 +22,23 @@ func (s *Shard) orderView(o *order) OrderView {
 // emit queues an order event for the outbox; attempt names the payment
 // attempt the event is about ("" for none).
 func (s *Shard) emit(o *order, typ string, now int64, attempt string) {
+	s.emitToken(o, typ, now, attempt, "")
+}
+
+// emitToken is emit with a payment token: only payment_requested carries one,
+// the token of its own pay command. The shard keeps no token: it reaches the
+// outbox in this event alone (see Apply, which strips it from the record).
+func (s *Shard) emitToken(o *order, typ string, now int64, attempt, token string) {
 	o.events++
 	s.ready.Events = append(s.ready.Events, Event{ID: o.id + "." + strconv.Itoa(o.events), Type: typ, Show: s.cfg.ID,
 		Shard: s.shard, OrderID: o.id, User: o.user, Amount: o.amount, Quantity: o.quantity,
-		Seats: o.seatIDs, Token: o.token, At: now, Attempt: attempt})
+		Seats: o.seatIDs, Token: token, At: now, Attempt: attempt})
 }
+
+// owns reports whether the command's caller may see the object of user owner:
+// a command without a user (the consumers' callbacks, journal records written
+// before ownership, tokenless mode) may see everything.
+func owns(c *Command, owner string) bool { return c.User == "" || c.User == owner }
 
 func (s *Shard) setStatus(o *order, status string, now int64, detail string) {
 	o.status = status
@@ -46,18 +58,21 @@ func (s *Shard) order(c *Command) (Result, bool) {
 			if !ok { // the order left memory through Ready.Archive: the shell has it
 				return Result{ArchivedOrderID: e.id}, false
 			}
+			if !owns(c, o.user) {
+				return fail(ErrHoldNotFound)
+			}
 			v := s.orderView(o)
 			return Result{Order: &v}, false
 		}
 	}
 	if o, ok := s.orders[c.OrderID]; ok { // a retried command
-		if o.holdID != c.HoldID {
+		if o.holdID != c.HoldID || !owns(c, o.user) {
 			return fail(errorf(ErrInvalidRequest, "order id already used"))
 		}
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	h, conv, err := s.lookupHold(c.HoldID)
+	h, conv, err := s.ownHold(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -99,7 +114,7 @@ func (s *Shard) rememberIdem(c *Command, orderID string) bool {
 // attempt id is never charged twice.
 func (s *Shard) pay(c *Command) (Result, bool) {
 	o, ok := s.orders[c.OrderID]
-	if !ok {
+	if !ok || !owns(c, o.user) {
 		return fail(ErrOrderNotFound)
 	}
 	switch {
@@ -117,14 +132,13 @@ func (s *Shard) pay(c *Command) (Result, bool) {
 	if len(o.attempts) >= MaxPayAttempts {
 		return fail(errorf(ErrInvalidState, "the order had %d payment attempts already", MaxPayAttempts))
 	}
-	o.token = c.Token
 	o.attempt = c.Attempt
 	if c.Attempt != "" {
 		o.attempts = append(o.attempts, c.Attempt)
 	}
 	s.orderTimers.disarm(o.tm) // a payment in flight blocks expiry
 	s.setStatus(o, StatusPaymentProcessing, c.Now, "")
-	s.emit(o, EventPaymentRequested, c.Now, o.attempt)
+	s.emitToken(o, EventPaymentRequested, c.Now, o.attempt, c.Token)
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
@@ -218,7 +232,7 @@ func (s *Shard) see(o *order, eventID string) {
 
 func (s *Shard) cancel(c *Command) (Result, bool) {
 	o, ok := s.orders[c.OrderID]
-	if !ok {
+	if !ok || !owns(c, o.user) {
 		return fail(ErrOrderNotFound)
 	}
 	if o.status == StatusCancelled {

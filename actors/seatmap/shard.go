@@ -79,10 +79,9 @@ type order struct {
 	history       []History
 	events        int                 // events emitted so far; the next event id is id.(events+1)
 	seen          map[string]struct{} // event ids already applied (payment results, notifications)
-	token         string
-	attempt       string   // current payment attempt
-	attempts      []string // attempts requested, in order (at most MaxPayAttempts)
-	refunds       []string // attempts whose success was turned into a refund request
+	attempt       string              // current payment attempt
+	attempts      []string            // attempts requested, in order (at most MaxPayAttempts)
+	refunds       []string            // attempts whose success was turned into a refund request
 	idemKey       string
 	tm            *timer // payment due while pending_payment, archive once terminal (points at tmv)
 	tmv           timer
@@ -247,7 +246,7 @@ func (s *Shard) parseSeat(id string) (uint32, bool) {
 	if !ok {
 		return 0, false
 	}
-	if num == "" || num[0] == '0' || len(num) > 4 {
+	if num == "" || num[0] < '1' || num[0] > '9' || len(num) > 4 { // digits only: Atoi takes "+1"
 		return 0, false
 	}
 	n, err := strconv.Atoi(num)

@@ -45,7 +45,7 @@ type snapOrder struct {
 	History   []History `json:"hist"`
 	Events    int       `json:"ev"`
 	Seen      []string  `json:"seen,omitempty"`
-	Token     string    `json:"tok,omitempty"`
+	Token     string    `json:"tok,omitempty"` // read from old snapshots and ignored: payment tokens are no longer kept
 	IdemKey   string    `json:"ik,omitempty"`
 	// version 2
 	HoldCreatedAt int64    `json:"hc,omitempty"`
@@ -130,7 +130,7 @@ func (s *Shard) snapshot() snapshot {
 	for _, o := range s.orders {
 		so := snapOrder{ID: o.id, HoldID: o.holdID, User: o.user, Seats: o.seats, General: snapParts(o.general),
 			Quantity: o.quantity, Amount: o.amount, Status: o.status, DueAt: o.dueAt, CreatedAt: o.createdAt,
-			History: o.history, Events: o.events, Token: o.token, IdemKey: o.idemKey,
+			History: o.history, Events: o.events, IdemKey: o.idemKey,
 			HoldCreatedAt: o.holdCreatedAt, HoldExpiresAt: o.holdExpiresAt, Done: o.doneAt,
 			Attempt: o.attempt, Attempts: o.attempts, Refunds: o.refunds}
 		for id := range o.seen {
@@ -246,7 +246,7 @@ func Restore(data []byte) (*Shard, error) {
 		}
 		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, seatIDs: s.seatIDs(so.Seats), general: gp, quantity: so.Quantity,
 			amount: so.Amount, status: so.Status, dueAt: so.DueAt, createdAt: so.CreatedAt, history: so.History,
-			events: so.Events, token: so.Token, idemKey: so.IdemKey, holdCreatedAt: so.HoldCreatedAt,
+			events: so.Events, idemKey: so.IdemKey, holdCreatedAt: so.HoldCreatedAt,
 			holdExpiresAt: so.HoldExpiresAt, doneAt: so.Done, attempt: so.Attempt, attempts: so.Attempts, refunds: so.Refunds}
 		for _, id := range so.Seen {
 			s.see(o, id)

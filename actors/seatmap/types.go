@@ -78,6 +78,15 @@ type Command struct {
 	EventID  string      `json:"ev,omitempty"`
 	Success  bool        `json:"ok,omitempty"`
 	Channel  string      `json:"ch,omitempty"`
+	// User is the hold's user (KindHold), else the caller: when set on
+	// KindGetHold, KindRelease, KindExtend, KindOrder, KindGetOrder, KindPay
+	// or KindCancel, a hold or order of another user answers ErrHoldNotFound
+	// or ErrOrderNotFound as if it did not exist. Empty = no check (the
+	// consumers' callbacks, tokenless mode, records from before the check).
+	//
+	// Token (KindPay) is never journaled: Apply strips it from the record, and
+	// only the payment_requested event carries it.
+	//
 	// Attempt names one payment attempt of an order (KindPay, KindPayResult):
 	// caller-generated, unique per order, [A-Za-z0-9._-]{1,64}. The gateway's
 	// charge key is OrderID+":"+Attempt.

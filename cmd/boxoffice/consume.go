@@ -18,10 +18,10 @@ import (
 // consumeMain runs one consumer alone, reading order events from RocketMQ and
 // reporting results to a node over its internal API:
 //
-//	boxoffice consume payment|notify --rocketmq NS --node URL --admin-token T --data DIR
+//	boxoffice consume payment|notify --rocketmq NS --node URL --internal-token T --data DIR
 func consumeMain(args []string) int {
 	if len(args) == 0 || (args[0] != "payment" && args[0] != "notify") {
-		fmt.Fprintln(os.Stderr, "usage: boxoffice consume payment|notify --rocketmq HOST:PORT --node URL --admin-token T [--data DIR]")
+		fmt.Fprintln(os.Stderr, "usage: boxoffice consume payment|notify --rocketmq HOST:PORT --node URL --internal-token T [--data DIR]")
 		return 2
 	}
 	kind := args[0]
@@ -29,7 +29,8 @@ func consumeMain(args []string) int {
 	nameServer := fs.String("rocketmq", "", "RocketMQ name server host:port (env BOXOFFICE_ROCKETMQ)")
 	topic := fs.String("rocketmq-topic", rocketmq.DefaultTopic, "topic of order events")
 	node := fs.String("node", "http://127.0.0.1:8080", "a boxoffice node, to report results to (env BOXOFFICE_NODE)")
-	token := fs.String("admin-token", "", "the node's admin token (env BOXOFFICE_ADMIN_TOKEN)")
+	token := fs.String("internal-token", "", "the node's internal token (env BOXOFFICE_INTERNAL_TOKEN)")
+	admin := fs.String("admin-token", "", "the node's admin token, for a node without --internal-token (env BOXOFFICE_ADMIN_TOKEN)")
 	dataDir := fs.String("data", "./consumer-data", "consumer state: dedupe store, notifications.log (env BOXOFFICE_DATA)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	envDefaults(fs)
@@ -37,8 +38,11 @@ func consumeMain(args []string) int {
 		return 2
 	}
 	log := newLogger(*logLevel)
+	if *token == "" {
+		*token = *admin
+	}
 	if *nameServer == "" || *token == "" {
-		log.Error("consume needs --rocketmq and --admin-token")
+		log.Error("consume needs --rocketmq and --internal-token (or --admin-token)")
 		return 2
 	}
 	if err := consume(kind, *nameServer, *topic, *node, *token, *dataDir, log); err != nil {

@@ -11,6 +11,7 @@ func usage() {
   boxoffice sim seat-race [--target URL] [flags]                         contention scenarios
   boxoffice load SCENARIO --target URL [flags]                           load generator (holds, orders, seat-race, flash-sale, browse, mixed)
   boxoffice consume payment|notify --rocketmq NS --node URL [flags]      one order-pipeline consumer, alone
+  boxoffice token --secret S --sub USER [--ttl 1h]                       mint an HS256 user token
 Run a command with -h for its flags.
 `)
 }
@@ -30,6 +31,8 @@ func main() {
 		code = loadMain(os.Args[2:])
 	case "consume":
 		code = consumeMain(os.Args[2:])
+	case "token":
+		code = tokenMain(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 	default:

@@ -77,7 +77,7 @@ func benchPipeline(b *testing.B, nameServer string) {
 					return
 				}
 				mine = append(mine, time.Since(t0))
-				if _, err := n.booking.PayOrder(ctx, o.ID, "tok_ok"); err != nil {
+				if _, err := n.booking.PayOrder(ctx, "", o.ID, "tok_ok"); err != nil {
 					b.Error(err)
 					return
 				}

@@ -54,6 +54,13 @@ type serveConfig struct {
 	retention    time.Duration
 	lease        time.Duration
 	healthEvery  time.Duration
+	// identity and abuse bounds (see README "Authentication")
+	internalToken string
+	tokenSecret   string
+	tokenKeys     string
+	tokenAudience string
+	tokenIssuer   string
+	maxConnsPerIP int
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -82,6 +89,12 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.BoolVar(&c.consumers, "consumers", true, "with --rocketmq: run the payment and notification consumers in this process")
 	fs.IntVar(&c.deadAfter, "dead-letter-after", pipeline.DefaultMaxAttempts, "failed tries after which an order event becomes a dead letter (see /v1/admin/dead-letters)")
 	fs.DurationVar(&c.retention, "dedupe-retention", pipeline.DefaultRetention, "how long consumers remember charges and notifications to ignore redeliveries")
+	fs.StringVar(&c.internalToken, "internal-token", "", "bearer token of the consumers' callbacks /v1/internal/* (the admin token does not open them when set; empty = the admin token) (env BOXOFFICE_INTERNAL_TOKEN)")
+	fs.StringVar(&c.tokenSecret, "user-token-secret", "", "HS256 secret (32+ bytes) of user tokens; with it or --user-token-keys every booking call needs a user token (env BOXOFFICE_USER_TOKEN_SECRET)")
+	fs.StringVar(&c.tokenKeys, "user-token-keys", "", "JWKS file of the public keys of user tokens (RS256, ES256, EdDSA)")
+	fs.StringVar(&c.tokenAudience, "user-token-audience", "", "when set, user tokens must have this aud")
+	fs.StringVar(&c.tokenIssuer, "user-token-issuer", "", "when set, user tokens must have this iss")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 0, "simultaneous connections per client IP (0 = no cap)")
 	envDefaults(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -120,6 +133,9 @@ func serveMain(args []string) int {
 		_, _ = rand.Read(b[:])
 		cfg.adminToken = hex.EncodeToString(b[:])
 		fmt.Fprintf(os.Stderr, "admin token (generated; pass --admin-token to choose one): %s\n", cfg.adminToken)
+	}
+	if cfg.tokenSecret == "" && cfg.tokenKeys == "" {
+		log.Warn("users are not authenticated: the booking API trusts the body's user and lets anyone read or change any hold or order by id; pass --user-token-secret or --user-token-keys")
 	}
 	if err := serve(cfg, log); err != nil {
 		log.Error("serve failed", "err", err)
@@ -245,8 +261,14 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		perfSrc = append(perfSrc, edge.StorePerf("redis", rc.Metrics))
 	}
 	n.perf = edge.NewPerfMonitor(edge.PerfOptions{Source: edge.MergePerf(perfSrc...)})
+	userAuth, err := userAuth(cfg)
+	if err != nil {
+		n.stop(log)
+		return nil, err
+	}
 	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
-		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay})
+		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay,
+		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP})
 	return n, nil
 }
 
@@ -461,4 +483,20 @@ func (n *node) stop(log *slog.Logger) {
 			log.Warn("closing the store", "err", err)
 		}
 	}
+}
+
+// userAuth builds the user token verifier (nil when tokens are off).
+func userAuth(cfg *serveConfig) (*edge.UserAuth, error) {
+	if cfg.tokenSecret == "" && cfg.tokenKeys == "" {
+		return nil, nil
+	}
+	opt := edge.UserAuthOptions{Secret: []byte(cfg.tokenSecret), Audience: cfg.tokenAudience, Issuer: cfg.tokenIssuer}
+	if cfg.tokenKeys != "" {
+		b, err := os.ReadFile(cfg.tokenKeys)
+		if err != nil {
+			return nil, fmt.Errorf("--user-token-keys: %w", err)
+		}
+		opt.JWKS = b
+	}
+	return edge.NewUserAuth(opt)
 }

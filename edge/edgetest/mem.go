@@ -185,8 +185,8 @@ func (m *MemBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap
 }
 
 // GetHold implements edge.Backend.
-func (m *MemBackend) GetHold(ctx context.Context, show, hold string) (seatmap.HoldView, error) {
-	res, err := m.run(ctx, show, seatmap.Command{Kind: seatmap.KindGetHold, HoldID: hold})
+func (m *MemBackend) GetHold(ctx context.Context, user string, show, hold string) (seatmap.HoldView, error) {
+	res, err := m.run(ctx, show, seatmap.Command{Kind: seatmap.KindGetHold, HoldID: hold, User: user})
 	if err != nil {
 		return seatmap.HoldView{}, err
 	}
@@ -194,14 +194,14 @@ func (m *MemBackend) GetHold(ctx context.Context, show, hold string) (seatmap.Ho
 }
 
 // ReleaseHold implements edge.Backend.
-func (m *MemBackend) ReleaseHold(ctx context.Context, show, hold string) error {
-	_, err := m.run(ctx, show, seatmap.Command{Kind: seatmap.KindRelease, HoldID: hold})
+func (m *MemBackend) ReleaseHold(ctx context.Context, user string, show, hold string) error {
+	_, err := m.run(ctx, show, seatmap.Command{Kind: seatmap.KindRelease, HoldID: hold, User: user})
 	return err
 }
 
 // ExtendHold implements edge.Backend.
-func (m *MemBackend) ExtendHold(ctx context.Context, show, hold string, seconds int) (seatmap.HoldView, error) {
-	res, err := m.run(ctx, show, seatmap.Command{Kind: seatmap.KindExtend, HoldID: hold, Seconds: seconds})
+func (m *MemBackend) ExtendHold(ctx context.Context, user string, show, hold string, seconds int) (seatmap.HoldView, error) {
+	res, err := m.run(ctx, show, seatmap.Command{Kind: seatmap.KindExtend, HoldID: hold, Seconds: seconds, User: user})
 	if err != nil {
 		return seatmap.HoldView{}, err
 	}
@@ -211,7 +211,7 @@ func (m *MemBackend) ExtendHold(ctx context.Context, show, hold string, seconds 
 // CreateOrder implements edge.Backend.
 func (m *MemBackend) CreateOrder(ctx context.Context, req seatmap.OrderRequest) (seatmap.OrderView, bool, error) {
 	res, err := m.run(ctx, req.Show, seatmap.Command{Kind: seatmap.KindOrder, OrderID: NewID(req.Show),
-		HoldID: req.HoldID, IdemKey: req.IdemKey, IdemHash: req.IdemHash})
+		HoldID: req.HoldID, IdemKey: req.IdemKey, IdemHash: req.IdemHash, User: req.User})
 	if err != nil {
 		return seatmap.OrderView{}, false, err
 	}
@@ -235,18 +235,18 @@ func (m *MemBackend) orderCmd(ctx context.Context, cmd seatmap.Command) (seatmap
 }
 
 // GetOrder implements edge.Backend.
-func (m *MemBackend) GetOrder(ctx context.Context, order string) (seatmap.OrderView, error) {
-	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindGetOrder, OrderID: order})
+func (m *MemBackend) GetOrder(ctx context.Context, user string, order string) (seatmap.OrderView, error) {
+	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindGetOrder, OrderID: order, User: user})
 }
 
 // PayOrder implements edge.Backend. The payment settles on the show's next command.
-func (m *MemBackend) PayOrder(ctx context.Context, order, token string) (seatmap.OrderView, error) {
-	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindPay, OrderID: order, Token: token, Attempt: randomAttempt()})
+func (m *MemBackend) PayOrder(ctx context.Context, user string, order, token string) (seatmap.OrderView, error) {
+	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindPay, OrderID: order, Token: token, Attempt: randomAttempt(), User: user})
 }
 
 // CancelOrder implements edge.Backend.
-func (m *MemBackend) CancelOrder(ctx context.Context, order string) (seatmap.OrderView, error) {
-	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindCancel, OrderID: order})
+func (m *MemBackend) CancelOrder(ctx context.Context, user string, order string) (seatmap.OrderView, error) {
+	return m.orderCmd(ctx, seatmap.Command{Kind: seatmap.KindCancel, OrderID: order, User: user})
 }
 
 // Status implements edge.Backend: always ready.

@@ -42,10 +42,10 @@ func TestMemBackendLifecycle(t *testing.T) {
 	if err != nil || !created || o.Status != seatmap.StatusPendingPayment {
 		t.Fatalf("order %+v %v %v", o, created, err)
 	}
-	if o, err = m.PayOrder(ctx, o.ID, okToken); err != nil || o.Status != seatmap.StatusPaymentProcessing {
+	if o, err = m.PayOrder(ctx, "", o.ID, okToken); err != nil || o.Status != seatmap.StatusPaymentProcessing {
 		t.Fatalf("pay %+v %v", o, err)
 	}
-	if o, err = m.GetOrder(ctx, o.ID); err != nil || o.Status != seatmap.StatusPaid {
+	if o, err = m.GetOrder(ctx, "", o.ID); err != nil || o.Status != seatmap.StatusPaid {
 		t.Fatalf("after settle %+v %v", o, err)
 	}
 	// A hold expires after its TTL.
@@ -54,14 +54,14 @@ func TestMemBackendLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	now += int64(seatmap.DefaultHoldTTL)*1000 + 1
-	if _, err := m.GetHold(ctx, "t1", h2.ID); !errors.Is(err, seatmap.ErrHoldExpired) {
+	if _, err := m.GetHold(ctx, "", "t1", h2.ID); !errors.Is(err, seatmap.ErrHoldExpired) {
 		t.Fatalf("expired hold: %v", err)
 	}
 	doc, _ = m.GetShow(ctx, "t1")
 	if doc.Totals.Sold != 1 || doc.Totals.Available != 13 {
 		t.Fatalf("totals %+v", doc.Totals)
 	}
-	if _, err := m.GetOrder(ctx, "nope~0~x"); !errors.Is(err, seatmap.ErrOrderNotFound) {
+	if _, err := m.GetOrder(ctx, "", "nope~0~x"); !errors.Is(err, seatmap.ErrOrderNotFound) {
 		t.Fatalf("unknown order: %v", err)
 	}
 	if g := m.Gauges(); g["seats_sold"] != 1 {
