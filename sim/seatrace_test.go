@@ -80,12 +80,12 @@ func (l *lyingTarget) Hold(ctx context.Context, req seatmap.HoldRequest) (seatma
 	defer l.mu.Unlock()
 	if err == nil {
 		l.last = h
-	} else if !l.lied && l.last.ID != "" && req.Show == l.last.Show {
+	} else if !l.lied {
+		// the first refusal becomes a win: whichever answer came first, the
+		// round now has two winners of its seat
 		l.lied = true
-		fake := l.last
-		fake.ID += "-fake"
-		fake.User = req.User
-		return fake, nil
+		return seatmap.HoldView{ID: req.Show + "~fake", Show: req.Show, User: req.User, Seats: req.Seats,
+			Quantity: len(req.Seats)}, nil
 	}
 	return h, err
 }
