@@ -1,6 +1,7 @@
 package seatmap
 
 import (
+	"errors"
 	"sort"
 )
 
@@ -211,6 +212,8 @@ func (s *Shard) lookupHold(id string) (*hold, *order, error) {
 func (s *Shard) ownHold(c *Command) (*hold, *order, error) {
 	h, o, err := s.lookupHold(c.HoldID)
 	switch {
+	case errors.Is(err, ErrHoldExpired) && c.User != "" && s.expiredUsers[c.HoldID] != "" && s.expiredUsers[c.HoldID] != c.User:
+		return nil, nil, ErrHoldNotFound // another user's expired hold is not theirs to learn about
 	case err != nil:
 		return nil, nil, err
 	case h != nil && !owns(c, h.user), o != nil && !owns(c, o.user):
@@ -451,6 +454,7 @@ func (s *Shard) tick(now int64) bool {
 		}
 		s.dropHold(h)
 		s.expiredHolds[h.id] = h.expiresAt
+		s.expiredUsers[h.id] = h.user
 		s.expiredFIFO = append(s.expiredFIFO, idAt{id: h.id, at: h.expiresAt})
 		changed = true
 	}
@@ -475,6 +479,7 @@ func (s *Shard) tick(now int64) bool {
 	}
 	for len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at+HoldExpiredMemory <= now {
 		delete(s.expiredHolds, s.expiredFIFO[0].id)
+		delete(s.expiredUsers, s.expiredFIFO[0].id)
 		s.expiredFIFO = s.expiredFIFO[1:]
 		changed = true
 	}

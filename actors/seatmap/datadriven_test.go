@@ -109,6 +109,20 @@ func scenario(t *testing.T, path string) {
 				return fmt.Sprintf("%+v\n", s.Size())
 			case "replay":
 				return checkReplay(t, s, journal)
+			case "restore": // go on from a snapshot of the state (a restart)
+				snap, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := Restore(snap)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if Fingerprint(r) != Fingerprint(s) {
+					t.Fatalf("restored state differs:\n got %s\nwant %s", Fingerprint(r), Fingerprint(s))
+				}
+				s = r
+				return "restored: same state\n"
 			default:
 				d.Fatalf(t, "unknown command %s", d.Cmd)
 			}

@@ -127,6 +127,7 @@ type Shard struct {
 	holds        map[string]*hold // live holds only
 	activeHolds  int              // = len(holds)
 	expiredHolds map[string]int64
+	expiredUsers map[string]string // the user of each expired hold (ownership of its 410)
 	expiredFIFO  []idAt
 	orders       map[string]*order    // orders in memory (live, or terminal within retention)
 	holdOrder    map[string]string    // converted hold id -> its order, while the order is in memory
@@ -156,6 +157,7 @@ func New(shardNo int) *Shard {
 		secByID:      map[string]*section{},
 		holds:        map[string]*hold{},
 		expiredHolds: map[string]int64{},
+		expiredUsers: map[string]string{},
 		orders:       map[string]*order{},
 		holdOrder:    map[string]string{},
 		idem:         map[string]idemEntry{},

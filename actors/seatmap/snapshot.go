@@ -84,6 +84,8 @@ type snapshot struct {
 	HoldIdem  []snapIdem `json:"hidem,omitempty"`
 	ArchSold  []snapGA   `json:"asold,omitempty"`  // per section: sold seats/units of archived orders
 	ArchUsers []snapUser `json:"ausers,omitempty"` // per user: seats of archived paid orders
+	// ExpiredUsers are the users of Expired, in the same order (absent in older snapshots: no ownership check)
+	ExpiredUsers []string `json:"eusers,omitempty"`
 }
 
 func (e idAt) MarshalJSON() ([]byte, error) { return json.Marshal([2]any{e.id, e.at}) }
@@ -127,6 +129,9 @@ func (s *Shard) snapshot() snapshot {
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
 	sortIDAt(sn.Expired)
+	for _, e := range sn.Expired {
+		sn.ExpiredUsers = append(sn.ExpiredUsers, s.expiredUsers[e.id])
+	}
 	for _, o := range s.orders {
 		so := snapOrder{ID: o.id, HoldID: o.holdID, User: o.user, Seats: o.seats, General: snapParts(o.general),
 			Quantity: o.quantity, Amount: o.amount, Status: o.status, DueAt: o.dueAt, CreatedAt: o.createdAt,
@@ -235,9 +240,12 @@ func Restore(data []byte) (*Shard, error) {
 		h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
 		s.addGA(gp, Held)
 	}
-	for _, e := range sn.Expired {
+	for i, e := range sn.Expired {
 		s.expiredHolds[e.id] = e.at
 		s.expiredFIFO = append(s.expiredFIFO, e)
+		if i < len(sn.ExpiredUsers) && sn.ExpiredUsers[i] != "" {
+			s.expiredUsers[e.id] = sn.ExpiredUsers[i]
+		}
 	}
 	for _, so := range sn.Orders {
 		gp, err := parts(so.General)
