@@ -58,7 +58,7 @@ test-short: vet
 	$(GO) test -short $(TESTFLAGS) $(PKGS)
 
 # Benchmarks print benchstat-compatible lines; bench/README.md records the last figures.
-bench: bench-core bench-http
+bench: bench-core bench-http bench-cluster
 
 bench-core:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./persistence/redis/ ./edge/
@@ -66,6 +66,11 @@ bench-core:
 
 bench-http: build
 	scripts/bench-http $(BIN)
+
+# bench-cluster: holds/s through the show's owner vs through the other node
+# of a two-node cluster with Redis (32 connections, 5 s each; about 30 s).
+bench-cluster:
+	$(GO) test -run '^$$' -bench ClusterForwarding -benchtime 1x -count 1 ./cmd/boxoffice/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s -tags invariants ./actors/seatmap/
