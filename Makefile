@@ -68,7 +68,7 @@ bench-http: build
 	scripts/bench-http $(BIN)
 
 # bench-cluster: holds/s through the show's owner vs through the other node
-# of a two-node cluster with Redis (32 connections, 5 s each; about 30 s).
+# of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).
 bench-cluster:
 	$(GO) test -run '^$$' -bench ClusterForwarding -benchtime 1x -count 1 ./cmd/boxoffice/
 
