@@ -17,14 +17,14 @@ import (
 // cluster3 is a cluster of boxoffice processes on loopback with one Redis;
 // hosts names one more membership port than nodes started, for a join.
 type cluster3 struct {
-	t     *testing.T
+	t     testing.TB
 	redis string
 	hosts string
 	ports []int // membership ports
 	nodes []*proc
 }
 
-func newCluster(t *testing.T, started, slots int) *cluster3 {
+func newCluster(t testing.TB, started, slots int) *cluster3 {
 	c := &cluster3{t: t, redis: redistest.StartServer(t).Addr()}
 	var hs []string
 	for i := 0; i < slots; i++ {

@@ -106,7 +106,7 @@ func TestTwoNodeCluster(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	addr := freeAddr(t)
 	p, _ := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 	return p
