@@ -49,6 +49,8 @@ var statusTable = [...]struct {
 	{seatmap.ErrIdempotencyMismatch, fasthttp.StatusUnprocessableEntity},
 	{seatmap.ErrUnavailable, fasthttp.StatusServiceUnavailable},
 	{pipeline.ErrDeadLetterNotFound, fasthttp.StatusNotFound},
+	{pipeline.ErrWebhookNotFound, fasthttp.StatusNotFound},
+	{pipeline.ErrWebhookURLForbidden, fasthttp.StatusBadRequest},
 	{errUnauthorized, fasthttp.StatusUnauthorized},
 	{errForbidden, fasthttp.StatusForbidden},
 	{errNotFound, fasthttp.StatusNotFound},

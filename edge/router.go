@@ -28,31 +28,41 @@ const (
 	routePerf
 	routeDeadLetters
 	routeRetryDeadLetter
+	routeCreateWebhook
+	routeListWebhooks
+	routeGetWebhook
+	routeDeleteWebhook
+	routeWebhookDeliveries
 	numRoutes
 )
 
 // routes gives each endpoint's method and pattern, the labels of /metrics.
 var routes = [numRoutes]struct{ method, pattern string }{
-	routeUnmatched:       {"other", "unmatched"},
-	routeCreateShow:      {"POST", "/v1/shows"},
-	routeGetShow:         {"GET", "/v1/shows/{show}"},
-	routeSeats:           {"GET", "/v1/shows/{show}/seats"},
-	routeCreateHold:      {"POST", "/v1/shows/{show}/holds"},
-	routeGetHold:         {"GET", "/v1/shows/{show}/holds/{hold}"},
-	routeReleaseHold:     {"DELETE", "/v1/shows/{show}/holds/{hold}"},
-	routeExtendHold:      {"POST", "/v1/shows/{show}/holds/{hold}/extend"},
-	routeCreateOrder:     {"POST", "/v1/orders"},
-	routeGetOrder:        {"GET", "/v1/orders/{order}"},
-	routePayOrder:        {"POST", "/v1/orders/{order}/pay"},
-	routeCancelOrder:     {"POST", "/v1/orders/{order}/cancel"},
-	routeHealthz:         {"GET", "/healthz"},
-	routeReadyz:          {"GET", "/readyz"},
-	routeMetrics:         {"GET", "/metrics"},
-	routePaymentResult:   {"POST", "/v1/internal/payment-results"},
-	routeNotification:    {"POST", "/v1/internal/notifications"},
-	routePerf:            {"GET", "/v1/admin/perf"},
-	routeDeadLetters:     {"GET", "/v1/admin/dead-letters"},
-	routeRetryDeadLetter: {"POST", "/v1/admin/dead-letters/{id}/retry"},
+	routeUnmatched:         {"other", "unmatched"},
+	routeCreateShow:        {"POST", "/v1/shows"},
+	routeGetShow:           {"GET", "/v1/shows/{show}"},
+	routeSeats:             {"GET", "/v1/shows/{show}/seats"},
+	routeCreateHold:        {"POST", "/v1/shows/{show}/holds"},
+	routeGetHold:           {"GET", "/v1/shows/{show}/holds/{hold}"},
+	routeReleaseHold:       {"DELETE", "/v1/shows/{show}/holds/{hold}"},
+	routeExtendHold:        {"POST", "/v1/shows/{show}/holds/{hold}/extend"},
+	routeCreateOrder:       {"POST", "/v1/orders"},
+	routeGetOrder:          {"GET", "/v1/orders/{order}"},
+	routePayOrder:          {"POST", "/v1/orders/{order}/pay"},
+	routeCancelOrder:       {"POST", "/v1/orders/{order}/cancel"},
+	routeHealthz:           {"GET", "/healthz"},
+	routeReadyz:            {"GET", "/readyz"},
+	routeMetrics:           {"GET", "/metrics"},
+	routePaymentResult:     {"POST", "/v1/internal/payment-results"},
+	routeNotification:      {"POST", "/v1/internal/notifications"},
+	routePerf:              {"GET", "/v1/admin/perf"},
+	routeDeadLetters:       {"GET", "/v1/admin/dead-letters"},
+	routeRetryDeadLetter:   {"POST", "/v1/admin/dead-letters/{id}/retry"},
+	routeCreateWebhook:     {"POST", "/v1/webhooks"},
+	routeListWebhooks:      {"GET", "/v1/webhooks"},
+	routeGetWebhook:        {"GET", "/v1/webhooks/{id}"},
+	routeDeleteWebhook:     {"DELETE", "/v1/webhooks/{id}"},
+	routeWebhookDeliveries: {"GET", "/v1/webhooks/{id}/deliveries"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -97,6 +107,15 @@ func route(method, path []byte) match {
 			return pick(method, match{}, routeDeadLetters, routeUnmatched)
 		case n == 5 && string(seg[2]) == "dead-letters" && string(seg[4]) == "retry":
 			return pick(method, match{p1: seg[3]}, routeRetryDeadLetter, routeUnmatched)
+		}
+	case "webhooks":
+		switch {
+		case n == 2:
+			return pick(method, match{}, routeListWebhooks, routeCreateWebhook)
+		case n == 3:
+			return pick(method, match{p1: seg[2]}, routeGetWebhook, routeDeleteWebhook)
+		case n == 4 && string(seg[3]) == "deliveries":
+			return pick(method, match{p1: seg[2]}, routeWebhookDeliveries, routeUnmatched)
 		}
 	case "shows":
 		switch {

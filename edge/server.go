@@ -72,6 +72,8 @@ type Options struct {
 	// /v1/admin/dead-letters/{id}/retry (admin token) and adds
 	// dead_letters_total and dead_letters to /metrics.
 	DeadLetters DeadLetterAdmin
+	// Webhooks, when set, serves /v1/webhooks (admin token).
+	Webhooks WebhookAdmin
 }
 
 // Server is the HTTP server. Its methods are safe for concurrent use.
@@ -261,6 +263,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.listDeadLetters(ctx)
 	case routeRetryDeadLetter:
 		s.retryDeadLetter(ctx, m.p1)
+	case routeCreateWebhook, routeListWebhooks, routeGetWebhook, routeDeleteWebhook, routeWebhookDeliveries:
+		s.webhooks(ctx, m)
 	}
 }
 
