@@ -61,6 +61,10 @@ type serveConfig struct {
 	tokenAudience string
 	tokenIssuer   string
 	maxConnsPerIP int
+	// webhooks (README "Webhooks")
+	webhookAllowPrivate bool
+	webhookMinBackoff   time.Duration
+	webhookMaxAge       time.Duration
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -95,6 +99,9 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.StringVar(&c.tokenAudience, "user-token-audience", "", "when set, user tokens must have this aud")
 	fs.StringVar(&c.tokenIssuer, "user-token-issuer", "", "when set, user tokens must have this iss")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 0, "simultaneous connections per client IP (0 = no cap)")
+	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", false, "let webhook URLs resolve to loopback and private addresses (tests, on-premises receivers); refused by default (SSRF)")
+	fs.DurationVar(&c.webhookMinBackoff, "webhook-min-backoff", pipeline.DefaultWebhookMinBackoff, "delay before a failed webhook delivery's second attempt; it doubles up to 2 h")
+	fs.DurationVar(&c.webhookMaxAge, "webhook-max-age", pipeline.DefaultWebhookMaxAge, "how long a webhook delivery is retried before it is dead")
 	envDefaults(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -146,15 +153,17 @@ func serveMain(args []string) int {
 
 // node is everything one serving process runs.
 type node struct {
-	store   *pebble.Store
-	cluster *cluster.Node
-	booking *actors.Booking
-	http    *edge.Server
-	perf    *edge.PerfMonitor
-	relay   *pipeline.Relay
-	env     *actors.Env
-	stopBg  context.CancelFunc
-	closers []func() // producers and consumers, closed on stop
+	store     *pebble.Store
+	cluster   *cluster.Node
+	booking   *actors.Booking
+	http      *edge.Server
+	perf      *edge.PerfMonitor
+	relay     *pipeline.Relay
+	hooks     *pipeline.Webhooks // nil without a store
+	hooksDone chan struct{}
+	env       *actors.Env
+	stopBg    context.CancelFunc
+	closers   []func() // producers and consumers, closed on stop
 }
 
 func openJournal(cfg *serveConfig, log *slog.Logger) (actors.Journal, *pebble.Store, error) {
@@ -266,7 +275,11 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		n.stop(log)
 		return nil, err
 	}
-	n.http = edge.New(n.booking, edge.Options{Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
+	var hooks edge.WebhookAdmin // nil, not a nil *pipeline.Webhooks, when webhooks are off
+	if n.hooks != nil {
+		hooks = n.hooks
+	}
+	n.http = edge.New(n.booking, edge.Options{Webhooks: hooks, Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
 		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay,
 		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP})
 	return n, nil
@@ -294,8 +307,19 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 	}
 	pay, notify := consumers(cfg.dataDir, dedupe, n.booking, cfg.retention, log)
 	n.relay.Outbox = outbox
+	handlers := []pipeline.Handler{pay, notify}
+	if n.store != nil {
+		n.hooks = &pipeline.Webhooks{KV: n.store, Log: log.With("component", "webhooks"),
+			AllowPrivate: cfg.webhookAllowPrivate, MinBackoff: cfg.webhookMinBackoff, MaxAge: cfg.webhookMaxAge}
+		if err := n.hooks.Load(); err != nil {
+			return err
+		}
+		handlers = append(handlers, n.hooks)
+	} else {
+		log.Warn("webhooks are off: they need a durable store (--journal pebble or nosync)")
+	}
 	if cfg.rocketmq == "" {
-		n.relay.Transport = &pipeline.Local{Handlers: []pipeline.Handler{pay, notify}}
+		n.relay.Transport = &pipeline.Local{Handlers: handlers}
 	} else {
 		prod, err := rocketmq.NewProducer(rocketmq.Options{NameServer: cfg.rocketmq, Topic: cfg.rmqTopic})
 		if err != nil {
@@ -311,6 +335,13 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 				}
 				n.closers = append(n.closers, func() { c.Shutdown() })
 			}
+			if n.hooks != nil { // webhooks read the events through the broker too
+				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, webhookGroup, n.hooks, webhookTags)
+				if err != nil {
+					return err
+				}
+				n.closers = append(n.closers, func() { c.Shutdown() })
+			}
 		}
 	}
 	return nil
@@ -321,8 +352,19 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 func (n *node) startRelay() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopBg = cancel
+	if n.hooks != nil {
+		n.hooksDone = make(chan struct{})
+		go func() { n.hooks.Run(ctx); close(n.hooksDone) }()
+	}
 	go n.relay.Run(ctx)
 }
+
+// webhookGroup and webhookTags: with RocketMQ, the webhooks consume the
+// event types they carry in their own consumer group.
+const webhookGroup = "boxoffice_webhooks"
+
+var webhookTags = []string{seatmap.EventPaid, seatmap.EventExpired, seatmap.EventCancelled, seatmap.EventRefund,
+	"show.sold_out", "show.available"}
 
 // pipelineStores picks the consumers' dedupe store and the relay's dead
 // letters: in the store's kv when it has ScanKV and DeleteKV (keys expire
@@ -468,6 +510,13 @@ func (quietRedis) Printf(context.Context, string, ...any) {}
 func (n *node) stop(log *slog.Logger) {
 	if n.stopBg != nil {
 		n.stopBg() // the relay first: nothing new leaves
+	}
+	if n.hooksDone != nil {
+		select { // attempts in flight end with the context; their deliveries stay pending
+		case <-n.hooksDone:
+		case <-time.After(5 * time.Second):
+			log.Warn("webhook attempts still running at shutdown")
+		}
 	}
 	n.perf.Close()
 	// the shards first: each writer finishes and answers what it was given
