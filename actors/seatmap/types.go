@@ -228,6 +228,10 @@ type Ready struct {
 	// Write them durably in the same write as Records: the shard no longer
 	// knows these orders and answers ErrOrderNotFound for them.
 	Archive []OrderView
+	// Inventory has one event per command that changed a seat or a GA
+	// count, in record order (never from Replay). Publish them only once
+	// the batch is durable.
+	Inventory []InventoryEvent
 }
 
 // Record is a journaled command with its sequence number (1, 2, ...).
