@@ -147,7 +147,7 @@ type Shard struct {
 	lastTurn int // records in the last turn taken by Ready
 
 	inv       invTrack // what the command being applied changes (inventory.go)
-	replaying bool // inside Replay: accept legacy records (a pay without an attempt)
+	replaying bool     // inside Replay: accept legacy records (a pay without an attempt)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
