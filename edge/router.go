@@ -28,6 +28,7 @@ const (
 	routePerf
 	routeDeadLetters
 	routeRetryDeadLetter
+	routeShowEvents
 	numRoutes
 )
 
@@ -53,6 +54,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routePerf:            {"GET", "/v1/admin/perf"},
 	routeDeadLetters:     {"GET", "/v1/admin/dead-letters"},
 	routeRetryDeadLetter: {"POST", "/v1/admin/dead-letters/{id}/retry"},
+	routeShowEvents:      {"GET", "/v1/shows/{show}/events"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -108,6 +110,8 @@ func route(method, path []byte) match {
 			return pick(method, match{p1: seg[2]}, routeCreateHold, routeUnmatched)
 		case n == 4 && string(seg[3]) == "seats":
 			return pick(method, match{p1: seg[2]}, routeSeats, routeUnmatched)
+		case n == 4 && string(seg[3]) == "events":
+			return pick(method, match{p1: seg[2]}, routeShowEvents, routeUnmatched)
 		case n == 5 && string(seg[3]) == "holds":
 			return pick(method, match{p1: seg[2], p2: seg[4]}, routeGetHold, routeReleaseHold)
 		case n == 6 && string(seg[3]) == "holds" && string(seg[5]) == "extend":

@@ -212,6 +212,8 @@ type Event struct {
 	// paid, payment_failed, refund_requested): the charge to make, or to
 	// refund, is OrderID+":"+Attempt.
 	Attempt string `json:"attempt,omitempty"`
+	// Inventory is the inventory event of an event of type EventInventory.
+	Inventory *InventoryEvent `json:"inventory,omitempty"`
 }
 
 // Ready is what a batch of Apply calls asks the shell to do.
