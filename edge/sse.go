@@ -20,6 +20,7 @@ import (
 var (
 	sseHeartbeat    = 15 * time.Second
 	sseWriteTimeout = 10 * time.Second
+	sseCoalesce     = 100 * time.Millisecond
 )
 
 // sseSnapshot is the first event of a stream that starts without
@@ -122,11 +123,7 @@ func (u *sseSub) run(after uint64, resume bool, closing <-chan struct{}) error {
 			continue
 		}
 		for _, f := range frames {
-			u.w.WriteString("id: ")
-			u.w.WriteString(strconv.FormatUint(f.Seq, 10))
-			u.w.WriteString("\nevent: inventory\ndata: ")
-			u.w.Write(f.Data)
-			u.w.WriteString("\n\n")
+			u.w.Write(f.SSE)
 			cursor = f.Seq
 		}
 		if len(frames) > 0 {
@@ -137,6 +134,14 @@ func (u *sseSub) run(after uint64, resume bool, closing <-chan struct{}) error {
 		}
 		select {
 		case <-wake:
+			// coalesce: one write per subscriber per window however fast
+			// the show changes, so a thousand subscribers cost a thousand
+			// writes per window, not per event
+			select {
+			case <-time.After(sseCoalesce):
+			case <-closing:
+				return sseErr("server shutting down")
+			}
 		case <-hb.C:
 			u.w.WriteString(": heartbeat\n\n")
 			if err := u.flush(); err != nil {

@@ -9,6 +9,7 @@ package stream
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
@@ -21,6 +22,9 @@ const DefaultRing = 4096
 type Frame struct {
 	Seq  uint64
 	Data []byte
+	// SSE is the frame as a Server-Sent Event (id, event: inventory,
+	// data), rendered once for every reader.
+	SSE []byte
 }
 
 // Hub holds the streams of the shows published on this node.
@@ -103,7 +107,11 @@ func (s *Show) Publish(evs []seatmap.InventoryEvent) {
 		if err != nil {
 			continue
 		}
-		frames = append(frames, Frame{Seq: evs[i].Seq, Data: data})
+		seq := strconv.FormatUint(evs[i].Seq, 10)
+		sse := make([]byte, 0, len(data)+len(seq)+40)
+		sse = append(append(append(sse, "id: "...), seq...), "\nevent: inventory\ndata: "...)
+		sse = append(append(sse, data...), "\n\n"...)
+		frames = append(frames, Frame{Seq: evs[i].Seq, Data: data, SSE: sse})
 	}
 	s.mu.Lock()
 	for i, f := range frames {
