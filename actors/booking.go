@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/boxoffice/boxoffice/actors/stream"
 	"sort"
 	"strconv"
 	"strings"
@@ -555,6 +556,9 @@ func (b *Booking) RecordNotification(ctx context.Context, e seatmap.Event, chann
 }
 
 // Status reports readiness and each component's health.
+// Streams is the node's inventory streams (the SSE stream's source).
+func (b *Booking) Streams() *stream.Hub { return b.env.Streams }
+
 func (b *Booking) Status() (bool, map[string]string) {
 	comp := map[string]string{"actors": "ok", "journal": "ok"}
 	if b.env.Stats.Recovering.Load() > 0 {

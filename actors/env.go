@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"github.com/boxoffice/boxoffice/actors/stream"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -37,6 +38,12 @@ type Env struct {
 	// OnEvents is called (from actor goroutines, must not block) after a batch
 	// with order events was made durable: the relay's wake-up.
 	OnEvents func()
+	// Streams receives every show's durable inventory events (the SSE
+	// stream); one is made when nil.
+	Streams *stream.Hub
+	// InventoryOutbox: also write every inventory event to the outbox, as
+	// an event of type seatmap.EventInventory (for the inventory topic).
+	InventoryOutbox bool
 	// Stats collects per-shard gauges and node counters.
 	Stats *Stats
 	// Lease, with a Remote that is a Leaser (Redis), makes every activation
@@ -196,6 +203,9 @@ func (e *Env) defaults() {
 	}
 	if e.OnEvents == nil {
 		e.OnEvents = func() {}
+	}
+	if e.Streams == nil {
+		e.Streams = &stream.Hub{}
 	}
 	if e.Stats == nil {
 		e.Stats = &Stats{}

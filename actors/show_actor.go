@@ -281,6 +281,7 @@ func (a *showActor) recover(ctx actor.Context) {
 	if sh.Created() {
 		ctx.SetReceiveTimeout(0)
 		a.log.Info("show recovered", "seq", sh.Seq(), "took", time.Since(start), "read_only", a.readOnly)
+		a.env.Streams.Show(a.identity).Reset(sh.Seq(), sh.Sections())
 		a.afterTurn(ctx, sh.Ready())
 	} else {
 		ctx.SetReceiveTimeout(idleEmpty)
@@ -510,6 +511,9 @@ func (a *showActor) flush(ctx actor.Context) {
 	}
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)
+	}
+	if len(rd.Records) > 0 && rd.Records[0].Cmd.Kind == seatmap.KindCreate {
+		b.sections, b.streamSeq = a.shard.Sections(), rd.Records[0].Seq
 	}
 	a.publishSeats() // before the writer can answer: an acknowledged change is in the view
 	a.send(b)

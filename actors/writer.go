@@ -2,6 +2,8 @@ package actors
 
 import (
 	"errors"
+	"github.com/boxoffice/boxoffice/actors/stream"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,10 @@ type batch struct {
 	snapSeq uint64
 	counts  map[string]string // the read model after this batch (with Remote)
 	init    *remoteInit       // the activation's view of Redis (with Remote)
+	// sections: the show was created in this batch; its stream starts at
+	// streamSeq with these counters once the batch is durable
+	sections  []seatmap.SectionView
+	streamSeq uint64
 }
 
 // writeFailed tells the actor that its generation gen lost a write: of the
@@ -257,6 +263,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		wr.Records = append(wr.Records, b.rd.Records...)
 		wr.Events = append(wr.Events, b.rd.Events...)
 		wr.Archive = append(wr.Archive, b.rd.Archive...)
+		if w.env.InventoryOutbox {
+			wr.Events = appendInventory(wr.Events, b.rd.Inventory)
+		}
 		if b.replies != nil {
 			replies = append(replies, b.replies)
 		}
@@ -339,10 +348,39 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	for _, r := range replies {
 		r.answer(w)
 	}
+	w.publishInventory(run)
 	if len(wr.Events) > 0 {
 		w.env.OnEvents()
 	}
 	return true
+}
+
+// publishInventory hands the inventory of durable, answered batches to the
+// show's stream: one O(1) append per event, whatever the readers.
+func (w *writer) publishInventory(run []batch) {
+	var s *stream.Show
+	for _, b := range run {
+		if b.sections == nil && len(b.rd.Inventory) == 0 {
+			continue
+		}
+		if s == nil {
+			s = w.env.Streams.Show(w.identity)
+		}
+		if b.sections != nil {
+			s.Reset(b.streamSeq, b.sections)
+		}
+		s.Publish(b.rd.Inventory)
+	}
+}
+
+// appendInventory appends the inventory events as outbox events.
+func appendInventory(out []seatmap.Event, inv []seatmap.InventoryEvent) []seatmap.Event {
+	for i := range inv {
+		ev := &inv[i]
+		out = append(out, seatmap.Event{ID: ev.Show + ".inv." + strconv.FormatUint(ev.Seq, 10), Type: seatmap.EventInventory,
+			Show: ev.Show, At: ev.At, Inventory: ev})
+	}
+	return out
 }
 
 func (w *writer) fail(gen uint64, err error, fenced bool, replies []*replySet) {

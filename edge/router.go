@@ -33,6 +33,7 @@ const (
 	routeGetWebhook
 	routeDeleteWebhook
 	routeWebhookDeliveries
+	routeShowEvents
 	numRoutes
 )
 
@@ -63,6 +64,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routeGetWebhook:        {"GET", "/v1/webhooks/{id}"},
 	routeDeleteWebhook:     {"DELETE", "/v1/webhooks/{id}"},
 	routeWebhookDeliveries: {"GET", "/v1/webhooks/{id}/deliveries"},
+	routeShowEvents:        {"GET", "/v1/shows/{show}/events"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -127,6 +129,8 @@ func route(method, path []byte) match {
 			return pick(method, match{p1: seg[2]}, routeCreateHold, routeUnmatched)
 		case n == 4 && string(seg[3]) == "seats":
 			return pick(method, match{p1: seg[2]}, routeSeats, routeUnmatched)
+		case n == 4 && string(seg[3]) == "events":
+			return pick(method, match{p1: seg[2]}, routeShowEvents, routeUnmatched)
 		case n == 5 && string(seg[3]) == "holds":
 			return pick(method, match{p1: seg[2], p2: seg[4]}, routeGetHold, routeReleaseHold)
 		case n == 6 && string(seg[3]) == "holds" && string(seg[5]) == "extend":

@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/boxoffice/boxoffice/actors/stream"
 )
 
 // Defaults of Options.
@@ -74,6 +77,8 @@ type Options struct {
 	DeadLetters DeadLetterAdmin
 	// Webhooks, when set, serves /v1/webhooks (admin token).
 	Webhooks WebhookAdmin
+	// Streams, when set, serves GET /v1/shows/{show}/events (sse.go).
+	Streams *stream.Hub
 }
 
 // Server is the HTTP server. Its methods are safe for concurrent use.
@@ -87,6 +92,8 @@ type Server struct {
 	// internalTok is the bearer token of /v1/internal/*
 	internalTok []byte
 	srv         *fasthttp.Server
+	closing     chan struct{} // closed by Shutdown: event streams end
+	closeOnce   sync.Once
 }
 
 // New returns a server that answers the API with b.
@@ -138,7 +145,7 @@ func New(b Backend, opt Options) *Server {
 	}
 	b = opt.Perf.attach(b)
 	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
-		internalTok: []byte(opt.InternalToken)}
+		internalTok: []byte(opt.InternalToken), closing: make(chan struct{})}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleReadError,
@@ -169,7 +176,10 @@ func (s *Server) ListenAndServe() error { return s.srv.ListenAndServe(s.opt.Addr
 
 // Shutdown stops accepting connections and waits, until ctx is done, for
 // the requests in flight to finish.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	return s.srv.ShutdownWithContext(ctx)
+}
 
 // handle routes one request and records its metrics.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
@@ -265,6 +275,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.retryDeadLetter(ctx, m.p1)
 	case routeCreateWebhook, routeListWebhooks, routeGetWebhook, routeDeleteWebhook, routeWebhookDeliveries:
 		s.webhooks(ctx, m)
+	case routeShowEvents:
+		s.showEvents(ctx, m.p1)
 	}
 }
 

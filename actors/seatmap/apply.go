@@ -13,6 +13,7 @@ func (s *Shard) Apply(cmd Command) Result {
 		cmd.Now = s.lastNow // time never goes backwards inside the machine
 	}
 	s.lastNow = cmd.Now
+	s.inv.reset()
 	res, changed := s.apply(&cmd)
 	if changed {
 		// a payment token never reaches the journal, Redis or a snapshot:
@@ -23,6 +24,9 @@ func (s *Shard) Apply(cmd Command) Result {
 			s.ready.Records = make([]Record, 0, s.lastTurn)
 		}
 		s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, Cmd: cmd})
+		if !s.replaying {
+			s.emitInventory(&cmd, s.seq)
+		}
 	}
 	checkInvariants(s)
 	return res

@@ -146,7 +146,8 @@ type Shard struct {
 	ready    Ready
 	lastTurn int // records in the last turn taken by Ready
 
-	replaying bool // inside Replay: accept legacy records (a pay without an attempt)
+	inv       invTrack // what the command being applied changes (inventory.go)
+	replaying bool     // inside Replay: accept legacy records (a pay without an attempt)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -262,6 +263,7 @@ func (s *Shard) parseSeat(id string) (uint32, bool) {
 func (s *Shard) setSeat(seat uint32, to SeatState) {
 	sec, r := s.locate(seat)
 	from := s.seats[seat]
+	s.inv.seat(seat, sec, from, to)
 	sec.counts[from]--
 	sec.counts[to]++
 	if from == Available {
@@ -279,6 +281,7 @@ func (s *Shard) moveSeats(seats []uint32, general []gaPart, to SeatState, from S
 		s.setSeat(seat, to)
 	}
 	for _, g := range general {
+		s.inv.general(g.sec, g.n, from, to)
 		g.sec.counts[from] -= g.n
 		g.sec.counts[to] += g.n
 	}

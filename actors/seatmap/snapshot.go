@@ -211,6 +211,7 @@ func Restore(data []byte) (*Shard, error) {
 			s.setSeat(uint32(i), SeatState(b))
 		}
 	}
+	s.inv = invTrack{} // restoring is no change to report
 	parts := func(in []snapGA) ([]gaPart, error) {
 		var out []gaPart
 		for _, g := range in {

@@ -212,6 +212,8 @@ type Event struct {
 	// paid, payment_failed, refund_requested): the charge to make, or to
 	// refund, is OrderID+":"+Attempt.
 	Attempt string `json:"attempt,omitempty"`
+	// Inventory is the inventory event of an event of type EventInventory.
+	Inventory *InventoryEvent `json:"inventory,omitempty"`
 }
 
 // Ready is what a batch of Apply calls asks the shell to do.
@@ -228,6 +230,10 @@ type Ready struct {
 	// Write them durably in the same write as Records: the shard no longer
 	// knows these orders and answers ErrOrderNotFound for them.
 	Archive []OrderView
+	// Inventory has one event per command that changed a seat or a GA
+	// count, in record order (never from Replay). Publish them only once
+	// the batch is durable.
+	Inventory []InventoryEvent
 }
 
 // Record is a journaled command with its sequence number (1, 2, ...).

@@ -281,7 +281,7 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	}
 	n.http = edge.New(n.booking, edge.Options{Webhooks: hooks, Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
 		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay,
-		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP})
+		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP, Streams: n.booking.Streams()})
 	return n, nil
 }
 

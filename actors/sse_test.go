@@ -1,0 +1,277 @@
+package actors
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/edge"
+)
+
+// sseServer serves the API over loopback with the package's booking.
+func sseServer(t testing.TB) (string, *Booking) {
+	b := newTestBooking()
+	srv := edge.New(b, edge.Options{UserRate: -1, Streams: testEnv.Streams, Logger: testEnv.Log})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return "http://" + ln.Addr().String(), b
+}
+
+type sseEvent struct {
+	id, typ string
+	data    []byte
+}
+
+// readSSE sends the stream's events to out until the body ends.
+func readSSE(body *bufio.Reader, out chan<- sseEvent) {
+	var ev sseEvent
+	for {
+		line, err := body.ReadString('\n')
+		if err != nil {
+			close(out)
+			return
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "":
+			if ev.typ != "" {
+				out <- ev
+			}
+			ev = sseEvent{}
+		case strings.HasPrefix(line, "id: "):
+			ev.id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.typ = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			ev.data = []byte(line[6:])
+		}
+	}
+}
+
+func openSSE(t testing.TB, base, show, lastID string) (chan sseEvent, func()) {
+	req, _ := http.NewRequest("GET", base+"/v1/shows/"+show+"/events", nil)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("status %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	ch := make(chan sseEvent, 1<<16)
+	go readSSE(bufio.NewReader(resp.Body), ch)
+	return ch, func() { resp.Body.Close() }
+}
+
+func sseShow(t testing.TB, b *Booking, id string, rows, seats int) {
+	cfg := seatmap.ShowConfig{ID: id, HoldTTLSeconds: 600, PaymentTTLSeconds: 900, MaxSeatsPerUser: 1 << 20,
+		Tiers: []seatmap.Tier{{ID: "std", Price: 100}}}
+	sec := seatmap.Section{ID: "s0", Tier: "std"}
+	for r := 1; r <= rows; r++ {
+		sec.Rows = append(sec.Rows, seatmap.Row{ID: fmt.Sprint(r), Seats: seats})
+	}
+	cfg.Sections = []seatmap.Section{sec, {ID: "pit", Tier: "std", Capacity: 50}}
+	if _, err := b.CreateShow(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSSEStream: a subscriber gets a snapshot, then one inventory event per
+// change in seq order; rebuilding from them gives GET /v1/shows/{show};
+// a reconnect with Last-Event-ID resumes after it without a snapshot; an
+// unknown show is 404.
+func TestSSEStream(t *testing.T) {
+	base, b := sseServer(t)
+	show := uniq("sse")
+	sseShow(t, b, show, 2, 10)
+	ctx := context.Background()
+	ch, stop := openSSE(t, base, show, "")
+	defer stop()
+	first := <-ch
+	if first.typ != "snapshot" {
+		t.Fatalf("first event %q", first.typ)
+	}
+	var snap struct {
+		Seq      uint64
+		Seats    map[string]string
+		Sections []seatmap.SectionView
+	}
+	if err := json.Unmarshal(first.data, &snap); err != nil || len(snap.Seats) != 20 || len(snap.Sections) != 2 {
+		t.Fatalf("snapshot %s %v", first.data, err)
+	}
+	seats, secs := snap.Seats, map[string]seatmap.SectionView{}
+	for _, s := range snap.Sections {
+		secs[s.ID] = s
+	}
+	var holds []string
+	for i := 0; i < 8; i++ {
+		req := seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", i), Section: "s0", Quantity: 2}
+		if i%2 == 1 {
+			req.Section = "pit"
+		}
+		h, _, err := b.Hold(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holds = append(holds, h.ID)
+	}
+	for _, h := range holds[:3] {
+		if err := b.ReleaseHold(ctx, "", show, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: show, HoldID: holds[4]}); err != nil {
+		t.Fatal(err)
+	}
+	want := 8 + 3 + 1
+	last := snap.Seq
+	lastID := ""
+	for i := 0; i < want; i++ {
+		select {
+		case ev := <-ch:
+			var inv seatmap.InventoryEvent
+			if ev.typ != "inventory" || json.Unmarshal(ev.data, &inv) != nil || fmt.Sprint(inv.Seq) != ev.id || inv.Seq <= last {
+				t.Fatalf("event %d: %q id %s %s (last %d)", i, ev.typ, ev.id, ev.data, last)
+			}
+			last, lastID = inv.Seq, ev.id
+			for _, c := range inv.Changes {
+				seats[c.Seat] = c.State
+			}
+			for _, s := range inv.Sections {
+				secs[s.ID] = s
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("event %d of %d did not come", i, want)
+		}
+	}
+	doc, err := b.GetShow(ctx, show)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range doc.Sections {
+		if secs[s.ID] != s {
+			t.Fatalf("section %s rebuilt %+v, show %+v", s.ID, secs[s.ID], s)
+		}
+	}
+	list, _ := b.Seats(ctx, show, "")
+	for _, e := range list {
+		if seats[e.ID] != e.State.String() {
+			t.Fatalf("seat %s rebuilt %s, show %s", e.ID, seats[e.ID], e.State)
+		}
+	}
+	// resume: after the 5th-last event, exactly the last ones come, no snapshot
+	stop()
+	h, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "late", Section: "pit", Quantity: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch2, stop2 := openSSE(t, base, show, lastID)
+	defer stop2()
+	select {
+	case ev := <-ch2:
+		if ev.typ != "inventory" || !strings.Contains(string(ev.data), `"cause":"hold"`) || ev.id == lastID {
+			t.Fatalf("resumed with %q %s", ev.typ, ev.data)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event after resume")
+	}
+	_ = h
+	// an id from the future (another node's ring) gets a snapshot
+	ch3, stop3 := openSSE(t, base, show, "999999")
+	defer stop3()
+	if ev := <-ch3; ev.typ != "snapshot" {
+		t.Fatalf("future id: %q", ev.typ)
+	}
+	resp, err := http.Get(base + "/v1/shows/" + uniq("nope") + "/events")
+	if err != nil || resp.StatusCode != 404 {
+		t.Fatalf("unknown show: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+}
+
+// TestSSESubscriberCost measures holds/s on one show with 0 and with
+// BOXOFFICE_SSE_SUBS (default 1000) SSE subscribers over loopback. Slow:
+// run it with -run TestSSESubscriberCost and BOXOFFICE_SSE_COST=1.
+func TestSSESubscriberCost(t *testing.T) {
+	if os.Getenv("BOXOFFICE_SSE_COST") == "" {
+		t.Skip("set BOXOFFICE_SSE_COST=1")
+	}
+	subs := 1000
+	fmt.Sscan(os.Getenv("BOXOFFICE_SSE_SUBS"), &subs)
+	base, b := sseServer(t)
+	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = subs + 100
+	measure := func(n int) (float64, int64) {
+		show := uniq("ssecost")
+		sseShow(t, b, show, 200, 100) // 20,000 seats
+		var received atomic.Int64
+		var stops []func()
+		for i := 0; i < n; i++ {
+			resp, err := http.Get(base + "/v1/shows/" + show + "/events")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stops = append(stops, func() { resp.Body.Close() })
+			go func() {
+				n, _ := io.Copy(io.Discard, resp.Body)
+				received.Add(n)
+			}()
+		}
+		time.Sleep(500 * time.Millisecond)
+		const workers, dur = 64, 3 * time.Second
+		var holds atomic.Int64
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(dur)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; time.Now().Before(deadline); i++ {
+					h, _, err := b.Hold(context.Background(), seatmap.HoldRequest{Show: show, User: fmt.Sprint("w", w), Section: "s0", Quantity: 1})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					holds.Add(1)
+					if err := b.ReleaseHold(context.Background(), "", show, h.ID); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		time.Sleep(300 * time.Millisecond)
+		for _, s := range stops {
+			s()
+		}
+		return float64(holds.Load()) / dur.Seconds(), received.Load()
+	}
+	measure(0) // warm up
+	base0, _ := measure(0)
+	withSubs, recv := measure(subs)
+	base1, _ := measure(0)
+	ref := (base0 + base1) / 2
+	t.Logf("holds/s (hold+release pairs): 0 subscribers %.0f / %.0f, %d subscribers %.0f (%d bytes delivered); drop %.1f%%",
+		base0, base1, subs, withSubs, recv, 100*(1-withSubs/ref))
+}

@@ -1,0 +1,189 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/actors/stream"
+)
+
+// SSE timing: a heartbeat comment keeps proxies and clients from timing the
+// stream out; a subscriber whose socket takes a write longer than
+// sseWriteTimeout is dropped.
+var (
+	sseHeartbeat    = 15 * time.Second
+	sseWriteTimeout = 10 * time.Second
+	sseCoalesce     = 100 * time.Millisecond
+)
+
+// sseSnapshot is the first event of a stream that starts without
+// Last-Event-ID, or resumes from an id the node no longer keeps.
+type sseSnapshot struct {
+	Show      string                `json:"show"`
+	Seq       uint64                `json:"seq"`
+	Seats     map[string]string     `json:"seats"`
+	Sections  []seatmap.SectionView `json:"sections"`
+	Available int                   `json:"available"`
+}
+
+// showEvents serves GET /v1/shows/{show}/events: a Server-Sent Events
+// stream of the show's inventory events (`id: <seq>`, `event: inventory`),
+// preceded by `event: snapshot` when there is no Last-Event-ID or it is
+// older than the node's ring. Readers follow the show's ring (actors/stream)
+// on their own goroutines: the show's actor and writer never wait for them.
+func (s *Server) showEvents(ctx *fasthttp.RequestCtx, p []byte) {
+	show, err := showParam(p)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	hub := s.opt.Streams
+	if hub == nil {
+		s.writeError(ctx, edgeError(errNotFound, "no such route"))
+		return
+	}
+	st := hub.Lookup(show)
+	if st == nil {
+		// not published here yet: activate the show (404 when unknown)
+		c := s.backendCtx(ctx)
+		_, err := s.b.GetShow(c, show)
+		c.cancel()
+		if err != nil {
+			s.writeError(ctx, err)
+			return
+		}
+		st = hub.Show(show)
+	}
+	after, resume := uint64(0), false
+	if id := ctx.Request.Header.Peek("Last-Event-ID"); len(id) > 0 {
+		if n, err := strconv.ParseUint(string(id), 10, 64); err == nil {
+			after, resume = n, true
+		}
+	} else if id := ctx.QueryArgs().Peek("last_event_id"); len(id) > 0 {
+		if n, err := strconv.ParseUint(string(id), 10, 64); err == nil {
+			after, resume = n, true
+		}
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.Response.Header.SetContentType("text/event-stream")
+	ctx.Response.Header.Set("Cache-Control", "no-cache")
+	ctx.Response.Header.Set("X-Accel-Buffering", "no")
+	conn := ctx.Conn() // the connection outlives the handler while the body streams; the RequestCtx does not
+	b, closing, log := s.b, s.closing, s.log
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		sub := sseSub{w: w, conn: conn, st: st, show: show, b: b}
+		if err := sub.run(after, resume, closing); err != nil {
+			log.Debug("sse: stream ended", "show", show, "err", err)
+		}
+	})
+}
+
+type sseSub struct {
+	w    *bufio.Writer
+	conn net.Conn
+	st   *stream.Show
+	show string
+	b    Backend
+	buf  []stream.Frame
+}
+
+// sseErr says why a stream ended.
+type sseErr string
+
+func (e sseErr) Error() string { return string(e) }
+
+func (u *sseSub) run(after uint64, resume bool, closing <-chan struct{}) error {
+	cursor, needSnap := after, !resume
+	u.w.WriteString("retry: 1000\n\n")
+	if err := u.flush(); err != nil {
+		return err
+	}
+	hb := time.NewTicker(sseHeartbeat)
+	defer hb.Stop()
+	streamed := false
+	for {
+		frames, ok, wake := u.st.Since(cursor, u.buf[:0])
+		u.buf = frames[:0]
+		if !ok && streamed {
+			return sseErr("subscriber too slow: dropped")
+		}
+		if !ok || needSnap {
+			seq, err := u.snapshot()
+			if err != nil {
+				return err
+			}
+			cursor, needSnap = seq, false
+			continue
+		}
+		for _, f := range frames {
+			u.w.Write(f.SSE)
+			cursor = f.Seq
+		}
+		if len(frames) > 0 {
+			streamed = true
+			if err := u.flush(); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-wake:
+			// coalesce: one write per subscriber per window however fast
+			// the show changes, so a thousand subscribers cost a thousand
+			// writes per window, not per event
+			select {
+			case <-time.After(sseCoalesce):
+			case <-closing:
+				return sseErr("server shutting down")
+			}
+		case <-hb.C:
+			u.w.WriteString(": heartbeat\n\n")
+			if err := u.flush(); err != nil {
+				return err
+			}
+		case <-closing:
+			return sseErr("server shutting down")
+		}
+	}
+}
+
+func (u *sseSub) flush() error {
+	if u.conn != nil {
+		u.conn.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+	}
+	return u.w.Flush()
+}
+
+// snapshot writes an `event: snapshot` of the show's state as the stream
+// has it and returns its seq. Seat states come from the copy the show's
+// actor publishes per turn (no message to the actor); it may be a turn
+// ahead of seq, which is harmless: events carry absolute states.
+func (u *sseSub) snapshot() (uint64, error) {
+	seq, sections, avail := u.st.State()
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultBackendTimeout)
+	list, err := u.b.Seats(ctx, u.show, "")
+	cancel()
+	if err != nil {
+		return 0, err
+	}
+	snap := sseSnapshot{Show: u.show, Seq: seq, Seats: make(map[string]string, len(list)), Sections: sections, Available: avail}
+	for _, e := range list {
+		snap.Seats[e.ID] = e.State.String()
+	}
+	data, err := json.Marshal(&snap)
+	if err != nil {
+		return 0, err
+	}
+	u.w.WriteString("id: ")
+	u.w.WriteString(strconv.FormatUint(seq, 10))
+	u.w.WriteString("\nevent: snapshot\ndata: ")
+	u.w.Write(data)
+	u.w.WriteString("\n\n")
+	return seq, u.flush()
+}
