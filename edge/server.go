@@ -77,6 +77,7 @@ type Options struct {
 // Server is the HTTP server. Its methods are safe for concurrent use.
 type Server struct {
 	b       Backend
+	lister  ShowLister // b's, or nil
 	opt     Options
 	log     *slog.Logger
 	limiter Limiter
@@ -134,8 +135,9 @@ func New(b Backend, opt Options) *Server {
 	if opt.InternalToken == "" {
 		opt.InternalToken = opt.AdminToken
 	}
+	lister, _ := b.(ShowLister) // before the perf wrapper hides it
 	b = opt.Perf.attach(b)
-	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
+	s := &Server{b: b, lister: lister, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
 		internalTok: []byte(opt.InternalToken)}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -221,6 +223,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 	case routePerf:
 		s.servePerf(ctx, s.opt.Perf)
 		return
+	case routePageIndex, routePageShow, routePageAsset:
+		s.page(ctx, m)
+		return
 	}
 	if len(ctx.PostBody()) > MaxBodyBytes {
 		s.writeError(ctx, edgeError(errBodyTooLarge, fmt.Sprintf("the body is over %d bytes", MaxBodyBytes)))
@@ -261,6 +266,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.listDeadLetters(ctx)
 	case routeRetryDeadLetter:
 		s.retryDeadLetter(ctx, m.p1)
+	case routeListShows:
+		s.listShows(ctx)
 	}
 }
 
