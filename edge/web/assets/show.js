@@ -93,6 +93,8 @@
       y += 14;
     }
     svg.setAttribute("viewBox", "0 0 " + width + " " + y);
+    // seats stay big enough to tap: a narrow screen scrolls the map sideways
+    svg.style.minWidth = Math.round(width * 0.85) + "px";
   }
 
   function setSeat(id, state) {
