@@ -343,6 +343,27 @@ func (b *Booking) config(ctx context.Context, show string) (*seatmap.ShowConfig,
 	return &cfg, nil
 }
 
+// ListShows returns the config of every registered show, sorted by id
+// (edge.ShowLister). It reads the registry only: no show is activated.
+func (b *Booking) ListShows(ctx context.Context) ([]seatmap.ShowConfig, error) {
+	ids, err := b.env.Registry.List(ctx)
+	if err != nil {
+		return nil, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show registry: " + err.Error()}
+	}
+	out := make([]seatmap.ShowConfig, 0, len(ids))
+	for _, id := range ids {
+		cfg, err := b.config(ctx, id)
+		if errors.Is(err, seatmap.ErrShowNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *cfg)
+	}
+	return out, nil
+}
+
 // CreateShow registers the show, then creates its actor's state. A show
 // exists once its registry entry does; a create that failed after
 // registering is completed by the next create with the same config.

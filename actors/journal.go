@@ -416,6 +416,17 @@ func (r *memRegistry) Lookup(_ context.Context, show string) ([]byte, bool, erro
 	return v, ok, nil
 }
 
+func (r *memRegistry) List(_ context.Context) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.m))
+	for id := range r.m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
 func (r *memRegistry) Register(_ context.Context, show string, cfg []byte) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -14,12 +16,16 @@ type Registry interface {
 	Lookup(ctx context.Context, show string) (cfg []byte, ok bool, err error)
 	// Register stores the config unless the show exists; created reports whether it did.
 	Register(ctx context.Context, show string, cfg []byte) (created bool, err error)
+	// List returns the id of every registered show, sorted.
+	List(ctx context.Context) ([]string, error)
 }
 
 // KVStore is the part of a node's Pebble store a KVRegistry needs.
 type KVStore interface {
 	Get(key string) ([]byte, bool, error)
 	PutIfAbsent(key string, val []byte) (stored bool, err error)
+	// ScanKV calls fn with each key starting with prefix, in key order, until fn returns false.
+	ScanKV(prefix string, fn func(key string, val []byte) bool) error
 }
 
 // KVRegistry keeps the registry in the node's store: the authority of a
@@ -34,6 +40,15 @@ func (r KVRegistry) Lookup(_ context.Context, show string) ([]byte, bool, error)
 
 func (r KVRegistry) Register(_ context.Context, show string, cfg []byte) (bool, error) {
 	return r.Store.PutIfAbsent(registryKey(show), cfg)
+}
+
+func (r KVRegistry) List(_ context.Context) ([]string, error) {
+	var ids []string
+	err := r.Store.ScanKV(registryKey(""), func(key string, _ []byte) bool {
+		ids = append(ids, strings.TrimPrefix(key, registryKey("")))
+		return true
+	})
+	return ids, err
 }
 
 // RemoteShows is the part of the Redis client a RemoteRegistry needs.
@@ -112,4 +127,23 @@ func (r *RemoteRegistry) Register(ctx context.Context, show string, cfg []byte) 
 		r.mu.Unlock()
 	}
 	return created, nil
+}
+
+// List reads the show ids from Redis (one small read) and refreshes the
+// local set of known ids with them.
+func (r *RemoteRegistry) List(ctx context.Context) ([]string, error) {
+	ids, err := r.Remote.ShowIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids)
+	r.mu.Lock()
+	r.fetched = time.Now()
+	r.known = make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		r.known[id] = struct{}{}
+	}
+	r.mu.Unlock()
+	return ids, nil
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
 // countingShows is a RemoteShows in memory that counts its round trips.
@@ -77,5 +79,34 @@ func TestRemoteRegistryBoundsMisses(t *testing.T) {
 	}
 	if remote.calls != before {
 		t.Fatalf("known show lookups cost %d Redis reads", remote.calls-before)
+	}
+}
+
+// List names every registered show, sorted, in each registry.
+func TestRegistryList(t *testing.T) {
+	ctx := context.Background()
+	store, err := pebble.Open(pebble.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	regs := map[string]Registry{
+		"kv":     KVRegistry{Store: store},
+		"remote": &RemoteRegistry{Remote: &countingShows{cfgs: map[string][]byte{}}},
+		"memory": &memRegistry{},
+	}
+	for name, r := range regs {
+		if ids, err := r.List(ctx); err != nil || len(ids) != 0 {
+			t.Fatalf("%s: empty registry lists %q %v", name, ids, err)
+		}
+		for _, id := range []string{"b", "a", "c.1"} {
+			if _, err := r.Register(ctx, id, []byte(`{"id":"`+id+`"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids, err := r.List(ctx)
+		if err != nil || fmt.Sprint(ids) != "[a b c.1]" {
+			t.Fatalf("%s: List = %q %v", name, ids, err)
+		}
 	}
 }

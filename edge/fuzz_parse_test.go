@@ -169,7 +169,7 @@ func FuzzParseShow(f *testing.F) {
 func FuzzRoute(f *testing.F) {
 	for _, p := range []string{"/v1/shows", "/v1/shows/s1", "/v1/shows/s1/seats", "/v1/shows/s1/holds", "/v1/shows/s1/holds/h",
 		"/v1/shows/s1/holds/h/extend", "/v1/orders", "/v1/orders/o", "/v1/orders/o/pay", "/v1/orders/o/cancel", "/healthz",
-		"/readyz", "/metrics", "/", "//", "/v1//shows", "/v1/shows/", "v1/shows", ""} {
+		"/readyz", "/metrics", "/", "/shows/s1", "/assets/show.js", "//", "/v1//shows", "/v1/shows/", "v1/shows", ""} {
 		for _, m := range []string{"GET", "POST", "DELETE", "PUT"} {
 			f.Add(m, p)
 		}
@@ -189,7 +189,7 @@ func FuzzRoute(f *testing.F) {
 		segs := strings.Split(routes[m.route].pattern, "/")
 		for i, s := range segs {
 			switch s {
-			case "{show}", "{order}":
+			case "{show}", "{order}", "{id}", "{file}":
 				segs[i] = string(m.p1)
 			case "{hold}":
 				segs[i] = string(m.p2)

@@ -34,6 +34,10 @@ const (
 	routeDeleteWebhook
 	routeWebhookDeliveries
 	routeShowEvents
+	routeListShows
+	routePageIndex
+	routePageShow
+	routePageAsset
 	numRoutes
 )
 
@@ -65,6 +69,10 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routeDeleteWebhook:     {"DELETE", "/v1/webhooks/{id}"},
 	routeWebhookDeliveries: {"GET", "/v1/webhooks/{id}/deliveries"},
 	routeShowEvents:        {"GET", "/v1/shows/{show}/events"},
+	routeListShows:         {"GET", "/v1/shows"},
+	routePageIndex:         {"GET", "/"},
+	routePageShow:          {"GET", "/shows/{show}"},
+	routePageAsset:         {"GET", "/assets/{file}"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -81,6 +89,9 @@ const maxSegments = 6
 // route matches method and path (a normalized path) by hand on its
 // segments. It allocates nothing but the Allow list of a 405.
 func route(method, path []byte) match {
+	if string(path) == "/" {
+		return pick(method, match{}, routePageIndex, routeUnmatched)
+	}
 	var seg [maxSegments + 1][]byte
 	n := splitPath(path, &seg)
 	if n < 0 {
@@ -96,6 +107,14 @@ func route(method, path []byte) match {
 			return pick(method, match{}, routeMetrics, routeUnmatched)
 		}
 		return match{}
+	}
+	if n == 2 {
+		switch string(seg[0]) {
+		case "shows":
+			return pick(method, match{p1: seg[1]}, routePageShow, routeUnmatched)
+		case "assets":
+			return pick(method, match{p1: seg[1]}, routePageAsset, routeUnmatched)
+		}
 	}
 	if string(seg[0]) != "v1" {
 		return match{}
@@ -122,7 +141,7 @@ func route(method, path []byte) match {
 	case "shows":
 		switch {
 		case n == 2:
-			return pick(method, match{}, routeCreateShow, routeUnmatched)
+			return pick(method, match{}, routeCreateShow, routeListShows)
 		case n == 3:
 			return pick(method, match{p1: seg[2]}, routeGetShow, routeUnmatched)
 		case n == 4 && string(seg[3]) == "holds":

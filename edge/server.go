@@ -84,6 +84,7 @@ type Options struct {
 // Server is the HTTP server. Its methods are safe for concurrent use.
 type Server struct {
 	b       Backend
+	lister  ShowLister // b's, or nil
 	opt     Options
 	log     *slog.Logger
 	limiter Limiter
@@ -143,8 +144,9 @@ func New(b Backend, opt Options) *Server {
 	if opt.InternalToken == "" {
 		opt.InternalToken = opt.AdminToken
 	}
+	lister, _ := b.(ShowLister) // before the perf wrapper hides it
 	b = opt.Perf.attach(b)
-	s := &Server{b: b, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
+	s := &Server{b: b, lister: lister, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
 		internalTok: []byte(opt.InternalToken), closing: make(chan struct{})}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -233,6 +235,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 	case routePerf:
 		s.servePerf(ctx, s.opt.Perf)
 		return
+	case routePageIndex, routePageShow, routePageAsset:
+		s.page(ctx, m)
+		return
 	}
 	if len(ctx.PostBody()) > MaxBodyBytes {
 		s.writeError(ctx, edgeError(errBodyTooLarge, fmt.Sprintf("the body is over %d bytes", MaxBodyBytes)))
@@ -277,6 +282,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.webhooks(ctx, m)
 	case routeShowEvents:
 		s.showEvents(ctx, m.p1)
+	case routeListShows:
+		s.listShows(ctx)
 	}
 }
 
