@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -204,7 +205,8 @@ func TestSeatMapPage(t *testing.T) {
 	dir := artifactsDir(t)
 	for i, tab := range []context.Context{tab1, tab2} {
 		var png []byte
-		run(tab, 10*time.Second, "screenshot", chromedp.FullScreenshot(&png, 100))
+		// a background tab may not render: bring it to the front first
+		run(tab, 10*time.Second, "screenshot", page.BringToFront(), chromedp.FullScreenshot(&png, 100))
 		path := filepath.Join(dir, fmt.Sprintf("seatmap-tab%d.png", i+1))
 		if err := os.WriteFile(path, png, 0o644); err != nil {
 			t.Fatal(err)
