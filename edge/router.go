@@ -28,6 +28,7 @@ const (
 	routePerf
 	routeDeadLetters
 	routeRetryDeadLetter
+	routeOpenAPI
 	numRoutes
 )
 
@@ -53,6 +54,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routePerf:            {"GET", "/v1/admin/perf"},
 	routeDeadLetters:     {"GET", "/v1/admin/dead-letters"},
 	routeRetryDeadLetter: {"POST", "/v1/admin/dead-letters/{id}/retry"},
+	routeOpenAPI:         {"GET", "/v1/openapi.json"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -89,6 +91,10 @@ func route(method, path []byte) match {
 		return match{}
 	}
 	switch string(seg[1]) {
+	case "openapi.json":
+		if n == 2 {
+			return pick(method, match{}, routeOpenAPI, routeUnmatched)
+		}
 	case "admin":
 		switch {
 		case n == 3 && string(seg[2]) == "perf":

@@ -221,6 +221,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 	case routePerf:
 		s.servePerf(ctx, s.opt.Perf)
 		return
+	case routeOpenAPI:
+		s.serveOpenAPI(ctx)
+		return
 	}
 	if len(ctx.PostBody()) > MaxBodyBytes {
 		s.writeError(ctx, edgeError(errBodyTooLarge, fmt.Sprintf("the body is over %d bytes", MaxBodyBytes)))
