@@ -83,6 +83,7 @@ func newFixture(t *testing.T, opt edge.Options) *fixture {
 	c.ms.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
 	m.Now = c.now
 	f := &fixture{srv: edgetest.NewServer(t, m, opt), clock: c, ids: map[string]string{}}
+	f.srv.CheckContract(t) // every exchange must match edge/openapi.yaml
 	for _, body := range []string{mainShow, limShow, shortShow} {
 		f.must(t, 201, "POST", "/v1/shows", body, "Authorization", adminAuth)
 	}

@@ -50,6 +50,7 @@ func TestDeadLetterAdmin(t *testing.T) {
 	defer cancel()
 	go relay.Run(ctx)
 	srv := edgetest.NewServer(t, edgetest.NewMemBackend(), edge.Options{AdminToken: "adm", DeadLetters: relay})
+	srv.CheckContract(t)
 	auth := []string{"Authorization", "Bearer adm"}
 	wrong := []string{"Authorization", "Bearer nope"}
 	list := `{"dead_letters":[{"id":"42","event":{"id":"o.2","type":"payment_requested","show":"s1","shard":0,"order":"o","user":"","amount":0,"quantity":0,"at":0},"attempts":10,"last_error":"gateway: bad card number","dead_at":1700000000000}]}`

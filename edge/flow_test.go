@@ -231,6 +231,7 @@ func TestUnavailableAndInternal(t *testing.T) {
 	b := &stateBackend{Backend: edgetest.NewMemBackend(), comps: map[string]string{"actors": "ok", "redis": "degraded"}}
 	var logs syncBuffer
 	srv := edgetest.NewServer(t, b, edge.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	srv.CheckContract(t)
 	if r := srv.Do(t, "GET", "/readyz", ""); r.Status != 503 {
 		t.Fatalf("readyz before ready: %d %s", r.Status, r.Body)
 	}

@@ -39,6 +39,7 @@ func (r *recSettler) RecordNotification(_ context.Context, e seatmap.Event, ch s
 func TestInternalConsumerCallbacks(t *testing.T) {
 	rs := &recSettler{}
 	srv := edgetest.NewServer(t, edgetest.NewMemBackend(), edge.Options{AdminToken: "adm", Settler: rs})
+	srv.CheckContract(t)
 	auth := []string{"Authorization", "Bearer adm"}
 	ev := `{"id":"o.2","type":"payment_requested","show":"s1","shard":0,"order":"o","user":"u","amount":1,"quantity":1,"at":1}`
 	cases := []struct {

@@ -15,6 +15,7 @@ func TestPerfRoute(t *testing.T) {
 	m := edge.NewPerfMonitor(edge.PerfOptions{})
 	defer m.Close()
 	s := edgetest.NewServer(t, edgetest.NewMemBackend(), edge.Options{Perf: m, UserRate: -1})
+	s.CheckContract(t)
 	s.Do(t, "POST", "/v1/shows", `{"id":"p1","tiers":[{"id":"std","price":1}],"sections":[{"id":"s0","tier":"std","rows":[{"id":"1","seats":50}]}]}`,
 		"Authorization", "Bearer admin")
 	for range 10 {

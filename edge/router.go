@@ -38,6 +38,7 @@ const (
 	routePageIndex
 	routePageShow
 	routePageAsset
+	routeOpenAPI
 	numRoutes
 )
 
@@ -73,6 +74,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routePageIndex:         {"GET", "/"},
 	routePageShow:          {"GET", "/shows/{show}"},
 	routePageAsset:         {"GET", "/assets/{file}"},
+	routeOpenAPI:           {"GET", "/v1/openapi.json"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -120,6 +122,10 @@ func route(method, path []byte) match {
 		return match{}
 	}
 	switch string(seg[1]) {
+	case "openapi.json":
+		if n == 2 {
+			return pick(method, match{}, routeOpenAPI, routeUnmatched)
+		}
 	case "admin":
 		switch {
 		case n == 3 && string(seg[2]) == "perf":

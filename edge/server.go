@@ -237,6 +237,8 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		return
 	case routePageIndex, routePageShow, routePageAsset:
 		s.page(ctx, m)
+	case routeOpenAPI:
+		s.serveOpenAPI(ctx)
 		return
 	}
 	if len(ctx.PostBody()) > MaxBodyBytes {

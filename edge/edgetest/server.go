@@ -3,6 +3,7 @@ package edgetest
 import (
 	"context"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -16,7 +17,25 @@ type Server struct {
 	*edge.Server
 	Client *fasthttp.Client
 	ln     *fasthttputil.InmemoryListener
+	// contract, when set, checks every exchange of Send; a breach fails tb.
+	contract *Contract
+	tb       testing.TB
 }
+
+// CheckContract makes every later Do and Send check its request and answer
+// against the edge's OpenAPI document (EdgeContract): an exchange that
+// breaks it fails tb. Call it before the server's first request.
+func (s *Server) CheckContract(tb testing.TB) {
+	tb.Helper()
+	c, err := EdgeContract()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.CheckContractOf(tb, c)
+}
+
+// CheckContractOf is CheckContract with another Contract.
+func (s *Server) CheckContractOf(tb testing.TB, c *Contract) { s.contract, s.tb = c, tb }
 
 // Dial opens a raw connection to the server, for tests that write bytes
 // by hand.
@@ -90,6 +109,19 @@ func (s *Server) Send(method, path, body string, headers ...string) (Response, e
 	r := Response{Status: resp.StatusCode(), Body: append([]byte(nil), resp.Body()...), Header: map[string]string{}}
 	for k, v := range resp.Header.All() {
 		r.Header[string(k)] = string(v)
+	}
+	if s.contract != nil {
+		x := Exchange{Method: method, Path: path, ReqHeader: http.Header{}, ReqBody: []byte(body),
+			Status: r.Status, Header: http.Header{}, Body: r.Body}
+		for k, v := range req.Header.All() {
+			x.ReqHeader.Add(string(k), string(v))
+		}
+		for k, v := range r.Header {
+			x.Header.Add(k, v)
+		}
+		if err := s.contract.Check(x); err != nil {
+			s.tb.Errorf("contract: %s %s %.200s: %v", method, path, body, err)
+		}
 	}
 	return r, nil
 }
