@@ -19,6 +19,7 @@ func TestWebhookAdmin(t *testing.T) {
 	defer st.Close()
 	wh := &pipeline.Webhooks{KV: st}
 	srv := edgetest.NewServer(t, edgetest.NewMemBackend(), edge.Options{AdminToken: "adm", Webhooks: wh})
+	srv.CheckContract(t) // every exchange must match edge/openapi.yaml
 	auth := []string{"Authorization", "Bearer adm"}
 	for _, c := range []struct {
 		name, method, path, body string
