@@ -45,6 +45,7 @@ type serveConfig struct {
 	logLevel     string
 	rocketmq     string
 	rmqTopic     string
+	rmqInvTopic  string
 	consumers    bool
 	redisAddr    string
 	redisCluster string
@@ -90,6 +91,7 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.StringVar(&c.redisCluster, "redis-cluster", "", "Redis Cluster seed host:port,host:port (env BOXOFFICE_REDIS_CLUSTER)")
 	fs.StringVar(&c.rocketmq, "rocketmq", "", "RocketMQ name server host:port: order events go through the broker (empty: embedded pipeline)")
 	fs.StringVar(&c.rmqTopic, "rocketmq-topic", rocketmq.DefaultTopic, "RocketMQ topic of order events")
+	fs.StringVar(&c.rmqInvTopic, "rocketmq-inventory-topic", rocketmq.DefaultInventoryTopic, "with --rocketmq: RocketMQ topic of inventory events (key: show id, ordered per show)")
 	fs.BoolVar(&c.consumers, "consumers", true, "with --rocketmq: run the payment and notification consumers in this process")
 	fs.IntVar(&c.deadAfter, "dead-letter-after", pipeline.DefaultMaxAttempts, "failed tries after which an order event becomes a dead letter (see /v1/admin/dead-letters)")
 	fs.DurationVar(&c.retention, "dedupe-retention", pipeline.DefaultRetention, "how long consumers remember charges and notifications to ignore redeliveries")
@@ -191,7 +193,8 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	}
 	n := &node{store: store}
 	relay := &pipeline.Relay{Log: log.With("component", "relay"), MaxAttempts: cfg.deadAfter}
-	env := &actors.Env{Journal: j, Log: log, OnEvents: relay.Wake}
+	// with RocketMQ, inventory events also go through the outbox (topic --rocketmq-inventory-topic)
+	env := &actors.Env{Journal: j, Log: log, OnEvents: relay.Wake, InventoryOutbox: cfg.rocketmq != ""}
 	switch cfg.holdAck {
 	case "synced":
 	case "applied":
@@ -326,7 +329,12 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 			return err
 		}
 		n.closers = append(n.closers, func() { prod.Close() })
-		n.relay.Transport = rmqTransport{prod}
+		inv, err := rocketmq.NewProducer(rocketmq.Options{NameServer: cfg.rocketmq, Topic: cfg.rmqInvTopic})
+		if err != nil {
+			return err
+		}
+		n.closers = append(n.closers, func() { inv.Close() })
+		n.relay.Transport = splitTransport{orders: rmqTransport{prod}, inventory: rmqTransport{inv}}
 		if cfg.consumers {
 			for group, h := range map[string]pipeline.Handler{rocketmq.GroupPayment: pay, rocketmq.GroupNotify: notify} {
 				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, group, h, h.(pipeline.Subscriber).EventTypes())
@@ -405,6 +413,65 @@ func (t rmqTransport) Publish(ctx context.Context, events []seatmap.Event) error
 		return pipeline.Unavailable(len(events), pe.Failed, pe.Err)
 	}
 	return err
+}
+
+// splitTransport sends inventory events to their own topic and the others to
+// the orders topic, and merges the outcomes back in input order.
+type splitTransport struct {
+	orders, inventory pipeline.Transport
+}
+
+func (t splitTransport) Publish(ctx context.Context, events []seatmap.Event) error {
+	var invIdx, ordIdx []int
+	for i := range events {
+		if events[i].Type == seatmap.EventInventory {
+			invIdx = append(invIdx, i)
+		} else {
+			ordIdx = append(ordIdx, i)
+		}
+	}
+	if len(invIdx) == 0 {
+		return t.orders.Publish(ctx, events)
+	}
+	if len(ordIdx) == 0 {
+		return t.inventory.Publish(ctx, events)
+	}
+	pick := func(idx []int) []seatmap.Event {
+		out := make([]seatmap.Event, len(idx))
+		for j, i := range idx {
+			out[j] = events[i]
+		}
+		return out
+	}
+	var invErr error
+	done := make(chan struct{})
+	go func() { invErr = t.inventory.Publish(ctx, pick(invIdx)); close(done) }()
+	ordErr := t.orders.Publish(ctx, pick(ordIdx))
+	<-done
+	if invErr == nil && ordErr == nil {
+		return nil
+	}
+	errs := make([]error, len(events))
+	for _, part := range []struct {
+		idx []int
+		err error
+	}{{invIdx, invErr}, {ordIdx, ordErr}} {
+		if part.err == nil {
+			continue
+		}
+		var ee *pipeline.EventErrors
+		if errors.As(part.err, &ee) && len(ee.Errs) == len(part.idx) {
+			for j, i := range part.idx {
+				errs[i] = ee.Errs[j]
+			}
+			continue
+		}
+		// nothing of this part was delivered (broker down): not a failed try
+		for _, i := range part.idx {
+			errs[i] = fmt.Errorf("%w: %w", pipeline.ErrSkipped, part.err)
+		}
+	}
+	return &pipeline.EventErrors{Errs: errs}
 }
 
 func startConsumer(nameServer, topic, group string, h pipeline.Handler, tags []string) (*rocketmq.Consumer, error) {

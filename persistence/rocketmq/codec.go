@@ -13,10 +13,21 @@ import (
 
 // orderHash places an order's events: they all carry the same hash, and the
 // selector maps it onto the same queue. Non-negative, fits an int on any platform.
+// An inventory event is placed by its show instead (see eventKey).
 func orderHash(orderID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(orderID))
 	return int(h.Sum32() & 0x7fffffff)
+}
+
+// eventKey is the message key of an event, which also picks its queue: the
+// order id, or the show id for an inventory event (one show's inventory
+// events share a queue, so they are consumed in order).
+func eventKey(ev *seatmap.Event) string {
+	if ev.Type == seatmap.EventInventory && ev.Show != "" {
+		return ev.Show
+	}
+	return ev.OrderID
 }
 
 // encodeEvent builds the message of one event. The queue hint carries the
@@ -30,12 +41,13 @@ func encodeEvent(topic string, ev *seatmap.Event) (*primitive.Message, error) {
 	}
 	msg := primitive.NewMessage(topic, body)
 	msg.WithTag(ev.Type)
-	msg.WithKeys([]string{ev.OrderID})
+	key := eventKey(ev)
+	msg.WithKeys([]string{key})
 	msg.WithProperty(PropertyEventID, ev.ID)
 	// The library sets a unique message id only on single sends; set it on
 	// every message so ids stay unique inside batches too.
 	msg.WithProperty(primitive.PropertyUniqueClientMessageIdKeyIndex, primitive.CreateUniqID())
-	msg.Queue = &primitive.MessageQueue{Topic: topic, QueueId: orderHash(ev.OrderID)}
+	msg.Queue = &primitive.MessageQueue{Topic: topic, QueueId: orderHash(key)}
 	return msg, nil
 }
 

@@ -16,10 +16,13 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultTopic         = "boxoffice_orders"
-	DefaultProducerGroup = "boxoffice_relay"
-	GroupPayment         = "boxoffice_payment"
-	GroupNotify          = "boxoffice_notify"
+	DefaultTopic = "boxoffice_orders"
+	// DefaultInventoryTopic carries the inventory events (type "inventory"),
+	// keyed by show id: one show's events are ordered.
+	DefaultInventoryTopic = "boxoffice_inventory"
+	DefaultProducerGroup  = "boxoffice_relay"
+	GroupPayment          = "boxoffice_payment"
+	GroupNotify           = "boxoffice_notify"
 
 	// PropertyEventID is the user property that carries the event id.
 	PropertyEventID = "event_id"

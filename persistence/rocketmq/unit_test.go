@@ -210,3 +210,23 @@ func extOf(m *primitive.Message, reconsumed int32) *primitive.MessageExt {
 	me.WithProperties(m.GetProperties())
 	return me
 }
+
+// An inventory event is keyed and placed by its show, other events by their order.
+func TestEncodeEventKey(t *testing.T) {
+	inv := seatmap.Event{ID: "gala.inv.7", Type: seatmap.EventInventory, Show: "gala",
+		Inventory: &seatmap.InventoryEvent{Show: "gala", Seq: 7}}
+	m, err := encodeEvent(DefaultInventoryTopic, &inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.GetKeys() != "gala" || m.Queue.QueueId != orderHash("gala") || m.GetTags() != seatmap.EventInventory {
+		t.Fatalf("inventory event: keys %q queue %d tag %q", m.GetKeys(), m.Queue.QueueId, m.GetTags())
+	}
+	ord := seatmap.Event{ID: "o1.created", Type: "order.created", Show: "gala", OrderID: "o1"}
+	if m, err = encodeEvent(DefaultTopic, &ord); err != nil {
+		t.Fatal(err)
+	}
+	if m.GetKeys() != "o1" || m.Queue.QueueId != orderHash("o1") {
+		t.Fatalf("order event: keys %q queue %d", m.GetKeys(), m.Queue.QueueId)
+	}
+}

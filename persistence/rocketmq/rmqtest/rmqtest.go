@@ -32,6 +32,9 @@ var validTopic = regexp.MustCompile(`^[%|a-zA-Z0-9_-]+$`)
 // DefaultTopic is the topic the script creates (boxoffice's order topic).
 const DefaultTopic = "boxoffice_orders"
 
+// InventoryTopic is boxoffice's inventory topic, which the script creates too.
+const InventoryTopic = "boxoffice_inventory"
+
 // StartTimeout bounds one run of `rocketmq-local start` (jar download on a
 // cold cache, JVM starts on a loaded machine).
 const StartTimeout = 4 * time.Minute
@@ -149,11 +152,11 @@ func (b *Broker) start(ctx context.Context) error {
 // is kept for the error.
 func (b *Broker) run(ctx context.Context, command string) (string, error) {
 	cmd := exec.CommandContext(ctx, "bash", b.script, command, b.Dir)
-	// Tests create their own topics (CreateTopic); one is enough to check readiness.
+	// Tests create their own topics (CreateTopic); boxoffice's two are made for the binary's tests.
 	// The store is thrown away: no need to wait for a graceful broker stop.
 	// The owner pid makes the script stop the broker if this process dies
 	// without calling Stop (test timeout, kill).
-	cmd.Env = append(os.Environ(), "ROCKETMQ_LOCAL_TOPICS="+DefaultTopic+":8", "ROCKETMQ_LOCAL_STOP_GRACE=1",
+	cmd.Env = append(os.Environ(), "ROCKETMQ_LOCAL_TOPICS="+DefaultTopic+":8 "+InventoryTopic+":8", "ROCKETMQ_LOCAL_STOP_GRACE=1",
 		"ROCKETMQ_LOCAL_OWNER_PID="+strconv.Itoa(os.Getpid()))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
