@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -135,5 +136,24 @@ func TestGroupCommitOnDisk(t *testing.T) {
 	}
 	if m["wal_syncs_total"] <= 0 || m["wal_syncs_total"] >= m["commits_total"] {
 		t.Fatalf("%v WAL syncs for %v concurrent synced commits: no group commit", m["wal_syncs_total"], m["commits_total"])
+	}
+}
+
+// Background errors repeat in a tight loop on a full disk: one line a period
+// goes through, with the count of those left out.
+func TestLogLimiter(t *testing.T) {
+	at := time.Unix(1000, 0)
+	l := &logLimiter{every: 10 * time.Second, now: func() time.Time { return at }}
+	if n, ok := l.allow(); !ok || n != 0 {
+		t.Fatalf("first: %d %v", n, ok)
+	}
+	for i := 0; i < 1000; i++ {
+		if _, ok := l.allow(); ok {
+			t.Fatalf("message %d let through within the period", i)
+		}
+	}
+	at = at.Add(10 * time.Second)
+	if n, ok := l.allow(); !ok || n != 1000 {
+		t.Fatalf("after the period: %d suppressed, %v", n, ok)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -60,8 +62,17 @@ func (f pebbleFatal) Unwrap() []error { return f.errs }
 // errors, corruption, write stalls (commits block), slow disk, low disk space.
 // Flushes and compactions are not logged.
 func eventListener(log *slog.Logger) *pebble.EventListener {
+	bg := &logLimiter{every: 10 * time.Second, now: time.Now}
 	return &pebble.EventListener{
-		BackgroundError: func(err error) { log.Error("pebble background error", "err", err) },
+		// on a full disk Pebble retries its flush in a tight loop, one error
+		// each time (237,058 lines in seconds were seen): the first is logged,
+		// then one a period with how many were left out, so the log does not
+		// fill the disk it is reporting on
+		BackgroundError: func(err error) {
+			if n, ok := bg.allow(); ok {
+				log.Error("pebble background error", "err", err, "suppressed", n)
+			}
+		},
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
 			log.Error("pebble data corruption", "path", info.Path, "err", info.Details)
 		},
@@ -76,4 +87,29 @@ func eventListener(log *slog.Logger) *pebble.EventListener {
 			log.Warn("pebble low disk space", "availBytes", info.AvailBytes, "totalBytes", info.TotalBytes)
 		},
 	}
+}
+
+// logLimiter lets one message a period through and counts the rest. Safe for
+// concurrent use.
+type logLimiter struct {
+	every time.Duration
+	now   func() time.Time
+
+	mu         sync.Mutex // protects following fields
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether to log now, and how many were left out since the last one.
+func (l *logLimiter) allow() (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if !l.last.IsZero() && now.Sub(l.last) < l.every {
+		l.suppressed++
+		return 0, false
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return n, true
 }
