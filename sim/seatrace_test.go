@@ -69,8 +69,7 @@ func TestOneSeatRaceInProcess(t *testing.T) {
 // double booking the checks must catch.
 type lyingTarget struct {
 	Target
-	mu   sync.Mutex // protects following fields
-	last seatmap.HoldView
+	mu   sync.Mutex // protects lied
 	lied bool
 }
 
@@ -78,9 +77,7 @@ func (l *lyingTarget) Hold(ctx context.Context, req seatmap.HoldRequest) (seatma
 	h, err := l.Target.Hold(ctx, req)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err == nil {
-		l.last = h
-	} else if !l.lied {
+	if err != nil && !l.lied {
 		// the first refusal becomes a win: whichever answer came first, the
 		// round now has two winners of its seat
 		l.lied = true
