@@ -58,7 +58,7 @@ test-short: vet
 	$(GO) test -short $(TESTFLAGS) $(PKGS)
 
 # Benchmarks print benchstat-compatible lines; bench/README.md records the last figures.
-bench: bench-core bench-http bench-cluster
+bench: bench-core bench-http bench-cluster bench-sse
 
 bench-core:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./persistence/redis/ ./edge/
@@ -71,6 +71,11 @@ bench-http: build
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).
 bench-cluster:
 	$(GO) test -run '^$$' -bench ClusterForwarding -benchtime 1x -count 1 ./cmd/boxoffice/
+
+# bench-sse: holds/s on one show with 0 and with 1,000 SSE subscribers (in a
+# separate process), three runs each; the ratio is the subscribers' cost.
+bench-sse:
+	BOXOFFICE_SSE_COST=1 $(GO) test -count 1 -run '^TestSSESubscriberCost$$' -v ./actors/ | grep -E 'run [0-9]|mean|ok|FAIL'
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s -tags invariants ./actors/seatmap/

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/actors/stream"
 	"github.com/boxoffice/boxoffice/edge"
 )
 
@@ -120,7 +123,7 @@ func TestSSEStream(t *testing.T) {
 	if err := json.Unmarshal(first.data, &snap); err != nil || len(snap.Seats) != 20 || len(snap.Sections) != 2 {
 		t.Fatalf("snapshot %s %v", first.data, err)
 	}
-	seats, secs := snap.Seats, map[string]seatmap.SectionView{}
+	seats, secs := maps.Clone(snap.Seats), map[string]seatmap.SectionView{}
 	for _, s := range snap.Sections {
 		secs[s.ID] = s
 	}
@@ -144,15 +147,34 @@ func TestSSEStream(t *testing.T) {
 	if _, _, err := b.CreateOrder(ctx, seatmap.OrderRequest{Show: show, HoldID: holds[4]}); err != nil {
 		t.Fatal(err)
 	}
-	want := 8 + 3 + 1
+	doc, err := b.GetShow(ctx, show)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := b.Seats(ctx, show, "")
 	last := snap.Seq
 	lastID := ""
-	for i := 0; i < want; i++ {
+	rebuilt := func() bool {
+		for _, s := range doc.Sections {
+			if secs[s.ID] != s {
+				return false
+			}
+		}
+		for _, e := range list {
+			if seats[e.ID] != e.State.String() {
+				return false
+			}
+		}
+		return true
+	}
+	// events come merged (one per window per subscriber): apply them until
+	// the rebuilt state is the show's
+	for n := 0; !rebuilt(); n++ {
 		select {
 		case ev := <-ch:
 			var inv seatmap.InventoryEvent
 			if ev.typ != "inventory" || json.Unmarshal(ev.data, &inv) != nil || fmt.Sprint(inv.Seq) != ev.id || inv.Seq <= last {
-				t.Fatalf("event %d: %q id %s %s (last %d)", i, ev.typ, ev.id, ev.data, last)
+				t.Fatalf("event %d: %q id %s %s (last %d)", n, ev.typ, ev.id, ev.data, last)
 			}
 			last, lastID = inv.Seq, ev.id
 			for _, c := range inv.Changes {
@@ -162,22 +184,7 @@ func TestSSEStream(t *testing.T) {
 				secs[s.ID] = s
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("event %d of %d did not come", i, want)
-		}
-	}
-	doc, err := b.GetShow(ctx, show)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range doc.Sections {
-		if secs[s.ID] != s {
-			t.Fatalf("section %s rebuilt %+v, show %+v", s.ID, secs[s.ID], s)
-		}
-	}
-	list, _ := b.Seats(ctx, show, "")
-	for _, e := range list {
-		if seats[e.ID] != e.State.String() {
-			t.Fatalf("seat %s rebuilt %s, show %s", e.ID, seats[e.ID], e.State)
+			t.Fatalf("after %d events the stream does not rebuild the show: %v %v", n, secs, doc.Sections)
 		}
 	}
 	// resume: after the 5th-last event, exactly the last ones come, no snapshot
@@ -197,6 +204,38 @@ func TestSSEStream(t *testing.T) {
 		t.Fatal("no event after resume")
 	}
 	_ = h
+	// resuming from the snapshot's id (older than the kept windows) takes
+	// the ring's events after it, in order, and rebuilds the show
+	doc, _ = b.GetShow(ctx, show)
+	list, _ = b.Seats(ctx, show, "")
+	ch4, stop4 := openSSE(t, base, show, fmt.Sprint(snap.Seq))
+	defer stop4()
+	seats = maps.Clone(snap.Seats)
+	for _, s := range snap.Sections {
+		secs[s.ID] = s
+	}
+	if rebuilt() {
+		t.Fatal("the snapshot is already the show's state: nothing to resume")
+	}
+	after := snap.Seq
+	for n := 0; !rebuilt(); n++ {
+		select {
+		case ev := <-ch4:
+			var m stream.Merged
+			if ev.typ != "inventory" || json.Unmarshal(ev.data, &m) != nil || m.After != after || m.Seq <= after || fmt.Sprint(m.Seq) != ev.id {
+				t.Fatalf("resumed from the snapshot, event %d: %q id %s %s (after %d)", n, ev.typ, ev.id, ev.data, after)
+			}
+			after = m.Seq
+			for _, c := range m.Changes {
+				seats[c.Seat] = c.State
+			}
+			for _, s := range m.Sections {
+				secs[s.ID] = s
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("resumed from the snapshot: after %d events the stream does not rebuild the show", n)
+		}
+	}
 	// an id from the future (another node's ring) gets a snapshot
 	ch3, stop3 := openSSE(t, base, show, "999999")
 	defer stop3()
@@ -211,31 +250,41 @@ func TestSSEStream(t *testing.T) {
 }
 
 // TestSSESubscriberCost measures holds/s on one show with 0 and with
-// BOXOFFICE_SSE_SUBS (default 1000) SSE subscribers over loopback. Slow:
-// run it with -run TestSSESubscriberCost and BOXOFFICE_SSE_COST=1.
+// BOXOFFICE_SSE_SUBS (default 1000) SSE subscribers over loopback, three
+// runs each. The subscribers run in a separate process (this test binary
+// re-executed with BOXOFFICE_SSE_CLIENT set) so their reading is not
+// counted as the server's CPU. Slow: run it with -run TestSSESubscriberCost
+// and BOXOFFICE_SSE_COST=1.
 func TestSSESubscriberCost(t *testing.T) {
+	if url := os.Getenv("BOXOFFICE_SSE_CLIENT"); url != "" {
+		sseClientProcess(url)
+		return
+	}
 	if os.Getenv("BOXOFFICE_SSE_COST") == "" {
 		t.Skip("set BOXOFFICE_SSE_COST=1")
 	}
 	subs := 1000
 	fmt.Sscan(os.Getenv("BOXOFFICE_SSE_SUBS"), &subs)
 	base, b := sseServer(t)
-	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = subs + 100
-	measure := func(n int) (float64, int64) {
+	measure := func(n int) (float64, string) {
 		show := uniq("ssecost")
 		sseShow(t, b, show, 200, 100) // 20,000 seats
-		var received atomic.Int64
-		var stops []func()
-		for i := 0; i < n; i++ {
-			resp, err := http.Get(base + "/v1/shows/" + show + "/events")
-			if err != nil {
+		var client *exec.Cmd
+		var stdin io.WriteCloser
+		var out *bufio.Reader
+		if n > 0 {
+			client = exec.Command(os.Args[0], "-test.run=^TestSSESubscriberCost$")
+			client.Env = append(os.Environ(), "BOXOFFICE_SSE_CLIENT="+base+"/v1/shows/"+show+"/events", fmt.Sprint("BOXOFFICE_SSE_SUBS=", n))
+			client.Stderr = os.Stderr
+			stdin, _ = client.StdinPipe()
+			pipe, _ := client.StdoutPipe()
+			out = bufio.NewReader(pipe)
+			if err := client.Start(); err != nil {
 				t.Fatal(err)
 			}
-			stops = append(stops, func() { resp.Body.Close() })
-			go func() {
-				n, _ := io.Copy(io.Discard, resp.Body)
-				received.Add(n)
-			}()
+			if line, err := out.ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
+				t.Fatalf("subscriber process: %q %v", line, err)
+			}
 		}
 		time.Sleep(500 * time.Millisecond)
 		const workers, dur = 64, 3 * time.Second
@@ -261,17 +310,73 @@ func TestSSESubscriberCost(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		time.Sleep(300 * time.Millisecond)
-		for _, s := range stops {
-			s()
+		rate := float64(holds.Load()) / dur.Seconds()
+		got := ""
+		if client != nil {
+			time.Sleep(300 * time.Millisecond)
+			stdin.Close() // the client reports, closes its connections and exits
+			got, _ = out.ReadString('\n')
+			if err := client.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond) // the server sees the connections closed before the next baseline
 		}
-		return float64(holds.Load()) / dur.Seconds(), received.Load()
+		return rate, strings.TrimSpace(got)
 	}
 	measure(0) // warm up
-	base0, _ := measure(0)
-	withSubs, recv := measure(subs)
-	base1, _ := measure(0)
-	ref := (base0 + base1) / 2
-	t.Logf("holds/s (hold+release pairs): 0 subscribers %.0f / %.0f, %d subscribers %.0f (%d bytes delivered); drop %.1f%%",
-		base0, base1, subs, withSubs, recv, 100*(1-withSubs/ref))
+	var sum0, sumN float64
+	for run := 1; run <= 3; run++ {
+		r0, _ := measure(0)
+		rn, got := measure(subs)
+		sum0, sumN = sum0+r0, sumN+rn
+		t.Logf("run %d: holds/s (hold+release pairs) 0 subscribers %.0f, %d subscribers %.0f (%s); drop %.1f%%",
+			run, r0, subs, rn, got, 100*(1-rn/r0))
+	}
+	t.Logf("mean: 0 subscribers %.0f holds/s, %d subscribers %.0f holds/s; ratio %.3f, drop %.1f%%",
+		sum0/3, subs, sumN/3, sumN/sum0, 100*(1-sumN/sum0))
+}
+
+// sseClientProcess is the subscriber side of TestSSESubscriberCost: it
+// opens BOXOFFICE_SSE_SUBS streams on url, says "ready", reads them until
+// its stdin closes, then reports what it received and exits.
+func sseClientProcess(url string) {
+	subs := 1000
+	fmt.Sscan(os.Getenv("BOXOFFICE_SSE_SUBS"), &subs)
+	tr := &http.Transport{MaxIdleConnsPerHost: subs + 10, MaxConnsPerHost: 0}
+	cl := &http.Client{Transport: tr}
+	var bytes, events, dropped atomic.Int64
+	var first sync.WaitGroup
+	first.Add(subs)
+	for i := 0; i < subs; i++ {
+		resp, err := cl.Get(url)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "subscriber:", err)
+			os.Exit(1)
+		}
+		go func() {
+			r := bufio.NewReader(resp.Body)
+			seen := false
+			for {
+				line, err := r.ReadSlice('\n')
+				bytes.Add(int64(len(line)))
+				if err != nil && err != bufio.ErrBufferFull {
+					dropped.Add(1)
+					return
+				}
+				if len(line) > 6 && string(line[:6]) == "event:" {
+					events.Add(1)
+					if !seen {
+						seen = true
+						first.Done()
+					}
+				}
+			}
+		}()
+	}
+	first.Wait() // every stream has its snapshot
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	fmt.Printf("%d events, %d bytes received by %d subscribers, %d streams ended early\n",
+		events.Load(), bytes.Load(), subs, dropped.Load())
+	os.Exit(0)
 }

@@ -20,7 +20,6 @@ import (
 var (
 	sseHeartbeat    = 15 * time.Second
 	sseWriteTimeout = 10 * time.Second
-	sseCoalesce     = 100 * time.Millisecond
 )
 
 // sseSnapshot is the first event of a stream that starts without
@@ -71,13 +70,17 @@ func (s *Server) showEvents(ctx *fasthttp.RequestCtx, p []byte) {
 			after, resume = n, true
 		}
 	}
-	ctx.SetStatusCode(fasthttp.StatusOK)
-	ctx.Response.Header.SetContentType("text/event-stream")
-	ctx.Response.Header.Set("Cache-Control", "no-cache")
-	ctx.Response.Header.Set("X-Accel-Buffering", "no")
-	conn := ctx.Conn() // the connection outlives the handler while the body streams; the RequestCtx does not
+	// The stream takes the connection over (Hijack): written straight to
+	// the socket by one goroutine per subscriber, with no chunked encoding
+	// and no pipe between the handler and the connection (fasthttp's body
+	// stream writer costs a goroutine, a pipe and a copy per write). The
+	// response ends with the connection (Connection: close).
+	ctx.SetStatusCode(fasthttp.StatusOK) // for the metrics; the status line is written below
+	ctx.HijackSetNoResponse(true)
 	b, closing, log := s.b, s.closing, s.log
-	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+	ctx.Hijack(func(conn net.Conn) {
+		w := bufio.NewWriterSize(conn, 16<<10)
+		w.WriteString(sseHead)
 		sub := sseSub{w: w, conn: conn, st: st, show: show, b: b}
 		if err := sub.run(after, resume, closing); err != nil {
 			log.Debug("sse: stream ended", "show", show, "err", err)
@@ -85,13 +88,17 @@ func (s *Server) showEvents(ctx *fasthttp.RequestCtx, p []byte) {
 	})
 }
 
+// sseHead is the response head of every stream.
+const sseHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n" +
+	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n"
+
 type sseSub struct {
 	w    *bufio.Writer
 	conn net.Conn
 	st   *stream.Show
 	show string
 	b    Backend
-	buf  []stream.Frame
+	buf  []byte
 }
 
 // sseErr says why a stream ended.
@@ -100,6 +107,8 @@ type sseErr string
 func (e sseErr) Error() string { return string(e) }
 
 func (u *sseSub) run(after uint64, resume bool, closing <-chan struct{}) error {
+	leave := u.st.Subscribe()
+	defer leave()
 	cursor, needSnap := after, !resume
 	u.w.WriteString("retry: 1000\n\n")
 	if err := u.flush(); err != nil {
@@ -107,41 +116,34 @@ func (u *sseSub) run(after uint64, resume bool, closing <-chan struct{}) error {
 	}
 	hb := time.NewTicker(sseHeartbeat)
 	defer hb.Stop()
-	streamed := false
+	catchUp := resume // a resume may take events from the ring; a streaming reader only windows
 	for {
-		frames, ok, wake := u.st.Since(cursor, u.buf[:0])
-		u.buf = frames[:0]
-		if !ok && streamed {
-			return sseErr("subscriber too slow: dropped")
-		}
-		if !ok || needSnap {
+		if needSnap {
 			seq, err := u.snapshot()
 			if err != nil {
 				return err
 			}
-			cursor, needSnap = seq, false
+			cursor, needSnap, catchUp = seq, false, false
+		}
+		out, next, ok, wake := u.st.Next(cursor, catchUp, u.buf[:0])
+		u.buf = out[:0]
+		if !ok {
+			if !catchUp {
+				return sseErr("subscriber too slow: dropped")
+			}
+			needSnap = true
 			continue
 		}
-		for _, f := range frames {
-			u.w.Write(f.SSE)
-			cursor = f.Seq
-		}
-		if len(frames) > 0 {
-			streamed = true
+		catchUp = false
+		if len(out) > 0 {
+			u.w.Write(out)
+			cursor = next
 			if err := u.flush(); err != nil {
 				return err
 			}
 		}
 		select {
 		case <-wake:
-			// coalesce: one write per subscriber per window however fast
-			// the show changes, so a thousand subscribers cost a thousand
-			// writes per window, not per event
-			select {
-			case <-time.After(sseCoalesce):
-			case <-closing:
-				return sseErr("server shutting down")
-			}
 		case <-hb.C:
 			u.w.WriteString(": heartbeat\n\n")
 			if err := u.flush(); err != nil {
@@ -160,30 +162,34 @@ func (u *sseSub) flush() error {
 	return u.w.Flush()
 }
 
-// snapshot writes an `event: snapshot` of the show's state as the stream
-// has it and returns its seq. Seat states come from the copy the show's
-// actor publishes per turn (no message to the actor); it may be a turn
-// ahead of seq, which is harmless: events carry absolute states.
+// snapshot writes an `event: snapshot` of the show and returns its seq.
+// Readers that start in one window share one snapshot (stream.Snapshot).
+// Seat states come from the copy the show's actor publishes per turn (no
+// message to the actor); it may be a turn ahead of seq, which is harmless:
+// events carry absolute states.
 func (u *sseSub) snapshot() (uint64, error) {
-	seq, sections, avail := u.st.State()
-	ctx, cancel := context.WithTimeout(context.Background(), DefaultBackendTimeout)
-	list, err := u.b.Seats(ctx, u.show, "")
-	cancel()
+	seq, data, err := u.st.Snapshot(func(seq uint64, sections []seatmap.SectionView, avail int) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), DefaultBackendTimeout)
+		list, err := u.b.Seats(ctx, u.show, "")
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		snap := sseSnapshot{Show: u.show, Seq: seq, Seats: make(map[string]string, len(list)), Sections: sections, Available: avail}
+		for _, e := range list {
+			snap.Seats[e.ID] = e.State.String()
+		}
+		body, err := json.Marshal(&snap)
+		if err != nil {
+			return nil, err
+		}
+		out := append([]byte("id: "), strconv.FormatUint(seq, 10)...)
+		out = append(append(append(out, "\nevent: snapshot\ndata: "...), body...), "\n\n"...)
+		return out, nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	snap := sseSnapshot{Show: u.show, Seq: seq, Seats: make(map[string]string, len(list)), Sections: sections, Available: avail}
-	for _, e := range list {
-		snap.Seats[e.ID] = e.State.String()
-	}
-	data, err := json.Marshal(&snap)
-	if err != nil {
-		return 0, err
-	}
-	u.w.WriteString("id: ")
-	u.w.WriteString(strconv.FormatUint(seq, 10))
-	u.w.WriteString("\nevent: snapshot\ndata: ")
 	u.w.Write(data)
-	u.w.WriteString("\n\n")
 	return seq, u.flush()
 }
