@@ -630,7 +630,7 @@ func (b *Booking) Gauges() map[string]float64 {
 	}
 }
 
-// PerfStats are the actor numbers of the performance monitor (edge.PerfSource):
+// PerfStats are the actor numbers of the performance monitor (perf.Source):
 // counters end in _total.
 func (b *Booking) PerfStats() map[string]float64 {
 	s := b.env.Stats

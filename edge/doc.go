@@ -13,8 +13,9 @@
 // bodies.go checks request bodies, with jsonread.go (a strict parser for the
 // hot routes' flat bodies) and encoding/json (show creation); jsonwrite.go
 // encodes answers into pooled buffers; limiter.go rate-limits; metrics.go
-// counts requests; deadline.go is the Backend calls' context; perf.go is the
-// performance monitor (GET /v1/admin/perf and its /metrics families);
+// counts requests; deadline.go is the Backend calls' context; perf.go wires
+// the performance monitor (package perf) to GET /v1/admin/perf, /metrics,
+// every request and every Backend call;
 // internal.go takes the results of consumers running in other processes.
 //
 // Handlers copy everything they need out of the fasthttp request before

@@ -51,7 +51,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
 	w := getWriter()
 	s.metrics.write(w, s.b.Gauges())
-	s.opt.Perf.writeMetrics(w)
+	w.b = s.opt.Perf.AppendMetrics(w.b)
 	s.writeDeadLetterMetrics(w)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.Response.Header.SetContentType("text/plain; version=0.0.4; charset=utf-8")

@@ -7,12 +7,13 @@ import (
 
 	"github.com/boxoffice/boxoffice/edge"
 	"github.com/boxoffice/boxoffice/edge/edgetest"
+	"github.com/boxoffice/boxoffice/perf"
 )
 
 // TestPerfRoute drives a server with Options.Perf over the in-memory
 // backend and reads GET /v1/admin/perf and /metrics.
 func TestPerfRoute(t *testing.T) {
-	m := edge.NewPerfMonitor(edge.PerfOptions{})
+	m := perf.New(perf.Options{})
 	defer m.Close()
 	s := edgetest.NewServer(t, edgetest.NewMemBackend(), edge.Options{Perf: m, UserRate: -1})
 	s.CheckContract(t)
@@ -33,7 +34,7 @@ func TestPerfRoute(t *testing.T) {
 		t.Fatalf("other admin path: %d", r.Status)
 	}
 	r := s.Do(t, "GET", "/v1/admin/perf", "", "Authorization", "Bearer admin")
-	var rep edge.PerfReport
+	var rep perf.Report
 	if r.Status != 200 || json.Unmarshal(r.Body, &rep) != nil {
 		t.Fatalf("perf: %d %s", r.Status, r.Body)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/boxoffice/boxoffice/actors/stream"
+	"github.com/boxoffice/boxoffice/perf"
 )
 
 // Defaults of Options.
@@ -70,7 +71,7 @@ type Options struct {
 	Concurrency int
 	// Perf, when set, times every request and Backend call, serves
 	// GET /v1/admin/perf (admin token) and adds its figures to /metrics.
-	Perf *PerfMonitor
+	Perf *perf.Monitor
 	// DeadLetters, when set, serves GET /v1/admin/dead-letters and POST
 	// /v1/admin/dead-letters/{id}/retry (admin token) and adds
 	// dead_letters_total and dead_letters to /metrics.
@@ -145,7 +146,7 @@ func New(b Backend, opt Options) *Server {
 		opt.InternalToken = opt.AdminToken
 	}
 	lister, _ := b.(ShowLister) // before the perf wrapper hides it
-	b = opt.Perf.attach(b)
+	b = attachPerf(opt.Perf, b)
 	s := &Server{b: b, lister: lister, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
 		internalTok: []byte(opt.InternalToken), closing: make(chan struct{})}
 	s.srv = &fasthttp.Server{
@@ -201,7 +202,7 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, r routeID, start time.Time) {
 	}
 	d := time.Since(start)
 	s.metrics.observe(r, ctx.Response.StatusCode(), d)
-	s.opt.Perf.observe(r, ctx.Response.StatusCode(), start.Add(d), d)
+	s.opt.Perf.Observe(int(r), ctx.Response.StatusCode(), start.Add(d), d)
 }
 
 // requestTime is when the request arrived: fasthttp reads the clock for

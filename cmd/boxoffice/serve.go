@@ -24,6 +24,7 @@ import (
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/cluster"
 	"github.com/boxoffice/boxoffice/edge"
+	"github.com/boxoffice/boxoffice/perf"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 	"github.com/boxoffice/boxoffice/persistence/redis"
 	"github.com/boxoffice/boxoffice/persistence/rocketmq"
@@ -159,7 +160,7 @@ type node struct {
 	cluster   *cluster.Node
 	booking   *actors.Booking
 	http      *edge.Server
-	perf      *edge.PerfMonitor
+	perf      *perf.Monitor
 	relay     *pipeline.Relay
 	hooks     *pipeline.Webhooks // nil without a store
 	hooksDone chan struct{}
@@ -265,14 +266,14 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	if rc != nil { // rate limits hold across the fleet
 		limiter = &redis.Limiter{Client: rc, Local: edge.NewMemLimiter(0)}
 	}
-	perfSrc := []edge.PerfSource{n.booking}
+	perfSrc := []perf.Source{n.booking}
 	if store != nil {
-		perfSrc = append(perfSrc, edge.StorePerf("pebble", store.Metrics))
+		perfSrc = append(perfSrc, perf.StoreSource("pebble", store.Metrics))
 	}
 	if rc != nil {
-		perfSrc = append(perfSrc, edge.StorePerf("redis", rc.Metrics))
+		perfSrc = append(perfSrc, perf.StoreSource("redis", rc.Metrics))
 	}
-	n.perf = edge.NewPerfMonitor(edge.PerfOptions{Source: edge.MergePerf(perfSrc...)})
+	n.perf = perf.New(perf.Options{Source: perf.Merge(perfSrc...)})
 	userAuth, err := userAuth(cfg)
 	if err != nil {
 		n.stop(log)
