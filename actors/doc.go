@@ -1,21 +1,31 @@
 // Package actors is the shell around the pure seat map: one protoactor actor
-// per shard of a show (cluster kind "shard", identity "<show>/<shard>"), and
+// per show (cluster kind "show", identity = the show id), its writer, and
 // Booking, the client that routes API calls to those actors.
 //
-// The shard actor owns one seatmap.Shard and is its only writer. For each
-// mailbox turn it (1) applies every queued command to the pure core, (2)
-// writes the turn's records and order events to the Journal as one synced
-// batch, (3) answers the commands of the turn, and (4) arms one timer for the
-// core's next deadline. A self-addressed flush message marks the end of a
-// turn: every command that arrived before it is in the batch, so under load a
-// batch carries hundreds of commands and the sync costs little per command.
+// The show actor owns one seatmap.Shard (the whole show) and is its only
+// writer. For each mailbox turn it (1) applies every queued command to the
+// pure core, (2) hands the turn's records, outbox events and archived orders
+// to the show's writer (writer.go), and (3) arms one timer for the core's
+// next deadline. A self-addressed flush message marks the end of a turn:
+// every command that arrived before it is in the batch, so under load a
+// batch carries hundreds of commands. The writer group-commits batches to
+// the Journal (one synced Pebble batch), checkpoints them to Redis under
+// the activation's epoch when --redis is on (remote.go), and only then
+// answers the batch's commands and publishes its inventory events to the
+// show's stream (package stream). Any failure of a write is reported to the
+// actor as one writeFailed message: the actor answers every command of the
+// failed generation 503 and reloads from what is durable (show_actor.go).
 //
 // Callers' duties, in order:
 //
-//  1. Start a cluster node (package cluster) with Kind(journal, ...) registered.
+//  1. Build an Env (journal, optional Remote and Leaser, registry, streams)
+//     and start a cluster node (package cluster) with Kind(env) registered.
 //  2. Build a Booking over that node; call Booking.Recover to activate every
-//     shard the journal knows, so timers run and /readyz can turn ready.
+//     show the journal knows, so timers run and /readyz can turn ready.
 //  3. Use Booking from any goroutine (it is safe for concurrent use). Commands
 //     are idempotent by the ids Booking generates, so a retried request never
 //     creates a second hold or order.
+//  4. On shutdown, hand shows over (Env.HandOver) or stop them
+//     (Env.StopShards), then wait for the writers (Env.WaitWriters) before
+//     closing the journal.
 package actors
