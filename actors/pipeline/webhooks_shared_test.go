@@ -27,7 +27,11 @@ type hookReceiver struct {
 func newHookReceiver(t *testing.T) (*hookReceiver, string) {
 	rc := &hookReceiver{tries: map[string]int{}, accepted: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p struct{ Data struct{ EventID string `json:"event_id"` } }
+		var p struct {
+			Data struct {
+				EventID string `json:"event_id"`
+			}
+		}
 		_ = json.NewDecoder(r.Body).Decode(&p)
 		id := r.Header.Get("webhook-id")
 		rc.mu.Lock()
