@@ -43,6 +43,10 @@ const sharedTimeout = 2 * time.Second
 // mirrorBatch is how many mirror marks one round of the mirror loop takes.
 const mirrorBatch = 256
 
+// mirrorGather is how long the mirror loop waits after a wake-up, so that
+// one round copies the records written meanwhile.
+const mirrorGather = 10 * time.Millisecond
+
 // mirrorRetry is how often the mirror loop looks for marks left by a
 // failed copy.
 const mirrorRetry = time.Second
@@ -108,6 +112,9 @@ func (w *Webhooks) refresh(ctx context.Context) error {
 	if err != nil || !changed {
 		return err
 	}
+	if ver == "" && known != "" {
+		return w.reseed(ctx)
+	}
 	hooks := make(map[string]Webhook, len(regs))
 	for id, b := range regs {
 		var h Webhook
@@ -149,6 +156,32 @@ func (w *Webhooks) refresh(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// reseed writes the cached registrations back to Shared, which lost them:
+// its version is gone, and no change ever removes it. A registration another
+// node deleted just before the loss may come back; none is lost.
+func (w *Webhooks) reseed(ctx context.Context) error {
+	w.mu.Lock()
+	hooks := make([]Webhook, 0, len(w.hooks))
+	for _, h := range w.hooks {
+		hooks = append(hooks, h)
+	}
+	w.mu.Unlock()
+	w.Log.Error("webhooks: Redis lost the webhook registrations; writing back those this node knows", "webhooks", len(hooks))
+	for _, h := range hooks {
+		b, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Shared.PutWebhook(ctx, h.ID, b, true); err != nil {
+			return err
+		}
+	}
+	w.mu.Lock()
+	w.regsVer = "" // read them all next time
+	w.mu.Unlock()
 	return nil
 }
 
@@ -423,6 +456,11 @@ func (w *Webhooks) mirrorLoop(ctx context.Context) {
 			cancel()
 			return
 		case <-w.mirWake:
+			// let the writes of this moment gather: one round, one store commit
+			select {
+			case <-time.After(mirrorGather):
+			case <-ctx.Done():
+			}
 		case <-t.C:
 		}
 	}

@@ -310,3 +310,33 @@ func TestSharedWebhooksMigrationAndOutage(t *testing.T) {
 }
 
 var _ SharedWebhooks = (*redis.Client)(nil)
+
+// A Redis that lost its data (restarted without persistence, flushed) gets
+// the registrations back from the nodes' caches; deliveries go on.
+func TestSharedWebhooksRedisLostData(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rc, url := newHookReceiver(t)
+	a := startSharedNode(t, t.TempDir(), openTestRedis(t, srv))
+	b := startSharedNode(t, t.TempDir(), openTestRedis(t, srv))
+	ctx := context.Background()
+	h, err := a.w.Create(ctx, WebhookSpec{URL: url, Events: []string{"order.paid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // b has read it
+	if _, err := srv.Do("FLUSHALL"); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, func() bool {
+		l, err := b.w.List(ctx)
+		return err == nil && len(l) == 1 && l[0].ID == h.ID
+	})
+	if err := b.w.Handle(ctx, paid("after-loss")); err != nil {
+		t.Fatal(err)
+	}
+	waitWebhook(t, func() bool { got, _ := rc.events(); return got["after-loss"] })
+	waitWebhook(t, func() bool {
+		ds, err := a.w.Deliveries(ctx, h.ID)
+		return err == nil && len(ds) == 1 && ds[0].Status == DeliveryDelivered
+	})
+}
