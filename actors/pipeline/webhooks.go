@@ -706,7 +706,9 @@ func (w *Webhooks) attempt(ctx context.Context, it *schedItem) (next time.Time, 
 		err = json.Unmarshal(raw, &d)
 	}
 	if err != nil {
-		w.Log.Warn("webhooks: cannot read a delivery; trying later", "delivery", it.delivery, "err", err)
+		if !errors.Is(err, errRegsNotRead) { // that one is logged once, by Load and the refresh loop
+			w.Log.Warn("webhooks: cannot read a delivery; trying later", "delivery", it.delivery, "err", err)
+		}
 		return w.Now().Add(w.MinBackoff), true
 	}
 	if d.Status != DeliveryPending {
@@ -749,6 +751,11 @@ func (w *Webhooks) attempt(ctx context.Context, it *schedItem) (next time.Time, 
 			return end.Add(w.MinBackoff), true // the mark stays: it may be sent again (at least once)
 		}
 		return next, true
+	}
+	if _, ok, err := w.hook(h.ID); err == nil && !ok {
+		// deleted during the attempt, after its records were: drop this one too
+		_ = w.KV.DeleteKV(key, whPendPrefix+d.ID)
+		return time.Time{}, false
 	}
 	if !again {
 		if err := w.KV.DeleteKV(whPendPrefix + d.ID); err != nil {
