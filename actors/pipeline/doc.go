@@ -45,6 +45,15 @@
 // RunSweeper); FileChannel remembers the event ids of the last retention
 // only. A redelivery older than the retention is not recognized.
 //
+// Webhooks is a Handler that turns order and show events into signed
+// deliveries (Standard Webhooks), stored in the node's kv before the relay
+// acknowledges the event and retried alone with backoff. Its registrations
+// live in the kv, or, with Webhooks.Shared set (a fleet on Redis), in Shared:
+// each node caches them and re-reads them every RefreshEvery (250 ms), and
+// copies every delivery record it writes to Shared (durable marks in the kv,
+// a background loop), where every node lists them. Deliveries never wait for
+// Shared once the registrations were read.
+//
 // Callers' duties, in order: build the consumers over a Settler (actors.Booking)
 // and a Dedupe store; build the Relay over the outbox, a transport and a
 // DeadLetters store; run Relay.Run in its own goroutine (and RunSweeper for

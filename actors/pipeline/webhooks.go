@@ -58,6 +58,10 @@ const (
 	DefaultWebhookMaxAge     = 24 * time.Hour
 	DefaultWebhookTimeout    = 10 * time.Second
 	DefaultWebhookWorkers    = 32
+	// with Shared
+	DefaultWebhookRefresh           = 250 * time.Millisecond
+	DefaultWebhookDeliveriesKept    = 1000
+	DefaultWebhookDeliveriesKeptFor = 7 * 24 * time.Hour
 )
 
 // Webhook is a registration. Secret is shown once, when it is created.
@@ -108,9 +112,12 @@ type Delivery struct {
 
 // kv keys
 const (
-	whRegPrefix  = "wh/reg/"  // + webhook id → Webhook (with secret)
+	whRegPrefix  = "wh/reg/"  // + webhook id → Webhook (with secret); without Shared
 	whDelPrefix  = "wh/del/"  // + webhook id + "/" + delivery id → Delivery
 	whPendPrefix = "wh/pend/" // + delivery id → webhook id, while pending
+	// with Shared:
+	whMirPrefix   = "wh/mir/"   // + %020d sequence → webhook id + "/" + delivery id: a record to copy to Shared
+	whKnownPrefix = "wh/known/" // + webhook id → "": a registration this node has seen (its local records go when it is gone)
 )
 
 // Webhooks registers webhooks and delivers events to them. As a Handler fed
@@ -118,9 +125,26 @@ const (
 // webhook (and then lets the relay acknowledge the event); Run sends the
 // deliveries, each retried alone with exponential backoff until MaxAge after
 // its creation, then marked dead. Pending deliveries survive restarts.
+//
+// Without Shared, registrations and delivery records live in KV (one node).
+// With Shared (a fleet), see webhooks_shared.go: registrations live in
+// Shared and are cached here, and every delivery record is copied there.
 type Webhooks struct {
 	KV  KV
 	Log *slog.Logger
+	// Shared, when set, holds the registrations and a copy of every
+	// delivery record, seen by every node (persistence/redis.Client). KV
+	// keeps this node's pending deliveries and their records.
+	Shared SharedWebhooks
+	// RefreshEvery is how often the registrations are read from Shared
+	// (DefaultWebhookRefresh).
+	RefreshEvery time.Duration
+	// DeliveriesKept and DeliveriesKeptFor bound the records kept in Shared
+	// per webhook: the newest DeliveriesKept (DefaultWebhookDeliveriesKept),
+	// none created longer ago than DeliveriesKeptFor
+	// (DefaultWebhookDeliveriesKeptFor, and at least MaxAge + 1 h).
+	DeliveriesKept    int
+	DeliveriesKeptFor time.Duration
 	// AllowPrivate lets webhook URLs resolve to loopback and private addresses.
 	AllowPrivate bool
 	// Resolver resolves webhook hosts; net.DefaultResolver when nil.
@@ -134,15 +158,28 @@ type Webhooks struct {
 
 	Delivered, Failed, Dead atomic.Int64
 
-	once   sync.Once
-	client *http.Client
-	wake   chan struct{}
+	once    sync.Once
+	client  *http.Client
+	wake    chan struct{}
+	mirWake chan struct{} // asks the mirror loop to copy records to Shared now
 
-	mu      sync.Mutex // protects hooks and queue
-	hooks   map[string]Webhook
-	queue   schedule
-	loaded  bool
-	loadErr error
+	// regMu serializes reading and changing the registrations in Shared, so
+	// that an older read never replaces a newer one in the cache.
+	regMu    sync.Mutex
+	migrated bool // local registrations were moved to Shared (under regMu)
+
+	// mirMu is held shared by each writer of a mirror mark and the record
+	// it marks, and exclusively by the mirror loop while it scans the marks:
+	// a mark it finds has its record written.
+	mirMu  sync.RWMutex
+	mirSeq atomic.Uint64 // the last mirror mark's sequence
+
+	mu         sync.Mutex // protects following fields
+	hooks      map[string]Webhook
+	queue      schedule
+	loaded     bool   // pending deliveries (and, without Shared, registrations) read from KV
+	regsLoaded bool   // hooks holds the registrations
+	regsVer    string // with Shared: the version hooks were read at
 }
 
 func (w *Webhooks) init() {
@@ -183,40 +220,67 @@ func (w *Webhooks) init() {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 		w.wake = make(chan struct{}, 1)
+		w.mirWake = make(chan struct{}, 1)
 		w.hooks = map[string]Webhook{}
+		if w.RefreshEvery <= 0 {
+			w.RefreshEvery = DefaultWebhookRefresh
+		}
+		if w.DeliveriesKept <= 0 {
+			w.DeliveriesKept = DefaultWebhookDeliveriesKept
+		}
+		if w.DeliveriesKeptFor <= 0 {
+			w.DeliveriesKeptFor = DefaultWebhookDeliveriesKeptFor
+		}
+		w.DeliveriesKeptFor = max(w.DeliveriesKeptFor, w.MaxAge+time.Hour)
 	})
 }
 
 // Load reads the registrations and the pending deliveries. Call it before
-// the relay starts; Handle and Run call it if it was not.
+// the relay starts; Handle and Run call it if it was not. With Shared, a
+// Shared that does not answer is not an error: events wait (the relay
+// publishes them again, ErrSkipped) until the registrations are read.
 func (w *Webhooks) Load() error {
 	w.init()
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.loadLocked()
+	err := w.loadLocked()
+	w.mu.Unlock()
+	if err != nil || w.Shared == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	if err := w.refresh(ctx); err != nil {
+		w.Log.Warn("webhooks: registrations not read from Redis yet; events wait for them", "err", err)
+	}
+	return nil
 }
 
 func (w *Webhooks) loadLocked() error {
 	if w.loaded {
 		return nil
 	}
-	var bad error
-	err := w.KV.ScanKV(whRegPrefix, func(_ string, val []byte) bool {
-		var h Webhook
-		if bad = json.Unmarshal(val, &h); bad != nil {
-			return false
+	if w.Shared == nil {
+		var bad error
+		err := w.KV.ScanKV(whRegPrefix, func(_ string, val []byte) bool {
+			var h Webhook
+			if bad = json.Unmarshal(val, &h); bad != nil {
+				return false
+			}
+			w.hooks[h.ID] = h
+			return true
+		})
+		if err == nil {
+			err = bad
 		}
-		w.hooks[h.ID] = h
-		return true
-	})
-	if err == nil {
-		err = bad
-	}
-	if err != nil {
-		return fmt.Errorf("webhooks: loading registrations: %w", err)
+		if err != nil {
+			return fmt.Errorf("webhooks: loading registrations: %w", err)
+		}
+		w.regsLoaded = true
+	} else if err := w.loadMirrorSeq(); err != nil {
+		return err
 	}
 	var pend []schedItem
-	err = w.KV.ScanKV(whPendPrefix, func(key string, val []byte) bool {
+	err := w.KV.ScanKV(whPendPrefix, func(key string, val []byte) bool {
 		pend = append(pend, schedItem{delivery: strings.TrimPrefix(key, whPendPrefix), webhook: string(val)})
 		return true
 	})
@@ -301,6 +365,12 @@ func (w *Webhooks) Create(ctx context.Context, spec WebhookSpec) (Webhook, error
 	if err != nil {
 		return Webhook{}, err
 	}
+	if w.Shared != nil {
+		if err := w.createShared(ctx, h, b); err != nil {
+			return Webhook{}, err
+		}
+		return h, nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.loadLocked(); err != nil {
@@ -314,8 +384,11 @@ func (w *Webhooks) Create(ctx context.Context, spec WebhookSpec) (Webhook, error
 }
 
 // List returns the webhooks, without their secrets, oldest first.
-func (w *Webhooks) List(context.Context) ([]Webhook, error) {
+func (w *Webhooks) List(ctx context.Context) ([]Webhook, error) {
 	w.init()
+	if err := w.current(ctx); err != nil {
+		return nil, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.loadLocked(); err != nil {
@@ -336,7 +409,11 @@ func (w *Webhooks) List(context.Context) ([]Webhook, error) {
 }
 
 // Get returns a webhook without its secret.
-func (w *Webhooks) Get(_ context.Context, id string) (Webhook, error) {
+func (w *Webhooks) Get(ctx context.Context, id string) (Webhook, error) {
+	w.init()
+	if err := w.current(ctx); err != nil {
+		return Webhook{}, err
+	}
 	h, ok, err := w.hook(id)
 	if err != nil {
 		return Webhook{}, err
@@ -355,6 +432,9 @@ func (w *Webhooks) hook(id string) (Webhook, bool, error) {
 	if err := w.loadLocked(); err != nil {
 		return Webhook{}, false, err
 	}
+	if !w.regsLoaded {
+		return Webhook{}, false, errRegsNotRead
+	}
 	h, ok := w.hooks[id]
 	return h, ok, nil
 }
@@ -362,6 +442,10 @@ func (w *Webhooks) hook(id string) (Webhook, bool, error) {
 // Delete removes a webhook and its delivery records; its pending
 // deliveries are dropped.
 func (w *Webhooks) Delete(ctx context.Context, id string) error {
+	w.init()
+	if w.Shared != nil {
+		return w.deleteShared(ctx, id)
+	}
 	if _, err := w.Get(ctx, id); err != nil {
 		return err
 	}
@@ -374,7 +458,13 @@ func (w *Webhooks) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var keys []string
+	return w.purgeLocal(id)
+}
+
+// purgeLocal deletes the delivery records of a webhook from KV; its
+// pending marks are dropped when their attempt finds no webhook.
+func (w *Webhooks) purgeLocal(id string) error {
+	keys := []string{whKnownPrefix + id}
 	if err := w.KV.ScanKV(whDelPrefix+id+"/", func(key string, _ []byte) bool {
 		keys = append(keys, key)
 		return true
@@ -386,6 +476,10 @@ func (w *Webhooks) Delete(ctx context.Context, id string) error {
 
 // Deliveries returns a webhook's deliveries with every attempt, oldest first.
 func (w *Webhooks) Deliveries(ctx context.Context, id string) ([]Delivery, error) {
+	w.init()
+	if w.Shared != nil {
+		return w.deliveriesShared(ctx, id)
+	}
 	if _, err := w.Get(ctx, id); err != nil {
 		return nil, err
 	}
@@ -437,24 +531,16 @@ func payload(typ string, e seatmap.Event) ([]byte, error) {
 // Handle makes one durable delivery of e per webhook subscribed to its type
 // and schedules it. It returns once they are stored; an error asks the relay
 // to deliver e again.
-func (w *Webhooks) Handle(_ context.Context, e seatmap.Event) error {
+func (w *Webhooks) Handle(ctx context.Context, e seatmap.Event) error {
 	typ := WebhookType(e)
 	if typ == "" {
 		return nil
 	}
 	w.init()
-	w.mu.Lock()
-	if err := w.loadLocked(); err != nil {
-		w.mu.Unlock()
+	subs, err := w.subscribers(ctx, typ)
+	if err != nil {
 		return err
 	}
-	var subs []Webhook
-	for _, h := range w.hooks {
-		if slices.Contains(h.Events, typ) {
-			subs = append(subs, h)
-		}
-	}
-	w.mu.Unlock()
 	if len(subs) == 0 {
 		return nil
 	}
@@ -470,12 +556,7 @@ func (w *Webhooks) Handle(_ context.Context, e seatmap.Event) error {
 		if err != nil {
 			return err
 		}
-		// the pending mark first: a mark without a record is dropped on load,
-		// a record without a mark would never be sent
-		if err := w.KV.Put(whPendPrefix+d.ID, []byte(h.ID), true); err != nil {
-			return err
-		}
-		stored, err := w.KV.PutIfAbsent(whDelPrefix+h.ID+"/"+d.ID, b)
+		stored, err := w.storeNew(h.ID, d.ID, b)
 		if err != nil {
 			return err
 		}
@@ -484,6 +565,56 @@ func (w *Webhooks) Handle(_ context.Context, e seatmap.Event) error {
 		}
 	}
 	return nil
+}
+
+// subscribers returns the webhooks subscribed to typ. With Shared, until
+// the registrations were read once, it tries to read them, and fails with
+// ErrSkipped (the relay publishes the event again, counting no try).
+func (w *Webhooks) subscribers(ctx context.Context, typ string) ([]Webhook, error) {
+	w.mu.Lock()
+	err := w.loadLocked()
+	ready := w.regsLoaded
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if !ready {
+		c, cancel := context.WithTimeout(ctx, sharedTimeout)
+		err := w.refresh(c)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w: %w", ErrSkipped, errRegsNotRead, err)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var subs []Webhook
+	for _, h := range w.hooks {
+		if slices.Contains(h.Events, typ) {
+			subs = append(subs, h)
+		}
+	}
+	return subs, nil
+}
+
+// storeNew stores a new delivery record unless it exists (a duplicate
+// event), with its pending mark and, with Shared, its mirror mark.
+func (w *Webhooks) storeNew(webhook, delivery string, rec []byte) (stored bool, err error) {
+	unlock := w.markMirror(webhook, delivery)
+	defer unlock()
+	// the pending mark first: a mark without a record is dropped on load,
+	// a record without a mark would never be sent
+	if err := w.KV.Put(whPendPrefix+delivery, []byte(webhook), true); err != nil {
+		return false, err
+	}
+	return w.KV.PutIfAbsent(whDelPrefix+webhook+"/"+delivery, rec)
+}
+
+// storeRecord replaces a delivery record, with its mirror mark with Shared.
+func (w *Webhooks) storeRecord(webhook, delivery string, rec []byte) error {
+	unlock := w.markMirror(webhook, delivery)
+	defer unlock()
+	return w.KV.Put(whDelPrefix+webhook+"/"+delivery, rec, true)
 }
 
 func (w *Webhooks) push(it *schedItem) {
@@ -496,7 +627,9 @@ func (w *Webhooks) push(it *schedItem) {
 	}
 }
 
-// Run sends due deliveries until ctx is done, at most Workers at a time.
+// Run sends due deliveries until ctx is done, at most Workers at a time;
+// with Shared it also refreshes the registrations and copies the delivery
+// records there.
 func (w *Webhooks) Run(ctx context.Context) {
 	if err := w.Load(); err != nil {
 		w.Log.Error("webhooks: not delivering", "err", err)
@@ -505,6 +638,13 @@ func (w *Webhooks) Run(ctx context.Context) {
 	sem := make(chan struct{}, w.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if w.Shared != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.sharedLoops(ctx)
+		}()
+	}
 	for ctx.Err() == nil {
 		w.mu.Lock()
 		var due *schedItem
@@ -566,7 +706,9 @@ func (w *Webhooks) attempt(ctx context.Context, it *schedItem) (next time.Time, 
 		err = json.Unmarshal(raw, &d)
 	}
 	if err != nil {
-		w.Log.Warn("webhooks: cannot read a delivery; trying later", "delivery", it.delivery, "err", err)
+		if !errors.Is(err, errRegsNotRead) { // that one is logged once, by Load and the refresh loop
+			w.Log.Warn("webhooks: cannot read a delivery; trying later", "delivery", it.delivery, "err", err)
+		}
 		return w.Now().Add(w.MinBackoff), true
 	}
 	if d.Status != DeliveryPending {
@@ -603,12 +745,17 @@ func (w *Webhooks) attempt(ctx context.Context, it *schedItem) (next time.Time, 
 	}
 	d.Attempts = append(d.Attempts, a)
 	b, _ := json.Marshal(d)
-	if err := w.KV.Put(key, b, true); err != nil {
+	if err := w.storeRecord(it.webhook, it.delivery, b); err != nil {
 		w.Log.Warn("webhooks: cannot store a delivery attempt", "delivery", d.ID, "err", err)
 		if !again {
 			return end.Add(w.MinBackoff), true // the mark stays: it may be sent again (at least once)
 		}
 		return next, true
+	}
+	if _, ok, err := w.hook(h.ID); err == nil && !ok {
+		// deleted during the attempt, after its records were: drop this one too
+		_ = w.KV.DeleteKV(key, whPendPrefix+d.ID)
+		return time.Time{}, false
 	}
 	if !again {
 		if err := w.KV.DeleteKV(whPendPrefix + d.ID); err != nil {

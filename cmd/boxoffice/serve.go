@@ -258,7 +258,11 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		},
 	})
 	n.relay = relay
-	if err := n.startPipeline(cfg, j, log); err != nil {
+	var shared pipeline.SharedWebhooks // webhook registrations and records fleet-wide
+	if rc != nil {
+		shared = rc
+	}
+	if err := n.startPipeline(cfg, j, shared, log); err != nil {
 		n.stop(log)
 		return nil, err
 	}
@@ -292,7 +296,7 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 // startPipeline runs the order pipeline: the outbox relay, and the payment
 // and notification consumers, embedded (in-process transport) or through
 // RocketMQ.
-func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logger) error {
+func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, shared pipeline.SharedWebhooks, log *slog.Logger) error {
 	var outbox pipeline.Outbox
 	if n.store != nil {
 		outbox = n.store
@@ -313,7 +317,7 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, log *slog.Logge
 	n.relay.Outbox = outbox
 	handlers := []pipeline.Handler{pay, notify}
 	if n.store != nil {
-		n.hooks = &pipeline.Webhooks{KV: n.store, Log: log.With("component", "webhooks"),
+		n.hooks = &pipeline.Webhooks{KV: n.store, Shared: shared, Log: log.With("component", "webhooks"),
 			AllowPrivate: cfg.webhookAllowPrivate, MinBackoff: cfg.webhookMinBackoff, MaxAge: cfg.webhookMaxAge}
 		if err := n.hooks.Load(); err != nil {
 			return err

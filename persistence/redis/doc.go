@@ -115,6 +115,16 @@
 //	{show:ID}:archive  hash: order id -> terminal order (JSON)
 //	{show:ID}:config   string: the show's registered configuration
 //	ratelimit:KEY      hash: token bucket (t tokens, ts ms)
+//	boxoffice:shows    set: every registered show id
+//
+// Webhooks (webhooks.go; actors/pipeline.Webhooks with Shared) live under
+// the one hash tag {boxoffice:webhooks}, so that a script may check a
+// registration while it writes a delivery record, on Redis Cluster too:
+//
+//	{boxoffice:webhooks}:reg    hash: webhook id -> registration JSON, with its signing secret
+//	{boxoffice:webhooks}:ver    string: random token, changed by every registration change
+//	{boxoffice:webhooks}:d:ID   hash: delivery id -> delivery record JSON
+//	{boxoffice:webhooks}:t:ID   zset: delivery id -> created (Unix ms), to keep the newest N
 //
 // # Limits
 //

@@ -31,6 +31,8 @@ var (
 	// Options.WaitTimeout; a failover may lose it. It is stored: resending it
 	// is a recognised retry.
 	ErrNotReplicated = errors.New("redis: checkpoint not acknowledged by enough replicas")
+	// ErrBadWebhookID: a webhook id is not 1 to 64 of [A-Za-z0-9_-].
+	ErrBadWebhookID = errors.New("redis: bad webhook id")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("redis: client closed")
 )

@@ -208,6 +208,8 @@ type scripts struct {
 	activate, apply, load, counts, allow *goredis.Script
 	hget, setNX, get                     *goredis.Script
 	activateLease, renewLease, release   *goredis.Script
+	// webhooks.go
+	whList, whPut, whDel, whDelivery, whDeliveries *goredis.Script
 }
 
 func newScripts() scripts {
@@ -224,10 +226,16 @@ func newScripts() scripts {
 		activateLease: goredis.NewScript(activateLeaseLua),
 		renewLease:    goredis.NewScript(renewLeaseLua),
 		release:       goredis.NewScript(releaseLeaseLua),
+
+		whList:       goredis.NewScript(whListLua),
+		whPut:        goredis.NewScript(whPutLua),
+		whDel:        goredis.NewScript(whDelLua),
+		whDelivery:   goredis.NewScript(whDeliveryLua),
+		whDeliveries: goredis.NewScript(whDeliveriesLua),
 	}
 }
 
 func (s scripts) all() []*goredis.Script {
 	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow, s.hget, s.setNX, s.get,
-		s.activateLease, s.renewLease, s.release}
+		s.activateLease, s.renewLease, s.release, s.whList, s.whPut, s.whDel, s.whDelivery, s.whDeliveries}
 }
