@@ -428,7 +428,7 @@ func (b *Booking) Seats(ctx context.Context, show, section string) ([]seatmap.Se
 	// it runs on this node and is healthy: no message to the actor
 	if _, broken := b.env.broken.Load(show); !broken {
 		if v := b.env.seatsViewOf(show); v != nil {
-			if list, ok := v.layout.Entries(v.states, section); ok {
+			if list, ok := v.layout.EntriesOf(v.states, section); ok {
 				return list, nil
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,8 +266,13 @@ func TestSSESubscriberCost(t *testing.T) {
 	}
 	subs := 1000
 	fmt.Sscan(os.Getenv("BOXOFFICE_SSE_SUBS"), &subs)
+	// the package's test env snapshots every 7 records (to exercise
+	// snapshots); a show's real cadence is the default
+	every := testEnv.SnapshotEvery
+	testEnv.SnapshotEvery = 50_000 // Env.defaults
+	t.Cleanup(func() { testEnv.SnapshotEvery = every })
 	base, b := sseServer(t)
-	measure := func(n int) (float64, string) {
+	measure := func(n int) (float64, float64, string) {
 		show := uniq("ssecost")
 		sseShow(t, b, show, 200, 100) // 20,000 seats
 		var client *exec.Cmd
@@ -290,6 +296,7 @@ func TestSSESubscriberCost(t *testing.T) {
 		const workers, dur = 64, 3 * time.Second
 		var holds atomic.Int64
 		var wg sync.WaitGroup
+		cpu0 := cpuSeconds(syscall.RUSAGE_SELF)
 		deadline := time.Now().Add(dur)
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
@@ -310,6 +317,7 @@ func TestSSESubscriberCost(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		cpuPerHoldMicros := (cpuSeconds(syscall.RUSAGE_SELF) - cpu0) * 1e6 / float64(holds.Load())
 		rate := float64(holds.Load()) / dur.Seconds()
 		got := ""
 		if client != nil {
@@ -321,19 +329,26 @@ func TestSSESubscriberCost(t *testing.T) {
 			}
 			time.Sleep(500 * time.Millisecond) // the server sees the connections closed before the next baseline
 		}
-		return rate, strings.TrimSpace(got)
+		return rate, cpuPerHoldMicros, strings.TrimSpace(got)
 	}
 	measure(0) // warm up
-	var sum0, sumN float64
+	var sum0, sumN, cpu0, cpuN float64
 	for run := 1; run <= 3; run++ {
-		r0, _ := measure(0)
-		rn, got := measure(subs)
-		sum0, sumN = sum0+r0, sumN+rn
-		t.Logf("run %d: holds/s (hold+release pairs) 0 subscribers %.0f, %d subscribers %.0f (%s); drop %.1f%%",
-			run, r0, subs, rn, got, 100*(1-rn/r0))
+		r0, c0, _ := measure(0)
+		rn, cn, got := measure(subs)
+		sum0, sumN, cpu0, cpuN = sum0+r0, sumN+rn, cpu0+c0, cpuN+cn
+		t.Logf("run %d: holds/s (hold+release pairs) 0 subscribers %.0f, %d subscribers %.0f (%s); drop %.1f%%; "+
+			"server CPU per hold %.1f / %.1f µs", run, r0, subs, rn, got, 100*(1-rn/r0), c0, cn)
 	}
-	t.Logf("mean: 0 subscribers %.0f holds/s, %d subscribers %.0f holds/s; ratio %.3f, drop %.1f%%",
-		sum0/3, subs, sumN/3, sumN/sum0, 100*(1-sumN/sum0))
+	t.Logf("mean: 0 subscribers %.0f holds/s, %d subscribers %.0f holds/s; ratio %.3f, drop %.1f%%; server CPU per hold %.1f / %.1f µs (+%.1f%%)",
+		sum0/3, subs, sumN/3, sumN/sum0, 100*(1-sumN/sum0), cpu0/3, cpuN/3, 100*(cpuN/cpu0-1))
+}
+
+// cpuSeconds is the user+system CPU time of who (RUSAGE_SELF, RUSAGE_CHILDREN).
+func cpuSeconds(who int) float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(who, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // sseClientProcess is the subscriber side of TestSSESubscriberCost: it
@@ -375,8 +390,9 @@ func sseClientProcess(url string) {
 	}
 	first.Wait() // every stream has its snapshot
 	fmt.Println("ready")
+	cpu0, start := cpuSeconds(syscall.RUSAGE_SELF), time.Now()
 	io.Copy(io.Discard, os.Stdin)
-	fmt.Printf("%d events, %d bytes received by %d subscribers, %d streams ended early\n",
-		events.Load(), bytes.Load(), subs, dropped.Load())
+	fmt.Printf("%d events, %d bytes received by %d subscribers, %d streams ended early; subscriber process %.0f%% of a CPU\n",
+		events.Load(), bytes.Load(), subs, dropped.Load(), 100*(cpuSeconds(syscall.RUSAGE_SELF)-cpu0)/time.Since(start).Seconds())
 	os.Exit(0)
 }

@@ -20,11 +20,13 @@ func TestSeatLayoutMatchesGetSeats(t *testing.T) {
 	}
 	l := s.SeatLayout()
 	var states []SeatState
+	var view *SeatsView
 	now := int64(0)
 	for i := 0; i < 500; i++ {
 		now += step(r)
 		s.Apply(randomCommand(r, now))
 		states = s.SeatStates(states)
+		view = s.SeatsView(view)
 		for _, sec := range append([]string{""}, "s", "t", "g", "zz") {
 			want := s.Apply(Command{Kind: KindGetSeats, Section: sec, Now: now})
 			got, ok := l.Entries(states, sec)
@@ -34,6 +36,69 @@ func TestSeatLayoutMatchesGetSeats(t *testing.T) {
 			if ok && !reflect.DeepEqual(got, want.Seats) {
 				t.Fatalf("step %d section %q: %s", i, sec, fmt.Sprint(got, " != ", want.Seats))
 			}
+			if got, _ := l.EntriesOf(view, sec); ok && !reflect.DeepEqual(got, want.Seats) {
+				t.Fatalf("step %d section %q: view %s", i, sec, fmt.Sprint(got, " != ", want.Seats))
+			}
+		}
+	}
+}
+
+// TestSeatsViewSharesUnchangedChunks: on a show of several chunks, each view
+// equals the states when it was taken and never changes after; chunks no
+// seat of which changed are shared with the previous view, changed ones are
+// not; a shard's first view trusts no prev.
+func TestSeatsViewSharesUnchangedChunks(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewSource(seed))
+	cfg := ShowConfig{ID: "big", HoldTTLSeconds: 60, PaymentTTLSeconds: 60, Tiers: []Tier{{ID: "std", Price: 1}}}
+	sec := Section{ID: "s", Tier: "std"}
+	for i := 1; i <= 50; i++ {
+		sec.Rows = append(sec.Rows, Row{ID: fmt.Sprint(i), Seats: 100}) // 5,000 seats: 5 chunks
+	}
+	cfg.Sections = []Section{sec}
+	s := New(0)
+	if res := s.Apply(Command{Kind: KindCreate, Show: &cfg}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	type taken struct {
+		v      *SeatsView
+		states []SeatState
+	}
+	var all []taken
+	var prev *SeatsView
+	for i := 0; i < 200; i++ {
+		changed := map[int]bool{}
+		for k := r.Intn(4); k > 0; k-- {
+			seat := uint32(r.Intn(len(s.seats)))
+			s.setSeat(seat, SeatState(r.Intn(int(numStates))))
+			changed[int(seat)/seatChunk] = true
+		}
+		v := s.SeatsView(prev)
+		if prev != nil {
+			for c := range v.chunks {
+				if shared := v.chunks[c] == prev.chunks[c]; shared == changed[c] {
+					t.Fatalf("step %d chunk %d: shared %v, changed %v", i, c, shared, changed[c])
+				}
+			}
+		}
+		all = append(all, taken{v, s.SeatStates(nil)})
+		prev = v
+	}
+	for i, tk := range all {
+		for seat, st := range tk.states {
+			if got := tk.v.State(uint32(seat)); got != st {
+				t.Fatalf("view %d seat %d: %v, was %v when taken", i, seat, got, st)
+			}
+		}
+	}
+	// a reloaded shard (a new Shard) copies everything, whatever prev says
+	s2 := New(0)
+	s2.Apply(Command{Kind: KindCreate, Show: &cfg})
+	v := s2.SeatsView(prev)
+	for c := range v.chunks {
+		if v.chunks[c] == prev.chunks[c] {
+			t.Fatalf("chunk %d shared with another shard's view", c)
 		}
 	}
 }

@@ -124,6 +124,10 @@ type Shard struct {
 	seats    []SeatState
 	rowRefs  []rowRef // sorted by base
 
+	// seat views (seats_view.go): the chunks changed since the last view
+	dirtyChunks []uint64
+	viewed      bool
+
 	holds        map[string]*hold // live holds only
 	activeHolds  int              // = len(holds)
 	expiredHolds map[string]int64
@@ -273,6 +277,7 @@ func (s *Shard) setSeat(seat uint32, to SeatState) {
 		r.avail++
 	}
 	s.seats[seat] = to
+	s.markSeat(seat)
 }
 
 // moveSeats moves the seats and GA parts of a hold or order from one state to another.
