@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -250,12 +252,15 @@ func TestSSEStream(t *testing.T) {
 	resp.Body.Close()
 }
 
-// TestSSESubscriberCost measures holds/s on one show with 0 and with
-// BOXOFFICE_SSE_SUBS (default 1000) SSE subscribers over loopback, three
-// runs each. The subscribers run in a separate process (this test binary
-// re-executed with BOXOFFICE_SSE_CLIENT set) so their reading is not
-// counted as the server's CPU. Slow: run it with -run TestSSESubscriberCost
-// and BOXOFFICE_SSE_COST=1.
+// TestSSESubscriberCost measures what BOXOFFICE_SSE_SUBS (default 1000)
+// SSE subscribers of a show cost the holds on that show: two 20,000-seat
+// shows on one server, the subscribers (a separate process: this test
+// binary re-executed with BOXOFFICE_SSE_CLIENT set) on show A only; 64
+// callers hold and release one seat on B, then on A, in alternating 1 s
+// phases (ten rounds), so that whatever else runs on the machine falls on
+// both alike. It reports holds/s and server CPU per hold with and without
+// subscribers, per round and in total. Slow: run it with -run
+// TestSSESubscriberCost and BOXOFFICE_SSE_COST=1 (make bench-sse).
 func TestSSESubscriberCost(t *testing.T) {
 	if url := os.Getenv("BOXOFFICE_SSE_CLIENT"); url != "" {
 		sseClientProcess(url)
@@ -272,37 +277,44 @@ func TestSSESubscriberCost(t *testing.T) {
 	testEnv.SnapshotEvery = 50_000 // Env.defaults
 	t.Cleanup(func() { testEnv.SnapshotEvery = every })
 	base, b := sseServer(t)
-	measure := func(n int) (float64, float64, string) {
-		show := uniq("ssecost")
-		sseShow(t, b, show, 200, 100) // 20,000 seats
-		var client *exec.Cmd
-		var stdin io.WriteCloser
-		var out *bufio.Reader
-		if n > 0 {
-			client = exec.Command(os.Args[0], "-test.run=^TestSSESubscriberCost$")
-			client.Env = append(os.Environ(), "BOXOFFICE_SSE_CLIENT="+base+"/v1/shows/"+show+"/events", fmt.Sprint("BOXOFFICE_SSE_SUBS=", n))
-			client.Stderr = os.Stderr
-			stdin, _ = client.StdinPipe()
-			pipe, _ := client.StdoutPipe()
-			out = bufio.NewReader(pipe)
-			if err := client.Start(); err != nil {
+	showA, showB := uniq("ssecost-subs"), uniq("ssecost-none")
+	sseShow(t, b, showA, 200, 100)
+	sseShow(t, b, showB, 200, 100)
+
+	client := exec.Command(os.Args[0], "-test.run=^TestSSESubscriberCost$")
+	client.Env = append(os.Environ(), "BOXOFFICE_SSE_CLIENT="+base+"/v1/shows/"+showA+"/events", fmt.Sprint("BOXOFFICE_SSE_SUBS=", subs))
+	client.Stderr = os.Stderr
+	stdin, _ := client.StdinPipe()
+	pipe, _ := client.StdoutPipe()
+	out := bufio.NewReader(pipe)
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer client.Process.Kill()
+	if line, err := out.ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
+		t.Fatalf("subscriber process: %q %v", line, err)
+	}
+
+	// phase holds and releases on show for d; holds/s and server µs per hold
+	phase := func(show string, d time.Duration) (float64, float64) {
+		if dir := os.Getenv("BOXOFFICE_SSE_PROFILE"); dir != "" { // a CPU profile of each phase, to see where it went
+			f, err := os.Create(fmt.Sprintf("%s/%s-%d.prof", dir, show, time.Now().UnixNano()))
+			if err != nil {
 				t.Fatal(err)
 			}
-			if line, err := out.ReadString('\n'); err != nil || !strings.HasPrefix(line, "ready") {
-				t.Fatalf("subscriber process: %q %v", line, err)
-			}
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
-		time.Sleep(500 * time.Millisecond)
-		const workers, dur = 64, 3 * time.Second
+		const workers = 64
 		var holds atomic.Int64
 		var wg sync.WaitGroup
 		cpu0 := cpuSeconds(syscall.RUSAGE_SELF)
-		deadline := time.Now().Add(dur)
+		deadline := time.Now().Add(d)
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := 0; time.Now().Before(deadline); i++ {
+				for time.Now().Before(deadline) {
 					h, _, err := b.Hold(context.Background(), seatmap.HoldRequest{Show: show, User: fmt.Sprint("w", w), Section: "s0", Quantity: 1})
 					if err != nil {
 						t.Error(err)
@@ -317,31 +329,36 @@ func TestSSESubscriberCost(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		cpuPerHoldMicros := (cpuSeconds(syscall.RUSAGE_SELF) - cpu0) * 1e6 / float64(holds.Load())
-		rate := float64(holds.Load()) / dur.Seconds()
-		got := ""
-		if client != nil {
-			time.Sleep(300 * time.Millisecond)
-			stdin.Close() // the client reports, closes its connections and exits
-			got, _ = out.ReadString('\n')
-			if err := client.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(500 * time.Millisecond) // the server sees the connections closed before the next baseline
-		}
-		return rate, cpuPerHoldMicros, strings.TrimSpace(got)
+		n := float64(holds.Load())
+		return n / d.Seconds(), (cpuSeconds(syscall.RUSAGE_SELF) - cpu0) * 1e6 / n
 	}
-	measure(0) // warm up
-	var sum0, sumN, cpu0, cpuN float64
-	for run := 1; run <= 3; run++ {
-		r0, c0, _ := measure(0)
-		rn, cn, got := measure(subs)
-		sum0, sumN, cpu0, cpuN = sum0+r0, sumN+rn, cpu0+c0, cpuN+cn
-		t.Logf("run %d: holds/s (hold+release pairs) 0 subscribers %.0f, %d subscribers %.0f (%s); drop %.1f%%; "+
-			"server CPU per hold %.1f / %.1f µs", run, r0, subs, rn, got, 100*(1-rn/r0), c0, cn)
+	phase(showB, time.Second) // warm up
+	phase(showA, time.Second)
+	const rounds = 10
+	var ratios []float64
+	var sumB, sumA, cpuB, cpuA float64
+	for r := 1; r <= rounds; r++ {
+		rb, cb := phase(showB, time.Second)
+		ra, ca := phase(showA, time.Second)
+		sumB, sumA, cpuB, cpuA = sumB+rb, sumA+ra, cpuB+cb, cpuA+ca
+		ratios = append(ratios, ra/rb)
+		t.Logf("round %2d: holds/s without subscribers %.0f, with %d %.0f (ratio %.3f); server CPU per hold %.1f / %.1f µs",
+			r, rb, subs, ra, ra/rb, cb, ca)
 	}
-	t.Logf("mean: 0 subscribers %.0f holds/s, %d subscribers %.0f holds/s; ratio %.3f, drop %.1f%%; server CPU per hold %.1f / %.1f µs (+%.1f%%)",
-		sum0/3, subs, sumN/3, sumN/sum0, 100*(1-sumN/sum0), cpu0/3, cpuN/3, 100*(cpuN/cpu0-1))
+	time.Sleep(300 * time.Millisecond)
+	stdin.Close() // the client reports, closes its connections and exits
+	got, _ := out.ReadString('\n')
+	if err := client.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ratios)
+	t.Logf("subscribers: %s", strings.TrimSpace(got))
+	t.Logf("mean: without subscribers %.0f holds/s, with %d %.0f holds/s; ratio of sums %.3f, median ratio %.3f (drop %.1f%%); server CPU per hold %.1f / %.1f µs (+%.1f%%)",
+		sumB/rounds, subs, sumA/rounds, sumA/sumB, (ratios[rounds/2-1]+ratios[rounds/2])/2,
+		100*(1-(ratios[rounds/2-1]+ratios[rounds/2])/2), cpuB/rounds, cpuA/rounds, 100*(cpuA/cpuB-1))
+	if strings.HasPrefix(got, "0 events") {
+		t.Fatal("the subscribers received nothing")
+	}
 }
 
 // cpuSeconds is the user+system CPU time of who (RUSAGE_SELF, RUSAGE_CHILDREN).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"time"
@@ -81,7 +82,7 @@ func (s *Server) showEvents(ctx *fasthttp.RequestCtx, p []byte) {
 	ctx.Hijack(func(conn net.Conn) {
 		w := bufio.NewWriterSize(conn, 16<<10)
 		w.WriteString(sseHead)
-		sub := sseSub{w: w, conn: conn, st: st, show: show, b: b}
+		sub := sseSub{w: w, conn: conn, st: st, show: show, b: b, offset: time.Duration(rand.Int64N(int64(sseSpread) + 1))}
 		if err := sub.run(after, resume, closing); err != nil {
 			log.Debug("sse: stream ended", "show", show, "err", err)
 		}
@@ -99,7 +100,13 @@ type sseSub struct {
 	show string
 	b    Backend
 	buf  []byte
+	// offset spreads the subscribers of a show over the window: each
+	// writes its frame this long after the window closed, so a thousand
+	// subscribers are not a thousand goroutines runnable at once
+	offset time.Duration
 }
+
+var sseSpread = 50 * time.Millisecond
 
 // sseErr says why a stream ended.
 type sseErr string
@@ -144,6 +151,9 @@ func (u *sseSub) run(after uint64, resume bool, closing <-chan struct{}) error {
 		}
 		select {
 		case <-wake:
+			if sseSpread > 0 {
+				time.Sleep(u.offset)
+			}
 		case <-hb.C:
 			u.w.WriteString(": heartbeat\n\n")
 			if err := u.flush(); err != nil {
