@@ -26,6 +26,9 @@ type Env struct {
 	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
 	// core gets the value as an input.
 	NowMs func() int64
+	// Clock runs the shell's timers and its lease clock (default
+	// SystemClock; the simulator's in sim/vopr).
+	Clock Clock
 	// SnapshotEvery is how many records a shard writes between snapshots.
 	SnapshotEvery int
 	// HoldAckApplied answers hold, release and extend commands as soon as the
@@ -99,7 +102,7 @@ func (e *Env) journalReady() bool {
 		return true
 	}
 	if e.reopening.CompareAndSwap(false, true) {
-		go func() {
+		e.Clock.AfterFunc(0, func() { // in the background
 			defer e.reopening.Store(false)
 			start := time.Now()
 			if err := e.Journal.Recover(); err != nil {
@@ -107,7 +110,7 @@ func (e *Env) journalReady() bool {
 				return
 			}
 			e.Log.Info("journal reopened after a failed write", "took", time.Since(start))
-		}()
+		})
 	}
 	return false
 }
@@ -197,6 +200,9 @@ func (e *Env) defaults() {
 	}
 	if e.NowMs == nil {
 		e.NowMs = func() int64 { return time.Now().UnixMilli() }
+	}
+	if e.Clock == nil {
+		e.Clock = SystemClock{}
 	}
 	if e.SnapshotEvery <= 0 {
 		e.SnapshotEvery = 50_000

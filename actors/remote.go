@@ -181,7 +181,7 @@ func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint6
 	if prev == 0 {
 		prev = localEpoch
 	}
-	start := monoNow()
+	start := a.env.mono()
 	epoch, wait, err := l.ActivateLease(ctx, a.identity, prev, ttl)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errRemoteDown, err)
@@ -190,9 +190,9 @@ func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint6
 		// an older activation may still answer until its lease runs out; it can
 		// no longer renew it (our epoch fences it)
 		a.log.Info("waiting for the previous activation's lease", "wait", wait)
-		time.Sleep(min(wait, ttl) + 5*time.Millisecond)
+		a.env.Clock.Sleep(min(wait, ttl) + 5*time.Millisecond)
 		a.env.Stats.LeaseWaitMicros.Add(wait.Microseconds())
-		start = monoNow()
+		start = a.env.mono()
 		if err := l.RenewLease(ctx, a.identity, epoch, ttl); err != nil {
 			return 0, fmt.Errorf("%w: taking the lease: %v", errRemoteDown, err)
 		}
@@ -315,7 +315,7 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	start, mono := time.Now(), monoNow()
+	start, mono := time.Now(), w.env.mono()
 	err := w.env.Remote.Apply(ctx, cp)[0]
 	w.env.Stats.RemoteMicros.Add(time.Since(start).Microseconds())
 	if err != nil {
@@ -364,7 +364,7 @@ func (w *writer) remoteSnapshot(seq uint64, snap []byte, cnt map[string]string) 
 	if w.env.leaser() != nil {
 		cp.LeaseTTL = w.env.Lease
 	}
-	mono := monoNow()
+	mono := w.env.mono()
 	if err := w.env.Remote.Apply(ctx, cp)[0]; err != nil {
 		w.env.Log.Warn("redis snapshot failed", "show", w.identity, "err", err)
 	} else if cp.LeaseTTL > 0 {

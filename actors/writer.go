@@ -77,8 +77,9 @@ func (r *replySet) fail(w *writer, res seatmap.Result) {
 type writer struct {
 	env      *Env
 	identity string
-	self     *actor.PID
-	root     *actor.RootContext
+	tell     func(msg any)      // to the actor's mailbox
+	root     *actor.RootContext // answers remote callers; nil in a SteppedShow
+	stepped  bool               // no goroutine: the caller runs step (SteppedShow)
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
 	gen      uint64 // generation of the last batch taken
@@ -139,9 +140,14 @@ func (w *writer) failQueued(res seatmap.Result) {
 // answer 503.
 const stallTimeout = 2 * time.Second
 
-func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
-	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024), gen: 1,
-		stopped: make(chan struct{})}
+// startWriter starts the writer of a show: its goroutine, unless goroutine
+// is false (a SteppedShow: the caller runs each step).
+func startWriter(env *Env, identity string, tell func(any), root *actor.RootContext, goroutine bool) *writer {
+	w := &writer{env: env, identity: identity, tell: tell, root: root, in: make(chan batch, 1024), gen: 1,
+		stopped: make(chan struct{}), stepped: !goroutine}
+	if !goroutine {
+		return w
+	}
 	env.writers.Add(1)
 	go func() {
 		defer env.writers.Done()
@@ -181,24 +187,33 @@ func (w *writer) run() {
 			}
 			return
 		}
-		group := []batch{b}
-		// group commit: take every batch already queued behind it
-	drain:
-		for len(group) < 256 {
-			select {
-			case nb, ok := <-w.in:
-				if !ok {
-					break drain
-				}
-				group = append(group, nb)
-			default:
-				break drain
-			}
-		}
-		w.write(group)
-		w.finished()
-		w.done.Add(uint64(len(group)))
+		w.step(w.drain([]batch{b}))
 	}
+}
+
+// drain adds the batches already queued behind group (group commit), up to
+// 256, without waiting.
+func (w *writer) drain(group []batch) []batch {
+	for len(group) < 256 {
+		select {
+		case nb, ok := <-w.in:
+			if !ok {
+				return group
+			}
+			group = append(group, nb)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// step writes one group of batches and answers them: one turn of the
+// writer's loop.
+func (w *writer) step(group []batch) {
+	w.write(group)
+	w.finished()
+	w.done.Add(uint64(len(group)))
 }
 
 // write journals a group of consecutive batches as one Append (one sync),
@@ -285,7 +300,10 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	wr.Held = remote
 	var remoteErr error
 	var remoteDone chan struct{}
-	if remote {
+	switch {
+	case remote && w.stepped: // one step at a time: Redis first, then the journal
+		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
+	case remote:
 		remoteDone = make(chan struct{})
 		go func() {
 			defer close(remoteDone)
@@ -297,7 +315,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	// stallTimeout to this batch and every one queued behind it, rather than
 	// holding their callers; the write goes on, and the show refuses writes
 	// until it returned (the outcome of those commands is unknown to them)
-	stall := time.AfterFunc(stallTimeout, func() {
+	stall := w.env.Clock.AfterFunc(stallTimeout, func() {
 		w.stalled.Store(true)
 		w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
 		w.failQueued(unavailable("storage is stalled"))
@@ -391,7 +409,7 @@ func (w *writer) fail(gen uint64, err error, fenced bool, replies []*replySet) {
 	if w.env.Remote != nil {
 		w.rs.epoch = 0 // nothing more is written until the actor activated again
 	}
-	w.root.Send(w.self, &writeFailed{gen: gen, err: err, fenced: fenced, replies: replies})
+	w.tell(&writeFailed{gen: gen, err: err, fenced: fenced, replies: replies})
 }
 
 func unavailable(msg string) seatmap.Result {
