@@ -37,16 +37,16 @@ type Server struct {
 }
 
 type show struct {
-	ctr, nonce  uint64 // the current epoch
-	wctr, wnon  uint64 // the activation that wrote last
-	snap        []byte
-	snapSeq     uint64
-	log         []redis.Entry
-	lease       string
-	leaseUntil  time.Time
-	counts      map[string]string
-	countsSeq   uint64
-	archive     map[string][]byte
+	ctr, nonce uint64 // the current epoch
+	wctr, wnon uint64 // the activation that wrote last
+	snap       []byte
+	snapSeq    uint64
+	log        []redis.Entry
+	lease      string
+	leaseUntil time.Time
+	counts     map[string]string
+	countsSeq  uint64
+	archive    map[string][]byte
 }
 
 // NewServer returns an empty Redis.
