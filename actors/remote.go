@@ -79,10 +79,14 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 		prev.Epoch = 0 // another activation wrote between our reads: it owned the show after us
 	}
 	L, R := local.Seq(), st.Seq
-	lastWriter := le != 0 && prev.Epoch == le
+	// this node's activation le wrote last: Redis's records are this
+	// node's history. Either nobody activated the show since le, or only
+	// activations that wrote nothing did (this node's own, whose Activate
+	// reply was lost or whose local epoch was never recorded)
+	lastWriter := le != 0 && (prev.Epoch == le || st.Writer == le)
 	// Redis holds less than this node's activation had acknowledged, and no
 	// newer activation took the show since: Redis lost data
-	lost := le != 0 && acked > R && (prev.Epoch == le || epochCounter(prev.Epoch) < epochCounter(le))
+	lost := le != 0 && acked > R && (lastWriter || epochCounter(prev.Epoch) < epochCounter(le))
 	sh, seed := local, false
 	switch {
 	case lost:
@@ -144,7 +148,8 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 				return nil, remoteInit{}, fmt.Errorf("storing the state restored from redis: %w", err)
 			}
 		}
-		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter)
+		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter,
+			"redis_epoch", prev.Epoch, "local_epoch", le, "epoch", epoch)
 	}
 	// every case leaves the state equal to what Redis holds (once seeded)
 	init := remoteInit{epoch: epoch, remoteSeq: sh.Seq()}

@@ -82,14 +82,15 @@ func (s *SteppedShow) Heartbeat() {
 }
 
 // State returns the activation's seat map (nil while it has none) and
-// whether it would answer a read now. The caller must not change it, and may
-// read it only between steps.
+// whether it would answer a read now from durable state (everything applied
+// is written and accepted). The caller must not change it, and may read it
+// only between steps.
 func (s *SteppedShow) State() (*seatmap.Shard, bool) {
 	a := s.a
 	if a.shard == nil || a.w == nil {
 		return a.shard, false
 	}
-	return a.shard, a.refusal(seatmap.Command{Kind: seatmap.KindGetShow}) == nil
+	return a.shard, a.refusal(seatmap.Command{Kind: seatmap.KindGetShow}) == nil && a.durable()
 }
 
 // Status describes the activation for a trace: generation, epoch, flags.

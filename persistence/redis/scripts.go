@@ -154,12 +154,13 @@ return {0, seq, base}
 `
 
 // loadLua: KEYS meta snap log. Returns {ctr, nonce, snapseq, snapshot or
-// nil, {entries...}} as one consistent read.
+// nil, {entries...}, wctr, wnonce} as one consistent read (w*: the
+// activation that wrote last).
 const loadLua = `
-local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq')
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce')
 local snap = redis.call('GET', KEYS[2])
 local log = redis.call('LRANGE', KEYS[3], 0, -1)
-return {m[1] or '0', m[2] or '0', m[3] or '0', snap, log}
+return {m[1] or '0', m[2] or '0', m[3] or '0', snap, log, m[4] or '0', m[5] or '0'}
 `
 
 // countsLua: KEYS meta counts. Returns {countsseq, {field, value, ...}}.

@@ -239,8 +239,12 @@ func (s *Server) load(id string) redis.State {
 	if sh == nil {
 		return redis.State{}
 	}
-	return redis.State{Epoch: sh.epoch(), Seq: sh.seq(), Snapshot: sh.snap, SnapshotSeq: sh.snapSeq,
+	st := redis.State{Epoch: sh.epoch(), Seq: sh.seq(), Snapshot: sh.snap, SnapshotSeq: sh.snapSeq,
 		Entries: append([]redis.Entry(nil), sh.log...)}
+	if sh.wctr != 0 || sh.wnon != 0 {
+		st.Writer = sh.wctr<<nonceBits | sh.wnon
+	}
+	return st
 }
 
 // apply is applyLua for a whole checkpoint: every check before any write.

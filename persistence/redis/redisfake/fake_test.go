@@ -228,7 +228,7 @@ func kind(err error) string {
 
 func describe(st redis.State) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "ctr %d seq %d snap %d %q [", st.Epoch>>20, st.Seq, st.SnapshotSeq, st.Snapshot)
+	fmt.Fprintf(&b, "ctr %d writer ctr %d seq %d snap %d %q [", st.Epoch>>20, st.Writer>>20, st.Seq, st.SnapshotSeq, st.Snapshot)
 	for _, e := range st.Entries {
 		fmt.Fprintf(&b, "%d:%s ", e.Seq, e.Data)
 	}
