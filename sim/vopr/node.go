@@ -32,15 +32,15 @@ type node struct {
 	// redisCut: this node cannot reach Redis (a partition); survives restarts
 	redisCut bool
 	// isolated: this node cannot reach the other nodes (a partition)
-	isolated bool
-	acts     map[string]*activation // show -> its activation here, if any
-	view     map[string]int         // show -> the node this one routes it to
-	relay    *pipeline.Relay
-	relayP   *proc
+	isolated  bool
+	acts      map[string]*activation // show -> its activation here, if any
+	view      map[string]int         // show -> the node this one routes it to
+	relay     *pipeline.Relay
+	relayP    *proc
 	relayIdle *event // the relay's wait for a Wake, if waiting
-	dedupe   *pipeline.MemDedupe
-	dead     *pipeline.MemDeadLetters
-	procs    []*proc // processes that die with this incarnation
+	dedupe    *pipeline.MemDedupe
+	dead      *pipeline.MemDeadLetters
+	procs     []*proc // processes that die with this incarnation
 }
 
 // nodeClock is a node's actors.Clock: simulated time plus the node's own
@@ -365,10 +365,10 @@ type actx struct {
 	msg any
 }
 
-func (c *actx) Message() any        { return c.msg }
-func (c *actx) Sender() *actor.PID  { return nil }
-func (c *actx) Self() *actor.PID    { return c.a.pid }
-func (c *actx) Poison(*actor.PID)   { c.a.enqueue(poisonPill{}) }
+func (c *actx) Message() any       { return c.msg }
+func (c *actx) Sender() *actor.PID { return nil }
+func (c *actx) Self() *actor.PID   { return c.a.pid }
+func (c *actx) Poison(*actor.PID)  { c.a.enqueue(poisonPill{}) }
 func (c *actx) Send(pid *actor.PID, m any) {
 	if pid != c.a.pid {
 		panic(fmt.Sprintf("show actor sent %T to %v", m, pid))

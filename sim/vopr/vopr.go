@@ -48,12 +48,12 @@ type config struct {
 
 	mailboxLatency, syncMin, syncMax, netMin, netMax, think time.Duration
 
-	pSlowSync, pNetDrop, pNetDup, pNetLoseReply                float64
-	pRedisDrop, pRedisLoseReply                                float64
-	pGatewayDown, pGatewayLate, pNotifyFail, pDupDelivery      float64
-	faultEvery                                                 time.Duration
+	pSlowSync, pNetDrop, pNetDup, pNetLoseReply                 float64
+	pRedisDrop, pRedisLoseReply                                 float64
+	pGatewayDown, pGatewayLate, pNotifyFail, pDupDelivery       float64
+	faultEvery                                                  time.Duration
 	wJournal, wCrash, wClock, wRedisCut, wRedisLose, wRedisLoss float64
-	wMove, wPartition                                          float64
+	wMove, wPartition                                           float64
 }
 
 func chooseConfig(s *sched) config {
