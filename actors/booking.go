@@ -531,7 +531,7 @@ func (b *Booking) orderCmd(ctx context.Context, id string, cmd seatmap.Command) 
 // archived reads an order that left its actor's memory (paid, cancelled or
 // expired a while ago) from the archive.
 func (b *Booking) archived(ctx context.Context, show, id string) (seatmap.OrderView, error) {
-	raw, ok, err := b.env.archive(ctx, show, id)
+	raw, ok, err := b.env.Archived(ctx, show, id)
 	if err != nil {
 		return seatmap.OrderView{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "order archive: " + err.Error()}
 	}

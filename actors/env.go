@@ -115,13 +115,18 @@ func (e *Env) journalReady() bool {
 	return false
 }
 
-// archive reads an archived order: the local journal first, then Redis.
-func (e *Env) archive(ctx context.Context, show, id string) ([]byte, bool, error) {
-	v, ok, err := e.Journal.Archived(id)
-	if err != nil || ok || e.Remote == nil {
-		return v, ok, err
+// Archived reads an archived order (Booking's GET of an order that left
+// memory). Without Redis, from the local journal. With Redis, from Redis
+// first: it is the authority, and the local journal may hold the archive
+// of a batch Redis refused (a history that never happened); the local copy
+// answers only what Redis does not have (it lost data).
+func (e *Env) Archived(ctx context.Context, show, id string) ([]byte, bool, error) {
+	if e.Remote != nil {
+		if v, ok, err := e.Remote.Archived(ctx, show, id); err != nil || ok {
+			return v, ok, err
+		}
 	}
-	return e.Remote.Archived(ctx, show, id)
+	return e.Journal.Archived(id)
 }
 
 // Broken lists the shows whose recovery failed and is being retried, with why.

@@ -267,6 +267,11 @@ func (a *showActor) recover(ctx actor.Context) {
 		var init remoteInit
 		var active *seatmap.Shard
 		active, init, err = a.activateRemote(sh)
+		if err != nil {
+			// an activation that failed half-way (after it took the lease)
+			// proves nothing: its local state may be stale
+			a.w.lease.drop()
+		}
 		switch {
 		case err == nil:
 			sh, a.readOnly = active, false

@@ -247,7 +247,7 @@ func (w *writer) write(group []batch) {
 		switch {
 		case b.init != nil:
 			if flushRun() {
-				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq}
+				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, eventsSeq: b.init.remoteSeq}
 			}
 		case b.snap != nil:
 			if !flushRun() {
@@ -358,6 +358,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		held.Release()
 	}
 	if remote {
+		w.rs.eventsSeq = w.rs.remoteSeq // the next checkpoint tells Redis these events are durable
 		// narrows what a lost Redis tail can be; synced with the next commit
 		_ = w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false)
 	}

@@ -19,6 +19,9 @@ type State struct {
 	// Writer is the epoch of the activation whose checkpoint Redis
 	// accepted last (0: none yet).
 	Writer uint64
+	// EventsSeq is the highest Checkpoint.EventsSeq accepted: the events
+	// of the records up to it are in their writers' outboxes.
+	EventsSeq uint64
 }
 
 // Load reads a shard's epoch, seq, snapshot and the entries after it in one
@@ -43,7 +46,7 @@ func (c *Client) Load(ctx context.Context, shard string) (State, error) {
 
 // parseState decodes loadLua's reply.
 func parseState(shard string, res []any) (State, error) {
-	if len(res) != 7 {
+	if len(res) != 8 {
 		return State{}, fmt.Errorf("redis: load %s: unexpected reply of %d elements", shard, len(res))
 	}
 	var nums [3]uint64
@@ -68,6 +71,12 @@ func parseState(shard string, res []any) (State, error) {
 	if w[0] != 0 || w[1] != 0 {
 		st.Writer = joinEpoch(w[0], w[1])
 	}
+	s, _ := res[7].(string)
+	ev, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return State{}, fmt.Errorf("%w: %s: evseq is %q", ErrCorrupt, shard, res[7])
+	}
+	st.EventsSeq = ev
 	if s, ok := res[3].(string); ok {
 		st.Snapshot = []byte(s)
 	}

@@ -265,18 +265,22 @@ func (m *model) lookupArchive(n *node, id string) (*seatmap.OrderView, error) {
 	return m.archive(n, id, false)
 }
 
-// archive reads an archived order; the checker reads Redis whatever the
-// network (direct).
+// archive reads an archived order as Env.Archived does; the checker
+// (direct) reads Redis whatever the network.
 func (m *model) archive(n *node, id string, direct bool) (*seatmap.OrderView, error) {
-	raw, ok, err := n.journal.Archived(id)
-	if err != nil {
-		return nil, err
-	}
-	if !ok && m.w.redis != nil {
-		if n.redisCut && !direct {
-			return nil, unavailable("order archive: redis unreachable")
-		}
+	var raw []byte
+	var ok bool
+	var err error
+	if direct && m.w.redis != nil { // Env.Archived's order, without the network
 		raw, ok, _ = m.w.redis.Client().Archived(context.Background(), idShow(id), id)
+		if !ok {
+			raw, ok, err = n.journal.Archived(id)
+		}
+	} else {
+		raw, ok, err = n.env.Archived(context.Background(), idShow(id), id)
+	}
+	if err != nil {
+		return nil, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "order archive: " + err.Error()}
 	}
 	if !ok {
 		return nil, nil

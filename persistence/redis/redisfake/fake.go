@@ -46,6 +46,7 @@ type show struct {
 	leaseUntil time.Time
 	counts     map[string]string
 	countsSeq  uint64
+	evSeq      uint64
 	archive    map[string][]byte
 }
 
@@ -244,6 +245,7 @@ func (s *Server) load(id string) redis.State {
 	if sh.wctr != 0 || sh.wnon != 0 {
 		st.Writer = sh.wctr<<nonceBits | sh.wnon
 	}
+	st.EventsSeq = sh.evSeq
 	return st
 }
 
@@ -315,6 +317,7 @@ func (s *Server) apply(cp redis.Checkpoint) error {
 		}
 	}
 	sh.wctr, sh.wnon = sh.ctr, sh.nonce
+	sh.evSeq = max(sh.evSeq, cp.EventsSeq)
 	wrote = true
 	at := seq
 	if len(ents) > 0 {

@@ -206,6 +206,9 @@ func randomCheckpoint(rng *rand.Rand, show string, seq uint64, step int) redis.C
 	if rng.IntN(3) == 0 {
 		cp.LeaseTTL = 5 * time.Second
 	}
+	if rng.IntN(2) == 0 {
+		cp.EventsSeq = uint64(rng.IntN(int(seq) + 2))
+	}
 	return cp
 }
 
@@ -228,7 +231,7 @@ func kind(err error) string {
 
 func describe(st redis.State) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "ctr %d writer ctr %d seq %d snap %d %q [", st.Epoch>>20, st.Writer>>20, st.Seq, st.SnapshotSeq, st.Snapshot)
+	fmt.Fprintf(&b, "ctr %d writer ctr %d events %d seq %d snap %d %q [", st.Epoch>>20, st.Writer>>20, st.EventsSeq, st.Seq, st.SnapshotSeq, st.Snapshot)
 	for _, e := range st.Entries {
 		fmt.Fprintf(&b, "%d:%s ", e.Seq, e.Data)
 	}
