@@ -390,7 +390,9 @@ func (h *traceLog) Handle(_ context.Context, r slog.Record) error {
 	w := h.n.w
 	attrs := append([]slog.Attr(nil), h.attrs...)
 	r.Attrs(func(a slog.Attr) bool {
-		attrs = append(attrs, a)
+		if a.Key != "took" { // real time: a replay's trace must not differ
+			attrs = append(attrs, a)
+		}
 		return true
 	})
 	msg, level := r.Message, r.Level
