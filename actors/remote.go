@@ -316,8 +316,11 @@ type remoteState struct {
 	epoch     uint64 // 0: no activation: nothing may be written
 	remoteSeq uint64 // Redis accepted everything up to here
 	// eventsSeq: the events of every record up to here are durable in an
-	// outbox (Checkpoint.EventsSeq)
-	eventsSeq uint64
+	// outbox (Checkpoint.EventsSeq), and so is this node's LocalEpoch acked
+	// seq at or above it (DropUnaccepted never drops them): it trails
+	// ackedSeq, the acked seq of the last batch, whose unsynced put is synced
+	// by the next batch's commit
+	eventsSeq, ackedSeq uint64
 }
 
 // remoteCheckpoint applies one group's records to Redis under the

@@ -247,7 +247,8 @@ func (w *writer) write(group []batch) {
 		switch {
 		case b.init != nil:
 			if flushRun() {
-				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, eventsSeq: b.init.remoteSeq}
+				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, eventsSeq: b.init.remoteSeq,
+					ackedSeq: b.init.remoteSeq}
 			}
 		case b.snap != nil:
 			if !flushRun() {
@@ -358,7 +359,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		held.Release()
 	}
 	if remote {
-		w.rs.eventsSeq = w.rs.remoteSeq // the next checkpoint tells Redis these events are durable
+		// this commit synced the acked seq of the batch before: checkpoints
+		// from now on tell Redis that its events are durable here
+		w.rs.eventsSeq, w.rs.ackedSeq = w.rs.ackedSeq, w.rs.remoteSeq
 		// narrows what a lost Redis tail can be; synced with the next commit
 		_ = w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false)
 	}

@@ -105,6 +105,9 @@ func (n *node) start() {
 			&pipeline.Notify{Channels: []pipeline.Channel{w.notes}, Settler: st, Dedupe: n.dedupe, Log: discard},
 		}}}
 	n.procs = append(n.procs[:0], w.s.spawn(fmt.Sprintf("node%d boot", n.id), n.id, func(p *proc) {
+		for n.env.DropUnaccepted() != nil { // Booking.Recover
+			w.s.sleep(p, n.id, 100*time.Millisecond)
+		}
 		shows, _ := n.journal.Shards()
 		for _, show := range shows {
 			_, _ = w.invoke(p, n, show, seatmap.Command{Kind: seatmap.KindGetShow}, 5*time.Second)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sort"
 	"strings"
 	"time"
 
@@ -359,6 +360,30 @@ func (w *world) checkMoney() {
 			seatmap.StatusExpired: "order_expired"}[o.Status]
 		if want != "" && !contains(w.notes.sent[o.ID], want) {
 			w.model.fail("order %s is %s but its user was never told (%v)", o.ID, o.Status, w.notes.sent[o.ID])
+		}
+	}
+	// nobody is told something that did not happen
+	ids := make([]string, 0, len(w.notes.sent))
+	for id := range w.notes.sent {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		o := orders[id]
+		if o == nil {
+			owner := w.nodes[w.owner[idShow(id)]]
+			sh, _ := owner.acts[idShow(id)].ss.State()
+			var err error
+			if o, err = w.model.lookupOrder(owner, sh, id); err != nil {
+				w.model.fail("order %s was notified %v but nobody has it: %v", id, w.notes.sent[id], err)
+			}
+		}
+		want := map[string]string{seatmap.StatusPaid: "order_confirmed", seatmap.StatusCancelled: "order_cancelled",
+			seatmap.StatusExpired: "order_expired"}[o.Status]
+		for _, kind := range w.notes.sent[id] {
+			if kind != want {
+				w.model.fail("order %s is %s but its user was told %s", id, o.Status, kind)
+			}
 		}
 	}
 	for _, key := range w.gw.keys {

@@ -14,7 +14,7 @@ var (
 	flagSeed  = flag.Uint64("seed", 0, "replay this seed only")
 	flagSeeds = flag.Int("seeds", 0, "how many seeds to run (default: VOPR_SEEDS or 40)")
 	flagSteps = flag.Int64("steps", 0, "workload steps per seed (default: VOPR_STEPS or 25000)")
-	flagTrace = flag.Int("trace", 120, "how many of the last steps a failure prints")
+	flagTrace = flag.Int("lines", 120, "how many of the last steps a failure prints")
 	flagGrep  = flag.String("grep", "", "print every step whose trace line contains this, as it runs")
 )
 
