@@ -219,7 +219,16 @@ func (m *model) checkOwner(show string, all bool) bool {
 	}
 	now := sh.Now()
 	for _, f := range m.live {
-		if f.show != show || !f.mustLive(now, w.s.now) {
+		if f.show != show {
+			continue
+		}
+		if f.released { // its release was acknowledged: it is gone
+			if res := sh.Apply(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: f.id, Now: now}); res.Err == nil {
+				m.fail("hold %s is %s on the owner (node%d) after its release was acknowledged", f.id, describeResult(res), owner.id)
+			}
+			continue
+		}
+		if !f.mustLive(now, w.s.now) {
 			continue
 		}
 		res := sh.Apply(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: f.id, Now: now})
@@ -335,7 +344,7 @@ func (m *model) prune() {
 	now := m.w.maxClockMs()
 	kept := m.live[:0]
 	for _, f := range m.live {
-		if !f.released && f.orderID == "" && now < f.expiresMin+1000 {
+		if f.orderID == "" && now < f.expiresMin+1000 {
 			kept = append(kept, f)
 		}
 	}

@@ -259,7 +259,11 @@ func (a *activation) enqueue(m any) {
 func (a *activation) schedule() {
 	if a.running == nil && len(a.box) > 0 && !a.dead {
 		w := a.n.w
-		a.running = w.s.after(w.s.between(0, w.cfg.mailboxLatency), a.n.id, "turn", a.label, a.turn)
+		d := w.s.between(0, w.cfg.mailboxLatency)
+		if w.s.chance(w.cfg.pSlowTurn) { // the dispatcher is late (GC, a busy CPU)
+			d = w.s.between(2*time.Millisecond, 50*time.Millisecond)
+		}
+		a.running = w.s.after(d, a.n.id, "turn", a.label, a.turn)
 	}
 }
 

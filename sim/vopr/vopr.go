@@ -45,11 +45,12 @@ type config struct {
 	lease         time.Duration
 	clients       int
 	shows         int
+	size          int // seats per row and GA capacity scale with it
 	snapshotEvery int
 
 	mailboxLatency, syncMin, syncMax, netMin, netMax, think time.Duration
 
-	pSlowSync, pNetDrop, pNetDup, pNetLoseReply                 float64
+	pSlowSync, pSlowTurn, pNetDrop, pNetDup, pNetLoseReply      float64
 	pRedisDrop, pRedisLoseReply                                 float64
 	pGatewayDown, pGatewayLate, pNotifyFail, pDupDelivery       float64
 	faultEvery                                                  time.Duration
@@ -58,7 +59,7 @@ type config struct {
 }
 
 func chooseConfig(s *sched) config {
-	c := config{clients: 4 + s.rng.IntN(12), shows: 1 + s.rng.IntN(2)}
+	c := config{clients: 4 + s.rng.IntN([]int{12, 40}[s.rng.IntN(2)]), shows: 1 + s.rng.IntN(2), size: 1 + s.rng.IntN(4)}
 	switch mode := s.rng.IntN(4); mode {
 	case 0:
 		c.nodes = 1
@@ -68,22 +69,22 @@ func chooseConfig(s *sched) config {
 		c.nodes, c.redis, c.lease = mode, true, 1200*time.Millisecond
 	}
 	c.snapshotEvery = []int{5, 30, 200}[s.rng.IntN(3)]
-	c.mailboxLatency = s.between(10*time.Microsecond, 200*time.Microsecond)
+	c.mailboxLatency = s.between(10*time.Microsecond, []time.Duration{200 * time.Microsecond, 3 * time.Millisecond}[s.rng.IntN(2)])
 	c.syncMin = s.between(20*time.Microsecond, 500*time.Microsecond)
 	c.syncMax = c.syncMin + s.between(0, 3*time.Millisecond)
 	c.netMin = s.between(50*time.Microsecond, 500*time.Microsecond)
 	c.netMax = c.netMin + s.between(0, 5*time.Millisecond)
-	c.think = s.between(5*time.Millisecond, 300*time.Millisecond)
+	c.think = s.between(time.Millisecond, []time.Duration{20 * time.Millisecond, 300 * time.Millisecond}[s.rng.IntN(2)])
 	rate := func(max float64) float64 {
 		if s.chance(0.3) {
 			return 0
 		}
 		return s.rng.Float64() * max
 	}
-	c.pSlowSync = rate(0.02)
+	c.pSlowSync, c.pSlowTurn = rate(0.02), rate(0.02)
 	c.pNetDrop, c.pNetDup, c.pNetLoseReply = rate(0.03), rate(0.03), rate(0.03)
 	if c.redis {
-		c.pRedisDrop, c.pRedisLoseReply = rate(0.02), rate(0.02)
+		c.pRedisDrop, c.pRedisLoseReply = rate(0.1), rate(0.1)
 	}
 	c.pGatewayDown, c.pGatewayLate, c.pNotifyFail, c.pDupDelivery = rate(0.2), rate(0.2), rate(0.2), rate(0.1)
 	c.faultEvery = s.between(100*time.Millisecond, 3*time.Second)
@@ -174,7 +175,7 @@ func newWorld(seed uint64) *world {
 		w.nodes = append(w.nodes, newNode(w, i))
 	}
 	for i := 0; i < w.cfg.shows; i++ {
-		st := &showState{id: fmt.Sprintf("show%d", i), cfg: showConfig(s, fmt.Sprintf("show%d", i))}
+		st := &showState{id: fmt.Sprintf("show%d", i), cfg: showConfig(s, fmt.Sprintf("show%d", i), w.cfg.size)}
 		for _, sec := range st.cfg.Sections {
 			for _, r := range sec.Rows {
 				for n := 1; n <= r.Seats; n++ {
@@ -192,7 +193,7 @@ func newWorld(seed uint64) *world {
 	return w
 }
 
-func showConfig(s *sched, id string) seatmap.ShowConfig {
+func showConfig(s *sched, id string, size int) seatmap.ShowConfig {
 	archive := []int{0, 2, 30}[s.rng.IntN(3)]
 	return seatmap.ShowConfig{ID: id, Name: id,
 		HoldTTLSeconds:    []int{2, 10, 60}[s.rng.IntN(3)],
@@ -200,9 +201,9 @@ func showConfig(s *sched, id string) seatmap.ShowConfig {
 		MaxSeatsPerUser:   []int{0, 6}[s.rng.IntN(2)],
 		Tiers:             []seatmap.Tier{{ID: "std", Price: 1000}, {ID: "vip", Price: 2500}},
 		Sections: []seatmap.Section{
-			{ID: "a", Tier: "std", Rows: []seatmap.Row{{ID: "1", Seats: 6}, {ID: "2", Seats: 6}}},
-			{ID: "b", Tier: "vip", Rows: []seatmap.Row{{ID: "1", Seats: 8}}},
-			{ID: "ga", Tier: "std", Capacity: 12},
+			{ID: "a", Tier: "std", Rows: []seatmap.Row{{ID: "1", Seats: 6 * size}, {ID: "2", Seats: 6 * size}}},
+			{ID: "b", Tier: "vip", Rows: []seatmap.Row{{ID: "1", Seats: 8 * size}}},
+			{ID: "ga", Tier: "std", Capacity: 12 * size},
 		},
 		ArchiveAfterSeconds: &archive}
 }
