@@ -60,7 +60,8 @@ type showActor struct {
 	// simulator's mailbox for a SteppedShow
 	tell func(msg any)
 	// stepped: the caller runs the writer (SteppedShow), no goroutine
-	stepped bool
+	stepped      bool
+	journalFirst func() bool // SteppedShow.SetWriteOrder
 
 	pending     []pendingReply
 	flushQueued bool
@@ -258,6 +259,7 @@ func (a *showActor) recover(ctx actor.Context) {
 			a.tell = func(m any) { root.Send(self, m) }
 		}
 		a.w = startWriter(a.env, a.identity, a.tell, root, !a.stepped)
+		a.w.journalFirst = a.journalFirst
 		a.gen = 1
 		a.env.live.Store(a.identity, ctx.Self())
 	}

@@ -73,6 +73,12 @@ func (s *SteppedShow) StepWriter() bool {
 	return true
 }
 
+// SetWriteOrder makes the writer write each batch to the journal first, then
+// to Redis, when journalFirst says so, else Redis first (a production
+// writer does both at once; either may finish first, and a crash may come
+// between them).
+func (s *SteppedShow) SetWriteOrder(journalFirst func() bool) { s.a.journalFirst = journalFirst }
+
 // Heartbeat renews the lease of an idle activation, as the writer's ticker
 // does every Env.Lease/8.
 func (s *SteppedShow) Heartbeat() {

@@ -80,6 +80,9 @@ type writer struct {
 	tell     func(msg any)      // to the actor's mailbox
 	root     *actor.RootContext // answers remote callers; nil in a SteppedShow
 	stepped  bool               // no goroutine: the caller runs step (SteppedShow)
+	// journalFirst (SteppedShow): whether a batch goes to the journal before
+	// Redis (else after); the writer goroutine does both at once
+	journalFirst func() bool
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
 	gen      uint64 // generation of the last batch taken
@@ -301,10 +304,12 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	wr.Held = remote
 	var remoteErr error
 	var remoteDone chan struct{}
+	// a SteppedShow does one after the other, in the order its caller picks
+	redisLast := remote && w.stepped && w.journalFirst != nil && w.journalFirst()
 	switch {
-	case remote && w.stepped: // one step at a time: Redis first, then the journal
+	case remote && w.stepped && !redisLast:
 		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
-	case remote:
+	case remote && !w.stepped:
 		remoteDone = make(chan struct{})
 		go func() {
 			defer close(remoteDone)
@@ -326,6 +331,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
 	if remoteDone != nil {
 		<-remoteDone
+	}
+	if redisLast {
+		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
 	}
 	w.stalled.Store(false)
 	if err != nil {

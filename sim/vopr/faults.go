@@ -80,9 +80,16 @@ func (w *world) journalFault() {
 func (w *world) crashFault() {
 	s := w.s
 	n := w.nodes[s.rng.IntN(len(w.nodes))]
-	if !n.alive {
-		return
+	if n.alive {
+		n.crashNow()
 	}
+}
+
+// crashNow kills n (keeping or losing its failed writes) and schedules its
+// restart and, with more nodes, the fail-over of its shows.
+func (n *node) crashNow() {
+	w := n.w
+	s := w.s
 	n.crash(s.chance(0.5))
 	inc := n.inc
 	down := s.between(10*time.Millisecond, 3*time.Second)

@@ -83,7 +83,7 @@ func (n *node) start() {
 	n.inc++
 	n.alive = true
 	n.acts = map[string]*activation{}
-	n.env = &actors.Env{Journal: n.journal, Log: slog.New(&traceLog{n: n}), NowMs: n.clock.nowMs, Clock: n.clock,
+	n.env = &actors.Env{Journal: &simJournal{MemJournal: n.journal, n: n, inc: n.inc}, Log: slog.New(&traceLog{n: n}), NowMs: n.clock.nowMs, Clock: n.clock,
 		SnapshotEvery: w.cfg.snapshotEvery, Stats: &actors.Stats{}}
 	if w.redis != nil {
 		n.redis = w.redis.Client()
@@ -148,9 +148,35 @@ func (n *node) crash(keepFailed bool) {
 	}
 	n.acts = nil
 	n.journal = n.journal.Crash(keepFailed)
-	if n.redis != nil {
+	if n.redis != nil { // what the dead process still does reaches nobody
 		n.redis.OnCall(nil)
+		n.redis.SetDown(true)
 	}
+}
+
+// simJournal is a node's journal as its process sees it: the process may
+// crash just before or just after a write reaches the disk, in the middle
+// of a writer step (between the journal and Redis).
+type simJournal struct {
+	*actors.MemJournal
+	n   *node
+	inc int
+}
+
+func (j *simJournal) Append(show string, wr actors.Write) (actors.Held, error) {
+	n, w := j.n, j.n.w
+	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
+		w.faults["crash-in-write"]++
+		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash before a journal write", nil)
+		n.crashNow()
+	}
+	held, err := j.MemJournal.Append(show, wr)
+	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
+		w.faults["crash-in-write"]++
+		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash after a journal write", nil)
+		n.crashNow()
+	}
+	return held, err
 }
 
 // runRelay is Relay.Run, stepped: deliver, wait for a Wake or the next due
@@ -197,6 +223,7 @@ func (n *node) activation(show string) *activation {
 	w.activations++
 	a.serial = w.activations
 	a.ss = actors.NewSteppedShow(n.env, show, a.enqueue)
+	a.ss.SetWriteOrder(func() bool { return w.s.chance(w.cfg.pJournalFirst) })
 	a.label = fmt.Sprintf("act#%d %s", a.serial, show)
 	n.acts[show] = a
 	a.enqueue(&actor.Started{})

@@ -65,7 +65,7 @@ func (c *call) describe() string {
 func (w *world) pollAnswers() {
 	kept := w.calls[:0]
 	for _, c := range w.calls {
-		if c.state != callWaiting {
+		if c.state != callWaiting || c.act.dead { // a dead process answers nothing
 			continue
 		}
 		select {

@@ -51,6 +51,7 @@ type config struct {
 	mailboxLatency, syncMin, syncMax, netMin, netMax, think time.Duration
 
 	pSlowSync, pSlowTurn, pNetDrop, pNetDup, pNetLoseReply      float64
+	pJournalFirst, pCrashInWrite                                float64
 	pRedisDrop, pRedisLoseReply                                 float64
 	pGatewayDown, pGatewayLate, pNotifyFail, pDupDelivery       float64
 	faultEvery                                                  time.Duration
@@ -82,6 +83,7 @@ func chooseConfig(s *sched) config {
 		return s.rng.Float64() * max
 	}
 	c.pSlowSync, c.pSlowTurn = rate(0.02), rate(0.02)
+	c.pJournalFirst, c.pCrashInWrite = s.rng.Float64(), rate(0.005)
 	c.pNetDrop, c.pNetDup, c.pNetLoseReply = rate(0.03), rate(0.03), rate(0.03)
 	if c.redis {
 		c.pRedisDrop, c.pRedisLoseReply = rate(0.1), rate(0.1)
