@@ -332,6 +332,9 @@ func (c *client) read(p *proc, show *showState) {
 		if h := c.pickHold(); h != nil {
 			res, err := c.do(p, h.show, seatmap.Command{Kind: seatmap.KindGetHold, HoldID: h.id, User: c.user})
 			w.model.checkHoldRead(h, start, res, err)
+			if err == nil && res.Hold.OrderID != "" {
+				w.model.observeConversion(h, res.Hold)
+			}
 		}
 	case 1:
 		var o *orderFact

@@ -38,6 +38,7 @@ type orderFact struct {
 	cancelAcked            int64    // when a cancel was acknowledged (0: never)
 	attempts               []string // attempts sent
 	payAckedAt             int64    // first pay acknowledged
+	attemptSeenAt          int64    // first answer that showed an attempt (0: none)
 	terminal               string   // a terminal status a client saw (paid, cancelled, expired)
 	terminalAt             int64
 }
@@ -113,6 +114,19 @@ func sameSeats(a []string, ag map[string]int, b []string, bg map[string]int) boo
 	return true
 }
 
+// observeConversion records an order a read of hold f showed (its order
+// command may have timed out): from then on the order must exist.
+func (m *model) observeConversion(f *holdFact, h *seatmap.HoldView) {
+	if m.orders[h.OrderID] != nil {
+		return
+	}
+	o := &orderFact{id: h.OrderID, show: f.show, holdID: f.id, user: f.user, seats: h.Seats, general: h.General,
+		ackedAt: m.w.s.now, paySentAt: -1, cancelSentAt: -1} // its later commands are unknown here
+	m.orders[o.id] = o
+	m.list = append(m.list, o)
+	f.orderID = o.id
+}
+
 // holdMustLive reports whether an acknowledged hold must still be live at
 // seat-map time nowMs, given what was sent before sim time t.
 func (f *holdFact) mustLive(nowMs int64, t int64) bool {
@@ -169,6 +183,8 @@ func (m *model) checkOrderState(f *orderFact, start int64, o *seatmap.OrderView,
 		bad = fmt.Sprintf("status %s after its cancel was acknowledged at %s", o.Status, fmtTime(f.cancelAcked))
 	case f.payAckedAt != 0 && f.payAckedAt < start && o.Attempt == "":
 		bad = "no payment attempt after a pay was acknowledged"
+	case f.attemptSeenAt != 0 && f.attemptSeenAt < start && o.Attempt == "":
+		bad = fmt.Sprintf("no payment attempt after an answer at %s showed one (a read of a write that never happened)", fmtTime(f.attemptSeenAt))
 	case o.Attempt != "" && !slices.Contains(f.attempts, o.Attempt):
 		bad = fmt.Sprintf("attempt %s that no client sent", o.Attempt)
 	case f.paySentAt == 0 && f.cancelSentAt == 0 && o.Status != seatmap.StatusPendingPayment &&
@@ -180,8 +196,12 @@ func (m *model) checkOrderState(f *orderFact, start int64, o *seatmap.OrderView,
 	}
 }
 
-// observe records a terminal status a client saw.
+// observe records what a client saw of an order: a terminal status, an
+// attempt (attempts never go away).
 func (f *orderFact) observe(w *world, o *seatmap.OrderView) {
+	if o.Attempt != "" && f.attemptSeenAt == 0 {
+		f.attemptSeenAt = w.s.now
+	}
 	switch o.Status {
 	case seatmap.StatusPaid, seatmap.StatusCancelled, seatmap.StatusExpired:
 		if f.terminal == "" {
