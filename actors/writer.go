@@ -80,9 +80,6 @@ type writer struct {
 	tell     func(msg any)      // to the actor's mailbox
 	root     *actor.RootContext // answers remote callers; nil in a SteppedShow
 	stepped  bool               // no goroutine: the caller runs step (SteppedShow)
-	// journalFirst (SteppedShow): whether a batch goes to the journal before
-	// Redis (else after); the writer goroutine does both at once
-	journalFirst func() bool
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
 	gen      uint64 // generation of the last batch taken
@@ -105,6 +102,10 @@ type writer struct {
 
 	qmu    sync.Mutex  // protects queued
 	queued []*replySet // answers of batches sent and not finished, in order
+
+	// journalFirst (SteppedShow): whether a batch goes to the journal before
+	// Redis (else after); the writer goroutine does both at once
+	journalFirst func() bool
 }
 
 // enqueue hands a batch to the writer (the actor's goroutine only).
