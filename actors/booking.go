@@ -68,6 +68,9 @@ func NewBooking(place Placement, system *actor.ActorSystem, env *Env, opt Bookin
 // recovery fails is named by Status and retried by its actor with backoff;
 // it does not keep the node from serving the others.
 func (b *Booking) Recover(ctx context.Context) error {
+	if err := b.env.DropUnaccepted(); err != nil {
+		return err
+	}
 	shows, err := b.env.Journal.Shards()
 	if err != nil {
 		return err
@@ -531,7 +534,7 @@ func (b *Booking) orderCmd(ctx context.Context, id string, cmd seatmap.Command) 
 // archived reads an order that left its actor's memory (paid, cancelled or
 // expired a while ago) from the archive.
 func (b *Booking) archived(ctx context.Context, show, id string) (seatmap.OrderView, error) {
-	raw, ok, err := b.env.archive(ctx, show, id)
+	raw, ok, err := b.env.Archived(ctx, show, id)
 	if err != nil {
 		return seatmap.OrderView{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "order archive: " + err.Error()}
 	}
@@ -561,18 +564,55 @@ func (b *Booking) CancelOrder(ctx context.Context, user, order string) (seatmap.
 }
 
 // SettlePayment feeds a payment result back to the order's show (the payment
-// consumer's path; idempotent by eventID).
+// consumer's path; idempotent by eventID). For an order that left memory it
+// answers nil when the archived order was paid by this very attempt (a
+// redelivered result whose first answer was lost: nothing to refund), and
+// ErrOrderNotFound otherwise (the consumer refunds a success).
 func (b *Booking) SettlePayment(ctx context.Context, e seatmap.Event, success bool, eventID string) error {
 	cmd := seatmap.Command{Kind: seatmap.KindPayResult, OrderID: e.OrderID, EventID: eventID, Success: success,
 		Attempt: e.Attempt}
 	_, err := b.showCall(ctx, e.Show, cmd)
+	if errors.Is(err, seatmap.ErrOrderNotFound) {
+		return b.settledInArchive(ctx, e, err)
+	}
 	return err
 }
 
-// RecordNotification adds a sent notification to the order's history (idempotent by eventID).
+// settledInArchive answers a payment result or a notification for an order
+// the show no longer knows, from the archive: nil when the archived order
+// already took it (ArchivedTakes), else notFound.
+func (b *Booking) settledInArchive(ctx context.Context, e seatmap.Event, notFound error) error {
+	o, err := b.archived(ctx, e.Show, e.OrderID)
+	switch {
+	case errors.Is(err, seatmap.ErrOrderNotFound):
+		return notFound
+	case err != nil:
+		return err
+	case ArchivedTakes(o, e):
+		return nil
+	}
+	return notFound
+}
+
+// ArchivedTakes reports whether an archived (finished) order needs nothing
+// more for event e: a payment_requested whose attempt paid it (its result,
+// redelivered, must not be refunded), or a notification of its own (the
+// order is final; its history cannot change any more).
+func ArchivedTakes(o seatmap.OrderView, e seatmap.Event) bool {
+	if e.Type == seatmap.EventPaymentRequested {
+		return o.Status == seatmap.StatusPaid && o.Attempt == e.Attempt
+	}
+	return e.OrderID == o.ID
+}
+
+// RecordNotification adds a sent notification to the order's history
+// (idempotent by eventID); an order that left memory takes none (nil).
 func (b *Booking) RecordNotification(ctx context.Context, e seatmap.Event, channel string) error {
 	cmd := seatmap.Command{Kind: seatmap.KindNotified, OrderID: e.OrderID, EventID: e.ID, Channel: channel}
 	_, err := b.showCall(ctx, e.Show, cmd)
+	if errors.Is(err, seatmap.ErrOrderNotFound) {
+		return b.settledInArchive(ctx, e, err)
+	}
 	return err
 }
 

@@ -26,6 +26,9 @@ type Env struct {
 	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
 	// core gets the value as an input.
 	NowMs func() int64
+	// Clock runs the shell's timers and its lease clock (default
+	// SystemClock; the simulator's in sim/vopr).
+	Clock Clock
 	// SnapshotEvery is how many records a shard writes between snapshots.
 	SnapshotEvery int
 	// HoldAckApplied answers hold, release and extend commands as soon as the
@@ -99,7 +102,7 @@ func (e *Env) journalReady() bool {
 		return true
 	}
 	if e.reopening.CompareAndSwap(false, true) {
-		go func() {
+		e.Clock.AfterFunc(0, func() { // in the background
 			defer e.reopening.Store(false)
 			start := time.Now()
 			if err := e.Journal.Recover(); err != nil {
@@ -107,18 +110,23 @@ func (e *Env) journalReady() bool {
 				return
 			}
 			e.Log.Info("journal reopened after a failed write", "took", time.Since(start))
-		}()
+		})
 	}
 	return false
 }
 
-// archive reads an archived order: the local journal first, then Redis.
-func (e *Env) archive(ctx context.Context, show, id string) ([]byte, bool, error) {
-	v, ok, err := e.Journal.Archived(id)
-	if err != nil || ok || e.Remote == nil {
-		return v, ok, err
+// Archived reads an archived order (Booking's GET of an order that left
+// memory). Without Redis, from the local journal. With Redis, from Redis
+// first: it is the authority, and the local journal may hold the archive
+// of a batch Redis refused (a history that never happened); the local copy
+// answers only what Redis does not have (it lost data).
+func (e *Env) Archived(ctx context.Context, show, id string) ([]byte, bool, error) {
+	if e.Remote != nil {
+		if v, ok, err := e.Remote.Archived(ctx, show, id); err != nil || ok {
+			return v, ok, err
+		}
 	}
-	return e.Remote.Archived(ctx, show, id)
+	return e.Journal.Archived(id)
 }
 
 // Broken lists the shows whose recovery failed and is being retried, with why.
@@ -197,6 +205,9 @@ func (e *Env) defaults() {
 	}
 	if e.NowMs == nil {
 		e.NowMs = func() int64 { return time.Now().UnixMilli() }
+	}
+	if e.Clock == nil {
+		e.Clock = SystemClock{}
 	}
 	if e.SnapshotEvery <= 0 {
 		e.SnapshotEvery = 50_000

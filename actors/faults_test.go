@@ -191,7 +191,7 @@ func TestRedisDownRefusesWritesFast(t *testing.T) {
 	if _, err := n.b.CreateShow(ctx, smallShow(show, 50)); err != nil {
 		t.Fatal(err)
 	}
-	fr.down.Store(true)
+	fr.SetDown(true)
 	for i := 0; i < 20; i++ {
 		start := time.Now()
 		_, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", i), Seats: []string{fmt.Sprintf("s0-1-%d", i+1)}})
@@ -205,12 +205,12 @@ func TestRedisDownRefusesWritesFast(t *testing.T) {
 	if _, err := n.b.GetShow(ctx, show); err != nil {
 		t.Fatalf("read while Redis is down: %v", err)
 	}
-	fr.down.Store(false)
+	fr.SetDown(false)
 	eventually(t, time.Second, "a write after Redis came back", func() error {
 		_, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "back", Seats: []string{"s0-1-40"}})
 		return err
 	})
-	if got := fr.seq(show); got != 2 { // create, hold
+	if got := fr.Server().Seq(show); got != 2 { // create, hold
 		t.Fatalf("redis seq %d, want 2", got)
 	}
 }
@@ -230,7 +230,7 @@ func TestLostActivateReply(t *testing.T) {
 	}
 	// restart the activation with the next Activate reply lost
 	_ = testNode.System.Root.StopFuture(a.pid).Wait()
-	fr.lose.Store(1)
+	fr.LoseReplies(1)
 	a2 := newShowNodeOn(t, show, fr, reg, a.j)
 	var acked []string
 	for i := 0; i < 30; i++ {
@@ -311,7 +311,7 @@ func TestLostCheckpointReplyKeepsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fr.lose.Store(1)
+	fr.LoseReplies(1)
 	if _, err := n.b.PayOrder(ctx, "", o.ID, "tok_ok"); !errors.Is(err, seatmap.ErrUnavailable) {
 		t.Fatalf("pay with its reply lost: %v", err)
 	}
@@ -351,7 +351,7 @@ func TestRedisLostTailIsReseeded(t *testing.T) {
 		}
 		acked = append(acked, h.ID)
 	}
-	fr.loseTail(show, 3)
+	fr.Server().LoseTail(show, 3)
 	eventually(t, 3*time.Second, "a write after Redis lost its tail", func() error {
 		h, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "later", Seats: []string{"s0-1-10"}})
 		if err == nil {
@@ -388,9 +388,7 @@ func TestUnknownShowCostsNothing(t *testing.T) {
 	}
 	inflight := 0
 	b.inflight.Range(func(any, any) bool { inflight++; return true })
-	fr.mu.Lock()
-	keys := len(fr.shows)
-	fr.mu.Unlock()
+	keys := fr.Server().Keys()
 	if place.calls.Load() != 0 || inflight != 0 || keys != 0 {
 		t.Fatalf("unknown shows cost %d activations, %d inflight counters, %d redis keys", place.calls.Load(), inflight, keys)
 	}

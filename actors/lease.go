@@ -14,21 +14,19 @@ import (
 // the last renewal that Redis accepted (never its end: a slow reply must not
 // extend it), minus leaseMargin.
 
-// epochStart is the origin of the lease clock (monotonic).
+// epochStart is the origin of the lease clock (Env.mono).
 var epochStart = time.Now()
-
-func monoNow() int64 { return int64(time.Since(epochStart)) }
 
 // leaseMargin is how much earlier than Redis's expiry an activation stops
 // answering: clock rate differences and Redis's expiry precision.
 func leaseMargin(ttl time.Duration) time.Duration { return max(ttl/10, 50*time.Millisecond) }
 
 type leaseClock struct {
-	validUntil atomic.Int64 // monoNow units; 0: never proven
+	validUntil atomic.Int64 // Env.mono units; 0: never proven
 	renewedAt  atomic.Int64 // start of the last accepted renewal
 }
 
-// renewed records a renewal that started at start (monoNow) and that Redis accepted.
+// renewed records a renewal that started at start (Env.mono) and that Redis accepted.
 func (l *leaseClock) renewed(start int64, ttl time.Duration) {
 	until := start + int64(ttl-leaseMargin(ttl))
 	for {
@@ -45,7 +43,8 @@ func (l *leaseClock) renewed(start int64, ttl time.Duration) {
 	}
 }
 
-func (l *leaseClock) valid() bool { return monoNow() < l.validUntil.Load() }
+// validAt reports whether the lease holds at now (Env.mono).
+func (l *leaseClock) validAt(now int64) bool { return now < l.validUntil.Load() }
 
 func (l *leaseClock) drop() { l.validUntil.Store(0) }
 
@@ -60,12 +59,12 @@ func leaseTimeout(ttl time.Duration) time.Duration {
 // checkpoints renew it otherwise). A fenced activation stops.
 func (w *writer) heartbeat(l Leaser) {
 	ttl := w.env.Lease
-	if w.rs.epoch == 0 || monoNow()-w.lease.renewedAt.Load() < int64(ttl/3) {
+	if w.rs.epoch == 0 || w.env.mono()-w.lease.renewedAt.Load() < int64(ttl/3) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), leaseTimeout(ttl))
 	defer cancel()
-	start := monoNow()
+	start := w.env.mono()
 	err := l.RenewLease(ctx, w.identity, w.rs.epoch, ttl)
 	if err == nil {
 		w.lease.renewed(start, ttl)

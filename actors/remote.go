@@ -41,7 +41,8 @@ const remoteTimeout = time.Second
 const activateTimeout = 2 * time.Second
 
 // remoteInit tells the writer, in order with the batches, the epoch this
-// activation holds and how far Redis is.
+// activation holds and how far Redis is (the events of every record up to
+// remoteSeq are in an outbox: this node's, or their writer's).
 type remoteInit struct {
 	epoch     uint64
 	remoteSeq uint64
@@ -79,10 +80,17 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 		prev.Epoch = 0 // another activation wrote between our reads: it owned the show after us
 	}
 	L, R := local.Seq(), st.Seq
-	lastWriter := le != 0 && prev.Epoch == le
+	// this node's activation le wrote last: Redis's records are this
+	// node's history. Either nobody activated the show since le, or only
+	// activations that wrote nothing did (this node's own, whose Activate
+	// reply was lost or whose local epoch was never recorded)
+	lastWriter := le != 0 && (prev.Epoch == le || st.Writer == le)
 	// Redis holds less than this node's activation had acknowledged, and no
-	// newer activation took the show since: Redis lost data
-	lost := le != 0 && acked > R && (prev.Epoch == le || epochCounter(prev.Epoch) < epochCounter(le))
+	// newer activation took the show since (or none wrote since: Redis's
+	// last writer is older than le; a lost INCR can hand le's counter out
+	// again): Redis lost data
+	lost := le != 0 && acked > R && (lastWriter || epochCounter(prev.Epoch) < epochCounter(le) ||
+		epochCounter(st.Writer) < epochCounter(le))
 	sh, seed := local, false
 	switch {
 	case lost:
@@ -123,8 +131,12 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 		}
 		a.log.Info("took records Redis accepted after a lost reply", "from", L+1, "to", R)
 	default:
-		// another activation owned the show since: Redis's state is the truth
-		if sh, err = shardFromRemote(st); err != nil {
+		// another activation owned the show since: Redis's state is the
+		// truth. The events of its entries after st.EventsSeq may be in no
+		// outbox (their writer's journal failed, or it lost Redis's reply
+		// and stopped): they are emitted here again (consumers dedupe them)
+		var ext extension
+		if sh, ext, err = shardFromRemote(st); err != nil {
 			return nil, remoteInit{}, fmt.Errorf("restoring from redis: %w", err)
 		}
 		snap, err := sh.Snapshot()
@@ -135,7 +147,9 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 			if err := j.Reset(id); err != nil {
 				return nil, remoteInit{}, err
 			}
-			if err := j.DropAfter(id, 0); err != nil {
+			// this node's records Redis accepted are in Redis's history:
+			// their events stay; the rest were never acknowledged
+			if err := j.DropAfter(id, acked); err != nil {
 				return nil, remoteInit{}, err
 			}
 		}
@@ -144,7 +158,13 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 				return nil, remoteInit{}, fmt.Errorf("storing the state restored from redis: %w", err)
 			}
 		}
-		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter)
+		if len(ext.events) > 0 {
+			if _, err := j.Append(id, Write{Events: ext.events}); err != nil {
+				return nil, remoteInit{}, err
+			}
+		}
+		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter,
+			"redis_epoch", prev.Epoch, "local_epoch", le, "epoch", epoch)
 	}
 	// every case leaves the state equal to what Redis holds (once seeded)
 	init := remoteInit{epoch: epoch, remoteSeq: sh.Seq()}
@@ -153,7 +173,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 		if err != nil {
 			return nil, remoteInit{}, err
 		}
-		cp := redis.Checkpoint{Shard: id, Epoch: epoch, Snapshot: snap, SnapshotSeq: sh.Seq(), Counts: counts(sh)}
+		cp := redis.Checkpoint{Shard: id, Epoch: epoch, Snapshot: snap, SnapshotSeq: sh.Seq(), Counts: counts(sh), EventsSeq: sh.Seq()}
 		if err := r.Apply(ctx, cp)[0]; err != nil {
 			return nil, remoteInit{}, fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err)
 		}
@@ -181,7 +201,7 @@ func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint6
 	if prev == 0 {
 		prev = localEpoch
 	}
-	start := monoNow()
+	start := a.env.mono()
 	epoch, wait, err := l.ActivateLease(ctx, a.identity, prev, ttl)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", errRemoteDown, err)
@@ -190,9 +210,9 @@ func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint6
 		// an older activation may still answer until its lease runs out; it can
 		// no longer renew it (our epoch fences it)
 		a.log.Info("waiting for the previous activation's lease", "wait", wait)
-		time.Sleep(min(wait, ttl) + 5*time.Millisecond)
+		a.env.Clock.Sleep(min(wait, ttl) + 5*time.Millisecond)
 		a.env.Stats.LeaseWaitMicros.Add(wait.Microseconds())
-		start = monoNow()
+		start = a.env.mono()
 		if err := l.RenewLease(ctx, a.identity, epoch, ttl); err != nil {
 			return 0, fmt.Errorf("%w: taking the lease: %v", errRemoteDown, err)
 		}
@@ -237,24 +257,41 @@ func extendFromRemote(local *seatmap.Shard, st redis.State) (extension, error) {
 	return ext, nil
 }
 
-func shardFromRemote(st redis.State) (*seatmap.Shard, error) {
+// shardFromRemote rebuilds the show from Redis: its snapshot, then its
+// entries, replayed up to st.EventsSeq and applied after it (as their
+// writer did), collecting what those emitted.
+func shardFromRemote(st redis.State) (*seatmap.Shard, extension, error) {
 	sh := seatmap.New(0)
+	var ext extension
 	var err error
 	if st.Snapshot != nil {
 		if sh, err = seatmap.Restore(st.Snapshot); err != nil {
-			return nil, err
+			return nil, ext, err
 		}
 	}
+	applied := false
 	for _, e := range st.Entries {
 		var cmd seatmap.Command
 		if err := json.Unmarshal(e.Data, &cmd); err != nil {
-			return nil, err
+			return nil, ext, err
 		}
-		if err := sh.Replay(seatmap.Record{Seq: e.Seq, Cmd: cmd}); err != nil {
-			return nil, err
+		if e.Seq <= st.EventsSeq {
+			if err := sh.Replay(seatmap.Record{Seq: e.Seq, Cmd: cmd}); err != nil {
+				return nil, ext, err
+			}
+			continue
 		}
+		sh.Apply(cmd)
+		if sh.Seq() != e.Seq {
+			return nil, ext, fmt.Errorf("redis record %d (%s) did not apply", e.Seq, cmd.Kind)
+		}
+		applied = true
 	}
-	return sh, nil
+	if applied {
+		rd := sh.Ready()
+		ext.events, ext.archive = rd.Events, rd.Archive
+	}
+	return sh, ext, nil
 }
 
 // counts is the show's read model for Redis: section -> "a,h,r,s".
@@ -278,6 +315,12 @@ func counts(sh *seatmap.Shard) map[string]string {
 type remoteState struct {
 	epoch     uint64 // 0: no activation: nothing may be written
 	remoteSeq uint64 // Redis accepted everything up to here
+	// eventsSeq: the events of every record up to here are durable in an
+	// outbox (Checkpoint.EventsSeq), and so is this node's LocalEpoch acked
+	// seq at or above it (DropUnaccepted never drops them): it trails
+	// ackedSeq, the acked seq of the last batch, whose unsynced put is synced
+	// by the next batch's commit
+	eventsSeq, ackedSeq uint64
 }
 
 // remoteCheckpoint applies one group's records to Redis under the
@@ -291,7 +334,8 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 		w.env.Stats.RemoteSkipped.Add(1)
 		return errRemoteDown
 	}
-	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs))}
+	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs)),
+		EventsSeq: rs.eventsSeq}
 	leasing := w.env.leaser() != nil
 	if leasing {
 		cp.LeaseTTL = w.env.Lease
@@ -315,7 +359,7 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	start, mono := time.Now(), monoNow()
+	start, mono := time.Now(), w.env.mono()
 	err := w.env.Remote.Apply(ctx, cp)[0]
 	w.env.Stats.RemoteMicros.Add(time.Since(start).Microseconds())
 	if err != nil {
@@ -360,11 +404,12 @@ func (w *writer) remoteSnapshot(seq uint64, snap []byte, cnt map[string]string) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Snapshot: snap, SnapshotSeq: seq, Counts: cnt}
+	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Snapshot: snap, SnapshotSeq: seq, Counts: cnt,
+		EventsSeq: rs.eventsSeq}
 	if w.env.leaser() != nil {
 		cp.LeaseTTL = w.env.Lease
 	}
-	mono := monoNow()
+	mono := w.env.mono()
 	if err := w.env.Remote.Apply(ctx, cp)[0]; err != nil {
 		w.env.Log.Warn("redis snapshot failed", "show", w.identity, "err", err)
 	} else if cp.LeaseTTL > 0 {

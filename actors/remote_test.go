@@ -104,7 +104,7 @@ func TestRedisRecoveryFromRedisAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := shardFromRemote(st)
+	sh, _, err := shardFromRemote(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestRedisDownUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := shardFromRemote(st)
+	sh, _, err := shardFromRemote(st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,12 +53,19 @@ type showActor struct {
 	// leaving: this activation hands its show over (graceful stop) or was
 	// started on a node that is leaving; it answers nothing but 503 "moved"
 	leaving bool
-	retry   *time.Timer
+	retry   Timer
 	backoff time.Duration
+	// tell sends a message to this activation's own mailbox from any
+	// goroutine (timers, the writer): protoactor's Root.Send, or the
+	// simulator's mailbox for a SteppedShow
+	tell func(msg any)
+	// stepped: the caller runs the writer (SteppedShow), no goroutine
+	stepped      bool
+	journalFirst func() bool // SteppedShow.SetWriteOrder
 
 	pending     []pendingReply
 	flushQueued bool
-	timer       *time.Timer
+	timer       Timer
 	timerAt     int64
 	sinceSnap   int
 	w           *writer
@@ -136,7 +143,7 @@ func (a *showActor) Receive(ctx actor.Context) {
 			ctx.Poison(ctx.Self())
 		}
 	case *actor.Stopping:
-		for _, t := range []*time.Timer{a.timer, a.retry} {
+		for _, t := range []Timer{a.timer, a.retry} {
 			if t != nil {
 				t.Stop()
 			}
@@ -245,7 +252,14 @@ func (a *showActor) recover(ctx actor.Context) {
 		a.log = a.env.Log.With("show", a.identity)
 	}
 	if a.w == nil {
-		a.w = startWriter(a.env, a.identity, ctx.Self(), ctx.ActorSystem().Root)
+		var root *actor.RootContext // answers remote callers (not in a SteppedShow)
+		if !a.stepped {
+			self := ctx.Self()
+			root = ctx.ActorSystem().Root
+			a.tell = func(m any) { root.Send(self, m) }
+		}
+		a.w = startWriter(a.env, a.identity, a.tell, root, !a.stepped)
+		a.w.journalFirst = a.journalFirst
 		a.gen = 1
 		a.env.live.Store(a.identity, ctx.Self())
 	}
@@ -255,6 +269,11 @@ func (a *showActor) recover(ctx actor.Context) {
 		var init remoteInit
 		var active *seatmap.Shard
 		active, init, err = a.activateRemote(sh)
+		if err != nil {
+			// an activation that failed half-way (after it took the lease)
+			// proves nothing: its local state may be stale
+			a.w.lease.drop()
+		}
 		switch {
 		case err == nil:
 			sh, a.readOnly = active, false
@@ -310,8 +329,8 @@ func (a *showActor) scheduleRetry(ctx actor.Context) {
 	if a.readOnly && a.backoff > 250*time.Millisecond {
 		a.backoff = 250 * time.Millisecond // writes resume within a second of Redis's return
 	}
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	a.retry = time.AfterFunc(a.backoff, func() { root.Send(self, &retryRecover{}) })
+	tell := a.tell
+	a.retry = a.env.Clock.AfterFunc(a.backoff, func() { tell(&retryRecover{}) })
 }
 
 func loadShard(j Journal, identity string) (*seatmap.Shard, error) {
@@ -346,7 +365,7 @@ func (a *showActor) refusal(cmd seatmap.Command) error {
 			msg = "show could not be recovered: " + a.broken.Error()
 		}
 		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: msg}
-	case a.env.leaser() != nil && !a.w.lease.valid():
+	case a.env.leaser() != nil && !a.w.lease.validAt(a.env.mono()):
 		a.env.Stats.LeaseRefused.Add(1)
 		if !a.env.Remote.Healthy() {
 			return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "redis is unavailable: this show cannot prove it still owns it"}
@@ -459,7 +478,7 @@ func (a *showActor) handover(ctx actor.Context, m *handover) {
 	if a.flushQueued {
 		a.flush(ctx) // the turn's commands go to the writer with their answers
 	}
-	for _, t := range []*time.Timer{a.timer, a.retry} {
+	for _, t := range []Timer{a.timer, a.retry} {
 		if t != nil {
 			t.Stop()
 		}
@@ -560,8 +579,8 @@ func (a *showActor) afterTurn(ctx actor.Context, rd seatmap.Ready) {
 	if delay < 0 {
 		delay = 0
 	}
-	self, root, at := ctx.Self(), ctx.ActorSystem().Root, rd.Deadline
-	a.timer = time.AfterFunc(delay, func() { root.Send(self, &tick{at: at}) })
+	tell, at := a.tell, rd.Deadline
+	a.timer = a.env.Clock.AfterFunc(delay, func() { tell(&tick{at: at}) })
 }
 
 func (a *showActor) reply(ctx actor.Context, p pendingReply) {

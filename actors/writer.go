@@ -77,8 +77,9 @@ func (r *replySet) fail(w *writer, res seatmap.Result) {
 type writer struct {
 	env      *Env
 	identity string
-	self     *actor.PID
-	root     *actor.RootContext
+	tell     func(msg any)      // to the actor's mailbox
+	root     *actor.RootContext // answers remote callers; nil in a SteppedShow
+	stepped  bool               // no goroutine: the caller runs step (SteppedShow)
 	in       chan batch
 	failed   uint64 // highest generation that lost a write (0 = none)
 	gen      uint64 // generation of the last batch taken
@@ -101,6 +102,10 @@ type writer struct {
 
 	qmu    sync.Mutex  // protects queued
 	queued []*replySet // answers of batches sent and not finished, in order
+
+	// journalFirst (SteppedShow): whether a batch goes to the journal before
+	// Redis (else after); the writer goroutine does both at once
+	journalFirst func() bool
 }
 
 // enqueue hands a batch to the writer (the actor's goroutine only).
@@ -139,9 +144,14 @@ func (w *writer) failQueued(res seatmap.Result) {
 // answer 503.
 const stallTimeout = 2 * time.Second
 
-func startWriter(env *Env, identity string, self *actor.PID, root *actor.RootContext) *writer {
-	w := &writer{env: env, identity: identity, self: self, root: root, in: make(chan batch, 1024), gen: 1,
-		stopped: make(chan struct{})}
+// startWriter starts the writer of a show: its goroutine, unless goroutine
+// is false (a SteppedShow: the caller runs each step).
+func startWriter(env *Env, identity string, tell func(any), root *actor.RootContext, goroutine bool) *writer {
+	w := &writer{env: env, identity: identity, tell: tell, root: root, in: make(chan batch, 1024), gen: 1,
+		stopped: make(chan struct{}), stepped: !goroutine}
+	if !goroutine {
+		return w
+	}
 	env.writers.Add(1)
 	go func() {
 		defer env.writers.Done()
@@ -181,24 +191,33 @@ func (w *writer) run() {
 			}
 			return
 		}
-		group := []batch{b}
-		// group commit: take every batch already queued behind it
-	drain:
-		for len(group) < 256 {
-			select {
-			case nb, ok := <-w.in:
-				if !ok {
-					break drain
-				}
-				group = append(group, nb)
-			default:
-				break drain
-			}
-		}
-		w.write(group)
-		w.finished()
-		w.done.Add(uint64(len(group)))
+		w.step(w.drain([]batch{b}))
 	}
+}
+
+// drain adds the batches already queued behind group (group commit), up to
+// 256, without waiting.
+func (w *writer) drain(group []batch) []batch {
+	for len(group) < 256 {
+		select {
+		case nb, ok := <-w.in:
+			if !ok {
+				return group
+			}
+			group = append(group, nb)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// step writes one group of batches and answers them: one turn of the
+// writer's loop.
+func (w *writer) step(group []batch) {
+	w.write(group)
+	w.finished()
+	w.done.Add(uint64(len(group)))
 }
 
 // write journals a group of consecutive batches as one Append (one sync),
@@ -232,7 +251,8 @@ func (w *writer) write(group []batch) {
 		switch {
 		case b.init != nil:
 			if flushRun() {
-				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq}
+				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, eventsSeq: b.init.remoteSeq,
+					ackedSeq: b.init.remoteSeq}
 			}
 		case b.snap != nil:
 			if !flushRun() {
@@ -285,7 +305,12 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	wr.Held = remote
 	var remoteErr error
 	var remoteDone chan struct{}
-	if remote {
+	// a SteppedShow does one after the other, in the order its caller picks
+	redisLast := remote && w.stepped && w.journalFirst != nil && w.journalFirst()
+	switch {
+	case remote && w.stepped && !redisLast:
+		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
+	case remote && !w.stepped:
 		remoteDone = make(chan struct{})
 		go func() {
 			defer close(remoteDone)
@@ -297,7 +322,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	// stallTimeout to this batch and every one queued behind it, rather than
 	// holding their callers; the write goes on, and the show refuses writes
 	// until it returned (the outcome of those commands is unknown to them)
-	stall := time.AfterFunc(stallTimeout, func() {
+	stall := w.env.Clock.AfterFunc(stallTimeout, func() {
 		w.stalled.Store(true)
 		w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
 		w.failQueued(unavailable("storage is stalled"))
@@ -307,6 +332,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
 	if remoteDone != nil {
 		<-remoteDone
+	}
+	if redisLast {
+		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
 	}
 	w.stalled.Store(false)
 	if err != nil {
@@ -340,6 +368,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		held.Release()
 	}
 	if remote {
+		// this commit synced the acked seq of the batch before: checkpoints
+		// from now on tell Redis that its events are durable here
+		w.rs.eventsSeq, w.rs.ackedSeq = w.rs.ackedSeq, w.rs.remoteSeq
 		// narrows what a lost Redis tail can be; synced with the next commit
 		_ = w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false)
 	}
@@ -391,7 +422,7 @@ func (w *writer) fail(gen uint64, err error, fenced bool, replies []*replySet) {
 	if w.env.Remote != nil {
 		w.rs.epoch = 0 // nothing more is written until the actor activated again
 	}
-	w.root.Send(w.self, &writeFailed{gen: gen, err: err, fenced: fenced, replies: replies})
+	w.tell(&writeFailed{gen: gen, err: err, fenced: fenced, replies: replies})
 }
 
 func unavailable(msg string) seatmap.Result {

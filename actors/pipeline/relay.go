@@ -253,6 +253,16 @@ func (r *Relay) Run(ctx context.Context) {
 	}
 }
 
+// Step runs one iteration of Run's loop: it delivers what is due and
+// returns how long Run would wait for a Wake before the next step (0: step
+// again at once), or the error after which Run backs off. The
+// deterministic simulator (sim/vopr) drives a relay with it; anyone else
+// calls Run.
+func (r *Relay) Step(ctx context.Context) (time.Duration, error) {
+	r.init()
+	return r.step(ctx)
+}
+
 // step reads new outbox entries, publishes the events that are due, and
 // returns how long to wait before the next step. An error means nothing
 // could be read, acknowledged or published.

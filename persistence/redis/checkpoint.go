@@ -87,6 +87,12 @@ type Checkpoint struct {
 	// ActivateLease) for this long, in the same script, once the epoch
 	// check passed.
 	LeaseTTL time.Duration
+	// EventsSeq, when above the stored one, is stored (State.EventsSeq):
+	// the writer's durable outbox holds the events of every record up to
+	// it, so an activation that restores the shard from Redis emits the
+	// events of the entries after it (their writer's journal never got
+	// them). Stored only if the checkpoint is accepted.
+	EventsSeq uint64
 }
 
 // Apply applies several shards' checkpoints in one round trip per Redis
@@ -228,7 +234,7 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 				archive = arch[0]
 			}
 		}
-		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, p > 0, 0, cp.LeaseTTL), group: cp.Shard})
+		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, p > 0, 0, cp.EventsSeq, cp.LeaseTTL), group: cp.Shard})
 	}
 	if len(arch) > 1 {
 		reached := uint64(0) // the seq the calls before reach
@@ -238,7 +244,7 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 			reached = cp.SnapshotSeq
 		}
 		for _, a := range arch[1:] {
-			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, true, reached, cp.LeaseTTL), group: cp.Shard})
+			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, true, reached, cp.EventsSeq, cp.LeaseTTL), group: cp.Shard})
 		}
 	}
 	return calls, nil
@@ -315,8 +321,9 @@ func splitEntries(ents []Entry, maxN, maxBytes int) [][2]int {
 
 // applyArgs lays out ARGV for applyLua. archive holds id/JSON pairs;
 // reached is, for a continuation without entries, the seq the calls before
-// it reach; lease (ms, 0: none) is always the last argument.
-func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, cont bool, reached uint64, lease time.Duration) []any {
+// it reach; evSeq (EventsSeq) is the last argument but one, lease (ms, 0:
+// none) always the last.
+func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, cont bool, reached, evSeq uint64, lease time.Duration) []any {
 	first := uint64(0)
 	if len(ents) > 0 {
 		first = ents[0].Seq
@@ -337,7 +344,7 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 			last = reached
 		}
 	}
-	args := make([]any, 0, 11+len(ents)+2*len(counts)+len(archive))
+	args := make([]any, 0, 12+len(ents)+2*len(counts)+len(archive))
 	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last, len(archive)/2)
 	for _, e := range ents {
 		args = append(args, e.Data)
@@ -346,5 +353,5 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 		args = append(args, f, v)
 	}
 	args = append(args, archive...)
-	return append(args, lease.Milliseconds())
+	return append(args, evSeq, lease.Milliseconds())
 }

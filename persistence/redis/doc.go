@@ -108,7 +108,7 @@
 // keys are in one Redis Cluster slot (the older form "SHOW/N" lives under
 // {show:SHOW:shard:N}, with the same suffixes but :config):
 //
-//	{show:ID}:meta     hash: ctr nonce (epoch), snapseq, wctr wnonce (last writer), countsseq
+//	{show:ID}:meta     hash: ctr nonce (epoch), snapseq, wctr wnonce (last writer), countsseq, evseq
 //	{show:ID}:snap     string: the newest snapshot
 //	{show:ID}:log      list: journal entries snapseq+1 .. seq; seq = snapseq + its length
 //	{show:ID}:counts   hash: read model

@@ -8,7 +8,7 @@ import (
 // shardKeys are the keys of one shard, all under the shard's hash tag so
 // that one script may touch them on Redis Cluster.
 type shardKeys struct {
-	meta    string // hash: ctr nonce snapseq wctr wnonce countsseq
+	meta    string // hash: ctr nonce snapseq wctr wnonce countsseq evseq
 	snap    string // string: the newest snapshot
 	log     string // list: journal entries snapseq+1 .. seq (seq = snapseq + length)
 	counts  string // hash: read model, section id -> "available,held,reserved,sold", "totals"

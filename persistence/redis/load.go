@@ -16,6 +16,12 @@ type State struct {
 	Snapshot    []byte // nil if none
 	SnapshotSeq uint64
 	Entries     []Entry // SnapshotSeq+1 .. Seq, in order
+	// Writer is the epoch of the activation whose checkpoint Redis
+	// accepted last (0: none yet).
+	Writer uint64
+	// EventsSeq is the highest Checkpoint.EventsSeq accepted: the events
+	// of the records up to it are in their writers' outboxes.
+	EventsSeq uint64
 }
 
 // Load reads a shard's epoch, seq, snapshot and the entries after it in one
@@ -40,7 +46,7 @@ func (c *Client) Load(ctx context.Context, shard string) (State, error) {
 
 // parseState decodes loadLua's reply.
 func parseState(shard string, res []any) (State, error) {
-	if len(res) != 5 {
+	if len(res) != 8 {
 		return State{}, fmt.Errorf("redis: load %s: unexpected reply of %d elements", shard, len(res))
 	}
 	var nums [3]uint64
@@ -53,6 +59,24 @@ func parseState(shard string, res []any) (State, error) {
 		nums[i] = n
 	}
 	st := State{Epoch: joinEpoch(nums[0], nums[1]), SnapshotSeq: nums[2]}
+	var w [2]uint64
+	for i := range w {
+		s, _ := res[5+i].(string)
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return State{}, fmt.Errorf("%w: %s: writer field %d is %q", ErrCorrupt, shard, i, res[5+i])
+		}
+		w[i] = n
+	}
+	if w[0] != 0 || w[1] != 0 {
+		st.Writer = joinEpoch(w[0], w[1])
+	}
+	s, _ := res[7].(string)
+	ev, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return State{}, fmt.Errorf("%w: %s: evseq is %q", ErrCorrupt, shard, res[7])
+	}
+	st.EventsSeq = ev
 	if s, ok := res[3].(string); ok {
 		st.Snapshot = []byte(s)
 	}

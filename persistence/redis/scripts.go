@@ -53,7 +53,8 @@ return 0
 // applyLua: KEYS meta snap log counts archive lease;
 // ARGV ctr nonce first n kind snapSeq snap nCounts last nArchive, then n
 // entries, then nCounts field/value pairs, then nArchive order id/JSON
-// pairs, then the lease TTL in ms ('0': leave the lease alone; else, once
+// pairs, then EventsSeq (stored as evseq when above the stored one, once
+// every check passed), then the lease TTL in ms ('0': leave the lease alone; else, once
 // the epoch check passed, the lease is set to "ctr:nonce" for that long). kind is '1' with a snapshot, '2' for a continuation (a later call
 // of a split checkpoint), '0' otherwise; last is first+n-1 (for a
 // continuation without entries: the seq the calls before it reached, 0 if
@@ -82,7 +83,7 @@ return 0
 // The archive pairs are HSET into the archive hash once all checks passed.
 const applyLua = `
 local logk = KEYS[3]
-local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'countsseq')
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'countsseq', 'evseq')
 if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
 local lt = ARGV[#ARGV]
 if lt ~= '0' then redis.call('SET', KEYS[6], ARGV[1] .. ':' .. ARGV[2], 'PX', lt) end
@@ -149,17 +150,23 @@ if na > 0 then
     i = k + 1
   end
 end
+local ev = ARGV[#ARGV - 1]
+if tonumber(ev) > tonumber(m[7] or 0) then
+  h[#h + 1] = 'evseq'
+  h[#h + 1] = ev
+end
 if #h > 0 then redis.call('HSET', KEYS[1], unpack(h)) end
 return {0, seq, base}
 `
 
 // loadLua: KEYS meta snap log. Returns {ctr, nonce, snapseq, snapshot or
-// nil, {entries...}} as one consistent read.
+// nil, {entries...}, wctr, wnonce, evseq} as one consistent read (w*: the
+// activation that wrote last).
 const loadLua = `
-local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq')
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'evseq')
 local snap = redis.call('GET', KEYS[2])
 local log = redis.call('LRANGE', KEYS[3], 0, -1)
-return {m[1] or '0', m[2] or '0', m[3] or '0', snap, log}
+return {m[1] or '0', m[2] or '0', m[3] or '0', snap, log, m[4] or '0', m[5] or '0', m[6] or '0'}
 `
 
 // countsLua: KEYS meta counts. Returns {countsseq, {field, value, ...}}.

@@ -1,0 +1,45 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/boxoffice/boxoffice/persistence/pebble"
+)
+
+// DropUnaccepted drops, with Redis, every show's local records and outbox
+// events after the seq Redis accepted from this node as far as it knows
+// (its LocalEpoch acked seq). Call it when the node starts, before the
+// relay does: an outbox event is held until Redis accepted its records,
+// but holding does not survive a restart, and the show may never be
+// activated here again (another node owns it now) to drop what Redis
+// refused. Whatever Redis did accept of the dropped tail is taken back
+// with its events by the next activation (this node's: Redis ahead of its
+// journal; another's: the entries after Checkpoint.EventsSeq). A show this
+// node never activated with Redis keeps its journal. Without Redis it does
+// nothing.
+func (e *Env) DropUnaccepted() error {
+	e.defaults()
+	if e.Remote == nil {
+		return nil
+	}
+	shows, err := e.Journal.Shards()
+	if err != nil {
+		return err
+	}
+	for _, show := range shows {
+		le, acked, err := e.Journal.LocalEpoch(show)
+		if err != nil {
+			return fmt.Errorf("show %s: %w", show, err)
+		}
+		if le == 0 {
+			continue
+		}
+		// (a snapshot newer than acked holds only records Redis accepted: a
+		// crash came between storing it and recording its seq)
+		if err := e.Journal.DropAfter(show, acked); err != nil && !errors.Is(err, pebble.ErrBelowSnapshot) {
+			return fmt.Errorf("show %s: dropping what Redis did not accept: %w", show, err)
+		}
+	}
+	return nil
+}

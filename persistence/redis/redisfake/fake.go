@@ -1,0 +1,597 @@
+package redisfake
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/boxoffice/boxoffice/persistence/redis"
+)
+
+// ErrTimeout is what a call that got no reply returns (as the real client
+// returns a deadline error): it may or may not have applied.
+var ErrTimeout = errors.New("redisfake: i/o timeout")
+
+const nonceBits = 20
+
+func ctrOf(e uint64) uint64 { return e >> nonceBits }
+
+// maxUndo bounds how many recent writes LoseWrites can take back.
+const maxUndo = 1024
+
+// Server is the data of one Redis: every show's epoch, lease, snapshot, log,
+// writer, counts and archive. Safe for concurrent use.
+type Server struct {
+	// Now is the clock of the lease TTLs (time.Now when nil). Set it before
+	// the first call.
+	Now func() time.Time
+
+	mu     sync.Mutex // protects following fields
+	shows  map[string]*show
+	nonce  uint64
+	undo   []func() // the inverse of each recent write, newest last
+	writes int64    // writes applied
+}
+
+type show struct {
+	ctr, nonce uint64 // the current epoch
+	wctr, wnon uint64 // the activation that wrote last
+	snap       []byte
+	snapSeq    uint64
+	log        []redis.Entry
+	lease      string
+	leaseUntil time.Time
+	counts     map[string]string
+	countsSeq  uint64
+	evSeq      uint64
+	archive    map[string][]byte
+}
+
+// NewServer returns an empty Redis.
+func NewServer() *Server { return &Server{shows: map[string]*show{}} }
+
+func (s *Server) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
+}
+
+// get returns the show's keys, creating them empty (reads of a show Redis
+// never saw answer the zero state).
+func (s *Server) get(id string) *show {
+	sh := s.shows[id]
+	if sh == nil {
+		sh = &show{counts: map[string]string{}, archive: map[string][]byte{}}
+		s.shows[id] = sh
+	}
+	return sh
+}
+
+// record keeps the inverse of a write for LoseWrites: the show's fields as
+// they were (slices are never written in place, only appended to or
+// re-sliced) and the previous values of the map fields it changes.
+func (s *Server) record(id string, existed bool, before show, counts map[string]*string, archive map[string][]byte) {
+	s.writes++
+	u := func() {
+		if !existed {
+			delete(s.shows, id)
+			return
+		}
+		cur := s.shows[id]
+		c, a := cur.counts, cur.archive
+		*cur = before
+		cur.counts, cur.archive = c, a
+		for k, v := range counts {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = *v
+			}
+		}
+		for k, v := range archive {
+			if v == nil {
+				delete(a, k)
+			} else {
+				a[k] = v
+			}
+		}
+	}
+	if len(s.undo) == maxUndo {
+		s.undo = append(s.undo[:0], s.undo[1:]...)
+	}
+	s.undo = append(s.undo, u)
+}
+
+// LoseWrites takes back the newest n writes of the whole server (at most
+// the last 1024), as a Redis restarted from an AOF that missed its last
+// fsync, or a replica promoted before it got them, would. It returns how
+// many it took back.
+func (s *Server) LoseWrites(n int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = min(n, len(s.undo))
+	for i := 0; i < n; i++ {
+		u := s.undo[len(s.undo)-1]
+		s.undo = s.undo[:len(s.undo)-1]
+		u()
+	}
+	return n
+}
+
+// LoseTail drops the newest n log entries of a show (and nothing else).
+func (s *Server) LoseTail(id string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.get(id)
+	n = min(n, len(sh.log))
+	sh.log = sh.log[:len(sh.log)-n]
+}
+
+// Seq is the show's stored seq.
+func (s *Server) Seq(id string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sh := s.shows[id]; sh != nil {
+		return sh.seq()
+	}
+	return 0
+}
+
+// Keys is how many shows the server has any key of.
+func (s *Server) Keys() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.shows)
+}
+
+// Writes is how many writes the server applied.
+func (s *Server) Writes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
+}
+
+func (sh *show) seq() uint64 { return sh.snapSeq + uint64(len(sh.log)) }
+
+func (sh *show) epoch() uint64 { return sh.ctr<<nonceBits | sh.nonce }
+
+func (sh *show) leaseHeld(now time.Time) (string, time.Duration) {
+	if sh.lease == "" || !now.Before(sh.leaseUntil) {
+		return "", 0
+	}
+	return sh.lease, sh.leaseUntil.Sub(now)
+}
+
+func leaseValue(ctr, nonce uint64) string {
+	return strconv.FormatUint(ctr, 10) + ":" + strconv.FormatUint(nonce, 10)
+}
+
+// activate takes the next epoch; with a lease TTL it also takes the lease
+// when it is free, expired or prev's, else reports how long it has left.
+func (s *Server) activate(id string, lease bool, prev uint64, ttl time.Duration) (uint64, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, existed := s.shows[id]
+	sh := s.get(id)
+	before := *sh
+	s.nonce = s.nonce%(1<<nonceBits-1) + 1
+	sh.ctr++
+	sh.nonce = s.nonce
+	var wait time.Duration
+	if lease {
+		now := s.now()
+		p := ""
+		if prev != 0 {
+			p = leaseValue(ctrOf(prev), prev&(1<<nonceBits-1))
+		}
+		if cur, left := sh.leaseHeld(now); cur != "" && cur != p {
+			// PTTL in whole milliseconds, as the script reports it
+			wait = left.Truncate(time.Millisecond)
+		}
+		if wait == 0 {
+			sh.lease, sh.leaseUntil = leaseValue(sh.ctr, sh.nonce), now.Add(ttl.Truncate(time.Millisecond))
+		}
+	}
+	s.record(id, existed, before, nil, nil)
+	return sh.epoch(), wait
+}
+
+func (s *Server) renew(id string, epoch uint64, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, existed := s.shows[id]
+	sh := s.get(id)
+	if sh.epoch() != epoch {
+		if !existed {
+			delete(s.shows, id)
+		}
+		return &redis.FencedError{Shard: id, Epoch: epoch, Stored: sh.epoch()}
+	}
+	before := *sh
+	sh.lease, sh.leaseUntil = leaseValue(sh.ctr, sh.nonce), s.now().Add(ttl.Truncate(time.Millisecond))
+	s.record(id, existed, before, nil, nil)
+	return nil
+}
+
+func (s *Server) release(id string, epoch uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shows[id]
+	if sh == nil {
+		return false
+	}
+	if cur, _ := sh.leaseHeld(s.now()); cur == "" || cur != leaseValue(ctrOf(epoch), epoch&(1<<nonceBits-1)) {
+		return false
+	}
+	before := *sh
+	sh.lease = ""
+	s.record(id, true, before, nil, nil)
+	return true
+}
+
+func (s *Server) load(id string) redis.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shows[id]
+	if sh == nil {
+		return redis.State{}
+	}
+	st := redis.State{Epoch: sh.epoch(), Seq: sh.seq(), Snapshot: sh.snap, SnapshotSeq: sh.snapSeq,
+		Entries: append([]redis.Entry(nil), sh.log...)}
+	if sh.wctr != 0 || sh.wnon != 0 {
+		st.Writer = sh.wctr<<nonceBits | sh.wnon
+	}
+	st.EventsSeq = sh.evSeq
+	return st
+}
+
+// apply is applyLua for a whole checkpoint: every check before any write.
+func (s *Server) apply(cp redis.Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, existed := s.shows[cp.Shard]
+	sh := s.get(cp.Shard)
+	if sh.epoch() != cp.Epoch {
+		if !existed {
+			delete(s.shows, cp.Shard)
+		}
+		return &redis.FencedError{Shard: cp.Shard, Epoch: cp.Epoch, Stored: sh.epoch()}
+	}
+	before := *sh
+	var undoCounts map[string]*string
+	var undoArchive map[string][]byte
+	wrote := false
+	defer func() {
+		if wrote {
+			s.record(cp.Shard, existed, before, undoCounts, undoArchive)
+		}
+	}()
+	if cp.LeaseTTL >= time.Millisecond { // set once the epoch check passed, even if a gap follows
+		sh.lease, sh.leaseUntil = leaseValue(sh.ctr, sh.nonce), s.now().Add(cp.LeaseTTL.Truncate(time.Millisecond))
+		wrote = true
+	}
+	ents := cp.Entries
+	if cp.Snapshot != nil { // the client does not send entries the snapshot covers
+		for len(ents) > 0 && ents[0].Seq <= cp.SnapshotSeq {
+			ents = ents[1:]
+		}
+	}
+	seq, base := sh.seq(), sh.snapSeq
+	same := sh.wctr == sh.ctr && sh.wnon == sh.nonce
+	gap := &redis.GapError{Shard: cp.Shard, Have: seq, SnapshotSeq: base, LastWriter: sh.wctr<<nonceBits | sh.wnon}
+	if len(cp.Entries) > 0 {
+		gap.First = cp.Entries[0].Seq
+	}
+	snapKind, after := 0, seq
+	if cp.Snapshot != nil {
+		switch {
+		case cp.SnapshotSeq > seq:
+			snapKind, after = 1, cp.SnapshotSeq
+		case cp.SnapshotSeq >= base:
+			snapKind = 2
+		}
+	}
+	if n := len(ents); n > 0 {
+		first := ents[0].Seq
+		if first > after+1 || (first <= after && !same) {
+			return gap
+		}
+	}
+	switch snapKind {
+	case 1:
+		sh.snap, sh.snapSeq, sh.log = cp.Snapshot, cp.SnapshotSeq, nil
+		seq = cp.SnapshotSeq
+	case 2:
+		sh.snap = cp.Snapshot
+		sh.log = sh.log[cp.SnapshotSeq-base:]
+		sh.snapSeq = cp.SnapshotSeq
+	}
+	if n := len(ents); n > 0 {
+		if last := ents[n-1].Seq; last > seq {
+			sh.log = append(sh.log[:len(sh.log):len(sh.log)], ents[seq+1-ents[0].Seq:]...)
+			seq = last
+		}
+	}
+	sh.wctr, sh.wnon = sh.ctr, sh.nonce
+	sh.evSeq = max(sh.evSeq, cp.EventsSeq)
+	wrote = true
+	at := seq
+	if len(ents) > 0 {
+		at = ents[len(ents)-1].Seq
+	} else if cp.Snapshot != nil {
+		at = cp.SnapshotSeq
+	}
+	if len(cp.Counts) > 0 && at >= sh.countsSeq {
+		undoCounts = map[string]*string{}
+		for k, v := range cp.Counts {
+			if old, ok := sh.counts[k]; ok {
+				undoCounts[k] = &old
+			} else {
+				undoCounts[k] = nil
+			}
+			sh.counts[k] = v
+		}
+		sh.countsSeq = at
+	}
+	if len(cp.Archive) > 0 {
+		undoArchive = map[string][]byte{}
+		for k, v := range cp.Archive {
+			undoArchive[k] = sh.archive[k]
+			sh.archive[k] = v
+		}
+	}
+	return nil
+}
+
+func (s *Server) counts(id string) (map[string]string, uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	sh := s.shows[id]
+	if sh == nil {
+		return out, 0
+	}
+	for k, v := range sh.counts {
+		out[k] = v
+	}
+	return out, sh.countsSeq
+}
+
+func (s *Server) archived(id, order string) ([]byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shows[id]
+	if sh == nil {
+		return nil, false
+	}
+	v, ok := sh.archive[order]
+	return v, ok
+}
+
+// Client is one node's connection to a Server. It implements actors.Remote
+// and actors.Leaser. Safe for concurrent use.
+type Client struct {
+	srv *Server
+
+	mu      sync.Mutex // protects following fields
+	down    bool       // every call times out, unapplied
+	lose    int        // the next n calls apply, then lose their reply
+	probing bool       // Healthy is false from a failed call until Probe
+	healthy bool
+	// onCall, when set, decides the fate of each call: drop (times out,
+	// unapplied) or lose its reply (applied, then times out)
+	onCall func(op, show string) (drop, loseReply bool)
+}
+
+// Client opens a connection to the server.
+func (s *Server) Client() *Client { return &Client{srv: s, healthy: true} }
+
+// Server is the server the client talks to.
+func (c *Client) Server() *Server { return c.srv }
+
+// SetDown cuts the client off (true: every call times out, nothing is
+// applied) or reconnects it.
+func (c *Client) SetDown(down bool) {
+	c.mu.Lock()
+	c.down = down
+	c.mu.Unlock()
+}
+
+// LoseReplies makes the next n calls apply, then time out.
+func (c *Client) LoseReplies(n int) {
+	c.mu.Lock()
+	c.lose = n
+	c.mu.Unlock()
+}
+
+// OnCall sets a function that decides each call's fate (the simulator's
+// network): drop it unapplied, or lose its reply after it applied.
+func (c *Client) OnCall(f func(op, show string) (drop, loseReply bool)) {
+	c.mu.Lock()
+	c.onCall = f
+	c.mu.Unlock()
+}
+
+// SetProbing switches to the real client's health rule: a failed call
+// makes the client unhealthy (calls then fail at once with
+// redis.ErrUnavailable, unsent) until Probe succeeds. Off: Healthy is
+// false exactly while the client is down.
+func (c *Client) SetProbing(on bool) {
+	c.mu.Lock()
+	c.probing, c.healthy = on, true
+	c.mu.Unlock()
+}
+
+// Probe is the client's health PING: it succeeds unless the client is
+// down. It reports whether the client is healthy now.
+func (c *Client) Probe() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.healthy = !c.down
+	return c.healthy
+}
+
+// Healthy is false from the first failed call until a probe succeeds (with
+// SetProbing), else while the client is down.
+func (c *Client) Healthy() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.probing {
+		return !c.down
+	}
+	return c.healthy
+}
+
+// begin decides a call's fate: err is returned at once (unsent or dropped);
+// lost means apply, then answer ErrTimeout.
+func (c *Client) begin(op, show string) (err error, lost bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.probing && !c.healthy {
+		return redis.ErrUnavailable, false
+	}
+	drop, lose := c.down, false
+	if !drop && c.onCall != nil {
+		drop, lose = c.onCall(op, show)
+	}
+	if !drop && !lose && c.lose > 0 {
+		c.lose--
+		lose = true
+	}
+	if drop || lose {
+		c.healthy = false
+	}
+	if drop {
+		return ErrTimeout, false
+	}
+	return nil, lose
+}
+
+func reply(lost bool, err error) error {
+	if lost {
+		return ErrTimeout
+	}
+	return err
+}
+
+// Activate takes the show's next epoch (fencing every older one).
+func (c *Client) Activate(_ context.Context, id string) (uint64, error) {
+	err, lost := c.begin("activate", id)
+	if err != nil {
+		return 0, err
+	}
+	e, _ := c.srv.activate(id, false, 0, 0)
+	if lost {
+		return 0, ErrTimeout
+	}
+	return e, nil
+}
+
+// Load reads the show's epoch, snapshot and log.
+func (c *Client) Load(_ context.Context, id string) (redis.State, error) {
+	err, lost := c.begin("load", id)
+	if err != nil || lost {
+		return redis.State{}, reply(true, err)
+	}
+	return c.srv.load(id), nil
+}
+
+// Apply applies each checkpoint atomically (applyLua).
+func (c *Client) Apply(_ context.Context, cps ...redis.Checkpoint) []error {
+	errs := make([]error, len(cps))
+	for i, cp := range cps {
+		if cp.Epoch == 0 || cp.Epoch&(1<<nonceBits-1) == 0 {
+			errs[i] = redis.ErrBadCheckpoint
+			continue
+		}
+		err, lost := c.begin("apply", cp.Shard)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		errs[i] = reply(lost, c.srv.apply(cp))
+	}
+	return errs
+}
+
+// Counts returns the show's read model and its seq.
+func (c *Client) Counts(_ context.Context, id string) (map[string]string, uint64, error) {
+	err, lost := c.begin("counts", id)
+	if err != nil || lost {
+		return nil, 0, reply(true, err)
+	}
+	m, seq := c.srv.counts(id)
+	return m, seq, nil
+}
+
+// Archived returns an archived order of the show.
+func (c *Client) Archived(_ context.Context, id, order string) ([]byte, bool, error) {
+	err, lost := c.begin("archived", id)
+	if err != nil || lost {
+		return nil, false, reply(true, err)
+	}
+	v, ok := c.srv.archived(id, order)
+	return v, ok, nil
+}
+
+// ActivateLease is Activate with the show's lease (activateLeaseLua).
+func (c *Client) ActivateLease(_ context.Context, id string, prev uint64, ttl time.Duration) (uint64, time.Duration, error) {
+	err, lost := c.begin("activate_lease", id)
+	if err != nil {
+		return 0, 0, err
+	}
+	e, wait := c.srv.activate(id, true, prev, ttl)
+	if lost {
+		return 0, 0, ErrTimeout
+	}
+	return e, wait, nil
+}
+
+// RenewLease renews the lease of epoch, unless it was fenced.
+func (c *Client) RenewLease(_ context.Context, id string, epoch uint64, ttl time.Duration) error {
+	err, lost := c.begin("renew_lease", id)
+	if err != nil {
+		return err
+	}
+	return reply(lost, c.srv.renew(id, epoch, ttl))
+}
+
+// ReleaseLease drops epoch's lease if it holds it.
+func (c *Client) ReleaseLease(_ context.Context, id string, epoch uint64) (bool, error) {
+	err, lost := c.begin("release_lease", id)
+	if err != nil {
+		return false, err
+	}
+	ok := c.srv.release(id, epoch)
+	if lost {
+		return false, ErrTimeout
+	}
+	return ok, nil
+}
+
+// Describe is a one-line view of a show for traces.
+func (s *Server) Describe(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shows[id]
+	if sh == nil {
+		return "redis: no keys"
+	}
+	var b strings.Builder
+	b.WriteString("redis: epoch ")
+	b.WriteString(leaseValue(sh.ctr, sh.nonce))
+	b.WriteString(" seq ")
+	b.WriteString(strconv.FormatUint(sh.seq(), 10))
+	b.WriteString(" snap ")
+	b.WriteString(strconv.FormatUint(sh.snapSeq, 10))
+	b.WriteString(" writer ")
+	b.WriteString(leaseValue(sh.wctr, sh.wnon))
+	if cur, left := sh.leaseHeld(s.now()); cur != "" {
+		b.WriteString(" lease " + cur + " for " + left.String())
+	}
+	return b.String()
+}

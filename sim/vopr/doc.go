@@ -1,0 +1,57 @@
+// Package vopr is a deterministic simulator of boxoffice's shell under
+// faults, in the manner of TigerBeetle's VOPR and FoundationDB's
+// simulation: one seed chooses a cluster (one node with its journal alone,
+// one node with Redis, or two or three nodes with Redis and leases), a
+// workload and a mix of faults, and the run replays exactly from it.
+//
+// What runs is production code: the show actor (actors.SteppedShow: the
+// same Receive, the same writer step, the same activation and recovery
+// logic, over an actors.Clock that is simulated), the seat map, the outbox
+// relay (pipeline.Relay.Step) and the payment and notification consumers
+// (pipeline.Payment, pipeline.Notify). What is simulated is everything
+// around it, under one seeded, single-threaded scheduler (sched.go) with
+// simulated time:
+//
+//   - the mailbox (protoactor's: FIFO, poison pill, receive timeout) and the
+//     dispatcher's latency, sometimes slow;
+//   - the disk: actors.MemJournal, which fails like Pebble (a failed write
+//     is applied, then invisible until reopened), fails for a while or for
+//     the next writes, and crashes keeping or losing its failed writes;
+//   - Redis: persistence/redis/redisfake (checked against redis-server),
+//     per node: cut off, calls dropped, replies lost after applying, and
+//     (one node) its last writes lost;
+//   - the network between clients, nodes and Redis: delays, drops,
+//     duplicated requests, lost answers; partitions that cut a node from
+//     Redis and the other nodes but not from its clients;
+//   - crashes and restarts at any step, fail-overs and moves of a show (two
+//     activations of one show at once), clock jumps forward;
+//   - a payment gateway that is idempotent by key and declines, times out,
+//     or charges and loses its answer (succeeds late); a notification
+//     channel that fails; events delivered twice.
+//
+// Clients (client.go) hold (specific seats, best available, general
+// admission, by tier), release, extend, order, pay, cancel and read,
+// retrying after a timeout or a 503 with the same idempotency key. The
+// checker (model.go) records what each client was told and asserts, as
+// answers arrive and every 200 steps on the owner's durable state: every
+// acknowledged hold, release, order, pay and cancel is in the state of the
+// activation that owns the show (after any crash and fail-over), reads
+// agree with what was acknowledged before they started, the seat map's
+// invariants hold (counters add up to capacity, no seat in two holds or
+// orders) and Redis's read model matches. At the end every fault heals,
+// the system settles, dead letters are retried as an operator would, and
+// every charge must end in a paid order or a refund (never both), every
+// paid order must have its charge, every paid, cancelled and expired order
+// must be notified and no notification may be false.
+//
+// Run: go test ./sim/vopr -run TestVOPR (-seeds N -steps N, or
+// VOPR_SEEDS, VOPR_STEPS, VOPR_FIRST); a failure prints its seed, its step
+// and the last steps; replay one with -seed N, and print every step whose
+// trace line contains a string with -grep (the shell's log lines are in
+// the trace). make vopr runs 10^7 steps.
+//
+// Not simulated: Pebble itself (its fault model is persistence/pebble's
+// tests), the stall guard of a journal write that hangs (a step cannot
+// block), Booking and the HTTP edge (the clients build Booking's commands
+// and follow its retry and archive rules), RocketMQ, WAIT replicas.
+package vopr

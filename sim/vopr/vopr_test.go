@@ -1,0 +1,72 @@
+package vopr
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var (
+	flagSeed  = flag.Uint64("seed", 0, "replay this seed only")
+	flagSeeds = flag.Int("seeds", 0, "how many seeds to run (default: VOPR_SEEDS or 40)")
+	flagSteps = flag.Int64("steps", 0, "workload steps per seed (default: VOPR_STEPS or 25000)")
+	flagTrace = flag.Int("lines", 120, "how many of the last steps a failure prints")
+	flagGrep  = flag.String("grep", "", "print every step whose trace line contains this, as it runs")
+)
+
+func envInt(name string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestVOPR simulates many seeds (each its own cluster, workload and fault
+// mix) and fails with the seed, the step and a trace of the last steps on
+// the first finding. Replay one: go test ./sim/vopr -run TestVOPR -seed N.
+// VOPR_SEEDS, VOPR_STEPS and VOPR_FIRST (the first seed; default: from the
+// clock) size a run.
+func TestVOPR(t *testing.T) {
+	steps := *flagSteps
+	if steps == 0 {
+		steps = envInt("VOPR_STEPS", 25_000)
+	}
+	var seeds []uint64
+	if *flagSeed != 0 {
+		seeds = []uint64{*flagSeed}
+	} else {
+		n := int64(*flagSeeds)
+		if n == 0 {
+			n = envInt("VOPR_SEEDS", 40)
+		}
+		first := uint64(envInt("VOPR_FIRST", 0))
+		if first == 0 {
+			first = rand.Uint64() >> 16
+		}
+		for i := int64(0); i < n; i++ {
+			seeds = append(seeds, first+uint64(i))
+		}
+		t.Logf("seeds %d..%d (VOPR_FIRST=%d to run them again)", first, first+uint64(n)-1, first)
+	}
+	start := time.Now()
+	var total int64
+	for _, seed := range seeds {
+		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep})
+		total += res.Steps
+		if testing.Verbose() || res.Failure != "" {
+			t.Logf("seed %d: %s, %d steps, %v simulated in %v; %s", seed, res.Mode, res.Steps, res.SimTime.Round(time.Millisecond),
+				res.Duration.Round(time.Millisecond), res.Stats)
+		}
+		if res.Failure != "" {
+			t.Fatalf("seed %d failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d",
+				seed, res.Step, res.Failure, res.Trace, seed)
+		}
+	}
+	el := time.Since(start)
+	t.Logf("%d seeds, %d steps in %v: %.0f steps/s", len(seeds), total, el.Round(time.Millisecond), float64(total)/el.Seconds())
+	fmt.Fprintf(os.Stderr, "VOPR: %d seeds, %d steps, %.0f steps/s\n", len(seeds), total, float64(total)/el.Seconds())
+}
