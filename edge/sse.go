@@ -106,7 +106,7 @@ type sseSub struct {
 	offset time.Duration
 }
 
-var sseSpread = 50 * time.Millisecond
+var sseSpread = 125 * time.Millisecond
 
 // sseErr says why a stream ended.
 type sseErr string

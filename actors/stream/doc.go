@@ -4,7 +4,7 @@
 //
 // The show's writer publishes each durable event once (Publish: an O(1)
 // append to a bounded per-show ring, no encoding, nobody woken). While a
-// show has readers, a ticker closes a window every Window (100 ms): the
+// show has readers, a ticker closes a window every Window (250 ms): the
 // window's events merged into one frame (the latest state of each changed
 // seat and the latest counters of each touched section), encoded once and
 // shared by every reader. A reader therefore costs one write per window

@@ -17,10 +17,10 @@ const DefaultRing = 4096
 
 // DefaultWindow is how often a show with readers closes a window: every
 // event published in a window reaches every reader as one merged frame.
-const DefaultWindow = 100 * time.Millisecond
+const DefaultWindow = 250 * time.Millisecond
 
 // windowsKept is how many closed windows a show keeps: a reader further
-// behind than that (5 s at the default window) is too slow.
+// behind than that (12.5 s at the default window) is too slow.
 const windowsKept = 50
 
 // Hub holds the streams of the shows published on this node.
