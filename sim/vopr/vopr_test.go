@@ -88,6 +88,9 @@ var regressions = []struct {
 	{1, "issue 9 findings 3-5: acknowledged without Redis, served on epoch 0, a refused pay's events delivered; a redelivered success of an archived paid order was refunded"},
 	{13, "an activation after one whose Activate reply was lost restored from Redis without the events"},
 	{6, "events of records Redis accepted but no journal kept were lost on fail-over; a half-failed activation kept its lease"},
+	{72, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again"},
+	{124, "a restarted node delivered the events of records Redis never accepted"},
+	{887, "an archived order was read from a local journal holding a history Redis refused"},
 }
 
 // TestVOPRRegressions runs the regression seeds.
