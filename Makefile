@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: build run test test-short deps vet bench bench-core bench-http bench-cluster bench-sse fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-cluster bench-sse fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
@@ -27,9 +27,28 @@ vet:
 # the two together starve the clusters' timers (lease renewals, stall guards).
 E2E := ./cmd/boxoffice/
 
+# The simulator (sim/vopr) runs apart, without -race: it is one goroutine
+# (the race detector finds nothing there and costs it 10x).
+VOPR := ./sim/vopr
+
 test: deps vet k8s-validate
-	$(GO) test $(TESTFLAGS) $$($(GO) list $(PKGS) | grep -v '/cmd/boxoffice$$')
+	$(GO) test $(TESTFLAGS) $$($(GO) list $(PKGS) | grep -v '/cmd/boxoffice$$' | grep -v '/sim/vopr$$')
+	$(MAKE) vopr-test
 	$(GO) test $(TESTFLAGS) $(E2E)
+
+# vopr-test: the simulator's regression seeds and VOPR_TEST_SEEDS new seeds
+# (about 28,000 steps each: 40 seeds are over 10^6 steps). A failure prints
+# its seed, step and trace; replay it with
+#   go test ./sim/vopr -run TestVOPR -seed N
+VOPR_TEST_SEEDS ?= 40
+vopr-test:
+	$(GO) test -tags invariants -count=1 -timeout 15m -run '^TestVOPR' $(VOPR) -seeds $(VOPR_TEST_SEEDS)
+
+# vopr: 10^7 simulated steps over VOPR_SEEDS seeds (seeds from the clock;
+# VOPR_FIRST=N repeats a run); prints steps/s.
+VOPR_SEEDS ?= 360
+vopr:
+	bash -o pipefail -c "$(GO) test -tags invariants -count=1 -timeout 120m -run '^TestVOPR' $(VOPR) -seeds $(VOPR_SEEDS) -v 2>&1 | grep -v -e '^=== RUN' -e 'vopr_test.go:[0-9]*: seed [0-9]*: '"
 
 # chaos kills (SIGKILL or SIGTERM) and restarts random nodes of a three-node
 # cluster under load for CHAOS, then prints the figures.

@@ -1,0 +1,190 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/persistence/redis"
+)
+
+// Defects the deterministic simulator (sim/vopr) found, each pinned here by
+// a unit test as well as by its regression seed.
+
+// paidOrder creates a show whose finished orders leave memory at once, and
+// an order paid by a settled attempt; it returns the payment_requested event.
+func paidOrder(t *testing.T, n *showNode, show string) seatmap.Event {
+	t.Helper()
+	ctx := context.Background()
+	cfg := smallShow(show, 10)
+	now := 0
+	cfg.ArchiveAfterSeconds = &now
+	if _, err := n.b.CreateShow(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := n.b.CreateOrder(ctx, seatmap.OrderRequest{Show: show, HoldID: h.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.b.PayOrder(ctx, "", o.ID, "tok_ok"); err != nil {
+		t.Fatal(err)
+	}
+	var ev seatmap.Event
+	for _, e := range n.j.OutboxEvents() {
+		if e.Type == seatmap.EventPaymentRequested && e.OrderID == o.ID {
+			ev = e
+		}
+	}
+	if ev.ID == "" {
+		t.Fatal("no payment_requested")
+	}
+	if err := n.b.SettlePayment(ctx, ev, true, ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the paid order leaves memory", func() error {
+		res, err := n.b.call(ctx, show, seatmap.Command{Kind: seatmap.KindGetOrder, OrderID: o.ID})
+		if err == nil {
+			return fmt.Errorf("still in memory: %s", res.Order.Status)
+		}
+		if !errors.Is(err, seatmap.ErrOrderNotFound) {
+			return err
+		}
+		return nil
+	})
+	return ev
+}
+
+// A payment success redelivered after the order it paid left memory (its
+// first settle's answer was lost) is not "an order nobody has": the
+// consumer must not refund it. A success of another attempt still is.
+func TestRedeliveredSuccessOfArchivedOrderIsNotRefunded(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("archpaid")
+	n := newShowNode(t, show, nil, nil)
+	ev := paidOrder(t, n, show)
+	if err := n.b.SettlePayment(ctx, ev, true, ev.ID); err != nil {
+		t.Fatalf("the redelivered success of the attempt that paid the archived order: %v (the consumer refunds on order_not_found)", err)
+	}
+	other := ev
+	other.Attempt = "another"
+	if err := n.b.SettlePayment(ctx, other, true, other.ID+"x"); !errors.Is(err, seatmap.ErrOrderNotFound) {
+		t.Fatalf("a success of another attempt of the archived order: %v, want order_not_found (refund)", err)
+	}
+	paid := seatmap.Event{ID: ev.OrderID + ".9", Type: seatmap.EventPaid, Show: show, OrderID: ev.OrderID}
+	if err := n.b.RecordNotification(ctx, paid, "log"); err != nil {
+		t.Fatalf("a notification of the archived order: %v (it would become a dead letter)", err)
+	}
+}
+
+// With Redis, an archived order is read from Redis first: the local journal
+// may hold the archive of a batch Redis refused, a history that never
+// happened.
+func TestArchivedReadsRedisFirst(t *testing.T) {
+	ctx := context.Background()
+	fr := newFakeRemote()
+	j := NewMemJournal()
+	env := &Env{Journal: j, Remote: fr}
+	stale, _ := json.Marshal(seatmap.OrderView{ID: "x~o", Status: seatmap.StatusExpired})
+	if _, err := j.Append("x", Write{Archive: []seatmap.OrderView{{ID: "x~o", Status: seatmap.StatusExpired}}}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := fr.Activate(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, _ := json.Marshal(seatmap.OrderView{ID: "x~o", Status: seatmap.StatusPaid})
+	if err := fr.Apply(ctx, redis.Checkpoint{Shard: "x", Epoch: e, Archive: map[string][]byte{"x~o": truth}})[0]; err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := env.Archived(ctx, "x", "x~o")
+	if err != nil || !ok || string(got) != string(truth) {
+		t.Fatalf("archived order %s %v %v, want Redis's %s (not the local %s)", got, ok, err, truth, stale)
+	}
+}
+
+// A node that restarts must not deliver the events of records Redis never
+// accepted (holding does not survive a restart): DropUnaccepted drops what
+// lies after the seq Redis accepted from it, events included.
+func TestDropUnacceptedBeforeTheRelay(t *testing.T) {
+	j := NewMemJournal()
+	env := &Env{Journal: j, Remote: newFakeRemote()}
+	rec := func(seq uint64) seatmap.Record {
+		return seatmap.Record{Seq: seq, Cmd: seatmap.Command{Kind: seatmap.KindTick, Now: int64(seq)}}
+	}
+	ev := func(seq uint64) seatmap.Event {
+		return seatmap.Event{ID: fmt.Sprint("o.", seq), Type: seatmap.EventPaymentRequested, Show: "x", OrderID: "o"}
+	}
+	for seq := uint64(1); seq <= 4; seq++ {
+		if _, err := j.Append("x", Write{Records: []seatmap.Record{rec(seq)}, Events: []seatmap.Event{ev(seq)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.SetLocalEpoch("x", 1<<20|1, 2, true); err != nil { // Redis accepted up to 2
+		t.Fatal(err)
+	}
+	if _, err := j.Append("y", Write{Records: []seatmap.Record{rec(1)}, Events: []seatmap.Event{ev(9)}}); err != nil {
+		t.Fatal(err) // a show never activated with Redis keeps its journal
+	}
+	if err := env.DropUnaccepted(); err != nil {
+		t.Fatal(err)
+	}
+	_, recs, _ := j.Load("x")
+	var ids []string
+	for _, e := range j.OutboxEvents() {
+		ids = append(ids, e.ID)
+	}
+	if len(recs) != 2 || fmt.Sprint(ids) != "[o.1 o.2 o.9]" {
+		t.Fatalf("after DropUnaccepted: %d records of x, outbox %v; want 2 and [o.1 o.2 o.9]", len(recs), ids)
+	}
+}
+
+// Records Redis accepted whose writer's journal failed have their events
+// in no outbox; another node that restores the show from Redis emits them
+// (the entries after the last writer's Checkpoint.EventsSeq).
+func TestRestoredShowEmitsEventsNoJournalKept(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("evseq")
+	fr := newFakeRemote()
+	reg := &memRegistry{}
+	a := newShowNode(t, show, fr, reg)
+	if _, err := a.b.CreateShow(ctx, smallShow(show, 10)); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := a.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _, err := a.b.CreateOrder(ctx, seatmap.OrderRequest{Show: show, HoldID: h.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the cancel reaches Redis; a's journal fails it, and a is gone before
+	// it could take it back from Redis
+	a.j.FailWith(errors.New("fsync: input/output error"))
+	if _, err := a.b.CancelOrder(ctx, "", o.ID); !errors.Is(err, seatmap.ErrUnavailable) {
+		t.Fatalf("cancel while a's journal fails: %v", err)
+	}
+	_ = testNode.System.Root.StopFuture(a.pid).Wait()
+	if fr.Server().Seq(show) < 4 {
+		t.Fatalf("redis seq %d: the cancel did not reach Redis", fr.Server().Seq(show))
+	}
+	b := newShowNode(t, show, fr, reg)
+	got, err := b.b.GetOrder(ctx, "", o.ID)
+	if err != nil || got.Status != seatmap.StatusCancelled {
+		t.Fatalf("the order on b: %+v %v", got, err)
+	}
+	for _, e := range b.j.OutboxEvents() {
+		if e.Type == seatmap.EventCancelled && e.OrderID == o.ID {
+			return
+		}
+	}
+	t.Fatalf("b restored the cancel from Redis without its event (nobody will tell the user): outbox %v", b.j.OutboxEvents())
+}
