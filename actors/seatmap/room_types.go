@@ -68,8 +68,8 @@ type RoomOpening struct {
 // OfferFact is one waitlist offer: the entry (its number) and the seats
 // and general-admission units of the hold made for it.
 type OfferFact struct {
-	Entry   uint32   `json:"e"`
-	Seats   []string `json:"s,omitempty"`
+	Entry   uint32    `json:"e"`
+	Seats   []string  `json:"s,omitempty"`
 	General []OfferGA `json:"ga,omitempty"`
 }
 

@@ -166,11 +166,11 @@ type SectionView struct {
 // ShowView is a shard's part of the show document: the config and the
 // counters of the shard's own sections.
 type ShowView struct {
-	Config      ShowConfig    `json:"config"`
-	Shard       int           `json:"shard"`
-	Sections    []SectionView `json:"sections"`
-	HoldsActive int           `json:"holds_active"`
-	Orders      int           `json:"orders"` // orders in memory: live, or terminal within their retention
+	Config      ShowConfig     `json:"config"`
+	Shard       int            `json:"shard"`
+	Sections    []SectionView  `json:"sections"`
+	HoldsActive int            `json:"holds_active"`
+	Orders      int            `json:"orders"`             // orders in memory: live, or terminal within their retention
 	Queue       *QueueStats    `json:"queue,omitempty"`    // shows with a waiting room
 	Waitlist    *WaitlistStats `json:"waitlist,omitempty"` // shows whose waitlist was used
 }
