@@ -2,8 +2,8 @@ package actors
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"sync/atomic"
@@ -182,4 +182,3 @@ func TestRoomSurvivesRestartAndFailover(t *testing.T) {
 		t.Fatalf("w1's entry after its order: %+v %v", e, err)
 	}
 }
-
