@@ -162,10 +162,10 @@ func (s *Shard) passCheck(c *Command) error {
 	switch {
 	case t.user != c.User:
 		return errorf(ErrQueueRequired, "the pass is not this user's")
+	case t.state == tkExpired || t.state == tkAdmitted && t.passExpiresAt <= c.Now:
+		return errorf(ErrQueueRequired, "the pass expired: join the queue again")
 	case t.state != tkAdmitted:
 		return errorf(ErrQueueRequired, "the ticket is not admitted")
-	case t.passExpiresAt <= c.Now:
-		return errorf(ErrQueueRequired, "the pass expired")
 	}
 	return nil
 }
