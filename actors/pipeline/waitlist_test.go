@@ -20,7 +20,9 @@ func (c *recChannel) Send(_ context.Context, n Notification) error {
 // orderOnlySettler fails like the node does for an event without an order.
 type orderOnlySettler struct{ recorded int }
 
-func (s *orderOnlySettler) SettlePayment(context.Context, seatmap.Event, bool, string) error { return nil }
+func (s *orderOnlySettler) SettlePayment(context.Context, seatmap.Event, bool, string) error {
+	return nil
+}
 func (s *orderOnlySettler) RecordNotification(_ context.Context, e seatmap.Event, _ string) error {
 	if e.OrderID == "" {
 		return seatmap.ErrOrderNotFound
@@ -77,9 +79,9 @@ func TestWebhookWaitlistOffered(t *testing.T) {
 		Type string `json:"type"`
 		Data struct {
 			Hold, Entry, User string
-			ExpiresAt        string `json:"expires_at"`
-			Seats            []string
-			Quantity         int
+			ExpiresAt         string `json:"expires_at"`
+			Seats             []string
+			Quantity          int
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
