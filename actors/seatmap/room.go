@@ -22,7 +22,7 @@ import (
 // The rule, kept after every command that changed state:
 //
 //	live passes            <= max_active
-//	unconverted            <= floor(available × admit_factor)
+//	unconverted            <= ceil(available × admit_factor)
 //
 // where a pass is live while admitted, not expired, and its user has not
 // ordered, and unconverted counts the live passes whose user holds nothing
@@ -204,8 +204,9 @@ func (s *Shard) roomAfter(c *Command, res *Result, changed bool) bool {
 	return c.Room != nil
 }
 
-// roomMarks notes a hold made with a pass (its ticket is converted) and an
-// order made by a ticket's user (the pass is done).
+// roomMarks notes a hold made with a pass (its ticket is converted), and an
+// order or a waitlist entry made by a ticket's user (the pass is done: the
+// user bought, or gave up buying directly, and its slot goes to the next).
 func (s *Shard) roomMarks(c *Command, res *Result) {
 	r := s.room
 	if r == nil || res.Err != nil {
@@ -217,6 +218,8 @@ func (s *Shard) roomMarks(c *Command, res *Result) {
 		user = res.Hold.User
 	case c.Kind == KindOrder && res.Created && res.Order != nil:
 		user = res.Order.User
+	case c.Kind == KindWaitlistJoin && res.Created && res.Entry != nil:
+		user = res.Entry.User
 	default:
 		return
 	}
@@ -338,10 +341,11 @@ func (s *Shard) shuffle() RoomOpening {
 	return RoomOpening{Seed: seed, Order: order}
 }
 
-// admitLimit is floor(available × admit_factor): the unconverted passes
-// the stock allows.
+// admitLimit is ceil(available × admit_factor): the unconverted passes
+// the stock allows (none on a sold-out show; one at least while a seat is
+// left, so the last seats sell too).
 func (s *Shard) admitLimit() int {
-	return int(int64(s.totalAvailable()) * s.room.factorMilli / 1000)
+	return int((int64(s.totalAvailable())*s.room.factorMilli + 999) / 1000)
 }
 
 // roomSuspend takes back the newest unconverted passes while the room is

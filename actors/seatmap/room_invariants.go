@@ -6,7 +6,7 @@ import "fmt"
 // of CheckInvariants):
 //
 //   - the room's counters match its tickets; live passes <= max_active;
-//     unconverted passes <= floor(available × admit_factor), so a sold-out
+//     unconverted passes <= ceil(available × admit_factor), so a sold-out
 //     show has no live pass that holds nothing;
 //   - every waiting ticket is in exactly one place (pool before opening,
 //     line or front after); every admitted one has its expiry armed;
@@ -27,13 +27,14 @@ func (s *Shard) checkTickets() error {
 		return nil
 	}
 	live, unconv, admitted := 0, 0, 0
-	seen := map[uint32]uint8{}
+	seen := make([]uint8, len(r.tickets)+1) // where each ticket waits
 	mark := func(list []uint32, where uint8) error {
 		for _, n := range list {
 			t := r.ticket(n)
 			if t == nil || t.where != where || t.state != tkWaiting {
 				return fmt.Errorf("room: ticket %d listed where it does not wait", n)
 			}
+			// t != nil: n indexes seen
 			if seen[n] != 0 {
 				return fmt.Errorf("room: ticket %d waits twice", n)
 			}
@@ -103,7 +104,7 @@ func (s *Shard) checkTickets() error {
 		return fmt.Errorf("room: %d passes live, max_active %d", live, r.maxActive)
 	}
 	if limit := s.admitLimit(); unconv > limit {
-		return fmt.Errorf("room: %d unconverted passes, over floor(%d available × %.3f) = %d",
+		return fmt.Errorf("room: %d unconverted passes, over ceil(%d available × %.3f) = %d",
 			unconv, s.totalAvailable(), float64(r.factorMilli)/1000, limit)
 	}
 	return nil

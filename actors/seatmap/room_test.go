@@ -221,3 +221,37 @@ func TestFenwick(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitlistJoinEndsThePass: an admitted user who holds nothing and joins
+// the waitlist gives up buying directly: the pass stops counting, and the
+// next ticket is admitted in the same step.
+func TestWaitlistJoinEndsThePass(t *testing.T) {
+	s := New(0)
+	cfg := &ShowConfig{ID: "j", Tiers: []Tier{{ID: "a", Price: 1}},
+		Sections: []Section{{ID: "s", Tier: "a", Rows: []Row{{ID: "1", Seats: 3}}}},
+		Queue:    &QueueConfig{MaxActive: 2}}
+	must := func(c Command) Result {
+		t.Helper()
+		res := s.Apply(c)
+		if res.Err != nil {
+			t.Fatalf("%s: %v", c.Kind, res.Err)
+		}
+		return res
+	}
+	must(Command{Kind: KindCreate, Show: cfg})
+	for _, u := range []string{"u1", "u2", "u3"} {
+		must(Command{Kind: KindQueueJoin, Now: 1, User: u, Ticket: "t" + u})
+	}
+	must(Command{Kind: KindHold, Now: 2, User: "u1", HoldID: "h1", Seats: []string{"s-1-2"}, Ticket: "tu1"})
+	if v := must(Command{Kind: KindQueueGet, Now: 2, Ticket: "tu3"}).Ticket; v.State != TicketWaiting {
+		t.Fatalf("u3 before: %+v", v)
+	}
+	// seats 1 and 3 are left: two together do not fit, so u2 may wait for them
+	must(Command{Kind: KindWaitlistJoin, Now: 3, User: "u2", Entry: "e2", Quantity: 2, Together: true})
+	if v := must(Command{Kind: KindQueueGet, Now: 3, Ticket: "tu3"}).Ticket; v.State != TicketAdmitted {
+		t.Fatalf("u3 after u2 joined the waitlist: %+v", v)
+	}
+	if q := s.RoomStats(); q.Live != 2 || q.Unconverted != 1 {
+		t.Fatalf("room after: %+v", q)
+	}
+}
