@@ -24,9 +24,9 @@ import (
 type salePoint struct {
 	Commands, Writes, Reads, Holds, HoldsRefused int
 	// the show at the end of the second
-	Available, Sold, HeldReserved            int
+	Available, Sold, HeldReserved               int
 	Waiting, Live, Unconverted, WaitlistWaiting int
-	sampled                                  bool
+	sampled                                     bool
 }
 
 // saleMetrics are a run's seconds.
@@ -61,9 +61,9 @@ type saleResult struct {
 	PeakHoldAttempts   int // hold requests in the busiest second
 	Commands, Writes   int
 	Reads              int
-	SeatsReturned      int // seats of abandoned holds, unpaid orders and lapsed offers, back within the run
-	Offers             int // waitlist offers fans saw
-	ResoldViaWaitlist  int // seats paid through a waitlist offer
+	SeatsReturned      int     // seats of abandoned holds, unpaid orders and lapsed offers, back within the run
+	Offers             int     // waitlist offers fans saw
+	ResoldViaWaitlist  int     // seats paid through a waitlist offer
 	FairServed         float64 // Kendall's tau of arrival order vs first hold (1 = in arrival order)
 	FairAdmittedLater  float64 // with the room: tau of arrival vs first admission, fans who came after opening
 	FairAdmittedBefore float64 // with the room: the same for fans who came before opening (shuffled: about 0)
