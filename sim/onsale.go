@@ -27,6 +27,7 @@ type salePoint struct {
 	Available, Sold, HeldReserved               int
 	Waiting, Live, Unconverted, WaitlistWaiting int
 	sampled                                     bool
+	serverCommands                              int // over HTTP: the actors\' command count in this second
 }
 
 // saleMetrics are a run's seconds.
@@ -46,6 +47,7 @@ func (m *saleMetrics) at(t time.Duration) *salePoint {
 // saleResult is what one run measured.
 type saleResult struct {
 	Target             string
+	Show               string
 	Room               bool
 	Seed               uint64
 	Fans, Seats        int
@@ -79,7 +81,7 @@ type saleResult struct {
 // result computes a finished run's figures.
 func (r *saleRun) result(target string, chk *saleChecker) *saleResult {
 	p := r.p
-	res := &saleResult{Target: target, Room: p.room, Seed: p.seed, Fans: p.fans, Seats: p.seats, SoldOutAfter: -1,
+	res := &saleResult{Target: target, Show: r.cfg.ID, Room: p.room, Seed: p.seed, Fans: p.fans, Seats: p.seats, SoldOutAfter: -1,
 		AllSoldAfter: -1, GaveUp: map[string]int{}, Errors: map[string]int(r.errs), Series: r.metrics.points,
 		OpensAt: r.opensAt.Seconds()}
 	fill(res.Series)
@@ -162,6 +164,7 @@ func fill(pts []salePoint) {
 			c := pts[i]
 			prev := pts[i-1]
 			prev.Commands, prev.Writes, prev.Reads, prev.Holds, prev.HoldsRefused = c.Commands, c.Writes, c.Reads, c.Holds, c.HoldsRefused
+			prev.serverCommands = c.serverCommands
 			pts[i] = prev
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
@@ -175,13 +176,28 @@ type saleRun struct {
 	cfg     seatmap.ShowConfig
 	fans    []*fan
 	metrics *saleMetrics
+	errMu   sync.Mutex // protects errs
 	errs    errorCounts
 }
 
 // errorCounts counts unexpected answers by code (a fan goes on without them).
 type errorCounts map[string]int
 
-func (e errorCounts) add(err error) { e[seatmap.ErrorCode(err)]++ }
+func (e errorCounts) add(err error) {
+	code := seatmap.ErrorCode(err)
+	var a *APIError
+	if errors.As(err, &a) {
+		code = a.Code
+	}
+	e[code]++
+}
+
+// fail counts an unexpected answer (fans of an HTTP run call it concurrently).
+func (r *saleRun) fail(err error) {
+	r.errMu.Lock()
+	r.errs.add(err)
+	r.errMu.Unlock()
+}
 
 // newFans draws the fans of a run from its seed (the same seed gives the
 // same fans, with or without the room).
@@ -257,7 +273,7 @@ func (f *fan) start() {
 
 func (f *fan) joined(tk ticketInfo, err error) {
 	if err != nil {
-		f.sale.errs.add(err)
+		f.sale.fail(err)
 		f.gaveUp = "join failed"
 		return
 	}
@@ -288,7 +304,7 @@ func (f *fan) seen(tk ticketInfo) {
 
 func (f *fan) polled(tk ticketInfo, err error) {
 	if err != nil {
-		f.sale.errs.add(err)
+		f.sale.fail(err)
 		f.api.after(f.jitter(f.sale.p.poll), func() { f.api.ticket(f, f.polled) })
 		return
 	}
@@ -361,7 +377,7 @@ func (f *fan) try(reqs []seatmap.HoldRequest, i int) {
 		case errors.Is(err, seatmap.ErrLimitExceeded):
 			f.gaveUp = "seat limit"
 		default:
-			f.sale.errs.add(err)
+			f.sale.fail(err)
 			f.api.after(f.jitter(f.sale.p.retryEvery), f.shop)
 		}
 	})
@@ -403,7 +419,7 @@ func (f *fan) soldOut() {
 			f.api.ticket(f, f.polled) // seats came back: the room will admit
 		default:
 			if !errors.Is(err, seatmap.ErrLimitExceeded) {
-				f.sale.errs.add(err)
+				f.sale.fail(err)
 			}
 			f.gaveUp = "waitlist refused"
 		}
@@ -417,7 +433,7 @@ func (f *fan) waitSeen(e seatmap.WaitlistEntryView) {
 		f.api.after(f.jitter(f.sale.p.waitPoll), func() {
 			f.api.waitGet(f, f.entry, func(e seatmap.WaitlistEntryView, err error) {
 				if err != nil {
-					f.sale.errs.add(err)
+					f.sale.fail(err)
 					return
 				}
 				f.waitSeen(e)
@@ -453,7 +469,7 @@ func (f *fan) held(h seatmap.HoldView) {
 func (f *fan) ordering(hold string) {
 	f.api.order(f, hold, func(o seatmap.OrderView, err error) {
 		if err != nil {
-			f.sale.errs.add(err)
+			f.sale.fail(err)
 			f.gaveUp = "order failed"
 			return
 		}
@@ -464,7 +480,7 @@ func (f *fan) ordering(hold string) {
 func (f *fan) paying(order, card string) {
 	f.api.pay(f, order, card, func(o seatmap.OrderView, err error) {
 		if err != nil {
-			f.sale.errs.add(err)
+			f.sale.fail(err)
 			f.gaveUp = "pay failed"
 			return
 		}
@@ -475,7 +491,7 @@ func (f *fan) paying(order, card string) {
 func (f *fan) settled(o seatmap.OrderView, card string, err error) {
 	switch {
 	case err != nil:
-		f.sale.errs.add(err)
+		f.sale.fail(err)
 	case o.Status == seatmap.StatusPaid:
 		f.paid, f.seatsPaid = true, o.Quantity
 	case o.Status == seatmap.StatusPaymentProcessing:

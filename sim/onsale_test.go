@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -89,6 +91,59 @@ func TestKendall(t *testing.T) {
 	} {
 		if got := kendall(tc.ps); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("kendall(%v) = %v, want %v", tc.ps, got, tc.want)
+		}
+	}
+}
+
+// TestOnsaleOverHTTP runs a small, fast on-sale against an edge server over
+// loopback (what "boxoffice load onsale" does), with and without the room,
+// and checks the fans got through the real API: tickets, passes in
+// X-Queue-Pass, holds, orders, payments, the waitlist; and the report.
+func TestOnsaleOverHTTP(t *testing.T) {
+	target := startEdge(t)
+	c, err := newHTTPClient(target, testAdmin, 256, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	var rs []*saleResult
+	for _, room := range []bool{true, false} {
+		p := fullSale(room, seed).scaled(150, 50, 1)
+		p.preOpen, p.arrivalMean, p.arrivalMax, p.horizon = time.Second, time.Second, 2*time.Second, 5*time.Second
+		p.passTTL, p.holdTTL, p.payTTL, p.offerTTL = 2*time.Second, 2*time.Second, 2*time.Second, 2*time.Second
+		p.poll, p.waitPoll, p.think, p.checkout = 200*time.Millisecond, 200*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond
+		p.patience, p.retryEvery, p.gateway = 2*time.Second, 300*time.Millisecond, 100*time.Millisecond
+		r, err := runHTTPSale(c, p, newRunID("t"), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+		var s showJSON
+		if _, err := c.do(context.Background(), getShowCall(r.Show), &s); err != nil {
+			t.Fatal(err)
+		}
+		if tt := s.Totals; tt.Available+tt.Held+tt.Reserved+tt.Sold != tt.Capacity || tt.Capacity != p.seats || tt.Sold < r.SeatsSold {
+			t.Errorf("room=%v: the show's totals %+v (%d seats, %d sold when sampled)", room, tt, p.seats, r.SeatsSold)
+		}
+		if r.FansHeld == 0 || r.SeatsSold == 0 || r.SeatsSold > p.seats {
+			t.Errorf("room=%v: %d fans held, %d of %d seats sold", room, r.FansHeld, r.SeatsSold, p.seats)
+		}
+		if room && r.Admitted == 0 {
+			t.Errorf("nobody was admitted")
+		}
+		if n := r.Errors["no answer"]; n > 0 || len(r.Errors) > 0 {
+			t.Errorf("room=%v: unexpected answers %v", room, r.Errors)
+		}
+	}
+	var b strings.Builder
+	if err := writeSaleHTML(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "Seats available", "Writes per second", "Commands per second",
+		"Waiting room: fans in line", "with the room", "without", "</html>"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q", want)
 		}
 	}
 }
