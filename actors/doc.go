@@ -10,6 +10,12 @@
 // turn: every command that arrived before it is in the batch, so under load a
 // batch carries hundreds of commands and the sync costs little per command.
 //
+// A show's waiting room and waitlist are part of its seat map's state
+// (seatmap/room.go): they live in the show's actor, are journaled and fenced
+// with the show, and move with it on a failover. Booking's JoinQueue,
+// QueueTicket, JoinWaitlist, WaitlistEntry and LeaveWaitlist reach them like
+// any other command (booking_room.go).
+//
 // Callers' duties, in order:
 //
 //  1. Start a cluster node (package cluster) with Kind(journal, ...) registered.

@@ -15,7 +15,10 @@
 // encodes answers into pooled buffers; limiter.go rate-limits; metrics.go
 // counts requests; deadline.go is the Backend calls' context; perf.go is the
 // performance monitor (GET /v1/admin/perf and its /metrics families);
-// internal.go takes the results of consumers running in other processes.
+// internal.go takes the results of consumers running in other processes;
+// queue.go serves the waiting room and the waitlist (when the Backend is also
+// a QueueBackend), and pass.go signs and checks the room's passes (HMAC with
+// Options.QueuePassKey, which must be the same on every node).
 //
 // Handlers copy everything they need out of the fasthttp request before
 // calling the Backend (fasthttp reuses its buffers), and give each Backend call

@@ -17,6 +17,13 @@
 //     holds and orders (sustained durable writes in a big venue: hold then
 //     release, hold then order; what make bench measures).
 //
+//   - OnsaleMain ("boxoffice sim onsale"): 100,000 fans for a 20,000-seat
+//     show, with and without the waiting room, on the pure seat map in
+//     simulated time (seeded, repeatable), with the room's and the
+//     waitlist's promises checked after every step; OnsaleLoadMain
+//     ("boxoffice load onsale") runs the same fans in real time against a
+//     server over HTTP. Both print a comparison and write an HTML report.
+//
 // Callers' duties: pass a fresh backend factory to SeatRaceMain (each call of
 // it must return an independent backend or one that tolerates new shows);
 // LoadMain only drives loopback targets and refuses any other host. Both
