@@ -67,7 +67,8 @@ func TestOnsale(t *testing.T) {
 
 // TestOnsaleRepeats: a seed gives the same run.
 func TestOnsaleRepeats(t *testing.T) {
-	p := fullSale(true, 42).scaled(300, 60, 0.5)
+	p := testSale(true, 42)
+	p.fans, p.seats = 200, 60
 	a, b := runVirtual(p, false), runVirtual(p, false)
 	if a.Commands != b.Commands || a.Writes != b.Writes || a.FansServed != b.FansServed || a.SoldOutAfter != b.SoldOutAfter {
 		t.Fatalf("two runs of seed 42 differ: %d/%d/%d/%.0f vs %d/%d/%d/%.0f", a.Commands, a.Writes, a.FansServed, a.SoldOutAfter,
