@@ -94,7 +94,6 @@ func TestRoomSurvivesRestartAndFailover(t *testing.T) {
 
 	// restart before opening: the pool is still there, as it was
 	n2 := roomNode(t, show, j, nil, reg, &clock) // no Redis: from the local journal alone
-	n2.env.Remote = nil
 	if got := readRoom(t, n2.b, show, tickets, nil); !reflect.DeepEqual(got, before) {
 		t.Fatalf("after a restart:\n got %+v\nwant %+v", got, before)
 	}

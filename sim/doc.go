@@ -7,6 +7,7 @@
 //     it prints one table row per scenario and checks the invariants (exactly
 //     one winner per seat, no seat in two holds, counters add up to capacity).
 //     It drives either an edge.Backend in process or a server over HTTP.
+//
 //   - LoadMain ("boxoffice load SCENARIO"): an open-loop (fixed arrival rate,
 //     latency measured from the intended send time, so coordinated omission is
 //     accounted for) or closed-loop (N connections) load generator over HTTP,
