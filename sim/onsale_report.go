@@ -30,11 +30,9 @@ func saleChart(id, title, note, ylabel string, rs []*saleResult, y func(p salePo
 			continue
 		}
 		l := line{name: saleName(r.Room), color: saleColors[r.Room], width: 2}
-		for i, p := range r.Series {
-			t := float64(i) - r.OpensAt
-			v := y(p)
-			l.xs, l.ys = append(l.xs, t), append(l.ys, v)
-			maxT, maxY = math.Max(maxT, t), math.Max(maxY, v)
+		l.xs, l.ys = decimate(r, y)
+		for i := range l.xs {
+			maxT, maxY = math.Max(maxT, l.xs[i]), math.Max(maxY, l.ys[i])
 		}
 		lines = append(lines, l)
 	}
@@ -49,6 +47,24 @@ func saleChart(id, title, note, ylabel string, rs []*saleResult, y func(p salePo
 	c.y.ticks, c.y.min, c.y.max = linearTicks(0, maxY*1.05, 5, func(v float64) string { return fmtCount(v) })
 	c.lines = lines
 	return c
+}
+
+// maxChartPoints bounds the points of one line: longer runs are drawn by
+// the largest value of each group of seconds, so peaks stay visible.
+const maxChartPoints = 600
+
+// decimate returns a run's seconds (since opening) and y values, at most
+// maxChartPoints of them.
+func decimate(r *saleResult, y func(p salePoint) float64) (xs, ys []float64) {
+	k := (len(r.Series) + maxChartPoints - 1) / maxChartPoints
+	for i := 0; i < len(r.Series); i += max(k, 1) {
+		v := 0.0
+		for j := i; j < i+max(k, 1) && j < len(r.Series); j++ {
+			v = math.Max(v, y(r.Series[j]))
+		}
+		xs, ys = append(xs, float64(i)-r.OpensAt), append(ys, v)
+	}
+	return xs, ys
 }
 
 func saleCharts(rs []*saleResult) []template.HTML {
@@ -77,9 +93,7 @@ func saleCharts(rs []*saleResult) []template.HTML {
 			continue
 		}
 		l := line{name: "holding nothing", color: "#059669", width: 1.6, dash: "5,3"}
-		for i, p := range r.Series {
-			l.xs, l.ys = append(l.xs, float64(i)-r.OpensAt), append(l.ys, float64(p.Unconverted))
-		}
+		l.xs, l.ys = decimate(r, func(p salePoint) float64 { return float64(p.Unconverted) })
 		cs[len(cs)-1].lines = append(cs[len(cs)-1].lines, l)
 	}
 	out := make([]template.HTML, len(cs))
