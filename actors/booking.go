@@ -449,7 +449,8 @@ func (b *Booking) Seats(ctx context.Context, show, section string) ([]seatmap.Se
 // (created=false).
 func (b *Booking) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	cmd := seatmap.Command{Kind: seatmap.KindHold, User: req.User, Seats: req.Seats, Section: req.Section,
-		Tier: req.Tier, Quantity: req.Quantity, HoldID: newID(req.Show), IdemKey: req.IdemKey, IdemHash: req.IdemHash}
+		Tier: req.Tier, Quantity: req.Quantity, HoldID: newID(req.Show), IdemKey: req.IdemKey, IdemHash: req.IdemHash,
+		Ticket: req.Ticket}
 	res, err := b.showCall(ctx, req.Show, cmd)
 	if err != nil {
 		return seatmap.HoldView{}, false, err

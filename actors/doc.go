@@ -16,6 +16,12 @@
 // actor as one writeFailed message: the actor answers every command of the
 // failed generation 503 and reloads from what is durable (show_actor.go).
 //
+// A show's waiting room and waitlist are part of its seat map's state
+// (seatmap/room.go): they live in the show's actor, are journaled and fenced
+// with the show, and move with it on a failover. Booking's JoinQueue,
+// QueueTicket, JoinWaitlist, WaitlistEntry and LeaveWaitlist reach them like
+// any other command (booking_room.go).
+//
 // Callers' duties, in order:
 //
 //  1. Build an Env (journal, optional Remote and Leaser, registry, streams)

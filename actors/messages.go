@@ -42,15 +42,17 @@ type wireReq struct {
 }
 
 type wireResp struct {
-	Code    string              `json:"code,omitempty"`
-	Msg     string              `json:"msg,omitempty"`
-	Taken   []string            `json:"taken,omitempty"`
-	Hold    *seatmap.HoldView   `json:"hold,omitempty"`
-	Order   *seatmap.OrderView  `json:"order,omitempty"`
-	Show    *seatmap.ShowView   `json:"show,omitempty"`
-	Seats   []seatmap.SeatEntry `json:"seats,omitempty"`
-	Users   map[string]int      `json:"users,omitempty"`
-	Created bool                `json:"created,omitempty"`
+	Code    string                     `json:"code,omitempty"`
+	Msg     string                     `json:"msg,omitempty"`
+	Taken   []string                   `json:"taken,omitempty"`
+	Hold    *seatmap.HoldView          `json:"hold,omitempty"`
+	Order   *seatmap.OrderView         `json:"order,omitempty"`
+	Show    *seatmap.ShowView          `json:"show,omitempty"`
+	Ticket  *seatmap.TicketView        `json:"ticket,omitempty"`
+	Entry   *seatmap.WaitlistEntryView `json:"entry,omitempty"`
+	Seats   []seatmap.SeatEntry        `json:"seats,omitempty"`
+	Users   map[string]int             `json:"users,omitempty"`
+	Created bool                       `json:"created,omitempty"`
 }
 
 func encodeRequest(cmd seatmap.Command) (*wrapperspb.BytesValue, error) {
@@ -68,7 +70,8 @@ func decodeRequest(b []byte) (seatmap.Command, error) {
 }
 
 func encodeResult(r seatmap.Result) *wrapperspb.BytesValue {
-	w := wireResp{Hold: r.Hold, Order: r.Order, Show: r.Show, Seats: r.Seats, Users: r.Users, Created: r.Created}
+	w := wireResp{Hold: r.Hold, Order: r.Order, Show: r.Show, Seats: r.Seats, Users: r.Users, Created: r.Created,
+		Ticket: r.Ticket, Entry: r.Entry}
 	if r.Err != nil {
 		w.Code, w.Msg, w.Taken = seatmap.ErrorCode(r.Err), seatmap.ErrorMessage(r.Err), seatmap.TakenSeats(r.Err)
 	}
@@ -82,5 +85,5 @@ func decodeResult(b []byte) (seatmap.Result, error) {
 		return seatmap.Result{}, err
 	}
 	return seatmap.Result{Err: seatmap.FromCode(w.Code, w.Msg, w.Taken), Hold: w.Hold, Order: w.Order,
-		Show: w.Show, Seats: w.Seats, Users: w.Users, Created: w.Created}, nil
+		Show: w.Show, Seats: w.Seats, Users: w.Users, Created: w.Created, Ticket: w.Ticket, Entry: w.Entry}, nil
 }

@@ -152,17 +152,31 @@ func (a *UserAuth) key(t *jwt.Token) (any, error) {
 
 // Verify checks a compact JWT and returns its subject, the user.
 func (a *UserAuth) Verify(token string) (string, error) {
+	sub, _, err := a.verify(token)
+	return sub, err
+}
+
+// userClaims are a user token's claims: the registered ones, and
+// queue_pass, a waiting room's pass that an identity provider may put in
+// the token instead of the client sending X-Queue-Pass (pass.go).
+type userClaims struct {
+	jwt.RegisteredClaims
+	QueuePass string `json:"queue_pass,omitempty"`
+}
+
+// verify checks a compact JWT and returns its subject and queue_pass claim.
+func (a *UserAuth) verify(token string) (sub, queuePass string, err error) {
 	if len(token) > MaxBearerBytes {
-		return "", errors.New("token too long")
+		return "", "", errors.New("token too long")
 	}
-	var claims jwt.RegisteredClaims
+	var claims userClaims
 	if _, err := a.parser.ParseWithClaims(token, &claims, a.key); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if claims.Subject == "" || len(claims.Subject) > MaxUserBytes {
-		return "", fmt.Errorf("sub must be 1..%d bytes", MaxUserBytes)
+		return "", "", fmt.Errorf("sub must be 1..%d bytes", MaxUserBytes)
 	}
-	return claims.Subject, nil
+	return claims.Subject, claims.QueuePass, nil
 }
 
 // bearer returns the request's bearer token (a view), or nil.
@@ -188,18 +202,24 @@ func tokenIs(ctx *fasthttp.RequestCtx, want []byte) bool {
 // sub when user tokens are on (else a 401 error), "" when they are off (the
 // request acts for anyone, as before tokens).
 func (s *Server) caller(ctx *fasthttp.RequestCtx) (string, error) {
+	sub, _, err := s.callerPass(ctx)
+	return sub, err
+}
+
+// callerPass is caller, with the token's queue_pass claim ("" when none).
+func (s *Server) callerPass(ctx *fasthttp.RequestCtx) (sub, queuePass string, err error) {
 	if s.opt.UserAuth == nil {
-		return "", nil
+		return "", "", nil
 	}
 	tok := bearer(ctx)
 	if len(tok) == 0 {
-		return "", edgeError(errUnauthorized, "a user bearer token is required")
+		return "", "", edgeError(errUnauthorized, "a user bearer token is required")
 	}
-	sub, err := s.opt.UserAuth.Verify(string(tok))
+	sub, queuePass, err = s.opt.UserAuth.verify(string(tok))
 	if err != nil {
-		return "", edgeError(errUnauthorized, "invalid user token: "+truncate(err.Error(), 200))
+		return "", "", edgeError(errUnauthorized, "invalid user token: "+truncate(err.Error(), 200))
 	}
-	return sub, nil
+	return sub, queuePass, nil
 }
 
 // bodyUser checks a body's user against the caller: with tokens on, a body

@@ -206,14 +206,16 @@ func parseEmpty(body []byte) error {
 
 // showBody is the show creation body. Pointers tell absent from zero.
 type showBody struct {
-	ID                *string           `json:"id"`
-	Name              string            `json:"name"`
-	HoldTTLSeconds    *int              `json:"hold_ttl_seconds"`
-	PaymentTTLSeconds *int              `json:"payment_ttl_seconds"`
-	MaxSeatsPerUser   int               `json:"max_seats_per_user"`
-	Tiers             []seatmap.Tier    `json:"tiers"`
-	Sections          []seatmap.Section `json:"sections"`
-	SectionsPerShard  *int              `json:"sections_per_shard"`
+	ID                *string                 `json:"id"`
+	Name              string                  `json:"name"`
+	HoldTTLSeconds    *int                    `json:"hold_ttl_seconds"`
+	PaymentTTLSeconds *int                    `json:"payment_ttl_seconds"`
+	MaxSeatsPerUser   int                     `json:"max_seats_per_user"`
+	Tiers             []seatmap.Tier          `json:"tiers"`
+	Sections          []seatmap.Section       `json:"sections"`
+	SectionsPerShard  *int                    `json:"sections_per_shard"`
+	Queue             *seatmap.QueueConfig    `json:"queue"`
+	Waitlist          *seatmap.WaitlistConfig `json:"waitlist"`
 }
 
 // schema lists the keys an object may have and the schema of each key's
@@ -225,6 +227,8 @@ var showSchema = schema{
 	"sections_per_shard": nil,
 	"tiers":              {"id": nil, "price": nil},
 	"sections":           {"id": nil, "tier": nil, "capacity": nil, "rows": {"id": nil, "seats": nil}},
+	"queue":              {"opens_at": nil, "pass_ttl_seconds": nil, "max_active": nil, "admit_factor": nil},
+	"waitlist":           {"offer_ttl_seconds": nil},
 }
 
 // parseShow parses and checks a show creation body. It generates the id
@@ -244,7 +248,8 @@ func parseShow(body []byte) (seatmap.ShowConfig, error) {
 	if err := dec.Decode(&b); err != nil {
 		return cfg, badRequest(jsonErrorText(err))
 	}
-	cfg = seatmap.ShowConfig{Name: b.Name, MaxSeatsPerUser: b.MaxSeatsPerUser, Tiers: b.Tiers, Sections: b.Sections}
+	cfg = seatmap.ShowConfig{Name: b.Name, MaxSeatsPerUser: b.MaxSeatsPerUser, Tiers: b.Tiers, Sections: b.Sections,
+		Queue: b.Queue, Waitlist: b.Waitlist}
 	if b.ID != nil {
 		cfg.ID = *b.ID
 	} else {

@@ -16,7 +16,10 @@
 // counts requests; deadline.go is the Backend calls' context; perf.go wires
 // the performance monitor (package perf) to GET /v1/admin/perf, /metrics,
 // every request and every Backend call;
-// internal.go takes the results of consumers running in other processes.
+// internal.go takes the results of consumers running in other processes;
+// queue.go serves the waiting room and the waitlist (when the Backend is also
+// a QueueBackend), and pass.go signs and checks the room's passes (HMAC with
+// Options.QueuePassKey, which must be the same on every node).
 //
 // Handlers copy everything they need out of the fasthttp request before
 // calling the Backend (fasthttp reuses its buffers), and give each Backend call

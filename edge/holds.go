@@ -14,7 +14,7 @@ func (s *Server) createHold(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
 		s.writeError(ctx, err)
 		return
 	}
-	sub, err := s.caller(ctx)
+	sub, claimPass, err := s.callerPass(ctx)
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -22,6 +22,9 @@ func (s *Server) createHold(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
 	req, err := parseHold(ctx.PostBody(), sub == "")
 	if err == nil {
 		req.User, err = bodyUser(sub, req.User)
+	}
+	if err == nil {
+		req.Ticket, err = s.holdPass(ctx, claimPass, show, req.User, now)
 	}
 	if err == nil {
 		req.Show = show
@@ -48,6 +51,22 @@ func (s *Server) createHold(ctx *fasthttp.RequestCtx, p []byte, now time.Time) {
 		status = fasthttp.StatusOK
 	}
 	s.sendHold(ctx, status, &h)
+}
+
+// holdPass checks the hold's waiting-room pass (X-Queue-Pass, else the
+// token's queue_pass claim) and returns its ticket: "" without a pass (the
+// show's actor refuses the hold if the show has a room), queue_required for
+// a pass that is not valid for this show, user and instant.
+func (s *Server) holdPass(ctx *fasthttp.RequestCtx, claim, show, user string, now time.Time) (string, error) {
+	pass := string(ctx.Request.Header.Peek("X-Queue-Pass"))
+	if pass == "" {
+		pass = claim
+	}
+	if pass == "" {
+		return "", nil
+	}
+	p, err := verifyPass(s.passKey, pass, show, user, now.UnixMilli())
+	return p.Ticket, err
 }
 
 func (s *Server) sendHold(ctx *fasthttp.RequestCtx, status int, h *seatmap.HoldView) {

@@ -284,7 +284,9 @@ func (w *writer) show(d *seatmap.ShowDoc) {
 	w.raw(`],"totals":{`)
 	t := &d.Totals
 	w.counts(t.Capacity, t.Available, t.Held, t.Reserved, t.Sold)
-	w.raw(`}}`)
+	w.b = append(w.b, '}')
+	w.roomDoc(d)
+	w.b = append(w.b, '}')
 }
 
 // counts writes the counters of a section or of the totals, starting with a

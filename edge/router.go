@@ -39,6 +39,11 @@ const (
 	routePageShow
 	routePageAsset
 	routeOpenAPI
+	routeJoinQueue
+	routeGetTicket
+	routeJoinWaitlist
+	routeGetEntry
+	routeLeaveWaitlist
 	numRoutes
 )
 
@@ -75,6 +80,11 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routePageShow:          {"GET", "/shows/{show}"},
 	routePageAsset:         {"GET", "/assets/{file}"},
 	routeOpenAPI:           {"GET", "/v1/openapi.json"},
+	routeJoinQueue:         {"POST", "/v1/shows/{show}/queue"},
+	routeGetTicket:         {"GET", "/v1/shows/{show}/queue/{ticket}"},
+	routeJoinWaitlist:      {"POST", "/v1/shows/{show}/waitlist"},
+	routeGetEntry:          {"GET", "/v1/shows/{show}/waitlist/{entry}"},
+	routeLeaveWaitlist:     {"DELETE", "/v1/shows/{show}/waitlist/{entry}"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -82,7 +92,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 type match struct {
 	route routeID
 	p1    []byte // {show}, {order} or {id}
-	p2    []byte // {hold}
+	p2    []byte // {hold}, {ticket} or {entry}
 	allow string // when route is routeUnmatched: "" for 404, else the methods the path allows (405)
 }
 
@@ -156,6 +166,14 @@ func route(method, path []byte) match {
 			return pick(method, match{p1: seg[2]}, routeSeats, routeUnmatched)
 		case n == 4 && string(seg[3]) == "events":
 			return pick(method, match{p1: seg[2]}, routeShowEvents, routeUnmatched)
+		case n == 4 && string(seg[3]) == "queue":
+			return pick(method, match{p1: seg[2]}, routeJoinQueue, routeUnmatched)
+		case n == 5 && string(seg[3]) == "queue":
+			return pick(method, match{p1: seg[2], p2: seg[4]}, routeGetTicket, routeUnmatched)
+		case n == 4 && string(seg[3]) == "waitlist":
+			return pick(method, match{p1: seg[2]}, routeJoinWaitlist, routeUnmatched)
+		case n == 5 && string(seg[3]) == "waitlist":
+			return pick(method, match{p1: seg[2], p2: seg[4]}, routeGetEntry, routeLeaveWaitlist)
 		case n == 5 && string(seg[3]) == "holds":
 			return pick(method, match{p1: seg[2], p2: seg[4]}, routeGetHold, routeReleaseHold)
 		case n == 6 && string(seg[3]) == "holds" && string(seg[5]) == "extend":

@@ -80,12 +80,17 @@ type Options struct {
 	Webhooks WebhookAdmin
 	// Streams, when set, serves GET /v1/shows/{show}/events (sse.go).
 	Streams *stream.Hub
+	// QueuePassKey signs and checks waiting-room passes (pass.go); it must
+	// be the same on every node. Empty: derived from AdminToken.
+	QueuePassKey []byte
 }
 
 // Server is the HTTP server. Its methods are safe for concurrent use.
 type Server struct {
 	b       Backend
-	lister  ShowLister // b's, or nil
+	lister  ShowLister   // b's, or nil
+	queue   QueueBackend // b's, or nil: the room's routes answer 404
+	passKey []byte       // signs waiting-room passes
 	opt     Options
 	log     *slog.Logger
 	limiter Limiter
@@ -146,9 +151,13 @@ func New(b Backend, opt Options) *Server {
 		opt.InternalToken = opt.AdminToken
 	}
 	lister, _ := b.(ShowLister) // before the perf wrapper hides it
+	queue, _ := b.(QueueBackend)
 	b = attachPerf(opt.Perf, b)
-	s := &Server{b: b, lister: lister, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
-		internalTok: []byte(opt.InternalToken), closing: make(chan struct{})}
+	s := &Server{b: b, lister: lister, queue: queue, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
+		internalTok: []byte(opt.InternalToken), closing: make(chan struct{}), passKey: opt.QueuePassKey}
+	if len(s.passKey) == 0 {
+		s.passKey = passKey(opt.AdminToken)
+	}
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleReadError,
@@ -287,6 +296,14 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 		s.showEvents(ctx, m.p1)
 	case routeListShows:
 		s.listShows(ctx)
+	case routeJoinQueue:
+		s.joinQueue(ctx, m.p1, now)
+	case routeGetTicket:
+		s.getTicket(ctx, m.p1, m.p2)
+	case routeJoinWaitlist:
+		s.joinWaitlist(ctx, m.p1, now)
+	case routeGetEntry, routeLeaveWaitlist:
+		s.waitlistEntry(ctx, m.p1, m.p2, m.route == routeLeaveWaitlist, now)
 	}
 }
 

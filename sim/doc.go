@@ -7,6 +7,7 @@
 //     it prints one table row per scenario and checks the invariants (exactly
 //     one winner per seat, no seat in two holds, counters add up to capacity).
 //     It drives either an edge.Backend in process or a server over HTTP.
+//
 //   - LoadMain ("boxoffice load SCENARIO"): an open-loop (fixed arrival rate,
 //     latency measured from the intended send time, so coordinated omission is
 //     accounted for) or closed-loop (N connections) load generator over HTTP,
@@ -16,6 +17,13 @@
 //     seat-race, flash-sale, browse and mixed (contention and sell-outs), and
 //     holds and orders (sustained durable writes in a big venue: hold then
 //     release, hold then order; what make bench measures).
+//
+//   - OnsaleMain ("boxoffice sim onsale"): 100,000 fans for a 20,000-seat
+//     show, with and without the waiting room, on the pure seat map in
+//     simulated time (seeded, repeatable), with the room's and the
+//     waitlist's promises checked after every step; OnsaleLoadMain
+//     ("boxoffice load onsale") runs the same fans in real time against a
+//     server over HTTP. Both print a comparison and write an HTML report.
 //
 // Callers' duties: pass a fresh backend factory to SeatRaceMain (each call of
 // it must return an independent backend or one that tolerates new shows);

@@ -49,6 +49,9 @@ type loadOptions struct {
 // invariant held, 1 when an invariant failed, 2 on bad usage or when the run
 // could not start.
 func LoadMain(args []string, stdout io.Writer) int {
+	if len(args) > 0 && args[0] == "onsale" {
+		return OnsaleLoadMain(args[1:], stdout)
+	}
 	opts, err := parseLoadArgs(args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

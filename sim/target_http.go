@@ -53,6 +53,8 @@ type call struct {
 	body    any    // marshalled to JSON when not nil
 	idemKey string // Idempotency-Key header when not empty
 	admin   bool   // send the admin token
+	// passHeader is a waiting room's pass, sent as X-Queue-Pass when not empty
+	passHeader string
 }
 
 // errorBody is the API's error envelope.
@@ -87,6 +89,9 @@ func (h *httpClient) do(ctx context.Context, c call, out any) (int, error) {
 	}
 	if c.admin && h.admin != "" {
 		req.Header.Set("Authorization", "Bearer "+h.admin)
+	}
+	if c.passHeader != "" {
+		req.Header.Set("X-Queue-Pass", c.passHeader)
 	}
 	deadline := time.Now().Add(h.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {

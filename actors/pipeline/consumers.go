@@ -169,9 +169,10 @@ type Notification struct {
 	OrderID string `json:"order"`
 	Show    string `json:"show"`
 	User    string `json:"user"`
-	Kind    string `json:"kind"` // order_confirmed, order_expired, order_cancelled
+	Kind    string `json:"kind"` // order_confirmed, order_expired, order_cancelled, waitlist_offered
 	Text    string `json:"text"`
 	At      string `json:"at"`
+	Hold    string `json:"hold,omitempty"` // waitlist_offered: the hold to order
 }
 
 // FileChannel appends notifications as JSON lines to a file. It is
@@ -311,11 +312,13 @@ var notices = map[string][2]string{
 	seatmap.EventPaid:      {"order_confirmed", "Your order %s is confirmed: %d seat(s)."},
 	seatmap.EventExpired:   {"order_expired", "Your order %s expired unpaid; its %d seat(s) were released."},
 	seatmap.EventCancelled: {"order_cancelled", "Your order %s was cancelled; its %d seat(s) were released."},
+	// a waitlist offer: %s is the hold to order
+	seatmap.EventWaitlistOffered: {"waitlist_offered", "Seats came back for you: hold %s has %d seat(s) in your name; order it before it lapses."},
 }
 
 // EventTypes are the events the notification consumer acts on.
 func (n *Notify) EventTypes() []string {
-	return []string{seatmap.EventPaid, seatmap.EventExpired, seatmap.EventCancelled}
+	return []string{seatmap.EventPaid, seatmap.EventExpired, seatmap.EventCancelled, seatmap.EventWaitlistOffered}
 }
 
 func (n *Notify) Handle(ctx context.Context, e seatmap.Event) error {
@@ -330,13 +333,21 @@ func (n *Notify) Handle(ctx context.Context, e seatmap.Event) error {
 		} else if done {
 			continue // sent before: a redelivery
 		}
+		ref := e.OrderID
+		if e.Type == seatmap.EventWaitlistOffered {
+			ref = e.Hold
+		}
 		msg := Notification{EventID: e.ID, OrderID: e.OrderID, Show: e.Show, User: e.User, Kind: kind[0],
-			Text: fmt.Sprintf(kind[1], e.OrderID, e.Quantity), At: time.UnixMilli(e.At).UTC().Format(time.RFC3339Nano)}
+			Text: fmt.Sprintf(kind[1], ref, e.Quantity), At: time.UnixMilli(e.At).UTC().Format(time.RFC3339Nano),
+			Hold: e.Hold}
 		if err := ch.Send(ctx, msg); err != nil {
 			return err
 		}
-		if err := n.Settler.RecordNotification(ctx, e, ch.Name()); err != nil {
-			return err
+		// an order's history records its notifications; an offer has no order yet
+		if e.OrderID != "" {
+			if err := n.Settler.RecordNotification(ctx, e, ch.Name()); err != nil {
+				return err
+			}
 		}
 		if _, err := n.Dedupe.PutIfAbsent(key, []byte{1}); err != nil {
 			return err

@@ -36,7 +36,7 @@ var (
 
 // WebhookEventTypes are the event types a webhook may subscribe to.
 var WebhookEventTypes = []string{"order.paid", "order.expired", "order.cancelled", "order.refund_requested",
-	"show.sold_out", "show.available"}
+	"show.sold_out", "show.available", seatmap.EventWaitlistOffered}
 
 // WebhookType returns the webhook event type of an outbox event ("" when
 // webhooks do not carry it): order events are "order."+type, show events
@@ -45,7 +45,7 @@ func WebhookType(e seatmap.Event) string {
 	switch e.Type {
 	case seatmap.EventPaid, seatmap.EventExpired, seatmap.EventCancelled, seatmap.EventRefund:
 		return "order." + e.Type
-	case "show.sold_out", "show.available":
+	case "show.sold_out", "show.available", seatmap.EventWaitlistOffered:
 		return e.Type
 	}
 	return ""
@@ -519,13 +519,27 @@ func payload(typ string, e seatmap.Event) ([]byte, error) {
 		Quantity int      `json:"quantity,omitempty"`
 		Seats    []string `json:"seats,omitempty"`
 		Attempt  string   `json:"attempt,omitempty"`
+		// waitlist.offered: the offer's hold and entry, and when it lapses
+		Hold      string     `json:"hold,omitempty"`
+		Entry     string     `json:"entry,omitempty"`
+		ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	}
 	return json.Marshal(struct {
 		Type      string    `json:"type"`
 		Timestamp time.Time `json:"timestamp"`
 		Data      data      `json:"data"`
 	}{typ, time.UnixMilli(e.At).UTC(), data{EventID: e.ID, Show: e.Show, Order: e.OrderID, User: e.User,
-		Amount: e.Amount, Quantity: e.Quantity, Seats: e.Seats, Attempt: e.Attempt}})
+		Amount: e.Amount, Quantity: e.Quantity, Seats: e.Seats, Attempt: e.Attempt, Hold: e.Hold, Entry: e.Entry,
+		ExpiresAt: unixMsPtr(e.ExpiresAt)}})
+}
+
+// unixMsPtr is the instant ms, or nil for 0.
+func unixMsPtr(ms int64) *time.Time {
+	if ms == 0 {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
 }
 
 // Handle makes one durable delivery of e per webhook subscribed to its type

@@ -14,7 +14,10 @@ func (s *Shard) Apply(cmd Command) Result {
 	}
 	s.lastNow = cmd.Now
 	s.inv.reset()
-	res, changed := s.apply(&cmd)
+	res, changed := s.applyChecked(&cmd)
+	if s.roomAfter(&cmd, &res, changed) {
+		changed = true
+	}
 	if changed {
 		// a payment token never reaches the journal, Redis or a snapshot:
 		// the payment_requested event alone carries it to the outbox
@@ -28,7 +31,9 @@ func (s *Shard) Apply(cmd Command) Result {
 			s.emitInventory(&cmd, s.seq)
 		}
 	}
-	checkInvariants(s)
+	if s.factErr == nil { // a journaled fact that did not apply fails Replay instead
+		checkInvariants(s)
+	}
 	return res
 }
 
@@ -48,6 +53,10 @@ func (s *Shard) Replay(rec Record) error {
 	res := s.Apply(rec.Cmd)
 	s.replaying = false
 	s.ready = Ready{}
+	if err := s.factErr; err != nil {
+		s.factErr = nil
+		return errorf(ErrInvalidState, "record %d (%s): %v", rec.Seq, rec.Cmd.Kind, err)
+	}
 	if s.seq != rec.Seq {
 		if res.Err != nil {
 			return errorf(ErrInvalidState, "record %d (%s) did not apply: %v", rec.Seq, rec.Cmd.Kind, res.Err)
@@ -99,6 +108,16 @@ func (s *Shard) apply(c *Command) (Result, bool) {
 		}
 		v := s.orderView(o)
 		return Result{Order: &v}, false
+	case KindQueueJoin:
+		return s.queueJoin(c)
+	case KindQueueGet:
+		return s.queueGet(c)
+	case KindWaitlistJoin:
+		return s.waitlistJoin(c)
+	case KindWaitlistGet:
+		return s.waitlistGet(c)
+	case KindWaitlistLeave:
+		return s.waitlistLeave(c)
 	case KindGetUsers:
 		m := make(map[string]int, len(s.users))
 		for u, n := range s.users {
@@ -131,7 +150,8 @@ func (s *Shard) create(c *Command) (Result, bool) {
 }
 
 func (s *Shard) showView() ShowView {
-	v := ShowView{Config: s.cfg, Shard: s.shard, HoldsActive: s.activeHolds, Orders: len(s.orders)}
+	v := ShowView{Config: s.cfg, Shard: s.shard, HoldsActive: s.activeHolds, Orders: len(s.orders),
+		Queue: s.roomStats(), Waitlist: s.waitlistStats()}
 	for _, sec := range s.sections {
 		v.Sections = append(v.Sections, SectionView{ID: sec.id, Tier: sec.tier, Capacity: sec.cap,
 			Available: sec.counts[Available], Held: sec.counts[Held], Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]})

@@ -98,6 +98,12 @@ type ShowConfig struct {
 	// 0..MaxArchiveAfter, 0 = on the next tick; nil = DefaultArchiveAfter
 	// (Normalize fills it).
 	ArchiveAfterSeconds *int `json:"archive_after_seconds,omitempty"`
+	// Queue, when set, puts a waiting room in front of the show's holds
+	// (room.go): every hold then needs an admitted ticket's pass.
+	Queue *QueueConfig `json:"queue,omitempty"`
+	// Waitlist tunes the waitlist of returned seats (waitlist.go), which
+	// every show has; nil takes the defaults.
+	Waitlist *WaitlistConfig `json:"waitlist,omitempty"`
 }
 
 // ArchiveAfterMs is the retention of terminal orders in milliseconds.
@@ -122,6 +128,7 @@ func (c *ShowConfig) Normalize() {
 		n = *c.ArchiveAfterSeconds
 	}
 	c.ArchiveAfterSeconds = &n // a private copy: the caller's pointer is not shared
+	c.normalizeRoom()
 }
 
 // Shards is the number of shard actors of the show: always 1. A show is one
@@ -172,6 +179,9 @@ func (c *ShowConfig) Validate() error {
 	}
 	if a := c.ArchiveAfterSeconds; a != nil && (*a < 0 || *a > MaxArchiveAfter) {
 		return bad("archive_after_seconds must be in 0..%d", MaxArchiveAfter)
+	}
+	if err := c.validateRoom(); err != nil {
+		return err
 	}
 	if len(c.Tiers) == 0 || len(c.Tiers) > MaxTiers {
 		return bad("tiers: 1..%d tiers required", MaxTiers)

@@ -25,6 +25,11 @@ import (
 //	ready                       records, events and archived orders taken from Ready, and the deadline
 //	size                        the shard's maps (Shard.Size)
 //	replay                      rebuild a shard from every record so far, and from a snapshot; compare
+//	join ticket=T user=U        join the waiting room (KindQueueJoin); hold ... ticket=T holds with T's pass
+//	ticket ticket=T [user=U]    a ticket's view (KindQueueGet)
+//	room                        the waiting room: counters, line, tickets
+//	wl-join id=E user=U qty=N [together=true] [section=S|tier=T] | wl-get id=E | wl-leave id=E
+//	waitlist                    the waitlist's entries
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt") // testdata/fuzz holds the fuzzers' corpora
 	if err != nil || len(files) == 0 {
@@ -75,7 +80,7 @@ func scenario(t *testing.T, path string) {
 				c.Kind, c.Show = KindCreate, &cfg
 			case "hold":
 				c.Kind, c.HoldID, c.User, c.Section, c.Tier, c.Quantity = KindHold, arg("id"), arg("user"), arg("section"), arg("tier"), argInt("qty")
-				c.IdemKey, c.IdemHash = arg("key"), arg("hash")
+				c.IdemKey, c.IdemHash, c.Ticket = arg("key"), arg("hash"), arg("ticket")
 				if v := arg("seats"); v != "" {
 					c.Seats = strings.Split(v, ",")
 				}
@@ -99,6 +104,21 @@ func scenario(t *testing.T, path string) {
 				c.Kind, c.OrderID = KindGetOrder, arg("id")
 			case "gethold":
 				c.Kind, c.HoldID = KindGetHold, arg("id")
+			case "join":
+				c.Kind, c.Ticket, c.User = KindQueueJoin, arg("ticket"), arg("user")
+			case "ticket":
+				c.Kind, c.Ticket = KindQueueGet, arg("ticket")
+			case "wl-join":
+				c.Kind, c.Entry, c.User, c.Quantity, c.Together = KindWaitlistJoin, arg("id"), arg("user"), argInt("qty"), arg("together") == "true"
+				c.Section, c.Tier = arg("section"), arg("tier")
+			case "wl-get":
+				c.Kind, c.Entry = KindWaitlistGet, arg("id")
+			case "wl-leave":
+				c.Kind, c.Entry = KindWaitlistLeave, arg("id")
+			case "room":
+				return roomPicture(s)
+			case "waitlist":
+				return waitlistPicture(s)
 			case "show":
 				return showCounters(s)
 			case "rows":
@@ -126,7 +146,7 @@ func scenario(t *testing.T, path string) {
 			default:
 				d.Fatalf(t, "unknown command %s", d.Cmd)
 			}
-			if c.Kind != KindHold && d.HasArg("user") {
+			if c.Kind != KindHold && c.Kind != KindQueueJoin && c.Kind != KindWaitlistJoin && d.HasArg("user") {
 				c.User = arg("user") // the caller, for the ownership checks
 			}
 			res := s.Apply(c)
@@ -179,6 +199,10 @@ func formatResult(r Result) string {
 		if o.Attempt != "" {
 			fmt.Fprintf(&b, " attempt=%s", o.Attempt)
 		}
+	} else if r.Ticket != nil {
+		b.WriteString(formatTicket(r.Ticket))
+	} else if r.Entry != nil {
+		b.WriteString(formatEntry(r.Entry))
 	} else if r.ArchivedOrderID != "" {
 		fmt.Fprintf(&b, "archived order %s", r.ArchivedOrderID)
 	} else {
@@ -240,6 +264,9 @@ func formatReady(r Ready) string {
 		if rec.Cmd.Token != "" {
 			fmt.Fprintf(&b, " token=%s", rec.Cmd.Token)
 		}
+		if f := rec.Cmd.Room; f != nil {
+			b.WriteString(formatFacts(f))
+		}
 		b.WriteByte('\n')
 	}
 	for _, e := range r.Events {
@@ -249,6 +276,9 @@ func formatReady(r Ready) string {
 		}
 		if e.Token != "" {
 			fmt.Fprintf(&b, " token=%s", e.Token)
+		}
+		if e.Hold != "" {
+			fmt.Fprintf(&b, " hold=%s user=%s seats=%v qty=%d expires=%d", e.Hold, e.User, e.Seats, e.Quantity, e.ExpiresAt)
 		}
 		b.WriteByte('\n')
 	}

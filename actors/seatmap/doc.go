@@ -42,10 +42,24 @@
 // attempt, a duplicate charge, an order cancelled or expired meanwhile) emits
 // refund_requested for that attempt, once.
 //
+// The waiting room and the waitlist (room.go, waitlist.go) are part of the
+// same state: a show's tickets, passes, pool, line, waitlist entries and
+// offers. They change only through Apply too (KindQueueJoin, KindQueueGet,
+// KindWaitlistJoin, KindWaitlistGet, KindWaitlistLeave, and after every
+// command that changed state: admissions, passes taken back or run out,
+// offers of returned seats), and what they decide is recorded in the
+// command's Room facts, which Replay applies without deciding again (a
+// journaled fact that does not apply fails Replay). A waitlist offer is an
+// ordinary hold in the entry's user's name, so the seat-level invariants
+// below cover it.
+//
 // Invariants (checked after every Apply when built with the invariants tag or
 // in tests, see invariants.go): for every section available + held + reserved +
 // sold = capacity; every seat belongs to at most one live hold or order, or is
 // sold by an archived order (counted per section); user tallies equal the seats
 // their holds, orders and archived sales own; every pending or terminal order
-// has its one timer armed.
+// has its one timer armed; the room's passes that hold nothing stay at most
+// ceil(available × admit_factor) and its live passes at most max_active;
+// no waiting waitlist entry fits the available seats (every returned seat
+// was offered in the step that returned it).
 package seatmap

@@ -15,6 +15,8 @@ type ShowDoc struct {
 	Sections    []SectionView // in config order
 	Totals      Totals
 	HoldsActive int
+	Queue       *QueueStats    // the waiting room's figures (nil: no room)
+	Waitlist    *WaitlistStats // the waitlist's figures (nil: never used)
 }
 
 // MergeShow merges the shards' views (any order) into the show document.
@@ -24,6 +26,7 @@ func MergeShow(views []ShowView) ShowDoc {
 		return d
 	}
 	d.Config = views[0].Config
+	d.Queue, d.Waitlist = views[0].Queue, views[0].Waitlist
 	byID := map[string]SectionView{}
 	for _, v := range views {
 		d.HoldsActive += v.HoldsActive
@@ -57,6 +60,8 @@ type HoldRequest struct {
 	Quantity int
 	IdemKey  string // optional Idempotency-Key header
 	IdemHash string // fingerprint of the request body, with IdemKey
+	// Ticket is the waiting-room ticket of the caller's verified pass ("" = no pass).
+	Ticket string
 }
 
 // OrderRequest converts a hold into an order. IdemKey is the optional

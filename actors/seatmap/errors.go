@@ -40,6 +40,16 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency_mismatch")
 	// ErrUnavailable: the shard cannot take the command now (overloaded, recovering, fenced, storage failing).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrQueueRequired: the show has a waiting room and the hold came without a valid pass of an admitted ticket.
+	ErrQueueRequired = errors.New("queue_required")
+	// ErrNoQueue: the show has no waiting room to join.
+	ErrNoQueue = errors.New("no_queue")
+	// ErrTicketNotFound: no such waiting-room ticket (or another user's).
+	ErrTicketNotFound = errors.New("ticket_not_found")
+	// ErrNotSoldOut: a waitlist entry was asked for seats that are available now (hold them instead).
+	ErrNotSoldOut = errors.New("not_sold_out")
+	// ErrEntryNotFound: no such waitlist entry (or another user's).
+	ErrEntryNotFound = errors.New("waitlist_entry_not_found")
 )
 
 var byCode = map[string]error{}
@@ -48,7 +58,7 @@ func init() {
 	for _, e := range []error{ErrInvalidRequest, ErrShowExists, ErrShowNotFound, ErrUnknownSeat,
 		ErrUnknownSection, ErrUnknownTier, ErrLimitExceeded, ErrSeatsUnavailable, ErrSoldOut,
 		ErrHoldNotFound, ErrHoldExpired, ErrOrderNotFound, ErrInvalidState, ErrIdempotencyMismatch,
-		ErrUnavailable} {
+		ErrUnavailable, ErrQueueRequired, ErrNoQueue, ErrTicketNotFound, ErrNotSoldOut, ErrEntryNotFound} {
 		byCode[e.Error()] = e
 	}
 }

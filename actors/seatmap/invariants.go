@@ -151,5 +151,5 @@ func (s *Shard) CheckInvariants() error {
 			return fmt.Errorf("user %s has %d seats, over the limit %d", u, n, max)
 		}
 	}
-	return nil
+	return s.checkRoom()
 }

@@ -54,6 +54,7 @@ type invTrack struct {
 	secs       []*section // touched sections, in first-touch order
 	ga         []*section // touched GA sections
 	availDelta int
+	returned   bool // some seat or unit became available (the waitlist's cue)
 }
 
 func (t *invTrack) reset() {
@@ -61,6 +62,7 @@ func (t *invTrack) reset() {
 	t.secs = t.secs[:0]
 	t.ga = t.ga[:0]
 	t.availDelta = 0
+	t.returned = false
 }
 
 func addSec(list []*section, sec *section) []*section {
@@ -83,6 +85,7 @@ func (t *invTrack) seat(seat uint32, sec *section, from, to SeatState) {
 	}
 	if to == Available {
 		t.availDelta++
+		t.returned = true
 	}
 }
 
@@ -97,6 +100,7 @@ func (t *invTrack) general(sec *section, n int, from, to SeatState) {
 	}
 	if to == Available {
 		t.availDelta += n
+		t.returned = true
 	}
 }
 

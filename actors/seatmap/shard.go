@@ -152,6 +152,10 @@ type Shard struct {
 
 	inv       invTrack // what the command being applied changes (inventory.go)
 	replaying bool     // inside Replay: accept legacy records (a pay without an attempt)
+
+	room    *room     // the waiting room (room.go); nil without ShowConfig.Queue
+	wl      *waitlist // the waitlist (waitlist.go); nil until someone joins it
+	factErr error     // a journaled room fact that did not apply (Replay reports it)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -217,6 +221,7 @@ func (s *Shard) build(cfg ShowConfig) {
 		s.secByID[sec.id] = sec
 	}
 	s.seats = make([]SeatState, next)
+	s.buildRoom()
 }
 
 // locate returns the section and row of a global seat index.
@@ -350,6 +355,7 @@ func (s *Shard) nextDeadline() int64 {
 	if len(s.holdIdemFIFO) > 0 {
 		min(s.holdIdemFIFO[0].at + IdempotencyKeepMs)
 	}
+	min(s.roomDeadline())
 	return d
 }
 

@@ -86,6 +86,9 @@ type snapshot struct {
 	ArchUsers []snapUser `json:"ausers,omitempty"` // per user: seats of archived paid orders
 	// ExpiredUsers are the users of Expired, in the same order (absent in older snapshots: no ownership check)
 	ExpiredUsers []string `json:"eusers,omitempty"`
+	// the waiting room and the waitlist (room_snapshot.go); absent before them
+	Room     *snapRoom     `json:"room,omitempty"`
+	Waitlist *snapWaitlist `json:"waitlist,omitempty"`
 }
 
 func (e idAt) MarshalJSON() ([]byte, error) { return json.Marshal([2]any{e.id, e.at}) }
@@ -156,6 +159,7 @@ func (s *Shard) snapshot() snapshot {
 		sn.ArchUsers = append(sn.ArchUsers, snapUser{User: u, N: n})
 	}
 	sort.Slice(sn.ArchUsers, func(i, j int) bool { return sn.ArchUsers[i].User < sn.ArchUsers[j].User })
+	sn.Room, sn.Waitlist = s.snapRoom(), s.snapWaitlist()
 	return sn
 }
 
@@ -318,6 +322,9 @@ func Restore(data []byte) (*Shard, error) {
 		}
 		s.archUsers[u.User] = u.N
 		s.users[u.User] += u.N
+	}
+	if err := s.restoreRoom(sn.Room, sn.Waitlist); err != nil {
+		return nil, err
 	}
 	if err := s.CheckInvariants(); err != nil {
 		return nil, fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)

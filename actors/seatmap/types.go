@@ -54,7 +54,7 @@ func (k Kind) String() string {
 }
 
 // ReadOnly reports whether commands of this kind never change state.
-func (k Kind) ReadOnly() bool { return k >= KindGetShow }
+func (k Kind) ReadOnly() bool { return k >= KindGetShow && k < KindQueueJoin || k >= KindQueueGet }
 
 // Command is the one input of the state machine. Which fields matter depends
 // on Kind (see the Kind constants). Now is set by the shell, in Unix ms.
@@ -91,6 +91,17 @@ type Command struct {
 	// caller-generated, unique per order, [A-Za-z0-9._-]{1,64}. The gateway's
 	// charge key is OrderID+":"+Attempt.
 	Attempt string `json:"att,omitempty"`
+	// Ticket is a waiting-room ticket (KindQueueJoin, KindQueueGet) or, on
+	// KindHold of a show with a room, the ticket of the caller's pass.
+	Ticket string `json:"tk,omitempty"`
+	// Entry is a waitlist entry (KindWaitlistJoin, KindWaitlistGet,
+	// KindWaitlistLeave); Together asks for its seats adjacent in one row.
+	Entry    string `json:"wl,omitempty"`
+	Together bool   `json:"tog,omitempty"`
+	// Room is what the waiting room and the waitlist decided during this
+	// command (room.go): Apply fills it, it is journaled with the command,
+	// and Replay applies it as it is, deciding nothing of it.
+	Room *RoomFacts `json:"room,omitempty"`
 }
 
 // HoldView is a hold as the API shows it.
@@ -155,11 +166,13 @@ type SectionView struct {
 // ShowView is a shard's part of the show document: the config and the
 // counters of the shard's own sections.
 type ShowView struct {
-	Config      ShowConfig    `json:"config"`
-	Shard       int           `json:"shard"`
-	Sections    []SectionView `json:"sections"`
-	HoldsActive int           `json:"holds_active"`
-	Orders      int           `json:"orders"` // orders in memory: live, or terminal within their retention
+	Config      ShowConfig     `json:"config"`
+	Shard       int            `json:"shard"`
+	Sections    []SectionView  `json:"sections"`
+	HoldsActive int            `json:"holds_active"`
+	Orders      int            `json:"orders"`             // orders in memory: live, or terminal within their retention
+	Queue       *QueueStats    `json:"queue,omitempty"`    // shows with a waiting room
+	Waitlist    *WaitlistStats `json:"waitlist,omitempty"` // shows whose waitlist was used
 }
 
 // SeatEntry is one seat and its state, for the seat map.
@@ -174,6 +187,8 @@ type Result struct {
 	Hold    *HoldView
 	Order   *OrderView
 	Show    *ShowView
+	Ticket  *TicketView        // KindQueueJoin, KindQueueGet
+	Entry   *WaitlistEntryView // KindWaitlistJoin, KindWaitlistGet, KindWaitlistLeave
 	Seats   []SeatEntry
 	Users   map[string]int
 	Created bool // the command created the hold/order (201) rather than finding it (200)
@@ -214,6 +229,12 @@ type Event struct {
 	Attempt string `json:"attempt,omitempty"`
 	// Inventory is the inventory event of an event of type EventInventory.
 	Inventory *InventoryEvent `json:"inventory,omitempty"`
+	// Hold, Entry and ExpiresAt (Unix ms) name a waitlist offer
+	// (EventWaitlistOffered): the hold made for the entry's user, and when
+	// it lapses.
+	Hold      string `json:"hold,omitempty"`
+	Entry     string `json:"entry,omitempty"`
+	ExpiresAt int64  `json:"expires_at,omitempty"`
 }
 
 // Ready is what a batch of Apply calls asks the shell to do.

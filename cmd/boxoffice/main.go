@@ -9,6 +9,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   boxoffice serve [--http ADDR] [--data DIR] [--admin-token T] [flags]   run a node
   boxoffice sim seat-race [--target URL] [flags]                         contention scenarios
+  boxoffice sim onsale [--fans N --seats N --seed S --report F]          on-sale with and without the waiting room (simulated time)
   boxoffice load SCENARIO --target URL [flags]                           load generator (holds, orders, seat-race, flash-sale, browse, mixed)
   boxoffice consume payment|notify --rocketmq NS --node URL [flags]      one order-pipeline consumer, alone
   boxoffice token --secret S --sub USER [--ttl 1h]                       mint an HS256 user token

@@ -67,6 +67,8 @@ type serveConfig struct {
 	webhookAllowPrivate bool
 	webhookMinBackoff   time.Duration
 	webhookMaxAge       time.Duration
+	// waiting rooms (README "The waiting room and the waitlist")
+	queuePassSecret string
 }
 
 func serveFlags(args []string) (*serveConfig, error) {
@@ -105,9 +107,13 @@ func serveFlags(args []string) (*serveConfig, error) {
 	fs.BoolVar(&c.webhookAllowPrivate, "webhook-allow-private", false, "let webhook URLs resolve to loopback and private addresses (tests, on-premises receivers); refused by default (SSRF)")
 	fs.DurationVar(&c.webhookMinBackoff, "webhook-min-backoff", pipeline.DefaultWebhookMinBackoff, "delay before a failed webhook delivery's second attempt; it doubles up to 2 h")
 	fs.DurationVar(&c.webhookMaxAge, "webhook-max-age", pipeline.DefaultWebhookMaxAge, "how long a webhook delivery is retried before it is dead")
+	fs.StringVar(&c.queuePassSecret, "queue-pass-secret", "", "key (32+ bytes) that signs waiting-room passes, the same on every node; empty = derived from the admin token (env BOXOFFICE_QUEUE_PASS_SECRET)")
 	envDefaults(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if c.queuePassSecret != "" && len(c.queuePassSecret) < 32 {
+		return nil, errShortPassSecret
 	}
 	if c.clusterHosts != "" && c.redisAddr == "" && c.redisCluster == "" {
 		return nil, errClusterNeedsRedis
@@ -125,12 +131,15 @@ func newLogger(level string) *slog.Logger {
 
 // errClusterNeedsRedis: several nodes need Redis as the authority of every
 // show; without it a show would come back empty on a node that takes it over.
+// errShortPassSecret: a pass key that could be guessed.
+var errShortPassSecret = errors.New("--queue-pass-secret must be at least 32 bytes")
+
 var errClusterNeedsRedis = errors.New("--cluster-hosts needs --redis or --redis-cluster: without Redis each node's journal is the authority of its shows, and a show that moves to another node would lose its state")
 
 func serveMain(args []string) int {
 	cfg, err := serveFlags(args)
 	if err != nil {
-		if errors.Is(err, errClusterNeedsRedis) {
+		if errors.Is(err, errClusterNeedsRedis) || errors.Is(err, errShortPassSecret) {
 			fmt.Fprintln(os.Stderr, "boxoffice serve:", err)
 		}
 		return 2
@@ -289,7 +298,8 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	}
 	n.http = edge.New(n.booking, edge.Options{Webhooks: hooks, Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
 		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay,
-		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP, Streams: n.booking.Streams()})
+		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP, Streams: n.booking.Streams(),
+		QueuePassKey: []byte(cfg.queuePassSecret)})
 	return n, nil
 }
 
@@ -377,7 +387,7 @@ func (n *node) startRelay() {
 const webhookGroup = "boxoffice_webhooks"
 
 var webhookTags = []string{seatmap.EventPaid, seatmap.EventExpired, seatmap.EventCancelled, seatmap.EventRefund,
-	"show.sold_out", "show.available"}
+	"show.sold_out", "show.available", seatmap.EventWaitlistOffered}
 
 // pipelineStores picks the consumers' dedupe store and the relay's dead
 // letters: in the store's kv when it has ScanKV and DeleteKV (keys expire

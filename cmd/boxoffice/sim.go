@@ -14,11 +14,15 @@ import (
 )
 
 func simMain(args []string) int {
-	if len(args) == 0 || args[0] != "seat-race" {
-		fmt.Fprintln(os.Stderr, "usage: boxoffice sim seat-race [--target URL] [--admin-token T] [--seed N] [--users 5,10,...]")
-		return 2
+	switch {
+	case len(args) > 0 && args[0] == "seat-race":
+		return sim.SeatRaceMain(args[1:], os.Stdout, inProcessBackend())
+	case len(args) > 0 && args[0] == "onsale":
+		return sim.OnsaleMain(args[1:], os.Stdout)
 	}
-	return sim.SeatRaceMain(args[1:], os.Stdout, inProcessBackend())
+	fmt.Fprintln(os.Stderr, "usage: boxoffice sim seat-race [--target URL] [--admin-token T] [--seed N] [--users 5,10,...]")
+	fmt.Fprintln(os.Stderr, "       boxoffice sim onsale [--fans N] [--seats N] [--seed N] [--report out.html]")
+	return 2
 }
 
 // inProcessBackend returns a factory for one in-process node (actors and an

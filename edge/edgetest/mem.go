@@ -34,6 +34,7 @@ type memShow struct {
 	mu       sync.Mutex // protects following fields
 	shard    *seatmap.Shard
 	payments []seatmap.Event // payment_requested events not yet settled
+	events   []seatmap.Event // other events, for Events
 }
 
 var _ edge.Backend = (*MemBackend)(nil)
@@ -120,6 +121,8 @@ func (s *memShow) drain() {
 	for _, ev := range s.shard.Ready().Events {
 		if ev.Type == seatmap.EventPaymentRequested {
 			s.payments = append(s.payments, ev)
+		} else if len(s.events) < 10_000 {
+			s.events = append(s.events, ev)
 		}
 	}
 }
@@ -153,8 +156,9 @@ func (m *MemBackend) CreateShow(ctx context.Context, cfg seatmap.ShowConfig) (se
 	if res.Err != nil {
 		return seatmap.ShowDoc{}, res.Err
 	}
-	sh.Ready()
-	m.shows[cfg.ID] = &memShow{shard: sh}
+	ms := &memShow{shard: sh}
+	ms.drain()
+	m.shows[cfg.ID] = ms
 	return seatmap.MergeShow([]seatmap.ShowView{*res.Show}), nil
 }
 
@@ -177,7 +181,7 @@ func (m *MemBackend) Seats(ctx context.Context, show, section string) ([]seatmap
 func (m *MemBackend) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
 	res, err := m.run(ctx, req.Show, seatmap.Command{Kind: seatmap.KindHold, HoldID: NewID(req.Show),
 		User: req.User, Seats: req.Seats, Section: req.Section, Tier: req.Tier, Quantity: req.Quantity,
-		IdemKey: req.IdemKey, IdemHash: req.IdemHash})
+		IdemKey: req.IdemKey, IdemHash: req.IdemHash, Ticket: req.Ticket})
 	if err != nil {
 		return seatmap.HoldView{}, false, err
 	}
