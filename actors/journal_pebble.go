@@ -2,16 +2,19 @@ package actors
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
 // PebbleJournal keeps show records, the outbox and the order archive in a
-// node's Pebble store. Records and events are JSON (the seatmap.Command form
-// is the journal format).
+// node's Pebble store. Records are facts in the versioned binary format of
+// package facts (records of the JSON command format before it still load);
+// outbox events are JSON.
 type PebbleJournal struct {
 	Store *pebble.Store
 }
@@ -23,12 +26,8 @@ func archiveKey(orderID string) string { return "archive/" + orderID }
 
 func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
 	b := pebble.Batch{Shard: show, Entries: make([]pebble.Entry, len(w.Records)), Outbox: make([][]byte, len(w.Events))}
-	for i, r := range w.Records {
-		data, err := json.Marshal(r.Cmd)
-		if err != nil {
-			return nil, err
-		}
-		b.Entries[i] = pebble.Entry{Seq: r.Seq, Data: data}
+	for i := range w.Records {
+		b.Entries[i] = pebble.Entry{Seq: w.Records[i].Seq, Data: facts.EncodeRecord(&w.Records[i])}
 	}
 	for i, e := range w.Events {
 		data, err := json.Marshal(e)
@@ -70,9 +69,8 @@ func (j *PebbleJournal) Load(show string) ([]byte, []seatmap.Record, error) {
 	}
 	recs := make([]seatmap.Record, len(entries))
 	for i, e := range entries {
-		recs[i].Seq = e.Seq
-		if err := json.Unmarshal(e.Data, &recs[i].Cmd); err != nil {
-			return nil, nil, err
+		if recs[i], err = facts.DecodeRecord(e.Seq, e.Data); err != nil {
+			return nil, nil, fmt.Errorf("show %s record %d: %w", show, e.Seq, err)
 		}
 	}
 	return snap, recs, nil

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
@@ -113,4 +114,108 @@ func copyDir(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fixtureEntry is one journal record as stored: its seq and its bytes.
+type fixtureEntry struct {
+	Seq  uint64 `json:"seq"`
+	Data string `json:"data"` // the stored bytes, exactly
+}
+
+// fixtureState is what a recovered show answers: the views a client sees.
+type fixtureState struct {
+	Seq         uint64                       `json:"seq"`
+	SnapshotSeq uint64                       `json:"snapshot_seq"`
+	Show        seatmap.ShowView             `json:"show"`
+	Seats       []seatmap.SeatEntry          `json:"seats"`
+	Holds       map[string]json.RawMessage   `json:"holds"`  // hold id -> view, or the error code
+	Orders      map[string]json.RawMessage   `json:"orders"` // order id -> view, or the error code
+	Users       map[string]int               `json:"users"`
+	Deadline    int64                        `json:"deadline"`
+	Archived    []string                     `json:"archived"`
+	Extra       map[string]map[string]string `json:"extra,omitempty"`
+}
+
+const legacyT0 = int64(1767225600000) // 2026-01-01T00:00:00Z
+
+var (
+	legacyHolds  = []string{"legacy~h1", "legacy~h2", "legacy~h3", "legacy~h4", "legacy~h5", "legacy~h6", "legacy~h7", "legacy~h8", "legacy~h9"}
+	legacyOrders = []string{"legacy~o1", "legacy~o2", "legacy~o3", "legacy~o4"}
+)
+
+// legacyCommands is the fixture's history; a command of Kind 0 marks where
+// the snapshot is taken.
+func legacyCommands() []seatmap.Command {
+	archive := 60
+	cfg := seatmap.ShowConfig{ID: "legacy", Name: "Legacy fixture", HoldTTLSeconds: 600, PaymentTTLSeconds: 900,
+		MaxSeatsPerUser: 8, ArchiveAfterSeconds: &archive,
+		Tiers: []seatmap.Tier{{ID: "std", Price: 5000}, {ID: "vip", Price: 12000}},
+		Sections: []seatmap.Section{
+			{ID: "s0", Tier: "std", Rows: []seatmap.Row{{ID: "1", Seats: 10}, {ID: "2", Seats: 10}}},
+			{ID: "pit", Tier: "vip", Capacity: 50},
+			{ID: "balc", Tier: "std", Rows: []seatmap.Row{{ID: "A", Seats: 8}}},
+		}}
+	at := func(sec int64) int64 { return legacyT0 + sec*1000 }
+	return []seatmap.Command{
+		{Kind: seatmap.KindCreate, Show: &cfg, Now: at(0)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h1", User: "u1", Seats: []string{"s0-1-5", "s0-1-6"}, IdemKey: "k1", IdemHash: "x1", Now: at(1)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h2", User: "u2", Section: "s0", Quantity: 3, Now: at(2)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h3", User: "u3", Tier: "vip", Quantity: 2, Now: at(3)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h4", User: "u4", Section: "balc", Quantity: 2, Now: at(4)},
+		{Kind: seatmap.KindRelease, HoldID: "legacy~h4", User: "u4", Now: at(5)},
+		{Kind: seatmap.KindExtend, HoldID: "legacy~h2", User: "u2", Seconds: 1200, Now: at(6)},
+		{Kind: seatmap.KindOrder, HoldID: "legacy~h1", OrderID: "legacy~o1", User: "u1", IdemKey: "ok1", IdemHash: "y1", Now: at(7)},
+		{Kind: seatmap.KindPay, OrderID: "legacy~o1", User: "u1", Attempt: "a1", Token: "tok_ok", Now: at(8)},
+		{Kind: seatmap.KindPayResult, OrderID: "legacy~o1", Attempt: "a1", EventID: "e1", Success: true, Now: at(9)},
+		{Kind: seatmap.KindNotified, OrderID: "legacy~o1", EventID: "legacy~o1.3", Channel: "log", Now: at(10)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h5", User: "u5", Section: "pit", Quantity: 4, Now: at(11)},
+		{Kind: seatmap.KindOrder, HoldID: "legacy~h5", OrderID: "legacy~o2", User: "u5", Now: at(12)},
+		{Kind: seatmap.KindCancel, OrderID: "legacy~o2", User: "u5", Now: at(13)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h6", User: "u6", Section: "s0", Quantity: 2, Now: at(14)},
+		{Kind: seatmap.KindOrder, HoldID: "legacy~h6", OrderID: "legacy~o3", User: "u6", Now: at(15)},
+		{Kind: seatmap.KindPay, OrderID: "legacy~o3", User: "u6", Attempt: "b1", Now: at(16)},
+		{Kind: seatmap.KindPayResult, OrderID: "legacy~o3", Attempt: "b1", EventID: "e2", Success: false, Now: at(17)},
+		{}, // snapshot
+		{Kind: seatmap.KindHold, HoldID: "legacy~h7", User: "u7", Seats: []string{"s0-2-1"}, Now: at(18)},
+		{Kind: seatmap.KindHold, HoldID: "legacy~h8", User: "u8", Section: "s0", Quantity: 4, Now: at(19)},
+		{Kind: seatmap.KindPayResult, OrderID: "legacy~o1", Attempt: "zz", EventID: "e3", Success: true, Now: at(20)},
+		{Kind: seatmap.KindTick, Now: at(604)}, // h3 (created at 3 s, 600 s TTL) expires
+		{Kind: seatmap.KindOrder, HoldID: "legacy~h2", OrderID: "legacy~o4", User: "u2", Now: at(605)},
+		{Kind: seatmap.KindTick, Now: at(931)}, // o3 unpaid at 15+900 s: expired
+		{Kind: seatmap.KindHold, HoldID: "legacy~h9", User: "u9", Tier: "std", Quantity: 3, IdemKey: "k9", IdemHash: "x9", Now: at(932)},
+		{Kind: seatmap.KindTick, Now: at(1000)}, // terminal orders past 60 s leave memory: archived
+	}
+}
+
+// fixtureStateOf reads what a client would see of the show in sh.
+func fixtureStateOf(t *testing.T, sh *seatmap.Shard, snapSeq uint64) fixtureState {
+	t.Helper()
+	st := fixtureState{Seq: sh.Seq(), SnapshotSeq: snapSeq, Holds: map[string]json.RawMessage{}, Orders: map[string]json.RawMessage{}}
+	st.Show = *sh.Apply(seatmap.Command{Kind: seatmap.KindGetShow}).Show
+	st.Seats = sh.Apply(seatmap.Command{Kind: seatmap.KindGetSeats}).Seats
+	st.Users = sh.Apply(seatmap.Command{Kind: seatmap.KindGetUsers}).Users
+	view := func(r seatmap.Result, v any) json.RawMessage {
+		if r.Err != nil {
+			v = seatmap.ErrorCode(r.Err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, id := range legacyHolds {
+		r := sh.Apply(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: id})
+		st.Holds[id] = view(r, r.Hold)
+	}
+	for _, id := range legacyOrders {
+		r := sh.Apply(seatmap.Command{Kind: seatmap.KindGetOrder, OrderID: id})
+		st.Orders[id] = view(r, r.Order)
+		if r.Err != nil {
+			st.Archived = append(st.Archived, id)
+		}
+	}
+	sort.Strings(st.Archived)
+	st.Deadline = sh.Ready().Deadline
+	return st
 }

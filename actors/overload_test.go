@@ -119,9 +119,9 @@ func TestHoldAckApplied(t *testing.T) {
 	_, recs, _ := j.Load(id)
 	kinds := ""
 	for _, r := range recs {
-		kinds += r.Cmd.Kind.String() + " "
+		kinds += r.Facts[0].Kind.String() + " "
 	}
-	if kinds != "create hold order " {
+	if kinds != "show_created hold_placed order_created " {
 		t.Fatalf("journal: %s", kinds)
 	}
 }

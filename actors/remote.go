@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/redis"
 )
 
@@ -216,20 +217,19 @@ type extension struct {
 }
 
 // extendFromRemote applies Redis's records after local's seq to local (as the
-// live activation did), collecting what they emitted.
+// live activation did: they decide nothing again), collecting what they emitted.
 func extendFromRemote(local *seatmap.Shard, st redis.State) (extension, error) {
 	var ext extension
 	for _, e := range st.Entries {
 		if e.Seq <= local.Seq() {
 			continue
 		}
-		var cmd seatmap.Command
-		if err := json.Unmarshal(e.Data, &cmd); err != nil {
-			return ext, err
+		rec, err := facts.DecodeRecord(e.Seq, e.Data)
+		if err != nil {
+			return ext, fmt.Errorf("redis record %d: %w", e.Seq, err)
 		}
-		local.Apply(cmd)
-		if local.Seq() != e.Seq {
-			return ext, fmt.Errorf("redis record %d (%s) did not apply", e.Seq, cmd.Kind)
+		if err := local.ApplyRecord(rec); err != nil {
+			return ext, fmt.Errorf("redis record %d did not apply: %w", e.Seq, err)
 		}
 	}
 	rd := local.Ready()
@@ -246,11 +246,11 @@ func shardFromRemote(st redis.State) (*seatmap.Shard, error) {
 		}
 	}
 	for _, e := range st.Entries {
-		var cmd seatmap.Command
-		if err := json.Unmarshal(e.Data, &cmd); err != nil {
-			return nil, err
+		rec, err := facts.DecodeRecord(e.Seq, e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("redis record %d: %w", e.Seq, err)
 		}
-		if err := sh.Replay(seatmap.Record{Seq: e.Seq, Cmd: cmd}); err != nil {
+		if err := sh.Replay(rec); err != nil {
 			return nil, err
 		}
 	}
@@ -296,12 +296,8 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 	if leasing {
 		cp.LeaseTTL = w.env.Lease
 	}
-	for i, r := range recs {
-		data, err := json.Marshal(r.Cmd)
-		if err != nil {
-			return err
-		}
-		cp.Entries[i] = redis.Entry{Seq: r.Seq, Data: data}
+	for i := range recs {
+		cp.Entries[i] = redis.Entry{Seq: recs[i].Seq, Data: facts.EncodeRecord(&recs[i])}
 	}
 	if len(archive) > 0 {
 		cp.Archive = make(map[string][]byte, len(archive))

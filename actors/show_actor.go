@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -512,7 +513,7 @@ func (a *showActor) flush(ctx actor.Context) {
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)
 	}
-	if len(rd.Records) > 0 && rd.Records[0].Cmd.Kind == seatmap.KindCreate {
+	if len(rd.Records) > 0 && rd.Records[0].Facts[0].Kind == facts.ShowCreated {
 		b.sections, b.streamSeq = a.shard.Sections(), rd.Records[0].Seq
 	}
 	a.publishSeats() // before the writer can answer: an acknowledged change is in the view

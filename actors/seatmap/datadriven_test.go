@@ -233,12 +233,16 @@ func rowPicture(s *Shard, secID string) string {
 func formatReady(r Ready) string {
 	var b strings.Builder
 	for _, rec := range r.Records {
-		fmt.Fprintf(&b, "record %d %s", rec.Seq, rec.Cmd.Kind)
-		if rec.Cmd.User != "" && rec.Cmd.Kind != KindHold {
-			fmt.Fprintf(&b, " user=%s", rec.Cmd.User)
-		}
-		if rec.Cmd.Token != "" {
-			fmt.Fprintf(&b, " token=%s", rec.Cmd.Token)
+		fmt.Fprintf(&b, "record %d", rec.Seq)
+		for i, f := range rec.Facts {
+			sep := ","
+			if i == 0 {
+				sep = " "
+			}
+			fmt.Fprintf(&b, "%s%s", sep, f.Kind)
+			if f.ID != "" {
+				fmt.Fprintf(&b, "(%s)", f.ID)
+			}
 		}
 		b.WriteByte('\n')
 	}

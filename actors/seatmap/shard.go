@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // row is one row of a seated section; its seats are seats[base : base+n].
@@ -148,6 +150,11 @@ type Shard struct {
 
 	inv       invTrack // what the command being applied changes (inventory.go)
 	replaying bool     // inside Replay: accept legacy records (a pay without an attempt)
+
+	facts    []facts.Fact // the facts of the command being applied (facts.go)
+	payToken string       // the payment token of the command being applied, for its event only
+	dirty    dirtySet     // state rows changed since the last Ready (rows.go)
+	rowsBase uint64       // the seq of the state rows this shard was restored from (rows.go)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -266,6 +273,7 @@ func (s *Shard) setSeat(seat uint32, to SeatState) {
 	s.inv.seat(seat, sec, from, to)
 	sec.counts[from]--
 	sec.counts[to]++
+	s.dirty.seat(r.base)
 	if from == Available {
 		r.avail--
 	}
@@ -311,6 +319,10 @@ func generalMap(parts []gaPart) map[string]int {
 func (s *Shard) Ready() Ready {
 	r := s.ready
 	s.ready = Ready{}
+	r.Rows = s.changedRows()
+	if r.Rows != nil {
+		r.RowsSeq = s.seq
+	}
 	s.lastTurn = len(r.Records) // the next turn is likely as busy: see Apply
 	r.Deadline = s.nextDeadline()
 	return r

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // snapshotVersion is bumped when the snapshot format changes incompatibly.
@@ -20,15 +22,16 @@ type snapGA struct {
 }
 
 type snapHold struct {
-	ID        string   `json:"id"`
-	User      string   `json:"u"`
-	Seats     []uint32 `json:"seats,omitempty"`
-	General   []snapGA `json:"ga,omitempty"`
-	Quantity  int      `json:"q"`
-	Amount    int64    `json:"a"`
-	CreatedAt int64    `json:"c"`
-	ExpiresAt int64    `json:"e"`
-	OrderID   string   `json:"o,omitempty"` // version 1 only: a converted hold
+	ID        string         `json:"id"`
+	User      string         `json:"u"`
+	Seats     []uint32       `json:"seats,omitempty"`
+	General   []snapGA       `json:"ga,omitempty"`
+	Quantity  int            `json:"q"`
+	Amount    int64          `json:"a"`
+	CreatedAt int64          `json:"c"`
+	ExpiresAt int64          `json:"e"`
+	OrderID   string         `json:"o,omitempty"` // version 1 only: a converted hold
+	ga        []facts.GAPart // from state rows: GA parts by section index (instead of General)
 }
 
 type snapOrder struct {
@@ -48,12 +51,13 @@ type snapOrder struct {
 	Token     string    `json:"tok,omitempty"` // read from old snapshots and ignored: payment tokens are no longer kept
 	IdemKey   string    `json:"ik,omitempty"`
 	// version 2
-	HoldCreatedAt int64    `json:"hc,omitempty"`
-	HoldExpiresAt int64    `json:"he,omitempty"`
-	Done          int64    `json:"done,omitempty"`
-	Attempt       string   `json:"att,omitempty"`
-	Attempts      []string `json:"atts,omitempty"`
-	Refunds       []string `json:"refs,omitempty"`
+	HoldCreatedAt int64          `json:"hc,omitempty"`
+	HoldExpiresAt int64          `json:"he,omitempty"`
+	Done          int64          `json:"done,omitempty"`
+	Attempt       string         `json:"att,omitempty"`
+	Attempts      []string       `json:"atts,omitempty"`
+	Refunds       []string       `json:"refs,omitempty"`
+	ga            []facts.GAPart // from state rows: GA parts by section index (instead of General)
 }
 
 // snapIdem is an idempotency key; ID is the order (Idem) or the hold (HoldIdem) it made.
@@ -108,9 +112,14 @@ func snapParts(parts []gaPart) []snapGA {
 	return out
 }
 
-// Snapshot encodes the whole state canonically: the same state always gives
-// the same bytes. Pending Ready output is not part of it (take Ready first).
-func (s *Shard) Snapshot() ([]byte, error) { return json.Marshal(s.snapshot()) }
+// Snapshot encodes the whole state canonically (every state row, in key
+// order, see Rows): the same state always gives the same bytes. Pending Ready
+// output is not part of it (take Ready first). Restore reads it back.
+func (s *Shard) Snapshot() ([]byte, error) { return facts.EncodeSnapshot(s.seq, s.Rows()), nil }
+
+// legacySnapshot encodes the state in the JSON snapshot format of the
+// version before state rows (which Restore still reads), for tests.
+func (s *Shard) legacySnapshot() ([]byte, error) { return json.Marshal(s.snapshot()) }
 
 func (s *Shard) snapshot() snapshot {
 	sn := snapshot{Version: snapshotVersion, Shard: s.shard, Seq: s.seq, Now: s.lastNow, Seats: []byte{}}
@@ -164,13 +173,18 @@ func snapKeys(m map[string]idemEntry) []snapIdem {
 	for k, e := range m {
 		out = append(out, snapIdem{Key: k, ID: e.id, Hash: e.hash, At: e.at})
 	}
+	sortKeys(out)
+	return out
+}
+
+// sortKeys orders idempotency keys as their FIFO: by instant, then key.
+func sortKeys(out []snapIdem) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].At != out[j].At {
 			return out[i].At < out[j].At
 		}
 		return out[i].Key < out[j].Key
 	})
-	return out
 }
 
 func sortIDAt(v []idAt) {
@@ -182,9 +196,28 @@ func sortIDAt(v []idAt) {
 	})
 }
 
-// Restore rebuilds a shard from a Snapshot. Counters, tallies and timers are
-// recomputed from the seats, holds and orders, then the invariants are checked.
+// Restore rebuilds a shard from a Snapshot, or from a snapshot of the JSON
+// format before state rows (versions 1 and 2). Counters, tallies and timers
+// are recomputed from the seats, holds and orders, then the invariants are
+// checked. The shard's RowsBase is the snapshot's seq.
 func Restore(data []byte) (*Shard, error) {
+	if !facts.IsLegacy(data) {
+		seq, rows, err := facts.DecodeSnapshot(data)
+		if err != nil {
+			return nil, fmt.Errorf("seatmap: bad snapshot: %w", err)
+		}
+		r := NewRestorer()
+		for _, row := range rows {
+			if err := r.Add(row.Key, row.Value); err != nil {
+				return nil, err
+			}
+		}
+		s, err := r.Finish()
+		if err == nil && s.seq != seq {
+			err = fmt.Errorf("seatmap: snapshot at seq %d holds the state of seq %d", seq, s.seq)
+		}
+		return s, err
+	}
 	var sn snapshot
 	if err := json.Unmarshal(data, &sn); err != nil {
 		return nil, fmt.Errorf("seatmap: bad snapshot: %w", err)
@@ -192,6 +225,16 @@ func Restore(data []byte) (*Shard, error) {
 	if sn.Version != snapshotVersion && sn.Version != 1 {
 		return nil, fmt.Errorf("seatmap: snapshot version %d, want %d", sn.Version, snapshotVersion)
 	}
+	s, err := restore(&sn)
+	if err != nil {
+		return nil, err
+	}
+	s.rowsBase = sn.Seq
+	return s, nil
+}
+
+// restore builds a shard from a decoded snapshot (JSON, or state rows).
+func restore(sn *snapshot) (*Shard, error) {
 	s := New(sn.Shard)
 	s.seq, s.lastNow = sn.Seq, sn.Now
 	if sn.Config == nil {
@@ -212,7 +255,10 @@ func Restore(data []byte) (*Shard, error) {
 		}
 	}
 	s.inv = invTrack{} // restoring is no change to report
-	parts := func(in []snapGA) ([]gaPart, error) {
+	parts := func(in []snapGA, byIndex []facts.GAPart) ([]gaPart, error) {
+		if byIndex != nil {
+			return s.gaParts(byIndex)
+		}
 		var out []gaPart
 		for _, g := range in {
 			sec, ok := s.secByID[g.Sec]
@@ -229,9 +275,12 @@ func Restore(data []byte) (*Shard, error) {
 			converted[sh.ID] = sh
 			continue
 		}
-		gp, err := parts(sh.General)
+		gp, err := parts(sh.General, sh.ga)
 		if err != nil {
 			return nil, err
+		}
+		if _, dup := s.holds[sh.ID]; dup {
+			return nil, fmt.Errorf("seatmap: snapshot has hold %s twice", sh.ID)
 		}
 		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, seatIDs: s.seatIDs(sh.Seats), general: gp, quantity: sh.Quantity, amount: sh.Amount,
 			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
@@ -249,7 +298,7 @@ func Restore(data []byte) (*Shard, error) {
 		}
 	}
 	for _, so := range sn.Orders {
-		gp, err := parts(so.General)
+		gp, err := parts(so.General, so.ga)
 		if err != nil {
 			return nil, err
 		}
@@ -322,6 +371,7 @@ func Restore(data []byte) (*Shard, error) {
 	if err := s.CheckInvariants(); err != nil {
 		return nil, fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)
 	}
+	s.dirty = dirtySet{} // restoring changes no row
 	return s, nil
 }
 
@@ -332,16 +382,17 @@ func (s *Shard) addGA(parts []gaPart, st SeatState) {
 	}
 }
 
-// Fingerprint is a short hash of the canonical state, for comparing replicas.
-// It leaves out the latest instant seen, which reads and failed commands move
-// without changing state.
+// Fingerprint is a short hash of the canonical state (every state row),
+// for comparing replicas. It leaves out the latest instant seen, which reads
+// and failed commands move without changing state.
 func Fingerprint(s *Shard) string {
-	sn := s.snapshot()
-	sn.Now = 0
-	b, err := json.Marshal(sn)
-	if err != nil {
-		return "error: " + err.Error()
+	h := sha256.New()
+	for _, r := range s.Rows() {
+		if r.Key == facts.RowKey(facts.RowMeta, "") {
+			r.Value = facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Shard: int32(s.shard)})
+		}
+		fmt.Fprintf(h, "%d:%s%d:", len(r.Key), r.Key, len(r.Value))
+		h.Write(r.Value)
 	}
-	sum := sha256.Sum256(b)
-	return fmt.Sprintf("seq=%d %s", s.seq, hex.EncodeToString(sum[:8]))
+	return fmt.Sprintf("seq=%d %s", s.seq, hex.EncodeToString(h.Sum(nil)[:8]))
 }
