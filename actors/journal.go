@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
@@ -179,12 +180,8 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 		j.outbox = append(j.outbox, memEntry{OutboxEntry: pebble.OutboxEntry{ID: j.nextID, Data: data, Shard: show, Seq: lastSeq}, held: w.Held})
 		r.ids = append(r.ids, j.nextID)
 	}
-	for _, o := range w.Archive {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		j.archive[o.ID] = data
+	for i := range w.Archive {
+		j.archive[w.Archive[i].ID] = facts.EncodeArchived(&w.Archive[i])
 	}
 	if j.fail != nil { // like Pebble: applied in memory, then the sync fails
 		j.failed = append(j.failed, r)

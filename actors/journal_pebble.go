@@ -12,9 +12,9 @@ import (
 )
 
 // PebbleJournal keeps show records, the outbox and the order archive in a
-// node's Pebble store. Records are facts in the versioned binary format of
-// package facts (records of the JSON command format before it still load);
-// outbox events are JSON.
+// node's Pebble store. Records and archived orders are in the versioned
+// binary format of package facts (records and orders of the JSON format
+// before it still load); outbox events are JSON (the consumers' format).
 type PebbleJournal struct {
 	Store *pebble.Store
 }
@@ -36,12 +36,8 @@ func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
 		}
 		b.Outbox[i] = data
 	}
-	for _, o := range w.Archive {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		b.Puts = append(b.Puts, pebble.KV{Key: archiveKey(o.ID), Value: data})
+	for i := range w.Archive {
+		b.Puts = append(b.Puts, pebble.KV{Key: archiveKey(w.Archive[i].ID), Value: facts.EncodeArchived(&w.Archive[i])})
 	}
 	if !w.Held {
 		_, err := j.Store.Commit(b)

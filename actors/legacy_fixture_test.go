@@ -56,8 +56,12 @@ func TestLegacyFixture(t *testing.T) {
 		}
 		check(t, sh)
 		for _, id := range want.Archived {
-			if _, ok, err := j.Archived(id); err != nil || !ok {
+			raw, ok, err := j.Archived(id)
+			if err != nil || !ok {
 				t.Fatalf("archived order %s: %v %v", id, ok, err)
+			}
+			if o, err := decodeArchived(raw); err != nil || o.ID != id || len(o.History) == 0 {
+				t.Fatalf("archived order %s (JSON): %+v %v", id, o, err)
 			}
 		}
 	})

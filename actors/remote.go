@@ -2,7 +2,6 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -301,12 +300,8 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 	}
 	if len(archive) > 0 {
 		cp.Archive = make(map[string][]byte, len(archive))
-		for _, o := range archive {
-			data, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			cp.Archive[o.ID] = data
+		for i := range archive {
+			cp.Archive[archive[i].ID] = facts.EncodeArchived(&archive[i])
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)

@@ -1,6 +1,7 @@
 package facts
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -161,4 +162,28 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("re-encoded record differs: %v\n%+v\n%+v", err, r, r2)
 		}
 	})
+}
+
+// TestArchivedOrderJSON: an archived order decodes to the view it was, to
+// the byte of its JSON (the API answers it), and a JSON one is passed back.
+func TestArchivedOrderJSON(t *testing.T) {
+	for _, o := range []OrderView{
+		{ID: "s~o1", Show: "s", HoldID: "s~h1", User: "u", Seats: []string{"a-1-1", "a-1-2"}, Quantity: 2, Amount: 200,
+			Status: StatusPaid, PaymentDueAt: 9, CreatedAt: 1, History: []History{{Status: StatusPendingPayment, At: 1},
+				{Status: "notified", At: 5, Detail: "log"}}, Attempt: "A"},
+		{ID: "s~o2", Show: "s", HoldID: "s~h2", User: "v", Seats: []string{}, General: map[string]int{"pit": 3, "lawn": 1},
+			Quantity: 4, Status: StatusCancelled, History: []History{{Status: StatusCancelled, At: 2}}},
+	} {
+		want, _ := json.Marshal(o)
+		got, legacy, err := DecodeArchived(EncodeArchived(&o))
+		if err != nil || legacy {
+			t.Fatal(err, legacy)
+		}
+		if g, _ := json.Marshal(got); string(g) != string(want) {
+			t.Fatalf("archived order\n got %s\nwant %s", g, want)
+		}
+		if _, legacy, _ := DecodeArchived(want); !legacy {
+			t.Fatal("a JSON order is not recognised as the format before")
+		}
+	}
 }
