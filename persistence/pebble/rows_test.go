@@ -52,8 +52,8 @@ func TestStateRows(t *testing.T) {
 	checkRows(t, s, "a", map[string]string{"h2": "y", "h3": "z"}, 5, 5)
 	mustCommit(t, s, Batch{Shard: "a", Entries: entries("a", 6, 6)})
 	for _, bad := range []Batch{
-		{Shard: "a", Rows: []KV{{"h9", []byte("q")}}, RowsSeq: 4},                          // older than the stored rows
-		{Shard: "a", Rows: []KV{{"h9", []byte("q")}}, RowsSeq: 7},                          // past the journal
+		{Shard: "a", Rows: []KV{{"h9", []byte("q")}}, RowsSeq: 4},                              // older than the stored rows
+		{Shard: "a", Rows: []KV{{"h9", []byte("q")}}, RowsSeq: 7},                              // past the journal
 		{Shard: "a", Entries: entries("a", 7, 7), Rows: []KV{{"h9", []byte("q")}}, RowsSeq: 8}, // past this batch too
 	} {
 		if _, err := s.Commit(bad); !errors.Is(err, ErrSeqGap) {
