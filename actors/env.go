@@ -26,7 +26,9 @@ type Env struct {
 	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
 	// core gets the value as an input.
 	NowMs func() int64
-	// SnapshotEvery is how many records a shard writes between snapshots.
+	// SnapshotEvery is unused: a show's state is checkpointed incrementally
+	// (state rows, with every batch), never by a whole snapshot. Kept so
+	// that callers that set it still compile.
 	SnapshotEvery int
 	// HoldAckApplied answers hold, release and extend commands as soon as the
 	// shard applied them, before their journal batch is synced (orders and
@@ -197,9 +199,6 @@ func (e *Env) defaults() {
 	}
 	if e.NowMs == nil {
 		e.NowMs = func() int64 { return time.Now().UnixMilli() }
-	}
-	if e.SnapshotEvery <= 0 {
-		e.SnapshotEvery = 50_000
 	}
 	if e.OnEvents == nil {
 		e.OnEvents = func() {}

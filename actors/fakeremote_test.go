@@ -3,6 +3,8 @@ package actors
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -14,9 +16,10 @@ import (
 var errFakeTimeout = errors.New("fake redis: i/o timeout")
 
 // fakeRemote is an in-memory Redis with the checkpoint scripts' semantics
-// (epoch fence, sequence continuity, retries of the last writer skipped) and
-// the faults of the real one: unreachable, a reply lost after the script
-// applied, the tail of the log lost (AOF everysec, a promoted replica).
+// (epoch fence, sequence continuity, retries of the last writer skipped,
+// state rows that move the base and trim the log, seeds) and the faults of
+// the real one: unreachable, a reply lost after the script applied, the
+// tail of its writes lost (AOF everysec, a promoted replica).
 type fakeRemote struct {
 	mu     sync.Mutex // protects shows
 	shows  map[string]*fakeShow
@@ -26,19 +29,37 @@ type fakeRemote struct {
 }
 
 type fakeShow struct {
+	fakeState
+	history []fakeState // the state before each applied write, for loseTail
+}
+
+// fakeState is what Redis holds of a show.
+type fakeState struct {
 	epoch, writer uint64
 	snap          []byte
 	snapSeq       uint64
 	log           []redis.Entry
+	rows          map[string][]byte
 	archive       map[string][]byte
 }
+
+func (s fakeState) clone() fakeState {
+	c := s
+	c.log = append([]redis.Entry(nil), s.log...)
+	c.rows = maps.Clone(s.rows)
+	c.archive = maps.Clone(s.archive)
+	return c
+}
+
+// save keeps the state before a write (the writes a lost tail undoes).
+func (s *fakeShow) save() { s.history = append(s.history, s.fakeState.clone()) }
 
 func newFakeRemote() *fakeRemote { return &fakeRemote{shows: map[string]*fakeShow{}} }
 
 func (f *fakeRemote) show(id string) *fakeShow {
 	s := f.shows[id]
 	if s == nil {
-		s = &fakeShow{archive: map[string][]byte{}}
+		s = &fakeShow{fakeState: fakeState{archive: map[string][]byte{}, rows: map[string][]byte{}}}
 		f.shows[id] = s
 	}
 	return s
@@ -75,8 +96,39 @@ func (f *fakeRemote) Load(_ context.Context, id string) (redis.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.show(id)
-	return redis.State{Epoch: s.epoch, Seq: s.seq(), Snapshot: s.snap, SnapshotSeq: s.snapSeq,
-		Entries: append([]redis.Entry(nil), s.log...)}, nil
+	st := redis.State{Epoch: s.epoch, Seq: s.seq(), Snapshot: s.snap, SnapshotSeq: s.snapSeq,
+		Entries: append([]redis.Entry(nil), s.log...), HasSnapshot: s.snap != nil}
+	if s.snap == nil {
+		for _, k := range slices.Sorted(maps.Keys(s.rows)) {
+			st.Rows = append(st.Rows, redis.Row{Key: k, Value: s.rows[k]})
+		}
+	}
+	return st, nil
+}
+
+func (f *fakeRemote) LoadMeta(ctx context.Context, id string) (redis.State, error) {
+	st, err := f.Load(ctx, id)
+	st.Snapshot, st.Entries, st.Rows = nil, nil, nil
+	return st, err
+}
+
+func (f *fakeRemote) Seed(_ context.Context, sd redis.Seed) error {
+	if f.down.Load() {
+		return errFakeTimeout
+	}
+	f.mu.Lock()
+	s := f.show(sd.Shard)
+	if sd.Epoch != s.epoch {
+		f.mu.Unlock()
+		return &redis.FencedError{Shard: sd.Shard, Epoch: sd.Epoch, Stored: s.epoch}
+	}
+	s.save()
+	s.snap, s.log, s.snapSeq, s.writer, s.rows = nil, nil, sd.Seq, sd.Epoch, map[string][]byte{}
+	for _, r := range sd.Rows {
+		s.rows[r.Key] = r.Value
+	}
+	f.mu.Unlock()
+	return f.reply(nil)
 }
 
 func (f *fakeRemote) Apply(_ context.Context, cps ...redis.Checkpoint) []error {
@@ -99,28 +151,62 @@ func (f *fakeRemote) apply(cp redis.Checkpoint) error {
 		return &redis.FencedError{Shard: cp.Shard, Epoch: cp.Epoch, Stored: s.epoch}
 	}
 	same := s.writer == cp.Epoch
+	gap := func(first uint64) error {
+		return &redis.GapError{Shard: cp.Shard, Have: s.seq(), SnapshotSeq: s.snapSeq, First: first}
+	}
+	// check everything before writing anything, as the script does
+	after := s.seq()
+	if cp.Snapshot != nil && cp.SnapshotSeq > after {
+		after = cp.SnapshotSeq
+	}
+	ents := cp.Entries
+	if cp.Snapshot != nil {
+		for len(ents) > 0 && ents[0].Seq <= cp.SnapshotSeq {
+			ents = ents[1:]
+		}
+	}
+	if len(ents) > 0 && (ents[0].Seq > after+1 || (ents[0].Seq <= after && !same)) {
+		return gap(cp.Entries[0].Seq)
+	}
+	top := after
+	if n := len(ents); n > 0 && ents[n-1].Seq > top {
+		top = ents[n-1].Seq
+	}
+	if len(cp.Rows) > 0 || cp.RowsSeq > 0 {
+		if cp.RowsSeq < s.snapSeq || cp.RowsSeq > top {
+			return gap(cp.RowsSeq)
+		}
+		if cp.Snapshot == nil && s.snap != nil {
+			return redis.ErrWholeSnapshot
+		}
+	}
+	s.save()
 	if cp.Snapshot != nil {
 		switch {
 		case cp.SnapshotSeq > s.seq():
-			s.snap, s.snapSeq, s.log = cp.Snapshot, cp.SnapshotSeq, nil
+			s.snap, s.snapSeq, s.log, s.rows = cp.Snapshot, cp.SnapshotSeq, nil, map[string][]byte{}
 		case cp.SnapshotSeq >= s.snapSeq:
 			s.log = s.log[cp.SnapshotSeq-s.snapSeq:]
-			s.snap, s.snapSeq = cp.Snapshot, cp.SnapshotSeq
+			s.snap, s.snapSeq, s.rows = cp.Snapshot, cp.SnapshotSeq, map[string][]byte{}
 		}
 	}
-	ents := cp.Entries
 	for len(ents) > 0 && ents[0].Seq <= s.seq() {
-		if !same {
-			return &redis.GapError{Shard: cp.Shard, Have: s.seq(), SnapshotSeq: s.snapSeq, First: cp.Entries[0].Seq}
-		}
 		ents = ents[1:] // a retry of what this writer stored
-	}
-	if len(ents) > 0 && ents[0].Seq != s.seq()+1 {
-		return &redis.GapError{Shard: cp.Shard, Have: s.seq(), SnapshotSeq: s.snapSeq, First: ents[0].Seq}
 	}
 	s.log = append(s.log, ents...)
 	for k, v := range cp.Archive {
 		s.archive[k] = v
+	}
+	for _, r := range cp.Rows {
+		if r.Value == nil {
+			delete(s.rows, r.Key)
+		} else {
+			s.rows[r.Key] = r.Value
+		}
+	}
+	if cp.RowsSeq > s.snapSeq {
+		s.log = append([]redis.Entry(nil), s.log[cp.RowsSeq-s.snapSeq:]...)
+		s.snapSeq = cp.RowsSeq
 	}
 	s.writer = cp.Epoch
 	return nil
@@ -136,16 +222,19 @@ func (f *fakeRemote) Archived(_ context.Context, show, id string) ([]byte, bool,
 	return v, ok, nil
 }
 
-// loseTail drops the newest n log entries of a show, as a Redis that
-// restarted from an AOF a second old would.
+// loseTail undoes the newest writes of a show until it holds at least n
+// fewer records, as a Redis that restarted from an AOF a second old would.
 func (f *fakeRemote) loseTail(id string, n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.show(id)
-	if n > len(s.log) {
-		n = len(s.log)
+	target := s.seq() - min(uint64(n), s.seq())
+	for s.seq() > target && len(s.history) > 0 {
+		epoch := s.epoch // an Activate is not a write the tail loses here
+		s.fakeState = s.history[len(s.history)-1]
+		s.epoch = epoch
+		s.history = s.history[:len(s.history)-1]
 	}
-	s.log = s.log[:len(s.log)-n]
 }
 
 func (f *fakeRemote) seq(id string) uint64 {

@@ -39,6 +39,9 @@ func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
 	for i := range w.Archive {
 		b.Puts = append(b.Puts, pebble.KV{Key: archiveKey(w.Archive[i].ID), Value: facts.EncodeArchived(&w.Archive[i])})
 	}
+	if len(w.Rows) > 0 || w.RowsSeq > 0 {
+		b.Rows, b.RowsSeq = rowsKV(w.Rows), w.RowsSeq
+	}
 	if !w.Held {
 		_, err := j.Store.Commit(b)
 		return nil, err
@@ -58,22 +61,30 @@ type pebbleHeld struct {
 func (h pebbleHeld) Release()     { h.s.Release(h.t) }
 func (h pebbleHeld) Abort() error { return h.s.Abort(h.t) }
 
-func (j *PebbleJournal) Load(show string) ([]byte, []seatmap.Record, error) {
-	snap, _, entries, err := j.Store.LoadShard(show)
-	if err != nil {
-		return nil, nil, err
+func rowsKV(rows []facts.Row) []pebble.KV {
+	out := make([]pebble.KV, len(rows))
+	for i, r := range rows {
+		out[i] = pebble.KV{Key: r.Key, Value: r.Value}
 	}
-	recs := make([]seatmap.Record, len(entries))
-	for i, e := range entries {
-		if recs[i], err = facts.DecodeRecord(e.Seq, e.Data); err != nil {
-			return nil, nil, fmt.Errorf("show %s record %d: %w", show, e.Seq, err)
-		}
-	}
-	return snap, recs, nil
+	return out
 }
 
-func (j *PebbleJournal) SaveSnapshot(show string, seq uint64, snap []byte) error {
-	return j.Store.SaveSnapshot(show, seq, snap)
+func (j *PebbleJournal) Load(show string, row func(key string, value []byte) error) (Stored, error) {
+	st, err := j.Store.LoadState(show, row)
+	if err != nil {
+		return Stored{}, err
+	}
+	out := Stored{Snapshot: st.Snapshot, SnapshotSeq: st.SnapshotSeq, RowsSeq: st.RowsSeq, Records: make([]seatmap.Record, len(st.Entries))}
+	for i, e := range st.Entries {
+		if out.Records[i], err = facts.DecodeRecord(e.Seq, e.Data); err != nil {
+			return Stored{}, fmt.Errorf("show %s record %d: %w", show, e.Seq, err)
+		}
+	}
+	return out, nil
+}
+
+func (j *PebbleJournal) SaveState(show string, seq uint64, rows []facts.Row) error {
+	return j.Store.ReplaceState(show, seq, rowsKV(rows))
 }
 
 func (j *PebbleJournal) Shards() ([]string, error) { return j.Store.Shards() }
@@ -120,5 +131,5 @@ func (j *PebbleJournal) SetLocalEpoch(show string, epoch, acked uint64, sync boo
 	return j.Store.Put(epochKey(show), []byte(v), sync)
 }
 
-// Reset drops the show's local journal and snapshot.
+// Reset drops the show's local journal, snapshot and state rows.
 func (j *PebbleJournal) Reset(show string) error { return j.Store.DeleteShard(show) }

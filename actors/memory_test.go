@@ -38,7 +38,7 @@ func TestCycleLoopStaysFlat(t *testing.T) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		sh, err := loadShard(j, show) // the state the actor has, replayed from its journal
+		sh, _, err := loadShard(j, show) // the state the actor has, replayed from its journal
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,11 @@ import (
 type Remote interface {
 	Activate(ctx context.Context, show string) (uint64, error)
 	Load(ctx context.Context, show string) (redis.State, error)
+	// LoadMeta is Load without the state: epoch, seqs, whether a whole
+	// snapshot is stored.
+	LoadMeta(ctx context.Context, show string) (redis.State, error)
+	// Seed replaces the show's whole stored state.
+	Seed(ctx context.Context, s redis.Seed) error
 	Apply(ctx context.Context, cps ...redis.Checkpoint) []error
 	Archived(ctx context.Context, show, id string) ([]byte, bool, error)
 	// Healthy is false from the first failed or timed-out round trip until a
@@ -54,26 +59,42 @@ func epochCounter(e uint64) uint64 { return e >> 20 }
 // beyond it was never acknowledged and is dropped, unless Redis lost data
 // that this node's activation had acknowledged (then the local journal wins,
 // loudly, and re-seeds Redis). It records the new epoch locally before the
-// show serves.
-func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remoteInit, error) {
+// show serves. localRows is the seq of the local store's state rows; it
+// returns that seq after what activation wrote locally, and the state rows
+// the activation changed that no store may have yet (with the shard's own
+// Ready rows, they go to the writer).
+//
+// State rows: both stores keep the show's state as rows at some seq (its
+// base) plus the records after. The shard's changed rows cover every change
+// since the base it was loaded from (RowsBase); a store whose base is older
+// cannot take them and gets the whole state once, here: Redis by a Seed
+// (lost data, never seen, a whole snapshot of the format before rows, or
+// rows behind), the local store by Journal.SaveState (in recover).
+func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
 	r, j, id := a.env.Remote, a.env.Journal, a.identity
+	fail := func(err error) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
+		return nil, remoteInit{}, 0, nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), activateTimeout)
 	defer cancel()
-	prev, err := r.Load(ctx, id)
+	prev, err := r.LoadMeta(ctx, id)
 	if err != nil {
-		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
 	}
 	le, acked, err := j.LocalEpoch(id)
 	if err != nil {
-		return nil, remoteInit{}, err
+		return fail(err)
 	}
 	epoch, err := a.activateEpoch(ctx, le)
 	if err != nil {
-		return nil, remoteInit{}, err
+		return fail(err)
 	}
-	st, err := r.Load(ctx, id)
+	// the state itself can be big (a show's rows): its own, longer deadline
+	lctx, lcancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer lcancel()
+	st, err := r.Load(lctx, id)
 	if err != nil {
-		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
 	}
 	if st.Seq != prev.Seq {
 		prev.Epoch = 0 // another activation wrote between our reads: it owned the show after us
@@ -84,6 +105,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 	// newer activation took the show since: Redis lost data
 	lost := le != 0 && acked > R && (prev.Epoch == le || epochCounter(prev.Epoch) < epochCounter(le))
 	sh, seed := local, false
+	var pending []facts.Row
 	switch {
 	case lost:
 		a.env.Stats.RemoteDataLoss.Add(1)
@@ -104,11 +126,13 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 	case lastWriter && L >= R:
 		if L > R { // the tail Redis never accepted was never acknowledged
 			if err := j.DropAfter(id, R); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
-			if sh, err = loadShard(j, id); err != nil {
-				return nil, remoteInit{}, err
+			var ls Stored
+			if sh, ls, err = loadShard(j, id); err != nil {
+				return fail(err)
 			}
+			localRows = ls.RowsSeq
 			a.log.Info("dropped records Redis never accepted", "from", R+1, "to", L)
 		}
 	case lastWriter && canExtend(st, L):
@@ -116,52 +140,72 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 		// events, which the local outbox never got
 		evs, err := extendFromRemote(local, st)
 		if err != nil {
-			return nil, remoteInit{}, err
+			return fail(err)
 		}
 		if _, err := j.Append(id, Write{Records: evs.recs, Events: evs.events, Archive: evs.archive}); err != nil {
-			return nil, remoteInit{}, err
+			return fail(err)
 		}
+		pending = evs.rows
 		a.log.Info("took records Redis accepted after a lost reply", "from", L+1, "to", R)
 	default:
 		// another activation owned the show since: Redis's state is the truth
 		if sh, err = shardFromRemote(st); err != nil {
-			return nil, remoteInit{}, fmt.Errorf("restoring from redis: %w", err)
+			return fail(fmt.Errorf("restoring from redis: %w", err))
 		}
-		snap, err := sh.Snapshot()
-		if err != nil {
-			return nil, remoteInit{}, err
-		}
-		if L > 0 || le != 0 {
+		if L > 0 || le != 0 || localRows > 0 {
 			if err := j.Reset(id); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
 			if err := j.DropAfter(id, 0); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
 		}
+		localRows = 0
 		if sh.Seq() > 0 {
-			if err := j.SaveSnapshot(id, sh.Seq(), snap); err != nil {
-				return nil, remoteInit{}, fmt.Errorf("storing the state restored from redis: %w", err)
+			if err := j.SaveState(id, sh.Seq(), sh.Rows()); err != nil {
+				return fail(fmt.Errorf("storing the state restored from redis: %w", err))
 			}
+			localRows = sh.Seq()
 		}
 		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter)
 	}
-	// every case leaves the state equal to what Redis holds (once seeded)
+	// every case leaves the state equal to what Redis holds (once seeded);
+	// Redis takes the shard's changed rows only if its rows are not older
+	// than the ones the shard was loaded from
+	if !seed && sh.Seq() > 0 && (st.HasSnapshot || st.SnapshotSeq < sh.RowsBase()) {
+		seed = true
+		a.log.Info("redis holds no state rows of this show from its base on: seeding them", "redis_base", st.SnapshotSeq,
+			"base", sh.RowsBase(), "whole_snapshot", st.HasSnapshot)
+	}
 	init := remoteInit{epoch: epoch, remoteSeq: sh.Seq()}
 	if seed {
-		snap, err := sh.Snapshot()
-		if err != nil {
-			return nil, remoteInit{}, err
+		sd := redis.Seed{Shard: id, Epoch: epoch, Seq: sh.Seq(), Rows: redisRows(sh.Rows()), Counts: counts(sh)}
+		if a.env.leaser() != nil {
+			sd.LeaseTTL = a.env.Lease
 		}
-		cp := redis.Checkpoint{Shard: id, Epoch: epoch, Snapshot: snap, SnapshotSeq: sh.Seq(), Counts: counts(sh)}
-		if err := r.Apply(ctx, cp)[0]; err != nil {
-			return nil, remoteInit{}, fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err)
+		if err := r.Seed(lctx, sd); err != nil {
+			return fail(fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err))
 		}
 	}
 	if err := j.SetLocalEpoch(id, epoch, init.remoteSeq, true); err != nil {
-		return nil, remoteInit{}, err
+		return fail(err)
 	}
-	return sh, init, nil
+	return sh, init, localRows, pending, nil
+}
+
+// loadTimeout bounds reading a show's state from Redis, and seeding it.
+const loadTimeout = 10 * time.Second
+
+// redisRows converts state rows for a Redis checkpoint or seed.
+func redisRows(rows []facts.Row) []redis.Row {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]redis.Row, len(rows))
+	for i, r := range rows {
+		out[i] = redis.Row{Key: r.Key, Value: r.Value}
+	}
+	return out
 }
 
 // activateEpoch takes the show's next epoch; with leases it also takes the
@@ -202,7 +246,7 @@ func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint6
 	return epoch, nil
 }
 
-func prevWasEmpty(st redis.State) bool { return st.Seq == 0 && st.Snapshot == nil }
+func prevWasEmpty(st redis.State) bool { return st.Seq == 0 && !st.HasSnapshot }
 
 // canExtend reports whether Redis's log holds every record after local seq L.
 func canExtend(st redis.State, L uint64) bool {
@@ -213,6 +257,7 @@ type extension struct {
 	recs    []seatmap.Record
 	events  []seatmap.Event
 	archive []seatmap.OrderView
+	rows    []facts.Row // state rows changed since the shard's base
 }
 
 // extendFromRemote applies Redis's records after local's seq to local (as the
@@ -232,17 +277,30 @@ func extendFromRemote(local *seatmap.Shard, st redis.State) (extension, error) {
 		}
 	}
 	rd := local.Ready()
-	ext.recs, ext.events, ext.archive = rd.Records, rd.Events, rd.Archive
+	ext.recs, ext.events, ext.archive, ext.rows = rd.Records, rd.Events, rd.Archive, rd.Rows
 	return ext, nil
 }
 
+// shardFromRemote rebuilds a show from its Redis state: rows (or a whole
+// snapshot of the format before rows) and the records after.
 func shardFromRemote(st redis.State) (*seatmap.Shard, error) {
-	sh := seatmap.New(0)
+	var sh *seatmap.Shard
 	var err error
 	if st.Snapshot != nil {
-		if sh, err = seatmap.Restore(st.Snapshot); err != nil {
-			return nil, err
+		sh, err = seatmap.Restore(st.Snapshot)
+	} else {
+		rs := seatmap.NewRestorer()
+		for _, r := range st.Rows {
+			if err = rs.Add(r.Key, r.Value); err != nil {
+				break
+			}
 		}
+		if err == nil {
+			sh, err = rs.Finish()
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	for _, e := range st.Entries {
 		rec, err := facts.DecodeRecord(e.Seq, e.Data)
@@ -281,7 +339,7 @@ type remoteState struct {
 
 // remoteCheckpoint applies one group's records to Redis under the
 // activation's epoch. Any error means the group is not acknowledged.
-func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, archive []seatmap.OrderView) error {
+func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, archive []seatmap.OrderView, rows rowSlot) error {
 	rs := &w.rs
 	if rs.epoch == 0 {
 		return errRemoteDown
@@ -290,7 +348,8 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 		w.env.Stats.RemoteSkipped.Add(1)
 		return errRemoteDown
 	}
-	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs))}
+	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs)),
+		Rows: redisRows(rows.rows), RowsSeq: rows.seq}
 	leasing := w.env.leaser() != nil
 	if leasing {
 		cp.LeaseTTL = w.env.Lease
@@ -339,26 +398,5 @@ func (w *writer) remoteError(err error) error {
 		return fmt.Errorf("%w: %v", errRemoteDown, err)
 	default:
 		return fmt.Errorf("%w: %v", errRemoteDown, err)
-	}
-}
-
-// remoteSnapshot sends a periodic snapshot to Redis, bounding its log. A
-// failure is harmless (the log stays longer).
-func (w *writer) remoteSnapshot(seq uint64, snap []byte, cnt map[string]string) {
-	rs := &w.rs
-	if rs.epoch == 0 || seq != rs.remoteSeq || !w.env.Remote.Healthy() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Snapshot: snap, SnapshotSeq: seq, Counts: cnt}
-	if w.env.leaser() != nil {
-		cp.LeaseTTL = w.env.Lease
-	}
-	mono := monoNow()
-	if err := w.env.Remote.Apply(ctx, cp)[0]; err != nil {
-		w.env.Log.Warn("redis snapshot failed", "show", w.identity, "err", err)
-	} else if cp.LeaseTTL > 0 {
-		w.lease.renewed(mono, w.env.Lease)
 	}
 }
