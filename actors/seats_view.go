@@ -9,13 +9,14 @@ import (
 // seatsView is an immutable copy of a show's seat states, published by its
 // actor at the end of each turn that changed state, so that GET .../seats is
 // served without a message to the actor: polling the seat map costs the
-// actor one copy of its seat states per turn, whatever the polling rate.
+// actor, per turn, a copy of the pages of seats the turn changed, whatever
+// the polling rate and the size of the show.
 // The copy is taken when the turn's batch goes to the writer, so it may show
 // a turn's seats up to one sync before they are acknowledged (after a failed
 // write the show reloads and publishes again).
 type seatsView struct {
-	layout *seatmap.SeatLayout // shared by every view of the show
-	states []seatmap.SeatState
+	layout *seatmap.SeatLayout  // shared by every view of the show
+	states *seatmap.SeatStates // pages shared with the views before, as far as unchanged
 	seq    uint64 // the shard's sequence number
 	gen    uint64 // the actor's generation (bumped when a write failed)
 }
@@ -39,7 +40,7 @@ func (a *showActor) publishSeats() {
 	if last != nil && last.seq == a.shard.Seq() && last.gen == a.gen {
 		return
 	}
-	v := &seatsView{seq: a.shard.Seq(), gen: a.gen, states: a.shard.SeatStates(nil)}
+	v := &seatsView{seq: a.shard.Seq(), gen: a.gen, states: a.shard.SeatStates()}
 	if last != nil {
 		v.layout = last.layout
 	} else {

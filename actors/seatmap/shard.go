@@ -154,6 +154,9 @@ type Shard struct {
 	facts    []facts.Fact // the facts of the command being applied (facts.go)
 	payToken string       // the payment token of the command being applied, for its event only
 	dirty    dirtySet     // state rows changed since the last Ready (rows.go)
+	// seatPages is the last SeatStates copy, seatsDirty its pages changed since
+	seatPages  *SeatStates
+	seatsDirty []bool
 	rowsBase uint64       // the seq of the state rows this shard was restored from (rows.go)
 }
 
@@ -220,6 +223,7 @@ func (s *Shard) build(cfg ShowConfig) {
 		s.secByID[sec.id] = sec
 	}
 	s.seats = make([]SeatState, next)
+	s.seatsDirty = make([]bool, (next+1<<seatPageBits-1)>>seatPageBits)
 }
 
 // locate returns the section and row of a global seat index.
@@ -274,6 +278,7 @@ func (s *Shard) setSeat(seat uint32, to SeatState) {
 	sec.counts[from]--
 	sec.counts[to]++
 	s.dirty.seat(r.base)
+	s.seatsDirty[seat>>seatPageBits] = true
 	if from == Available {
 		r.avail--
 	}
