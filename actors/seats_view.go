@@ -15,10 +15,10 @@ import (
 // a turn's seats up to one sync before they are acknowledged (after a failed
 // write the show reloads and publishes again).
 type seatsView struct {
-	layout *seatmap.SeatLayout  // shared by every view of the show
+	layout *seatmap.SeatLayout // shared by every view of the show
 	states *seatmap.SeatStates // pages shared with the views before, as far as unchanged
-	seq    uint64 // the shard's sequence number
-	gen    uint64 // the actor's generation (bumped when a write failed)
+	seq    uint64              // the shard's sequence number
+	gen    uint64              // the actor's generation (bumped when a write failed)
 }
 
 // seatsViewOf returns the latest view of a show active on this node, or nil.

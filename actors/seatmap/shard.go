@@ -157,7 +157,7 @@ type Shard struct {
 	// seatPages is the last SeatStates copy, seatsDirty its pages changed since
 	seatPages  *SeatStates
 	seatsDirty []bool
-	rowsBase uint64       // the seq of the state rows this shard was restored from (rows.go)
+	rowsBase   uint64 // the seq of the state rows this shard was restored from (rows.go)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
