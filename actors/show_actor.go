@@ -326,6 +326,13 @@ func (a *showActor) scheduleRetry(ctx actor.Context) {
 	a.retry = time.AfterFunc(a.backoff, func() { root.Send(self, &retryRecover{}) })
 }
 
+// LoadShow rebuilds a show's state from a journal as an activation does
+// (rows and the records after), for tools and benchmarks.
+func LoadShow(j Journal, show string) (*seatmap.Shard, error) {
+	sh, _, err := loadShard(j, show)
+	return sh, err
+}
+
 // loadShard rebuilds a show from its state rows (or a whole snapshot of the
 // format before rows) and the records after them. The shard's changed rows
 // (Ready) are those the records changed since the rows.
