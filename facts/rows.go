@@ -17,7 +17,7 @@ type RowKind byte
 const (
 	RowConfig    RowKind = 0x01 // ConfigRow; key: the kind alone
 	RowMeta      RowKind = 0x02 // MetaRow; key: the kind alone
-	RowSeats     RowKind = 0x03 // SeatRow; key + uint32 BE: index of the row's first seat
+	RowSeats     RowKind = 0x03 // SeatRow; key + uint32 BE: index of the first seat of a run of SeatRun
 	RowArchSold  RowKind = 0x04 // CountRow; key + uint32 BE: section index
 	RowArchUser  RowKind = 0x05 // CountRow; key + user
 	RowHold      RowKind = 0x06 // HoldRow; key + hold id
@@ -28,6 +28,10 @@ const (
 	numRowKinds  RowKind = 0x0b
 	rowKindFirst         = RowConfig
 )
+
+// SeatRun is how many seats one RowSeats row holds (the last one of a show
+// may hold fewer): small, so that a hold of one seat rewrites little.
+const SeatRun = 256
 
 // RowKey returns the key of a row of kind k for the item id.
 func RowKey(k RowKind, id string) string { return string(k) + id }
@@ -57,11 +61,12 @@ func RowIndex(rest string) (uint32, error) {
 }
 
 // MetaRow is the show's position: its sequence number, the latest instant
-// it saw, its shard number.
+// it saw, its shard number; and its sizes, for a restore to size its tables.
 type MetaRow struct {
-	Seq   uint64
-	Now   int64
-	Shard int32
+	Seq                  uint64
+	Now                  int64
+	Shard                int32
+	Holds, Orders, Users int64
 }
 
 // HoldRow is a live hold.
@@ -114,7 +119,7 @@ type KeyRow struct {
 
 // Field numbers of the hot rows (facts.proto).
 const (
-	metaSeq, metaNow, metaShard                                        = 1, 2, 3
+	metaSeq, metaNow, metaShard, metaHolds, metaOrders, metaUsers      = 1, 2, 3, 4, 5, 6
 	holdUser, holdSeats, holdGA, holdQty, holdAmount, holdCrt, holdExp = 1, 2, 3, 4, 5, 6, 7
 	expAt, expUser                                                     = 1, 2
 	keyID, keyHash, keyAt                                              = 1, 2, 3
@@ -128,7 +133,10 @@ func EncodeMeta(m MetaRow) []byte {
 	b := []byte{FormatV1}
 	b = appendUint(b, metaSeq, m.Seq)
 	b = appendInt(b, metaNow, m.Now)
-	return appendInt(b, metaShard, int64(m.Shard))
+	b = appendInt(b, metaShard, int64(m.Shard))
+	b = appendInt(b, metaHolds, m.Holds)
+	b = appendInt(b, metaOrders, m.Orders)
+	return appendInt(b, metaUsers, m.Users)
 }
 
 // DecodeMeta decodes a MetaRow.
@@ -144,6 +152,12 @@ func DecodeMeta(data []byte) (MetaRow, error) {
 				m.Now = int64(v)
 			case metaShard:
 				m.Shard = int32(v)
+			case metaHolds:
+				m.Holds = int64(v)
+			case metaOrders:
+				m.Orders = int64(v)
+			case metaUsers:
+				m.Users = int64(v)
 			}
 			return nil
 		})

@@ -149,8 +149,8 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 }
 
 func (s *Shard) holdView(h *hold) HoldView {
-	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: h.seatIDs, General: generalMap(h.general),
-		Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.seats), General: generalMap(h.general),
+		Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
 // convertedHoldView is the view of a hold that became order o, rebuilt from
@@ -395,13 +395,13 @@ func (s *Shard) release(c *Command) (Result, bool) {
 // dropHold gives a live hold's seats back and forgets it.
 func (s *Shard) dropHold(h *hold) {
 	s.moveSeats(h.seats, h.general, Available, Held)
-	s.users[h.user] -= h.quantity
+	s.users[h.user] -= int(h.quantity)
 	if s.users[h.user] == 0 {
 		delete(s.users, h.user)
 	}
 	delete(s.holds, h.id)
 	s.activeHolds--
-	s.holdTimers.disarm(h.tm)
+	s.holdTimers.disarm(h)
 	s.dirty.holds = append(s.dirty.holds, h.id)
 }
 
@@ -426,14 +426,9 @@ func (s *Shard) extend(c *Command) (Result, bool) {
 // reports whether anything changed.
 func (s *Shard) tick(now int64) bool {
 	changed := false
-	for len(s.holdTimers) > 0 && s.holdTimers[0].at <= now {
-		t := s.holdTimers[0]
-		if h, live := s.holds[t.id]; live && h.tm == t {
-			s.do(facts.Fact{Kind: facts.HoldExpired, ID: h.id})
-			changed = true
-		} else {
-			s.holdTimers.disarm(t) // cannot happen: timers are disarmed with their hold
-		}
+	for len(s.holdTimers) > 0 && s.holdTimers[0].expiresAt <= now {
+		s.do(facts.Fact{Kind: facts.HoldExpired, ID: s.holdTimers[0].id})
+		changed = true
 	}
 	for len(s.orderTimers) > 0 && s.orderTimers[0].at <= now {
 		t := s.orderTimers[0]

@@ -136,7 +136,7 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 			s.dropHold(h)
 		case facts.HoldExtended:
 			h.expiresAt = f.Until
-			s.holdTimers.reset(h.tm, f.Until)
+			s.holdTimers.reset(h)
 			s.dirty.holds = append(s.dirty.holds, h.id)
 		default:
 			s.expireHold(h)
@@ -212,6 +212,13 @@ func (s *Shard) gaParts(in []facts.GAPart) ([]gaPart, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
+	if len(in) == 1 { // the common case: an interned part, no allocation
+		if sec := s.sectionAt(int(in[0].Section)); sec != nil && sec.ga {
+			if p, ok := s.gaIntern[gaPart{sec: sec, n: int(in[0].N)}]; ok {
+				return p, nil
+			}
+		}
+	}
 	out := make([]gaPart, len(in))
 	for i, g := range in {
 		sec := s.sectionAt(int(g.Section))
@@ -260,13 +267,13 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	if err != nil {
 		return err
 	}
-	h := &hold{id: f.ID, user: f.User, seats: f.Seats, seatIDs: s.seatIDs(f.Seats), general: general,
-		quantity: int(f.Quantity), amount: f.Amount, createdAt: f.At, expiresAt: f.Until}
+	h := &hold{id: f.ID, user: f.User, seats: f.Seats, general: s.parts(general),
+		quantity: int32(f.Quantity), amount: f.Amount, createdAt: f.At, expiresAt: f.Until}
 	s.moveSeats(h.seats, h.general, Held, Available)
 	s.holds[h.id] = h
 	s.activeHolds++
-	s.users[h.user] += h.quantity
-	h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
+	s.users[h.user] += int(h.quantity)
+	s.holdTimers.arm(h)
 	s.dirty.holds = append(s.dirty.holds, h.id)
 	if f.Key != "" {
 		s.holdIdem[f.Key] = idemEntry{id: h.id, hash: f.Hash, at: f.At}
@@ -293,13 +300,13 @@ func (s *Shard) applyOrderCreated(f *facts.Fact) error {
 	if _, ok := s.orders[f.ID]; ok {
 		return fmt.Errorf("order %q exists", f.ID)
 	}
-	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: h.seatIDs, general: h.general,
-		quantity: h.quantity, amount: h.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
+	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: s.seatIDs(h.seats), general: h.general,
+		quantity: int(h.quantity), amount: h.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
 		dueAt: f.Until, idemKey: f.Key}
 	s.setStatus(o, StatusPendingPayment, f.At, "")
 	s.moveSeats(o.seats, o.general, Reserved, Held)
 	// the hold leaves memory; the order carries it on (see convertedHoldView)
-	s.holdTimers.disarm(h.tm)
+	s.holdTimers.disarm(h)
 	delete(s.holds, h.id)
 	s.activeHolds--
 	s.holdOrder[h.id] = o.id

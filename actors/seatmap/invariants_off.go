@@ -8,3 +8,6 @@ func checkInvariants(*Shard) {}
 
 // checkChanged is free in production builds (see invariants_on.go).
 func checkChanged(bool, int) {}
+
+// invariantsBuild reports whether this build checks every invariant after every step.
+const invariantsBuild = false

@@ -17,3 +17,6 @@ func checkChanged(changed bool, nFacts int) {
 		panic("seatmap: a command changed state without facts, or wrote facts without a change")
 	}
 }
+
+// invariantsBuild reports whether this build checks every invariant after every step.
+const invariantsBuild = true

@@ -22,7 +22,7 @@ import (
 // item; changedRows deduplicates.
 type dirtySet struct {
 	config, meta bool
-	seats        []uint32 // base index of each changed row of seats
+	seats        []uint32 // first seat of each changed run of seats (facts.SeatRun)
 	archSold     []int    // sections (config index)
 	archUsers    []string
 	holds        []string
@@ -135,9 +135,9 @@ func (s *Shard) Rows() []facts.Row {
 		return rows
 	}
 	rows = append(rows, s.configRow())
-	for _, ref := range s.rowRefs {
-		if r := s.seatRow(ref.base); r.Value != nil && !allAvailable(s.seats[ref.base:ref.base+uint32(ref.sec.rows[ref.row].n)]) {
-			rows = append(rows, r)
+	for base := 0; base < len(s.seats); base += facts.SeatRun {
+		if !allAvailable(s.seats[base:min(base+facts.SeatRun, len(s.seats))]) {
+			rows = append(rows, s.seatRow(uint32(base)))
 		}
 	}
 	for _, sec := range s.sections {
@@ -193,14 +193,15 @@ func (s *Shard) configRow() facts.Row {
 }
 
 func (s *Shard) metaRow() facts.Row {
-	return facts.Row{Key: facts.RowKey(facts.RowMeta, ""),
-		Value: facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Now: s.lastNow, Shard: int32(s.shard)})}
+	return facts.Row{Key: facts.RowKey(facts.RowMeta, ""), Value: facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Now: s.lastNow,
+		Shard: int32(s.shard), Holds: int64(len(s.holds)), Orders: int64(len(s.orders)), Users: int64(len(s.users))})}
 }
 
+// seatRow is the row of the run of seats from base (a multiple of facts.SeatRun).
 func (s *Shard) seatRow(base uint32) facts.Row {
-	_, r := s.locate(base)
-	states := make([]byte, r.n)
-	for i, st := range s.seats[base : base+uint32(r.n)] {
+	run := s.seats[base:min(int(base)+facts.SeatRun, len(s.seats))]
+	states := make([]byte, len(run))
+	for i, st := range run {
 		states[i] = byte(st)
 	}
 	return facts.Row{Key: facts.RowIndexKey(facts.RowSeats, base), Value: facts.EncodeSeats(states)}
@@ -266,12 +267,16 @@ func keyRow(kind facts.RowKind, key string, m map[string]idemEntry) facts.Row {
 	return r
 }
 
-// Restorer rebuilds a shard from its state rows, given in any order.
+// Restorer rebuilds a shard from its state rows, given in any order (a
+// store's key order is the fast one: config and position first, so holds
+// are built as they come, without buffering).
 // Callers' duties: Add every row of one consistent state, then Finish once.
 type Restorer struct {
-	sn       snapshot
+	sn       snapshot // what is not built as it comes
 	doc      []byte
-	meta     bool
+	meta     *facts.MetaRow
+	s        *Shard      // built once the config and the position are known
+	pending  []facts.Row // hold rows that came before them (copies)
 	seats    map[uint32][]byte
 	archSold map[uint32]int
 	expUsers map[string]string
@@ -305,12 +310,18 @@ func (r *Restorer) add(kind facts.RowKind, id string, value []byte) error {
 	switch kind {
 	case facts.RowConfig:
 		doc, err := facts.DecodeConfig(value)
+		if err != nil {
+			return err
+		}
 		r.doc = append([]byte(nil), doc...)
-		return err
+		return r.build()
 	case facts.RowMeta:
 		m, err := facts.DecodeMeta(value)
-		sn.Seq, sn.Now, sn.Shard, r.meta = m.Seq, m.Now, int(m.Shard), true
-		return err
+		if err != nil {
+			return err
+		}
+		r.meta = &m
+		return r.build()
 	case facts.RowSeats, facts.RowArchSold:
 		i, err := facts.RowIndex(id)
 		if err != nil {
@@ -329,12 +340,11 @@ func (r *Restorer) add(kind facts.RowKind, id string, value []byte) error {
 		sn.ArchUsers = append(sn.ArchUsers, snapUser{User: id, N: int(n)})
 		return err
 	case facts.RowHold:
-		var h facts.HoldRow
-		if err := facts.DecodeHold(value, &h); err != nil {
-			return err
+		if r.s == nil {
+			r.pending = append(r.pending, facts.Row{Key: string(kind) + id, Value: append([]byte(nil), value...)})
+			return nil
 		}
-		sn.Holds = append(sn.Holds, snapHold{ID: id, User: h.User, Seats: h.Seats, ga: h.GA, Quantity: int(h.Quantity),
-			Amount: h.Amount, CreatedAt: h.CreatedAt, ExpiresAt: h.ExpiresAt})
+		return r.addHold(id, value)
 	case facts.RowExpired:
 		e, err := facts.DecodeExpired(value)
 		sn.Expired = append(sn.Expired, idAt{id: id, at: e.At})
@@ -362,26 +372,67 @@ func (r *Restorer) add(kind facts.RowKind, id string, value []byte) error {
 	return nil
 }
 
+// build builds the shard once the config and the position are known, its
+// tables sized for the position's counts, and adds the holds that waited.
+func (r *Restorer) build() error {
+	if r.s != nil || r.doc == nil || r.meta == nil {
+		return nil
+	}
+	var cfg ShowConfig
+	if err := json.Unmarshal(r.doc, &cfg); err != nil {
+		return fmt.Errorf("config row: %w", err)
+	}
+	cfg.Normalize()
+	s := New(int(r.meta.Shard))
+	s.holds = make(map[string]*hold, r.meta.Holds)
+	s.users = make(map[string]int, r.meta.Users)
+	s.holdTimers = make(holdHeap, 0, r.meta.Holds)
+	s.orders = make(map[string]*order, r.meta.Orders)
+	s.build(cfg)
+	r.s, r.sn.Config = s, &cfg
+	for _, row := range r.pending {
+		if err := r.addHold(row.Key[1:], row.Value); err != nil {
+			return err
+		}
+	}
+	r.pending = nil
+	return nil
+}
+
+func (r *Restorer) addHold(id string, value []byte) error {
+	var hr facts.HoldRow
+	if err := facts.DecodeHold(value, &hr); err != nil {
+		return err
+	}
+	gp, err := r.s.gaParts(hr.GA)
+	if err != nil {
+		return err
+	}
+	for _, seat := range hr.Seats {
+		if int(seat) >= len(r.s.seats) {
+			return fmt.Errorf("hold %s: no seat %d", id, seat)
+		}
+	}
+	return r.s.restoreHold(&hold{id: id, user: hr.User, seats: hr.Seats, general: gp, quantity: int32(hr.Quantity),
+		amount: hr.Amount, createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
+}
+
 // Finish builds the shard. Its RowsBase is the rows' seq.
 func (r *Restorer) Finish() (*Shard, error) {
-	sn := &r.sn
-	if !r.meta {
+	if r.meta == nil {
 		if r.n > 0 {
 			return nil, fmt.Errorf("seatmap: state rows without a position")
 		}
 		return New(0), nil
 	}
-	sn.Version = snapshotVersion
-	if r.doc != nil {
-		var cfg ShowConfig
-		if err := json.Unmarshal(r.doc, &cfg); err != nil {
-			return nil, fmt.Errorf("seatmap: config row: %w", err)
+	s, sn := r.s, &r.sn
+	if s == nil { // a shard that was never created
+		if len(r.pending) > 0 || r.doc != nil {
+			return nil, fmt.Errorf("seatmap: state rows without a config")
 		}
-		sn.Config = &cfg
-		probe := New(sn.Shard)
-		cfg.Normalize()
-		probe.build(cfg)
-		sn.Seats = make([]byte, len(probe.seats))
+		s = New(int(r.meta.Shard))
+	} else {
+		sn.Seats = make([]byte, len(s.seats))
 		for base, st := range r.seats {
 			if int(base)+len(st) > len(sn.Seats) {
 				return nil, fmt.Errorf("seatmap: seat row at %d past the show's %d seats", base, len(sn.Seats))
@@ -389,7 +440,7 @@ func (r *Restorer) Finish() (*Shard, error) {
 			copy(sn.Seats[base:], st)
 		}
 		for i, n := range r.archSold {
-			sec := probe.sectionAt(int(i))
+			sec := s.sectionAt(int(i))
 			if sec == nil {
 				return nil, fmt.Errorf("seatmap: archived sales of section %d", i)
 			}
@@ -401,11 +452,11 @@ func (r *Restorer) Finish() (*Shard, error) {
 		}
 		sortKeys(sn.Idem)
 		sortKeys(sn.HoldIdem)
+		sn.Version = snapshotVersion
+		if err := s.restoreState(sn); err != nil {
+			return nil, err
+		}
 	}
-	s, err := restore(sn)
-	if err != nil {
-		return nil, err
-	}
-	s.rowsBase = sn.Seq
+	s.seq, s.lastNow, s.rowsBase = r.meta.Seq, r.meta.Now, r.meta.Seq
 	return s, nil
 }

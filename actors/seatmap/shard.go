@@ -46,18 +46,20 @@ type gaPart struct {
 	n   int
 }
 
+// hold is a live hold. It is kept small (memory follows live holds, a
+// stadium on-sale has a million): its seat ids are formatted when shown,
+// its GA part is a slice shared by every hold of that size in that section
+// (Shard.parts), and its expiry timer is its place in holdTimers.
 type hold struct {
 	id        string
 	user      string
 	seats     []uint32
-	seatIDs   []string // seats formatted once, shared with the order
-	general   []gaPart
-	quantity  int
+	general   []gaPart // shared and never changed: see Shard.parts
 	amount    int64
 	createdAt int64
 	expiresAt int64
-	tm        *timer // expiry, armed while the hold is live (points at tmv)
-	tmv       timer
+	quantity  int32
+	heapIdx   int32 // in holdTimers while live, -1 once disarmed
 }
 
 // order is an order in memory: live (pending_payment, payment_processing) or
@@ -140,8 +142,9 @@ type Shard struct {
 	users        map[string]int // seats per user: live holds and orders, and archived sales
 	archUsers    map[string]int // seats per user sold by orders that left memory
 
-	holdTimers  timerHeap
+	holdTimers  holdHeap
 	orderTimers timerHeap
+	gaIntern    map[gaPart][]gaPart // interned GA parts of holds (see parts)
 
 	seq      uint64
 	lastNow  int64
@@ -223,6 +226,7 @@ func (s *Shard) build(cfg ShowConfig) {
 		s.secByID[sec.id] = sec
 	}
 	s.seats = make([]SeatState, next)
+	s.gaIntern = map[gaPart][]gaPart{}
 	s.seatsDirty = make([]bool, (next+1<<seatPageBits-1)>>seatPageBits)
 }
 
@@ -277,7 +281,7 @@ func (s *Shard) setSeat(seat uint32, to SeatState) {
 	s.inv.seat(seat, sec, from, to)
 	sec.counts[from]--
 	sec.counts[to]++
-	s.dirty.seat(r.base)
+	s.dirty.seat(seat &^ (facts.SeatRun - 1))
 	s.seatsDirty[seat>>seatPageBits] = true
 	if from == Available {
 		r.avail--
@@ -298,6 +302,20 @@ func (s *Shard) moveSeats(seats []uint32, general []gaPart, to SeatState, from S
 		g.sec.counts[from] -= g.n
 		g.sec.counts[to] += g.n
 	}
+}
+
+// parts returns the GA parts of a hold: one slice per (section, units),
+// shared by every hold that has it, so a GA hold allocates none. Callers
+// never change it.
+func (s *Shard) parts(general []gaPart) []gaPart {
+	if len(general) != 1 {
+		return general
+	}
+	if p, ok := s.gaIntern[general[0]]; ok {
+		return p
+	}
+	s.gaIntern[general[0]] = general
+	return general
 }
 
 func (s *Shard) seatIDs(seats []uint32) []string {

@@ -133,7 +133,7 @@ func (s *Shard) snapshot() snapshot {
 	}
 	for _, h := range s.holds {
 		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.seats, General: snapParts(h.general),
-			Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
+			Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
@@ -243,12 +243,37 @@ func restore(sn *snapshot) (*Shard, error) {
 	cfg := *sn.Config
 	cfg.Normalize() // a version 1 config may name sections_per_shard and lack archive_after_seconds
 	s.build(cfg)
+	if err := s.restoreState(sn); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// restoreHold adds a live hold to a built shard being restored (its timer
+// is ordered by restoreState).
+func (s *Shard) restoreHold(h *hold) error {
+	h.general = s.parts(h.general)
+	n := len(s.holds)
+	s.holds[h.id] = h
+	if len(s.holds) == n {
+		return fmt.Errorf("seatmap: snapshot has hold %s twice", h.id)
+	}
+	s.activeHolds++
+	s.users[h.user] += int(h.quantity)
+	s.holdTimers.push(h)
+	s.addGA(h.general, Held)
+	return nil
+}
+
+// restoreState fills a built shard from sn (the holds already restored by
+// restoreHold stay), and checks it.
+func (s *Shard) restoreState(sn *snapshot) error {
 	if len(sn.Seats) != len(s.seats) {
-		return nil, fmt.Errorf("seatmap: snapshot has %d seats, the config %d", len(sn.Seats), len(s.seats))
+		return fmt.Errorf("seatmap: snapshot has %d seats, the config %d", len(sn.Seats), len(s.seats))
 	}
 	for i, b := range sn.Seats {
 		if SeatState(b) >= numStates {
-			return nil, fmt.Errorf("seatmap: seat %d has state %d", i, b)
+			return fmt.Errorf("seatmap: seat %d has state %d", i, b)
 		}
 		if SeatState(b) != Available {
 			s.setSeat(uint32(i), SeatState(b))
@@ -277,19 +302,15 @@ func restore(sn *snapshot) (*Shard, error) {
 		}
 		gp, err := parts(sh.General, sh.ga)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, dup := s.holds[sh.ID]; dup {
-			return nil, fmt.Errorf("seatmap: snapshot has hold %s twice", sh.ID)
-		}
-		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, seatIDs: s.seatIDs(sh.Seats), general: gp, quantity: sh.Quantity, amount: sh.Amount,
+		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, general: gp, quantity: int32(sh.Quantity), amount: sh.Amount,
 			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
-		s.holds[h.id] = h
-		s.activeHolds++
-		s.users[h.user] += h.quantity
-		h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
-		s.addGA(gp, Held)
+		if err := s.restoreHold(h); err != nil {
+			return err
+		}
 	}
+	s.holdTimers.init()
 	for i, e := range sn.Expired {
 		s.expiredHolds[e.id] = e.at
 		s.expiredFIFO = append(s.expiredFIFO, e)
@@ -300,7 +321,7 @@ func restore(sn *snapshot) (*Shard, error) {
 	for _, so := range sn.Orders {
 		gp, err := parts(so.General, so.ga)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, seatIDs: s.seatIDs(so.Seats), general: gp, quantity: so.Quantity,
 			amount: so.Amount, status: so.Status, dueAt: so.DueAt, createdAt: so.CreatedAt, history: so.History,
@@ -313,10 +334,10 @@ func restore(sn *snapshot) (*Shard, error) {
 			o.holdCreatedAt, o.holdExpiresAt = sh.CreatedAt, sh.ExpiresAt
 		}
 		if _, dup := s.orders[o.id]; dup {
-			return nil, fmt.Errorf("seatmap: snapshot has order %s twice", o.id)
+			return fmt.Errorf("seatmap: snapshot has order %s twice", o.id)
 		}
 		if _, dup := s.holdOrder[o.holdID]; dup {
-			return nil, fmt.Errorf("seatmap: snapshot has two orders of hold %s", o.holdID)
+			return fmt.Errorf("seatmap: snapshot has two orders of hold %s", o.holdID)
 		}
 		s.orders[o.id] = o
 		s.holdOrder[o.holdID] = o.id
@@ -354,7 +375,7 @@ func restore(sn *snapshot) (*Shard, error) {
 	for _, g := range sn.ArchSold {
 		sec, ok := s.secByID[g.Sec]
 		if !ok || g.N <= 0 {
-			return nil, fmt.Errorf("seatmap: snapshot has %d archived sales in section %q", g.N, g.Sec)
+			return fmt.Errorf("seatmap: snapshot has %d archived sales in section %q", g.N, g.Sec)
 		}
 		sec.archSold = g.N
 		if sec.ga {
@@ -363,17 +384,38 @@ func restore(sn *snapshot) (*Shard, error) {
 	}
 	for _, u := range sn.ArchUsers {
 		if u.N <= 0 {
-			return nil, fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
+			return fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
 		}
 		s.archUsers[u.User] = u.N
 		s.users[u.User] += u.N
 	}
-	if err := s.CheckInvariants(); err != nil {
-		return nil, fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)
+	if err := s.checkRestored(); err != nil {
+		return fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)
 	}
 	s.dirty = dirtySet{} // restoring changes no row
-	return s, nil
+	return nil
 }
+
+// fullCheckUpTo is the size (holds and orders) up to which a restore checks
+// every invariant (CheckInvariants, O(state) with maps); past it, a
+// production build checks the counters only (O(sections)), so that a
+// stadium recovers in a second. Tests and the invariants build check all.
+const fullCheckUpTo = 100_000
+
+func (s *Shard) checkRestored() error {
+	if invariantsBuild || len(s.holds)+len(s.orders) <= fullCheckUpTo {
+		return s.CheckInvariants()
+	}
+	for _, sec := range s.sections {
+		c := sec.counts
+		if c[Available]+c[Held]+c[Reserved]+c[Sold] != sec.cap || min(c[0], c[1], c[2], c[3]) < 0 {
+			return fmt.Errorf("section %s: %d+%d+%d+%d != capacity %d", sec.id, c[0], c[1], c[2], c[3], sec.cap)
+		}
+	}
+	return nil
+}
+
+
 
 func (s *Shard) addGA(parts []gaPart, st SeatState) {
 	for _, g := range parts {
@@ -389,7 +431,9 @@ func Fingerprint(s *Shard) string {
 	h := sha256.New()
 	for _, r := range s.Rows() {
 		if r.Key == facts.RowKey(facts.RowMeta, "") {
-			r.Value = facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Shard: int32(s.shard)})
+			m, _ := facts.DecodeMeta(r.Value)
+			m.Now = 0
+			r.Value = facts.EncodeMeta(m)
 		}
 		fmt.Fprintf(h, "%d:%s%d:", len(r.Key), r.Key, len(r.Value))
 		h.Write(r.Value)

@@ -403,12 +403,16 @@ func (x *Fact) GetConfig() []byte {
 	return nil
 }
 
-// MetaRow: the show's position.
+// MetaRow: the show's position, and how many holds, orders and users it
+// has (to size a restore's tables).
 type MetaRow struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	Now           int64                  `protobuf:"varint,2,opt,name=now,proto3" json:"now,omitempty"`
 	Shard         int32                  `protobuf:"varint,3,opt,name=shard,proto3" json:"shard,omitempty"`
+	Holds         int64                  `protobuf:"varint,4,opt,name=holds,proto3" json:"holds,omitempty"`
+	Orders        int64                  `protobuf:"varint,5,opt,name=orders,proto3" json:"orders,omitempty"`
+	Users         int64                  `protobuf:"varint,6,opt,name=users,proto3" json:"users,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -464,6 +468,27 @@ func (x *MetaRow) GetShard() int32 {
 	return 0
 }
 
+func (x *MetaRow) GetHolds() int64 {
+	if x != nil {
+		return x.Holds
+	}
+	return 0
+}
+
+func (x *MetaRow) GetOrders() int64 {
+	if x != nil {
+		return x.Orders
+	}
+	return 0
+}
+
+func (x *MetaRow) GetUsers() int64 {
+	if x != nil {
+		return x.Users
+	}
+	return 0
+}
+
 // ConfigRow: the show's config document (JSON, the API's schema).
 type ConfigRow struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -509,8 +534,8 @@ func (x *ConfigRow) GetConfig() []byte {
 	return nil
 }
 
-// SeatRow: the states of one row of seats (one byte per seat: 0 available,
-// 1 held, 2 reserved, 3 sold).
+// SeatRow: the states of a run of seats (one byte per seat: 0 available,
+// 1 held, 2 reserved, 3 sold), from the seat its key names, 256 at most.
 type SeatRow struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	States        []byte                 `protobuf:"bytes,1,opt,name=states,proto3" json:"states,omitempty"`
@@ -1331,11 +1356,14 @@ const file_facts_proto_rawDesc = "" +
 	"\aattempt\x18\r \x01(\fR\aattempt\x12\x16\n" +
 	"\x06detail\x18\x0e \x01(\fR\x06detail\x12\x18\n" +
 	"\achannel\x18\x0f \x01(\fR\achannel\x12\x16\n" +
-	"\x06config\x18\x10 \x01(\fR\x06config\"C\n" +
+	"\x06config\x18\x10 \x01(\fR\x06config\"\x87\x01\n" +
 	"\aMetaRow\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x10\n" +
 	"\x03now\x18\x02 \x01(\x03R\x03now\x12\x14\n" +
-	"\x05shard\x18\x03 \x01(\x05R\x05shard\"#\n" +
+	"\x05shard\x18\x03 \x01(\x05R\x05shard\x12\x14\n" +
+	"\x05holds\x18\x04 \x01(\x03R\x05holds\x12\x16\n" +
+	"\x06orders\x18\x05 \x01(\x03R\x06orders\x12\x14\n" +
+	"\x05users\x18\x06 \x01(\x03R\x05users\"#\n" +
 	"\tConfigRow\x12\x16\n" +
 	"\x06config\x18\x01 \x01(\fR\x06config\"!\n" +
 	"\aSeatRow\x12\x16\n" +
