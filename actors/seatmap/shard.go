@@ -14,6 +14,12 @@ type row struct {
 	base  uint32
 	n     int
 	avail int // available seats in the row, to skip full rows fast
+	// the row's free blocks, summed up for best available (best.go), so that
+	// a row that cannot take a block is skipped without scanning its seats;
+	// recomputed when stale (a seat of the row changed)
+	stale    bool
+	maxBlock int    // the longest run of free seats
+	lens     uint64 // bit l set: a run of exactly l free seats (l < 64)
 }
 
 // section is one section of this shard.
@@ -212,7 +218,7 @@ func (s *Shard) build(cfg ShowConfig) {
 		if !sec.ga {
 			sec.rowIdx = make(map[string]int, len(cs.Rows))
 			for ri, r := range cs.Rows {
-				sec.rows = append(sec.rows, row{id: r.ID, base: next, n: r.Seats, avail: r.Seats})
+				sec.rows = append(sec.rows, row{id: r.ID, base: next, n: r.Seats, avail: r.Seats, stale: true})
 				sec.rowIdx[r.ID] = ri
 				sec.order = append(sec.order, ri)
 				s.rowRefs = append(s.rowRefs, rowRef{base: next, sec: sec, row: ri})
@@ -289,6 +295,7 @@ func (s *Shard) setSeat(seat uint32, to SeatState) {
 	if to == Available {
 		r.avail++
 	}
+	r.stale = true
 	s.seats[seat] = to
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -115,6 +116,10 @@ func fill(b *testing.B, n *node, total int) []sample {
 	start := time.Now()
 	out := make([][]sample, callers)
 	var wg sync.WaitGroup
+	if prefix := os.Getenv("FILL_PROFILE"); prefix != "" {
+		stop := profileTenths(prefix, &next, total)
+		defer stop()
+	}
 	for c := 0; c < callers; c++ {
 		wg.Add(1)
 		go func() {
@@ -149,6 +154,42 @@ func fill(b *testing.B, n *node, total int) []sample {
 	}
 	slices.SortFunc(all, func(a, b sample) int { return int(a.doneNs - b.doneNs) })
 	return all
+}
+
+// profileTenths writes CPU profiles of the first and the last tenth of the
+// fill to prefix-first.pprof and prefix-last.pprof (FILL_PROFILE=prefix).
+func profileTenths(prefix string, next *atomic.Int64, total int) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		profile := func(name string, from, to int64) {
+			for next.Load() < from {
+				select {
+				case <-done:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+			f, err := os.Create(prefix + "-" + name + ".pprof")
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			if pprof.StartCPUProfile(f) != nil {
+				return
+			}
+			defer pprof.StopCPUProfile()
+			for next.Load() < to {
+				select {
+				case <-done:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
+		profile("first", 0, int64(total/10))
+		profile("last", int64(total-total/10), int64(total))
+	}()
+	return func() { close(done) }
 }
 
 // buckets cuts the samples into tenths (of 100,000 at full size).
