@@ -415,8 +415,6 @@ func (s *Shard) checkRestored() error {
 	return nil
 }
 
-
-
 func (s *Shard) addGA(parts []gaPart, st SeatState) {
 	for _, g := range parts {
 		g.sec.counts[Available] -= g.n
