@@ -106,6 +106,12 @@ func (f *fakeRemote) Load(_ context.Context, id string) (redis.State, error) {
 	return st, nil
 }
 
+func (f *fakeRemote) LoadLog(ctx context.Context, id string) (redis.State, error) {
+	st, err := f.Load(ctx, id)
+	st.Rows = nil
+	return st, err
+}
+
 func (f *fakeRemote) LoadMeta(ctx context.Context, id string) (redis.State, error) {
 	st, err := f.Load(ctx, id)
 	st.Snapshot, st.Entries, st.Rows = nil, nil, nil

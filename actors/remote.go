@@ -22,6 +22,8 @@ type Remote interface {
 	// LoadMeta is Load without the state: epoch, seqs, whether a whole
 	// snapshot is stored.
 	LoadMeta(ctx context.Context, show string) (redis.State, error)
+	// LoadLog is Load without the state rows.
+	LoadLog(ctx context.Context, show string) (redis.State, error)
 	// Seed replaces the show's whole stored state.
 	Seed(ctx context.Context, s redis.Seed) error
 	Apply(ctx context.Context, cps ...redis.Checkpoint) []error
@@ -89,10 +91,11 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 	if err != nil {
 		return fail(err)
 	}
-	// the state itself can be big (a show's rows): its own, longer deadline
+	// the state itself can be big (a show's rows): its own, longer deadline;
+	// read without rows first: a node that wrote the show last has them
 	lctx, lcancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer lcancel()
-	st, err := r.Load(lctx, id)
+	st, err := r.LoadLog(lctx, id)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
 	}
@@ -149,6 +152,12 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		a.log.Info("took records Redis accepted after a lost reply", "from", L+1, "to", R)
 	default:
 		// another activation owned the show since: Redis's state is the truth
+		if st, err = r.Load(lctx, id); err != nil {
+			return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
+		}
+		if st.Seq != R {
+			return fail(fmt.Errorf("%w: redis moved to %d while read (from %d)", errRemoteDown, st.Seq, R))
+		}
 		if sh, err = shardFromRemote(st); err != nil {
 			return fail(fmt.Errorf("restoring from redis: %w", err))
 		}
@@ -289,15 +298,25 @@ func shardFromRemote(st redis.State) (*seatmap.Shard, error) {
 	if st.Snapshot != nil {
 		sh, err = seatmap.Restore(st.Snapshot)
 	} else {
+		// the config and the position first: the holds are then built as they
+		// come (HSCAN returns rows in no order)
 		rs := seatmap.NewRestorer()
+		first := map[string]bool{facts.RowKey(facts.RowConfig, ""): true, facts.RowKey(facts.RowMeta, ""): true}
 		for _, r := range st.Rows {
-			if err = rs.Add(r.Key, r.Value); err != nil {
-				break
+			if first[r.Key] {
+				if err = rs.Add(r.Key, r.Value); err != nil {
+					return nil, err
+				}
 			}
 		}
-		if err == nil {
-			sh, err = rs.Finish()
+		for _, r := range st.Rows {
+			if !first[r.Key] {
+				if err = rs.Add(r.Key, r.Value); err != nil {
+					return nil, err
+				}
+			}
 		}
+		sh, err = rs.Finish()
 	}
 	if err != nil {
 		return nil, err

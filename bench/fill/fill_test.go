@@ -311,9 +311,19 @@ func fillRun(b *testing.B, withRedis bool) {
 		b.Fatal(err)
 	}
 	h0 := heapInUse()
+	var prof *os.File
+	if prefix := os.Getenv("FILL_PROFILE"); prefix != "" {
+		if prof, err = os.Create(prefix + "-load.pprof"); err == nil {
+			_ = pprof.StartCPUProfile(prof)
+		}
+	}
 	t0 := time.Now()
 	sh, err := actors.LoadShow(actors.NewPebbleJournal(st), show)
 	loadTook := time.Since(t0)
+	if prof != nil {
+		pprof.StopCPUProfile()
+		_ = prof.Close()
+	}
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,7 +25,7 @@ type State struct {
 }
 
 // rowsScanCount is how many rows one HSCAN asks for.
-const rowsScanCount = 8192
+const rowsScanCount = 32768
 
 // Load reads a shard's epoch, seq, snapshot and the entries after it in one
 // script, then its state rows (HSCAN, in chunks, so Redis is never blocked
@@ -33,6 +33,16 @@ const rowsScanCount = 8192
 // meanwhile (else it reads again, at most three times). A shard Redis never
 // saw loads as the zero State.
 func (c *Client) Load(ctx context.Context, shard string) (State, error) {
+	return c.load(ctx, shard, true)
+}
+
+// LoadLog is Load without the state rows: epoch, seqs, a whole snapshot if
+// stored, and the entries after it (what a node that has the rows needs).
+func (c *Client) LoadLog(ctx context.Context, shard string) (State, error) {
+	return c.load(ctx, shard, false)
+}
+
+func (c *Client) load(ctx context.Context, shard string, withRows bool) (State, error) {
 	if c.closed.Load() {
 		return State{}, ErrClosed
 	}
@@ -48,7 +58,7 @@ func (c *Client) Load(ctx context.Context, shard string) (State, error) {
 			return State{}, fmt.Errorf("redis: load %s: %w", shard, err)
 		}
 		st, err := parseState(shard, res)
-		if err != nil || st.Snapshot != nil {
+		if err != nil || st.Snapshot != nil || !withRows {
 			return st, err
 		}
 		if st.Rows, err = c.scanRows(ctx, k.rows); err != nil {
@@ -94,7 +104,7 @@ func (c *Client) scanRows(ctx context.Context, key string) ([]Row, error) {
 // dedupeRows drops the repeats HSCAN may return (a hash that was resized
 // during the scan), keeping the last.
 func dedupeRows(rows []Row) []Row {
-	seen := make(map[string]int, len(rows))
+	seen := make(map[string]int, len(rows)) // sized: a big show's map grows no more
 	out := rows[:0]
 	for _, r := range rows {
 		if i, dup := seen[r.Key]; dup {

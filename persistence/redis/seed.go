@@ -64,9 +64,24 @@ func (c *Client) Seed(ctx context.Context, s Seed) error {
 	args = append(args, s.LeaseTTL.Milliseconds())
 	calls = append(calls, &call{script: c.scr.seed, keys: []string{k.meta, k.snap, k.log, k.counts, k.rows, k.stage, k.lease},
 		args: args, group: s.Shard})
-	start := time.Now()
-	c.run(ctx, calls)
-	c.met.observe(time.Since(start))
+	// a few calls per round trip: a whole show is far more than a client's
+	// write timeout lets one pipeline carry
+	for from := 0; from < len(calls); from += seedCallsPerTrip {
+		part := calls[from:min(from+seedCallsPerTrip, len(calls))]
+		start := time.Now()
+		c.run(ctx, part)
+		c.met.observe(time.Since(start))
+		if err := c.seedResult(s, part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seedCallsPerTrip is how many Seed calls share a round trip.
+const seedCallsPerTrip = 4
+
+func (c *Client) seedResult(s Seed, calls []*call) error {
 	for _, cl := range calls {
 		res, err := cl.cmd.Int64Slice()
 		if err != nil {
