@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: proto build run test test-short deps vet bench bench-core bench-http bench-cluster fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: proto build run test test-short deps vet bench bench-core bench-http bench-cluster bench-fill fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
 # proto regenerates facts/factspb from facts/facts.proto (the generated code is
 # committed: builds and CI need no protoc). Needs protoc (Debian:
@@ -67,7 +67,7 @@ test-short: vet
 	$(GO) test -short $(TESTFLAGS) $(PKGS)
 
 # Benchmarks print benchstat-compatible lines; bench/README.md records the last figures.
-bench: bench-core bench-http bench-cluster
+bench: bench-core bench-http bench-cluster bench-fill
 
 bench-core:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./persistence/redis/ ./edge/
@@ -75,6 +75,17 @@ bench-core:
 
 bench-http: build
 	scripts/bench-http $(BIN)
+
+# bench-fill: issue 11's fill benchmark (bench/fill): one show (GA 2,000,000 +
+# seated 200,000) filled to 1,000,000 live holds by 64 callers, per 100,000:
+# holds/s, p50, p99, p99.9, max; memory per live hold; recovery from Pebble and
+# from Redis alone; then what each way of checkpointing costs a turn, a restore
+# of 1,000,000 holds from rows, and a Redis Load of 1,000,000 rows (~6 min).
+# FILL_HOLDS, FILL_RUNS (pebble,redis), FILL_PROFILE=prefix (CPU profiles).
+bench-fill:
+	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
 
 # bench-cluster: holds/s through the show's owner vs through the other node
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).

@@ -1,6 +1,8 @@
 package seatmap
 
 import (
+	"os"
+	"maps"
 	"strconv"
 	"testing"
 )
@@ -36,6 +38,9 @@ func fillShow(tb testing.TB, n int) *Shard {
 
 // BenchmarkRestoreRows: rebuild a show of 1,000,000 live holds from its state rows.
 func BenchmarkRestoreRows(b *testing.B) {
+	if os.Getenv("FILL_BENCH") == "" {
+		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
+	}
 	s := fillShow(b, 1_000_000)
 	rows := s.Rows()
 	b.ResetTimer()
@@ -51,4 +56,40 @@ func BenchmarkRestoreRows(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/restore")
+}
+
+// BenchmarkCheckpointChoice measures, on a show of 1,000,000 live holds,
+// what each way of checkpointing costs the actor's turn (bench/README.md,
+// "Why state rows"): the whole state as the format before rows wrote it
+// (JSON snapshot), the whole state as rows (binary snapshot), the least a
+// copy-on-write snapshot must copy on the turn (the holds and users maps:
+// Go maps cannot be shared), and the changed rows of a turn of 64 holds.
+func BenchmarkCheckpointChoice(b *testing.B) {
+	if os.Getenv("FILL_BENCH") == "" {
+		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
+	}
+	s := fillShow(b, 1_000_000)
+	next := 2_000_000_000
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
+		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
+		{"cow-map-copies", func() { _, _ = maps.Clone(s.holds), maps.Clone(s.users) }},
+		{"turn-rows-64-holds", func() {
+			for i := 0; i < 64; i++ {
+				next++
+				s.Apply(Command{Kind: KindHold, HoldID: "fill~" + strconv.Itoa(next), User: "v" + strconv.Itoa(next), Section: "ga", Quantity: 1, Now: 2})
+			}
+			s.Ready()
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				tc.f()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/turn")
+		})
+	}
 }
