@@ -1,8 +1,8 @@
 package seatmap
 
 import (
-	"os"
 	"maps"
+	"os"
 	"strconv"
 	"testing"
 )
