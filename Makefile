@@ -6,7 +6,16 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-cluster bench-sse fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-cluster bench-sse bench-fill fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+
+# proto regenerates facts/factspb from facts/facts.proto (the generated code is
+# committed: builds and CI need no protoc). Needs protoc (Debian:
+# protobuf-compiler) and protoc-gen-go of the module's protobuf version.
+PROTOC_GEN_GO ?= google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+proto:
+	$(GO) install $(PROTOC_GEN_GO)
+	cd facts && protoc --plugin=protoc-gen-go=$$($(GO) env GOPATH)/bin/protoc-gen-go \
+		--go_out=factspb --go_opt=paths=source_relative facts.proto
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
@@ -77,7 +86,7 @@ test-short: vet
 	$(GO) test -short $(TESTFLAGS) $(PKGS)
 
 # Benchmarks print benchstat-compatible lines; bench/README.md records the last figures.
-bench: bench-core bench-http bench-cluster bench-sse
+bench: bench-core bench-http bench-cluster bench-sse bench-fill
 
 bench-core:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./persistence/redis/ ./edge/
@@ -85,6 +94,17 @@ bench-core:
 
 bench-http: build
 	scripts/bench-http $(BIN)
+
+# bench-fill: issue 11's fill benchmark (bench/fill): one show (GA 2,000,000 +
+# seated 200,000) filled to 1,000,000 live holds by 64 callers, per 100,000:
+# holds/s, p50, p99, p99.9, max; memory per live hold; recovery from Pebble and
+# from Redis alone; then what each way of checkpointing costs a turn, a restore
+# of 1,000,000 holds from rows, and a Redis Load of 1,000,000 rows (~6 min).
+# FILL_HOLDS, FILL_RUNS (pebble,redis), FILL_PROFILE=prefix (CPU profiles).
+bench-fill:
+	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
 
 # bench-cluster: holds/s through the show's owner vs through the other node
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
@@ -185,14 +186,14 @@ func BenchmarkActorOpsBatched(b *testing.B) {
 // nopJournal forgets everything: the actor path without any journal cost.
 type nopJournal struct{}
 
-func (nopJournal) Append(string, Write) (Held, error)               { return nil, nil }
-func (nopJournal) Load(string) ([]byte, []seatmap.Record, error)    { return nil, nil, nil }
-func (nopJournal) SaveSnapshot(string, uint64, []byte) error        { return nil }
-func (nopJournal) Shards() ([]string, error)                        { return nil, nil }
-func (nopJournal) Recover() error                                   { return nil }
-func (nopJournal) Failed() bool                                     { return false }
-func (nopJournal) DropAfter(string, uint64) error                   { return nil }
-func (nopJournal) Archived(string) ([]byte, bool, error)            { return nil, false, nil }
-func (nopJournal) LocalEpoch(string) (uint64, uint64, error)        { return 0, 0, nil }
-func (nopJournal) SetLocalEpoch(string, uint64, uint64, bool) error { return nil }
-func (nopJournal) Reset(string) error                               { return nil }
+func (nopJournal) Append(string, Write) (Held, error)                      { return nil, nil }
+func (nopJournal) Load(string, func(string, []byte) error) (Stored, error) { return Stored{}, nil }
+func (nopJournal) SaveState(string, uint64, []facts.Row) error             { return nil }
+func (nopJournal) Shards() ([]string, error)                               { return nil, nil }
+func (nopJournal) Recover() error                                          { return nil }
+func (nopJournal) Failed() bool                                            { return false }
+func (nopJournal) DropAfter(string, uint64) error                          { return nil }
+func (nopJournal) Archived(string) ([]byte, bool, error)                   { return nil, false, nil }
+func (nopJournal) LocalEpoch(string) (uint64, uint64, error)               { return 0, 0, nil }
+func (nopJournal) SetLocalEpoch(string, uint64, uint64, bool) error        { return nil }
+func (nopJournal) Reset(string) error                                      { return nil }

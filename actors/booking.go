@@ -15,6 +15,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -542,11 +543,21 @@ func (b *Booking) archived(ctx context.Context, show, id string) (seatmap.OrderV
 	if !ok {
 		return seatmap.OrderView{}, seatmap.ErrOrderNotFound
 	}
-	var o seatmap.OrderView
-	if err := json.Unmarshal(raw, &o); err != nil {
+	o, err := decodeArchived(raw)
+	if err != nil {
 		return seatmap.OrderView{}, fmt.Errorf("actors: archived order %s: %w", id, err)
 	}
 	return o, nil
+}
+
+// decodeArchived decodes an archived order: the binary format, or the JSON
+// of the format before it.
+func decodeArchived(raw []byte) (seatmap.OrderView, error) {
+	o, legacy, err := facts.DecodeArchived(raw)
+	if legacy {
+		err = json.Unmarshal(raw, &o)
+	}
+	return o, err
 }
 
 func (b *Booking) GetOrder(ctx context.Context, user, order string) (seatmap.OrderView, error) {

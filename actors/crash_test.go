@@ -149,7 +149,7 @@ func crashOnce(t *testing.T, rng *rand.Rand) {
 	j := NewPebbleJournal(st2)
 	shards := map[int]*seatmap.Shard{}
 	for n, id := range ids {
-		sh, err := loadShard(j, id)
+		sh, _, err := loadShard(j, id)
 		if err != nil {
 			t.Fatalf("recover %s: %v", id, err)
 		}

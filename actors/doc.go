@@ -4,17 +4,22 @@
 //
 // The show actor owns one seatmap.Shard (the whole show) and is its only
 // writer. For each mailbox turn it (1) applies every queued command to the
-// pure core, (2) hands the turn's records, outbox events and archived orders
-// to the show's writer (writer.go), and (3) arms one timer for the core's
-// next deadline. A self-addressed flush message marks the end of a turn:
-// every command that arrived before it is in the batch, so under load a
-// batch carries hundreds of commands. The writer group-commits batches to
-// the Journal (one synced Pebble batch), checkpoints them to Redis under
-// the activation's epoch when --redis is on (remote.go), and only then
-// answers the batch's commands and publishes its inventory events to the
-// show's stream (package stream). Any failure of a write is reported to the
-// actor as one writeFailed message: the actor answers every command of the
-// failed generation 503 and reloads from what is durable (show_actor.go).
+// pure core, (2) hands the turn's records (facts: what was decided), outbox
+// events, archived orders and the state rows earlier turns changed to the
+// show's writer (writer.go), and (3) arms one timer for the core's next
+// deadline. A self-addressed flush message marks the end of a turn: every
+// command that arrived before it is in the batch, so under load a batch
+// carries hundreds of commands. The writer group-commits batches to the
+// Journal (one synced Pebble batch), checkpoints them to Redis under the
+// activation's epoch when --redis is on (remote.go), and only then answers
+// the batch's commands and publishes its inventory events to the show's
+// stream (package stream). Any failure of a write is reported to the actor
+// as one writeFailed message: the actor answers every command of the failed
+// generation 503 and reloads from what is durable (show_actor.go).
+//
+// Nothing on a turn costs the size of the show: the state is checkpointed as
+// the rows each turn changed (writer.go, rowSlots), never as a whole
+// snapshot, and the seat view copies the chunks of seats that changed.
 //
 // A show's waiting room and waitlist are part of its seat map's state
 // (seatmap/room.go): they live in the show's actor, are journaled and fenced

@@ -29,7 +29,9 @@ type Env struct {
 	// Clock runs the shell's timers and its lease clock (default
 	// SystemClock; the simulator's in sim/vopr).
 	Clock Clock
-	// SnapshotEvery is how many records a shard writes between snapshots.
+	// SnapshotEvery is unused: a show's state is checkpointed incrementally
+	// (state rows, with every batch), never by a whole snapshot. Kept so
+	// that callers that set it still compile.
 	SnapshotEvery int
 	// HoldAckApplied answers hold, release and extend commands as soon as the
 	// shard applied them, before their journal batch is synced (orders and
@@ -208,9 +210,6 @@ func (e *Env) defaults() {
 	}
 	if e.Clock == nil {
 		e.Clock = SystemClock{}
-	}
-	if e.SnapshotEvery <= 0 {
-		e.SnapshotEvery = 50_000
 	}
 	if e.OnEvents == nil {
 		e.OnEvents = func() {}

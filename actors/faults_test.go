@@ -172,7 +172,7 @@ func TestFailedSyncIsNotReadBack(t *testing.T) {
 	}
 	// a new activation over the same journal (a restart) has the order
 	n2 := &Env{Journal: n.j, Log: testEnv.Log}
-	sh, err := loadShard(n2.Journal, show)
+	sh, _, err := loadShard(n2.Journal, show)
 	if err != nil {
 		t.Fatal(err)
 	}

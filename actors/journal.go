@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
@@ -20,6 +22,21 @@ type Write struct {
 	// Held keeps Events from the relay until the returned Held is released
 	// (with Redis: until Redis accepted the records too).
 	Held bool
+	// Rows are changed state rows (a nil Value deletes one) that bring the
+	// show's stored state to RowsSeq, written atomically with Records: the
+	// records up to RowsSeq are then dropped. RowsSeq must not be older than
+	// the stored rows, nor past the records (these included); the records up
+	// to it must be durable and acknowledged already.
+	Rows    []facts.Row
+	RowsSeq uint64
+}
+
+// Stored is what Load read of a show besides its state rows.
+type Stored struct {
+	Snapshot    []byte // a whole snapshot (of the format before rows), or nil
+	SnapshotSeq uint64
+	RowsSeq     uint64           // the seq the state rows are at (0: none)
+	Records     []seatmap.Record // every record after max(SnapshotSeq, RowsSeq)
 }
 
 // Held is the outbox events of an Append made with Write.Held: Release hands
@@ -41,10 +58,13 @@ type Journal interface {
 	// Append durably writes a show's records, events and archive as one
 	// atomic batch and returns once synced. On error nothing may be assumed.
 	Append(show string, w Write) (Held, error)
-	// Load returns the show's newest snapshot (nil if none) and every record after it, in order.
-	Load(show string) (snap []byte, recs []seatmap.Record, err error)
-	// SaveSnapshot stores a snapshot at seq; records up to seq may be dropped.
-	SaveSnapshot(show string, seq uint64, snap []byte) error
+	// Load calls row (unless nil) with each state row of the show (key and
+	// value valid during the call only) and returns the rest: a whole
+	// snapshot if one is stored, the seqs, every record after them, in order.
+	Load(show string, row func(key string, value []byte) error) (Stored, error)
+	// SaveState stores rows as the show's whole state at seq (replacing
+	// every row and the snapshot); records up to seq are dropped.
+	SaveState(show string, seq uint64, rows []facts.Row) error
 	// Shards lists every show that has state, for recovery at start.
 	Shards() ([]string, error)
 	// Recover reopens a failed journal from disk, dropping what failed
@@ -64,7 +84,7 @@ type Journal interface {
 	// (synced) and the highest seq Redis accepted from it (acked may be
 	// written unsynced: it only narrows what a lost Redis tail can be).
 	SetLocalEpoch(show string, epoch, acked uint64, sync bool) error
-	// Reset drops the show's records and snapshot.
+	// Reset drops the show's records, snapshot and state rows.
 	Reset(show string) error
 }
 
@@ -77,8 +97,9 @@ var ErrJournalFailed = errors.New("journal failed; recover it")
 // Append (FailWith) is applied to memory before it fails, is visible to
 // nothing once failed (every call errs until Recover), and Recover drops it.
 type MemJournal struct {
-	mu        sync.Mutex // protects following fields
-	snaps     map[string][]byte
+	mu        sync.Mutex                   // protects following fields
+	rows      map[string]map[string][]byte // show -> state rows
+	rowsSeq   map[string]uint64
 	recs      map[string][]seatmap.Record
 	events    []seatmap.Event
 	outbox    []memEntry // not yet acknowledged, in id order
@@ -104,7 +125,7 @@ type memResidue struct {
 
 // NewMemJournal returns an empty in-memory journal.
 func NewMemJournal() *MemJournal {
-	return &MemJournal{snaps: map[string][]byte{}, recs: map[string][]seatmap.Record{},
+	return &MemJournal{rows: map[string]map[string][]byte{}, rowsSeq: map[string]uint64{}, recs: map[string][]seatmap.Record{},
 		epochs: map[string][2]uint64{}, archive: map[string][]byte{}}
 }
 
@@ -164,7 +185,15 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 	if len(w.Records) > 0 {
 		r.firstSeq = w.Records[0].Seq
 	}
+	if err := j.checkRowsLocked(show, w); err != nil {
+		return nil, err
+	}
 	j.recs[show] = append(j.recs[show], w.Records...)
+	if len(w.Rows) > 0 || w.RowsSeq > 0 {
+		j.applyRowsLocked(show, w.Rows)
+		j.rowsSeq[show] = w.RowsSeq
+		j.truncateBelowLocked(show, w.RowsSeq)
+	}
 	j.events = append(j.events, w.Events...)
 	var lastSeq uint64
 	if n := len(w.Records); n > 0 {
@@ -179,12 +208,8 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 		j.outbox = append(j.outbox, memEntry{OutboxEntry: pebble.OutboxEntry{ID: j.nextID, Data: data, Shard: show, Seq: lastSeq}, held: w.Held})
 		r.ids = append(r.ids, j.nextID)
 	}
-	for _, o := range w.Archive {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		j.archive[o.ID] = data
+	for i := range w.Archive {
+		j.archive[w.Archive[i].ID] = facts.EncodeArchived(&w.Archive[i])
 	}
 	if j.fail != nil { // like Pebble: applied in memory, then the sync fails
 		j.failed = append(j.failed, r)
@@ -194,6 +219,46 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 		return nil, nil
 	}
 	return &memHeld{j: j, ids: r.ids}, nil
+}
+
+// checkRowsLocked refuses rows older than the stored ones or past the records.
+func (j *MemJournal) checkRowsLocked(show string, w Write) error {
+	if len(w.Rows) == 0 && w.RowsSeq == 0 {
+		return nil
+	}
+	last := j.rowsSeq[show]
+	if recs := j.recs[show]; len(recs) > 0 {
+		last = max(last, recs[len(recs)-1].Seq)
+	}
+	if n := len(w.Records); n > 0 {
+		last = w.Records[n-1].Seq
+	}
+	if w.RowsSeq < j.rowsSeq[show] || w.RowsSeq > last {
+		return fmt.Errorf("memjournal: %s: rows at %d, stored rows at %d, records to %d", show, w.RowsSeq, j.rowsSeq[show], last)
+	}
+	return nil
+}
+
+func (j *MemJournal) applyRowsLocked(show string, rows []facts.Row) {
+	m := j.rows[show]
+	if m == nil {
+		m = map[string][]byte{}
+		j.rows[show] = m
+	}
+	for _, r := range rows {
+		if r.Value == nil {
+			delete(m, r.Key)
+		} else {
+			m[r.Key] = r.Value
+		}
+	}
+}
+
+// truncateBelowLocked drops the records up to seq (the rows hold them).
+func (j *MemJournal) truncateBelowLocked(show string, seq uint64) {
+	recs := j.recs[show]
+	i := sort.Search(len(recs), func(i int) bool { return recs[i].Seq > seq })
+	j.recs[show] = append([]seatmap.Record(nil), recs[i:]...)
 }
 
 type memHeld struct {
@@ -268,6 +333,9 @@ func (j *MemJournal) DropAfter(show string, seq uint64) error {
 	if err := j.checkLocked(); err != nil {
 		return err
 	}
+	if j.rowsSeq[show] > seq {
+		return fmt.Errorf("memjournal: %s: state rows at %d, drop after %d", show, j.rowsSeq[show], seq)
+	}
 	j.truncateLocked(show, seq)
 	var ids []uint64
 	for _, e := range j.outbox {
@@ -310,25 +378,40 @@ func (j *MemJournal) AckOutbox(ids ...uint64) error {
 	return nil
 }
 
-func (j *MemJournal) Load(show string) ([]byte, []seatmap.Record, error) {
+func (j *MemJournal) Load(show string, row func(key string, value []byte) error) (Stored, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.checkLocked(); err != nil {
-		return nil, nil, err
+		return Stored{}, err
 	}
-	return j.snaps[show], append([]seatmap.Record(nil), j.recs[show]...), nil
+	if row != nil {
+		keys := make([]string, 0, len(j.rows[show]))
+		for k := range j.rows[show] {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := row(k, j.rows[show][k]); err != nil {
+				return Stored{}, err
+			}
+		}
+	}
+	return Stored{RowsSeq: j.rowsSeq[show], Records: append([]seatmap.Record(nil), j.recs[show]...)}, nil
 }
 
-func (j *MemJournal) SaveSnapshot(show string, seq uint64, snap []byte) error {
+func (j *MemJournal) SaveState(show string, seq uint64, rows []facts.Row) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.checkLocked(); err != nil {
 		return err
 	}
-	j.snaps[show] = snap
-	recs := j.recs[show]
-	i := sort.Search(len(recs), func(i int) bool { return recs[i].Seq > seq })
-	j.recs[show] = append([]seatmap.Record(nil), recs[i:]...)
+	if seq < j.rowsSeq[show] {
+		return fmt.Errorf("memjournal: %s: rows at %d, given %d", show, j.rowsSeq[show], seq)
+	}
+	delete(j.rows, show)
+	j.applyRowsLocked(show, rows)
+	j.rowsSeq[show] = seq
+	j.truncateBelowLocked(show, seq)
 	return nil
 }
 
@@ -339,7 +422,7 @@ func (j *MemJournal) Shards() ([]string, error) {
 	for s := range j.recs {
 		out = append(out, s)
 	}
-	for s := range j.snaps {
+	for s := range j.rowsSeq {
 		if _, ok := j.recs[s]; !ok {
 			out = append(out, s)
 		}
@@ -394,12 +477,13 @@ func (j *MemJournal) SetLocalEpoch(show string, epoch, acked uint64, _ bool) err
 	return nil
 }
 
-// Reset drops the show's records and snapshot.
+// Reset drops the show's records and state rows.
 func (j *MemJournal) Reset(show string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	delete(j.recs, show)
-	delete(j.snaps, show)
+	delete(j.rows, show)
+	delete(j.rowsSeq, show)
 	return nil
 }
 

@@ -13,7 +13,10 @@ func (j *MemJournal) Crash(keepFailed bool) *MemJournal {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n := NewMemJournal()
-	n.snaps = maps.Clone(j.snaps)
+	for show, rows := range j.rows {
+		n.rows[show] = maps.Clone(rows)
+	}
+	n.rowsSeq = maps.Clone(j.rowsSeq)
 	for show, recs := range j.recs {
 		n.recs[show] = append(recs[:0:0], recs...)
 	}

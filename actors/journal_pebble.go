@@ -2,16 +2,19 @@ package actors
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 )
 
 // PebbleJournal keeps show records, the outbox and the order archive in a
-// node's Pebble store. Records and events are JSON (the seatmap.Command form
-// is the journal format).
+// node's Pebble store. Records and archived orders are in the versioned
+// binary format of package facts (records and orders of the JSON format
+// before it still load); outbox events are JSON (the consumers' format).
 type PebbleJournal struct {
 	Store *pebble.Store
 }
@@ -23,12 +26,8 @@ func archiveKey(orderID string) string { return "archive/" + orderID }
 
 func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
 	b := pebble.Batch{Shard: show, Entries: make([]pebble.Entry, len(w.Records)), Outbox: make([][]byte, len(w.Events))}
-	for i, r := range w.Records {
-		data, err := json.Marshal(r.Cmd)
-		if err != nil {
-			return nil, err
-		}
-		b.Entries[i] = pebble.Entry{Seq: r.Seq, Data: data}
+	for i := range w.Records {
+		b.Entries[i] = pebble.Entry{Seq: w.Records[i].Seq, Data: facts.EncodeRecord(&w.Records[i])}
 	}
 	for i, e := range w.Events {
 		data, err := json.Marshal(e)
@@ -37,12 +36,11 @@ func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
 		}
 		b.Outbox[i] = data
 	}
-	for _, o := range w.Archive {
-		data, err := json.Marshal(o)
-		if err != nil {
-			return nil, err
-		}
-		b.Puts = append(b.Puts, pebble.KV{Key: archiveKey(o.ID), Value: data})
+	for i := range w.Archive {
+		b.Puts = append(b.Puts, pebble.KV{Key: archiveKey(w.Archive[i].ID), Value: facts.EncodeArchived(&w.Archive[i])})
+	}
+	if len(w.Rows) > 0 || w.RowsSeq > 0 {
+		b.Rows, b.RowsSeq = rowsKV(w.Rows), w.RowsSeq
 	}
 	if !w.Held {
 		_, err := j.Store.Commit(b)
@@ -63,23 +61,30 @@ type pebbleHeld struct {
 func (h pebbleHeld) Release()     { h.s.Release(h.t) }
 func (h pebbleHeld) Abort() error { return h.s.Abort(h.t) }
 
-func (j *PebbleJournal) Load(show string) ([]byte, []seatmap.Record, error) {
-	snap, _, entries, err := j.Store.LoadShard(show)
-	if err != nil {
-		return nil, nil, err
+func rowsKV(rows []facts.Row) []pebble.KV {
+	out := make([]pebble.KV, len(rows))
+	for i, r := range rows {
+		out[i] = pebble.KV{Key: r.Key, Value: r.Value}
 	}
-	recs := make([]seatmap.Record, len(entries))
-	for i, e := range entries {
-		recs[i].Seq = e.Seq
-		if err := json.Unmarshal(e.Data, &recs[i].Cmd); err != nil {
-			return nil, nil, err
-		}
-	}
-	return snap, recs, nil
+	return out
 }
 
-func (j *PebbleJournal) SaveSnapshot(show string, seq uint64, snap []byte) error {
-	return j.Store.SaveSnapshot(show, seq, snap)
+func (j *PebbleJournal) Load(show string, row func(key string, value []byte) error) (Stored, error) {
+	st, err := j.Store.LoadState(show, row)
+	if err != nil {
+		return Stored{}, err
+	}
+	out := Stored{Snapshot: st.Snapshot, SnapshotSeq: st.SnapshotSeq, RowsSeq: st.RowsSeq, Records: make([]seatmap.Record, len(st.Entries))}
+	for i, e := range st.Entries {
+		if out.Records[i], err = facts.DecodeRecord(e.Seq, e.Data); err != nil {
+			return Stored{}, fmt.Errorf("show %s record %d: %w", show, e.Seq, err)
+		}
+	}
+	return out, nil
+}
+
+func (j *PebbleJournal) SaveState(show string, seq uint64, rows []facts.Row) error {
+	return j.Store.ReplaceState(show, seq, rowsKV(rows))
 }
 
 func (j *PebbleJournal) Shards() ([]string, error) { return j.Store.Shards() }
@@ -126,5 +131,5 @@ func (j *PebbleJournal) SetLocalEpoch(show string, epoch, acked uint64, sync boo
 	return j.Store.Put(epochKey(show), []byte(v), sync)
 }
 
-// Reset drops the show's local journal and snapshot.
+// Reset drops the show's local journal, snapshot and state rows.
 func (j *PebbleJournal) Reset(show string) error { return j.Store.DeleteShard(show) }

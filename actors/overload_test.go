@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,10 +17,18 @@ import (
 type gateJournal struct {
 	*MemJournal
 	gate chan struct{}
+
+	mu      sync.Mutex // protects written
+	written []string   // the fact kinds of every record appended, in order
 }
 
 func (g *gateJournal) Append(show string, w Write) (Held, error) {
 	<-g.gate
+	g.mu.Lock()
+	for _, r := range w.Records {
+		g.written = append(g.written, r.Facts[0].Kind.String())
+	}
+	g.mu.Unlock()
 	return g.MemJournal.Append(show, w)
 }
 
@@ -116,12 +125,10 @@ func TestHoldAckApplied(t *testing.T) {
 	if r := <-order; r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	_, recs, _ := j.Load(id)
-	kinds := ""
-	for _, r := range recs {
-		kinds += r.Cmd.Kind.String() + " "
-	}
-	if kinds != "create hold order " {
+	j.mu.Lock()
+	kinds := strings.Join(j.written, " ")
+	j.mu.Unlock()
+	if kinds != "show_created hold_placed order_created" {
 		t.Fatalf("journal: %s", kinds)
 	}
 }

@@ -2,13 +2,13 @@ package actors
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/redis"
 )
 
@@ -19,6 +19,13 @@ import (
 type Remote interface {
 	Activate(ctx context.Context, show string) (uint64, error)
 	Load(ctx context.Context, show string) (redis.State, error)
+	// LoadMeta is Load without the state: epoch, seqs, whether a whole
+	// snapshot is stored.
+	LoadMeta(ctx context.Context, show string) (redis.State, error)
+	// LoadLog is Load without the state rows.
+	LoadLog(ctx context.Context, show string) (redis.State, error)
+	// Seed replaces the show's whole stored state.
+	Seed(ctx context.Context, s redis.Seed) error
 	Apply(ctx context.Context, cps ...redis.Checkpoint) []error
 	Archived(ctx context.Context, show, id string) ([]byte, bool, error)
 	// Healthy is false from the first failed or timed-out round trip until a
@@ -55,26 +62,43 @@ func epochCounter(e uint64) uint64 { return e >> 20 }
 // beyond it was never acknowledged and is dropped, unless Redis lost data
 // that this node's activation had acknowledged (then the local journal wins,
 // loudly, and re-seeds Redis). It records the new epoch locally before the
-// show serves.
-func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remoteInit, error) {
+// show serves. localRows is the seq of the local store's state rows; it
+// returns that seq after what activation wrote locally, and the state rows
+// the activation changed that no store may have yet (with the shard's own
+// Ready rows, they go to the writer).
+//
+// State rows: both stores keep the show's state as rows at some seq (its
+// base) plus the records after. The shard's changed rows cover every change
+// since the base it was loaded from (RowsBase); a store whose base is older
+// cannot take them and gets the whole state once, here: Redis by a Seed
+// (lost data, never seen, a whole snapshot of the format before rows, or
+// rows behind), the local store by Journal.SaveState (in recover).
+func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
 	r, j, id := a.env.Remote, a.env.Journal, a.identity
+	fail := func(err error) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
+		return nil, remoteInit{}, 0, nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), activateTimeout)
 	defer cancel()
-	prev, err := r.Load(ctx, id)
+	prev, err := r.LoadMeta(ctx, id)
 	if err != nil {
-		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
 	}
 	le, acked, err := j.LocalEpoch(id)
 	if err != nil {
-		return nil, remoteInit{}, err
+		return fail(err)
 	}
 	epoch, err := a.activateEpoch(ctx, le)
 	if err != nil {
-		return nil, remoteInit{}, err
+		return fail(err)
 	}
-	st, err := r.Load(ctx, id)
+	// the state itself can be big (a show's rows): its own, longer deadline;
+	// read without rows first: a node that wrote the show last has them
+	lctx, lcancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer lcancel()
+	st, err := r.LoadLog(lctx, id)
 	if err != nil {
-		return nil, remoteInit{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
 	}
 	if st.Seq != prev.Seq {
 		prev.Epoch = 0 // another activation wrote between our reads: it owned the show after us
@@ -92,6 +116,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 	lost := le != 0 && acked > R && (lastWriter || epochCounter(prev.Epoch) < epochCounter(le) ||
 		epochCounter(st.Writer) < epochCounter(le))
 	sh, seed := local, false
+	var pending []facts.Row
 	switch {
 	case lost:
 		a.env.Stats.RemoteDataLoss.Add(1)
@@ -112,11 +137,13 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 	case lastWriter && L >= R:
 		if L > R { // the tail Redis never accepted was never acknowledged
 			if err := j.DropAfter(id, R); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
-			if sh, err = loadShard(j, id); err != nil {
-				return nil, remoteInit{}, err
+			var ls Stored
+			if sh, ls, err = loadShard(j, id); err != nil {
+				return fail(err)
 			}
+			localRows = ls.RowsSeq
 			a.log.Info("dropped records Redis never accepted", "from", R+1, "to", L)
 		}
 	case lastWriter && canExtend(st, L):
@@ -124,64 +151,92 @@ func (a *showActor) activateRemote(local *seatmap.Shard) (*seatmap.Shard, remote
 		// events, which the local outbox never got
 		evs, err := extendFromRemote(local, st)
 		if err != nil {
-			return nil, remoteInit{}, err
+			return fail(err)
 		}
 		if _, err := j.Append(id, Write{Records: evs.recs, Events: evs.events, Archive: evs.archive}); err != nil {
-			return nil, remoteInit{}, err
+			return fail(err)
 		}
+		pending = evs.rows
 		a.log.Info("took records Redis accepted after a lost reply", "from", L+1, "to", R)
 	default:
 		// another activation owned the show since: Redis's state is the
 		// truth. The events of its entries after st.EventsSeq may be in no
 		// outbox (their writer's journal failed, or it lost Redis's reply
 		// and stopped): they are emitted here again (consumers dedupe them)
+		if st, err = r.Load(lctx, id); err != nil {
+			return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
+		}
+		if st.Seq != R {
+			return fail(fmt.Errorf("%w: redis moved to %d while read (from %d)", errRemoteDown, st.Seq, R))
+		}
 		var ext extension
 		if sh, ext, err = shardFromRemote(st); err != nil {
-			return nil, remoteInit{}, fmt.Errorf("restoring from redis: %w", err)
+			return fail(fmt.Errorf("restoring from redis: %w", err))
 		}
-		snap, err := sh.Snapshot()
-		if err != nil {
-			return nil, remoteInit{}, err
-		}
-		if L > 0 || le != 0 {
+		if L > 0 || le != 0 || localRows > 0 {
 			if err := j.Reset(id); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
 			// this node's records Redis accepted are in Redis's history:
 			// their events stay; the rest were never acknowledged
 			if err := j.DropAfter(id, acked); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
 		}
+		localRows = 0
 		if sh.Seq() > 0 {
-			if err := j.SaveSnapshot(id, sh.Seq(), snap); err != nil {
-				return nil, remoteInit{}, fmt.Errorf("storing the state restored from redis: %w", err)
+			if err := j.SaveState(id, sh.Seq(), sh.Rows()); err != nil {
+				return fail(fmt.Errorf("storing the state restored from redis: %w", err))
 			}
+			localRows = sh.Seq()
 		}
 		if len(ext.events) > 0 {
 			if _, err := j.Append(id, Write{Events: ext.events}); err != nil {
-				return nil, remoteInit{}, err
+				return fail(err)
 			}
 		}
+		pending = ext.rows
 		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter,
 			"redis_epoch", prev.Epoch, "local_epoch", le, "epoch", epoch)
 	}
-	// every case leaves the state equal to what Redis holds (once seeded)
+	// every case leaves the state equal to what Redis holds (once seeded);
+	// Redis takes the shard's changed rows only if its rows are not older
+	// than the ones the shard was loaded from
+	if !seed && sh.Seq() > 0 && (st.HasSnapshot || st.SnapshotSeq < sh.RowsBase()) {
+		seed = true
+		a.log.Info("redis holds no state rows of this show from its base on: seeding them", "redis_base", st.SnapshotSeq,
+			"base", sh.RowsBase(), "whole_snapshot", st.HasSnapshot)
+	}
 	init := remoteInit{epoch: epoch, remoteSeq: sh.Seq()}
 	if seed {
-		snap, err := sh.Snapshot()
-		if err != nil {
-			return nil, remoteInit{}, err
+		sd := redis.Seed{Shard: id, Epoch: epoch, Seq: sh.Seq(), Rows: redisRows(sh.Rows()), Counts: counts(sh),
+			EventsSeq: sh.Seq()}
+		if a.env.leaser() != nil {
+			sd.LeaseTTL = a.env.Lease
 		}
-		cp := redis.Checkpoint{Shard: id, Epoch: epoch, Snapshot: snap, SnapshotSeq: sh.Seq(), Counts: counts(sh), EventsSeq: sh.Seq()}
-		if err := r.Apply(ctx, cp)[0]; err != nil {
-			return nil, remoteInit{}, fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err)
+		if err := r.Seed(lctx, sd); err != nil {
+			return fail(fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err))
 		}
 	}
 	if err := j.SetLocalEpoch(id, epoch, init.remoteSeq, true); err != nil {
-		return nil, remoteInit{}, err
+		return fail(err)
 	}
-	return sh, init, nil
+	return sh, init, localRows, pending, nil
+}
+
+// loadTimeout bounds reading a show's state from Redis, and seeding it.
+const loadTimeout = 10 * time.Second
+
+// redisRows converts state rows for a Redis checkpoint or seed.
+func redisRows(rows []facts.Row) []redis.Row {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]redis.Row, len(rows))
+	for i, r := range rows {
+		out[i] = redis.Row{Key: r.Key, Value: r.Value}
+	}
+	return out
 }
 
 // activateEpoch takes the show's next epoch; with leases it also takes the
@@ -222,7 +277,7 @@ func (a *showActor) activateEpoch(ctx context.Context, localEpoch uint64) (uint6
 	return epoch, nil
 }
 
-func prevWasEmpty(st redis.State) bool { return st.Seq == 0 && st.Snapshot == nil }
+func prevWasEmpty(st redis.State) bool { return st.Seq == 0 && !st.HasSnapshot }
 
 // canExtend reports whether Redis's log holds every record after local seq L.
 func canExtend(st redis.State, L uint64) bool {
@@ -233,63 +288,84 @@ type extension struct {
 	recs    []seatmap.Record
 	events  []seatmap.Event
 	archive []seatmap.OrderView
+	rows    []facts.Row // state rows changed since the shard's base
 }
 
 // extendFromRemote applies Redis's records after local's seq to local (as the
-// live activation did), collecting what they emitted.
+// live activation did: they decide nothing again), collecting what they emitted.
 func extendFromRemote(local *seatmap.Shard, st redis.State) (extension, error) {
 	var ext extension
 	for _, e := range st.Entries {
 		if e.Seq <= local.Seq() {
 			continue
 		}
-		var cmd seatmap.Command
-		if err := json.Unmarshal(e.Data, &cmd); err != nil {
-			return ext, err
+		rec, err := facts.DecodeRecord(e.Seq, e.Data)
+		if err != nil {
+			return ext, fmt.Errorf("redis record %d: %w", e.Seq, err)
 		}
-		local.Apply(cmd)
-		if local.Seq() != e.Seq {
-			return ext, fmt.Errorf("redis record %d (%s) did not apply", e.Seq, cmd.Kind)
+		if err := local.ApplyRecord(rec); err != nil {
+			return ext, fmt.Errorf("redis record %d did not apply: %w", e.Seq, err)
 		}
 	}
 	rd := local.Ready()
-	ext.recs, ext.events, ext.archive = rd.Records, rd.Events, rd.Archive
+	ext.recs, ext.events, ext.archive, ext.rows = rd.Records, rd.Events, rd.Archive, rd.Rows
 	return ext, nil
 }
 
-// shardFromRemote rebuilds the show from Redis: its snapshot, then its
-// entries, replayed up to st.EventsSeq and applied after it (as their
-// writer did), collecting what those emitted.
+// shardFromRemote rebuilds a show from its Redis state: rows (or a whole
+// snapshot of the format before rows), then its entries, replayed up to
+// st.EventsSeq and applied after it (as their writer did), collecting what
+// those emitted and the state rows they changed.
 func shardFromRemote(st redis.State) (*seatmap.Shard, extension, error) {
-	sh := seatmap.New(0)
+	var sh *seatmap.Shard
 	var ext extension
 	var err error
 	if st.Snapshot != nil {
-		if sh, err = seatmap.Restore(st.Snapshot); err != nil {
-			return nil, ext, err
+		sh, err = seatmap.Restore(st.Snapshot)
+	} else {
+		// the config and the position first: the holds are then built as they
+		// come (HSCAN returns rows in no order)
+		rs := seatmap.NewRestorer()
+		first := map[string]bool{facts.RowKey(facts.RowConfig, ""): true, facts.RowKey(facts.RowMeta, ""): true}
+		for _, r := range st.Rows {
+			if first[r.Key] {
+				if err = rs.Add(r.Key, r.Value); err != nil {
+					return nil, ext, err
+				}
+			}
 		}
+		for _, r := range st.Rows {
+			if !first[r.Key] {
+				if err = rs.Add(r.Key, r.Value); err != nil {
+					return nil, ext, err
+				}
+			}
+		}
+		sh, err = rs.Finish()
+	}
+	if err != nil {
+		return nil, ext, err
 	}
 	applied := false
 	for _, e := range st.Entries {
-		var cmd seatmap.Command
-		if err := json.Unmarshal(e.Data, &cmd); err != nil {
-			return nil, ext, err
+		rec, err := facts.DecodeRecord(e.Seq, e.Data)
+		if err != nil {
+			return nil, ext, fmt.Errorf("redis record %d: %w", e.Seq, err)
 		}
 		if e.Seq <= st.EventsSeq {
-			if err := sh.Replay(seatmap.Record{Seq: e.Seq, Cmd: cmd}); err != nil {
+			if err := sh.Replay(rec); err != nil {
 				return nil, ext, err
 			}
 			continue
 		}
-		sh.Apply(cmd)
-		if sh.Seq() != e.Seq {
-			return nil, ext, fmt.Errorf("redis record %d (%s) did not apply", e.Seq, cmd.Kind)
+		if err := sh.ApplyRecord(rec); err != nil {
+			return nil, ext, fmt.Errorf("redis record %d did not apply: %w", e.Seq, err)
 		}
 		applied = true
 	}
 	if applied {
 		rd := sh.Ready()
-		ext.events, ext.archive = rd.Events, rd.Archive
+		ext.events, ext.archive, ext.rows = rd.Events, rd.Archive, rd.Rows
 	}
 	return sh, ext, nil
 }
@@ -325,7 +401,7 @@ type remoteState struct {
 
 // remoteCheckpoint applies one group's records to Redis under the
 // activation's epoch. Any error means the group is not acknowledged.
-func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, archive []seatmap.OrderView) error {
+func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, archive []seatmap.OrderView, rows rowSlot) error {
 	rs := &w.rs
 	if rs.epoch == 0 {
 		return errRemoteDown
@@ -335,26 +411,18 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 		return errRemoteDown
 	}
 	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Counts: cnt, Entries: make([]redis.Entry, len(recs)),
-		EventsSeq: rs.eventsSeq}
+		EventsSeq: rs.eventsSeq, Rows: redisRows(rows.rows), RowsSeq: rows.seq}
 	leasing := w.env.leaser() != nil
 	if leasing {
 		cp.LeaseTTL = w.env.Lease
 	}
-	for i, r := range recs {
-		data, err := json.Marshal(r.Cmd)
-		if err != nil {
-			return err
-		}
-		cp.Entries[i] = redis.Entry{Seq: r.Seq, Data: data}
+	for i := range recs {
+		cp.Entries[i] = redis.Entry{Seq: recs[i].Seq, Data: facts.EncodeRecord(&recs[i])}
 	}
 	if len(archive) > 0 {
 		cp.Archive = make(map[string][]byte, len(archive))
-		for _, o := range archive {
-			data, err := json.Marshal(o)
-			if err != nil {
-				return err
-			}
-			cp.Archive[o.ID] = data
+		for i := range archive {
+			cp.Archive[archive[i].ID] = facts.EncodeArchived(&archive[i])
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
@@ -392,27 +460,5 @@ func (w *writer) remoteError(err error) error {
 		return fmt.Errorf("%w: %v", errRemoteDown, err)
 	default:
 		return fmt.Errorf("%w: %v", errRemoteDown, err)
-	}
-}
-
-// remoteSnapshot sends a periodic snapshot to Redis, bounding its log. A
-// failure is harmless (the log stays longer).
-func (w *writer) remoteSnapshot(seq uint64, snap []byte, cnt map[string]string) {
-	rs := &w.rs
-	if rs.epoch == 0 || seq != rs.remoteSeq || !w.env.Remote.Healthy() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
-	defer cancel()
-	cp := redis.Checkpoint{Shard: w.identity, Epoch: rs.epoch, Snapshot: snap, SnapshotSeq: seq, Counts: cnt,
-		EventsSeq: rs.eventsSeq}
-	if w.env.leaser() != nil {
-		cp.LeaseTTL = w.env.Lease
-	}
-	mono := w.env.mono()
-	if err := w.env.Remote.Apply(ctx, cp)[0]; err != nil {
-		w.env.Log.Warn("redis snapshot failed", "show", w.identity, "err", err)
-	} else if cp.LeaseTTL > 0 {
-		w.lease.renewed(mono, w.env.Lease)
 	}
 }

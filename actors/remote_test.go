@@ -233,9 +233,9 @@ func TestRedisFencedLocalJournalIsDropped(t *testing.T) {
 	if r := a.do(seatmap.Command{Kind: seatmap.KindHold, User: "a", HoldID: show + "~a", Seats: []string{"s0-1-1"}}); !errors.Is(r.Err, seatmap.ErrUnavailable) {
 		t.Fatalf("the fenced activation's hold: %v", r.Err)
 	}
-	_, recs, _ := nodeA.Load(id)
-	if len(recs) != 1 {
-		t.Fatalf("node A's journal has %d records, want the create only (the refused hold is dropped)", len(recs))
+	st, _ := nodeA.Load(id, nil)
+	if recs := st.Records; len(recs) != 1 {
+		t.Fatalf("node A's journal has %d records, want the create only (the refused hold is dropped)", len(st.Records))
 	}
 	testNode.System.Root.PoisonFuture(b.pid).Wait()
 	a2 := startRemoteShard(t, id, nodeA, rc) // the shard comes back to node A

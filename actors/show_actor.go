@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -67,7 +68,6 @@ type showActor struct {
 	flushQueued bool
 	timer       Timer
 	timerAt     int64
-	sinceSnap   int
 	w           *writer
 	gen         uint64     // bumped when a write failed and the show reloaded
 	sent        uint64     // batches handed to the writer
@@ -264,11 +264,13 @@ func (a *showActor) recover(ctx actor.Context) {
 		a.env.live.Store(a.identity, ctx.Self())
 	}
 	start := time.Now()
-	sh, err := a.load()
+	sh, st, err := a.load()
+	localRows := st.RowsSeq
+	var pending []facts.Row // state rows changed since the rows the show was loaded from
 	if err == nil && a.env.Remote != nil {
 		var init remoteInit
 		var active *seatmap.Shard
-		active, init, err = a.activateRemote(sh)
+		active, init, localRows, pending, err = a.activateRemote(sh, localRows)
 		if err != nil {
 			// an activation that failed half-way (after it took the lease)
 			// proves nothing: its local state may be stale
@@ -285,6 +287,11 @@ func (a *showActor) recover(ctx actor.Context) {
 			a.scheduleRetry(ctx)
 		}
 	}
+	if err == nil && !a.readOnly && localRows < sh.RowsBase() {
+		// the local store has no rows of this state yet (a snapshot of the
+		// format before rows, or older rows): write them whole, once
+		err = a.env.Journal.SaveState(a.identity, sh.Seq(), sh.Rows())
+	}
 	if err != nil {
 		a.log.Error("recovery failed; the show answers unavailable and retries", "err", err)
 		a.broken, a.shard = err, nil
@@ -297,11 +304,16 @@ func (a *showActor) recover(ctx actor.Context) {
 	if !a.readOnly {
 		a.backoff = 0
 	}
+	rd := sh.Ready()
+	if rows := append(pending, rd.Rows...); len(rows) > 0 {
+		// the rows the replay changed: the stores take them with the next write
+		a.send(batch{gen: a.gen, rd: seatmap.Ready{Rows: rows, RowsSeq: sh.Seq()}, recovered: true})
+	}
 	if sh.Created() {
 		ctx.SetReceiveTimeout(0)
 		a.log.Info("show recovered", "seq", sh.Seq(), "took", time.Since(start), "read_only", a.readOnly)
 		a.env.Streams.Show(a.identity).Reset(sh.Seq(), sh.Sections())
-		a.afterTurn(ctx, sh.Ready())
+		a.afterTurn(ctx, rd)
 	} else {
 		ctx.SetReceiveTimeout(idleEmpty)
 	}
@@ -310,9 +322,9 @@ func (a *showActor) recover(ctx actor.Context) {
 // load loads the show, unless the journal failed and is being reopened (in
 // the background: reopening waits for the disk, and the actor must keep
 // answering meanwhile).
-func (a *showActor) load() (*seatmap.Shard, error) {
+func (a *showActor) load() (*seatmap.Shard, Stored, error) {
 	if !a.env.journalReady() {
-		return nil, errJournalRecovering
+		return nil, Stored{}, errJournalRecovering
 	}
 	return loadShard(a.env.Journal, a.identity)
 }
@@ -333,23 +345,37 @@ func (a *showActor) scheduleRetry(ctx actor.Context) {
 	a.retry = a.env.Clock.AfterFunc(a.backoff, func() { tell(&retryRecover{}) })
 }
 
-func loadShard(j Journal, identity string) (*seatmap.Shard, error) {
-	snap, recs, err := j.Load(identity)
+// LoadShow rebuilds a show's state from a journal as an activation does
+// (rows and the records after), for tools and benchmarks.
+func LoadShow(j Journal, show string) (*seatmap.Shard, error) {
+	sh, _, err := loadShard(j, show)
+	return sh, err
+}
+
+// loadShard rebuilds a show from its state rows (or a whole snapshot of the
+// format before rows) and the records after them. The shard's changed rows
+// (Ready) are those the records changed since the rows.
+func loadShard(j Journal, identity string) (*seatmap.Shard, Stored, error) {
+	rs := seatmap.NewRestorer()
+	st, err := j.Load(identity, rs.Add)
 	if err != nil {
-		return nil, err
+		return nil, Stored{}, err
 	}
-	sh := seatmap.New(0)
-	if snap != nil {
-		if sh, err = seatmap.Restore(snap); err != nil {
-			return nil, err
-		}
+	var sh *seatmap.Shard
+	if st.Snapshot != nil && st.SnapshotSeq >= st.RowsSeq {
+		sh, err = seatmap.Restore(st.Snapshot)
+	} else {
+		sh, err = rs.Finish()
 	}
-	for _, r := range recs {
+	if err != nil {
+		return nil, Stored{}, err
+	}
+	for _, r := range st.Records {
 		if err := sh.Replay(r); err != nil {
-			return nil, err
+			return nil, Stored{}, err
 		}
 	}
-	return sh, nil
+	return sh, st, nil
 }
 
 // refusal returns why the activation cannot take cmd now, or nil.
@@ -531,31 +557,12 @@ func (a *showActor) flush(ctx actor.Context) {
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)
 	}
-	if len(rd.Records) > 0 && rd.Records[0].Cmd.Kind == seatmap.KindCreate {
+	if len(rd.Records) > 0 && rd.Records[0].Facts[0].Kind == facts.ShowCreated {
 		b.sections, b.streamSeq = a.shard.Sections(), rd.Records[0].Seq
 	}
 	a.publishSeats() // before the writer can answer: an acknowledged change is in the view
 	a.send(b)
-	a.sinceSnap += len(rd.Records)
 	a.afterTurn(ctx, rd)
-	if a.sinceSnap >= a.env.SnapshotEvery {
-		a.snapshot()
-	}
-}
-
-// snapshot queues the state behind the records already queued.
-func (a *showActor) snapshot() {
-	snap, err := a.shard.Snapshot()
-	if err != nil {
-		a.log.Warn("snapshot failed", "err", err)
-		return
-	}
-	b := batch{gen: a.gen, snap: snap, snapSeq: a.shard.Seq()}
-	if a.env.Remote != nil {
-		b.counts = counts(a.shard)
-	}
-	a.send(b)
-	a.sinceSnap = 0
 }
 
 // afterTurn publishes the gauges and arms the timer for the next deadline.

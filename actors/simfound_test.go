@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/redis"
 )
 
@@ -117,7 +118,7 @@ func TestDropUnacceptedBeforeTheRelay(t *testing.T) {
 	j := NewMemJournal()
 	env := &Env{Journal: j, Remote: newFakeRemote()}
 	rec := func(seq uint64) seatmap.Record {
-		return seatmap.Record{Seq: seq, Cmd: seatmap.Command{Kind: seatmap.KindTick, Now: int64(seq)}}
+		return seatmap.Record{Seq: seq, At: int64(seq), Facts: []facts.Fact{{Kind: facts.Forgotten, At: int64(seq)}}}
 	}
 	ev := func(seq uint64) seatmap.Event {
 		return seatmap.Event{ID: fmt.Sprint("o.", seq), Type: seatmap.EventPaymentRequested, Show: "x", OrderID: "o"}
@@ -136,7 +137,8 @@ func TestDropUnacceptedBeforeTheRelay(t *testing.T) {
 	if err := env.DropUnaccepted(); err != nil {
 		t.Fatal(err)
 	}
-	_, recs, _ := j.Load("x")
+	st, _ := j.Load("x", func(string, []byte) error { return nil })
+	recs := st.Records
 	var ids []string
 	for _, e := range j.OutboxEvents() {
 		ids = append(ids, e.ID)

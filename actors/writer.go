@@ -10,19 +10,21 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
-// batch is one mailbox turn on its way to the journal: its records, events
-// and archived orders, the answers that wait for them, or a snapshot to store
-// in order, or the activation's view of Redis.
+// batch is one mailbox turn on its way to the journal: its records, events,
+// archived orders and changed state rows, the answers that wait for them, or
+// the activation's view of Redis. A batch of rows without records carries the
+// rows a recovery's replay changed (durable state: see writer.rows).
 type batch struct {
 	gen     uint64 // the actor's generation; a failed write fails every later batch of its generation
 	rd      seatmap.Ready
-	replies *replySet // nil when no answer waits for this batch
-	snap    []byte    // with snapSeq: a snapshot, written in journal order
-	snapSeq uint64
+	replies *replySet         // nil when no answer waits for this batch
 	counts  map[string]string // the read model after this batch (with Remote)
-	init    *remoteInit       // the activation's view of Redis (with Remote)
+	// recovered: rd.Rows are the rows a recovery's replay changed (no records)
+	recovered bool
+	init      *remoteInit // the activation's view of Redis (with Remote)
 	// sections: the show was created in this batch; its stream starts at
 	// streamSeq with these counters once the batch is durable
 	sections  []seatmap.SectionView
@@ -96,6 +98,8 @@ type writer struct {
 	// stalled is set while a journal write takes longer than stallTimeout:
 	// the actor refuses writes meanwhile
 	stalled atomic.Bool
+	// rows are the state rows waiting for the next write (see rowSlots).
+	rows rowSlots
 
 	stopped chan struct{} // closed when run returned
 	closed  bool          // stop was called (the actor's goroutine only)
@@ -254,15 +258,11 @@ func (w *writer) write(group []batch) {
 				w.rs = remoteState{epoch: b.init.epoch, remoteSeq: b.init.remoteSeq, eventsSeq: b.init.remoteSeq,
 					ackedSeq: b.init.remoteSeq}
 			}
-		case b.snap != nil:
-			if !flushRun() {
-				continue
-			}
-			if err := w.env.Journal.SaveSnapshot(w.identity, b.snapSeq, b.snap); err != nil {
-				w.env.Log.Warn("snapshot failed", "show", w.identity, "err", err)
-			}
-			if w.env.Remote != nil {
-				w.remoteSnapshot(b.snapSeq, b.snap, b.counts)
+		case b.recovered:
+			// a recovery's changed rows: every record they describe is durable
+			// and acknowledged; they supersede whatever waited
+			if flushRun() {
+				w.rows.recovered(rowSlot{rows: b.rd.Rows, seq: b.rd.RowsSeq})
 			}
 		default:
 			run = append(run, b)
@@ -279,6 +279,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	var wr Write
 	var replies []*replySet
 	var cnt map[string]string
+	var runRows rowSlot
 	for _, b := range run {
 		wr.Records = append(wr.Records, b.rd.Records...)
 		wr.Events = append(wr.Events, b.rd.Events...)
@@ -292,6 +293,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		if b.counts != nil {
 			cnt = b.counts
 		}
+		runRows.add(b.rd.Rows, b.rd.RowsSeq)
 	}
 	if len(wr.Records) == 0 && len(wr.Events) == 0 && len(wr.Archive) == 0 {
 		for _, r := range replies { // reads and refusals behind earlier writes: those are durable now
@@ -303,18 +305,20 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	// Redis and the local journal are written at the same time; an answer
 	// waits for both. The events stay held until Redis accepted the records.
 	wr.Held = remote
+	local, toRemote := w.rows.forWrite(remote)
+	wr.Rows, wr.RowsSeq = local.rows, local.seq
 	var remoteErr error
 	var remoteDone chan struct{}
 	// a SteppedShow does one after the other, in the order its caller picks
 	redisLast := remote && w.stepped && w.journalFirst != nil && w.journalFirst()
 	switch {
 	case remote && w.stepped && !redisLast:
-		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
+		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive, toRemote)
 	case remote && !w.stepped:
 		remoteDone = make(chan struct{})
 		go func() {
 			defer close(remoteDone)
-			remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
+			remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive, toRemote)
 		}()
 	}
 	start := time.Now()
@@ -334,7 +338,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		<-remoteDone
 	}
 	if redisLast {
-		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive)
+		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive, toRemote)
 	}
 	w.stalled.Store(false)
 	if err != nil {
@@ -345,6 +349,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		w.fail(gen, err, false, replies)
 		return false
 	}
+	w.rows.written(remote, runRows)
 	if remoteErr != nil {
 		if held != nil {
 			if err := held.Abort(); err != nil {
@@ -415,6 +420,7 @@ func appendInventory(out []seatmap.Event, inv []seatmap.InventoryEvent) []seatma
 }
 
 func (w *writer) fail(gen uint64, err error, fenced bool, replies []*replySet) {
+	w.rows = rowSlots{} // the actor reloads: its recovery sends the rows again
 	if gen > w.failed {
 		w.failed = gen
 		w.failedGen.Store(gen)
@@ -448,3 +454,55 @@ func (w *writer) answer(p pendingReply) {
 		w.root.Send(p.to, &response{res: p.res})
 	}
 }
+
+// rowSlot is a set of changed state rows that bring a store to seq.
+type rowSlot struct {
+	rows []facts.Row
+	seq  uint64
+}
+
+// add appends rows (as of seq) to the slot: applied in order, later rows of
+// a key win.
+func (s *rowSlot) add(rows []facts.Row, seq uint64) {
+	if rows == nil {
+		return
+	}
+	s.rows = append(s.rows, rows...)
+	s.seq = seq
+}
+
+// rowSlots are the state rows waiting for the next write. Rows go to a store
+// only once the records they describe are durable and acknowledged: they
+// ride on the next write, one group late (so a failed write never leaves a
+// store with rows of records that were lost). With Redis, the local store
+// takes rows one more group later, once Redis took them: the local rows are
+// never ahead of Redis's, so after any failure an activation finds Redis's
+// rows at or after the local ones and needs no seed.
+type rowSlots struct {
+	local  rowSlot // for the local journal's next write
+	remote rowSlot // for Redis's next checkpoint (with Redis)
+}
+
+// forWrite returns the rows the next write carries, to the local journal
+// and to Redis.
+func (r *rowSlots) forWrite(remote bool) (local, toRemote rowSlot) {
+	if !remote {
+		return r.local, rowSlot{}
+	}
+	return r.local, r.remote
+}
+
+// written moves the slots after a successful write of a group whose records
+// changed the rows of run.
+func (r *rowSlots) written(remote bool, run rowSlot) {
+	if remote {
+		r.local, r.remote = r.remote, run
+		return
+	}
+	r.local = run
+}
+
+// recovered replaces the slots by the rows a recovery's replay changed: they
+// cover every change since the rows the show was loaded from, which no store
+// holds older than (the activation made sure of it).
+func (r *rowSlots) recovered(rows rowSlot) { r.local, r.remote = rows, rows }

@@ -103,7 +103,7 @@ func (c *saleChecker) step(v *virtualSale, cmd seatmap.Command, rd seatmap.Ready
 		}
 	}
 	for _, rec := range rd.Records {
-		f := rec.Cmd.Room
+		f := seatmap.RecordRoomFacts(rec)
 		if f == nil {
 			continue
 		}

@@ -1,12 +1,16 @@
 package seatmap
 
 import (
+	"encoding/json"
 	"errors"
 	"sort"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
-// Apply runs one command and returns its result. Commands that change state
-// are queued (with their sequence number) for Ready; read-only and failed
+// Apply runs one command and returns its result. A command that changes
+// state writes down what it decided as facts (see facts.go); they are queued
+// as its record (with its sequence number) for Ready. Read-only and failed
 // commands leave no record.
 func (s *Shard) Apply(cmd Command) Result {
 	if cmd.Now < s.lastNow {
@@ -14,19 +18,27 @@ func (s *Shard) Apply(cmd Command) Result {
 	}
 	s.lastNow = cmd.Now
 	s.inv.reset()
+	if cap(s.facts) > 1024 { // left by a big tick: memory follows live work
+		s.facts = nil
+	}
+	clear(s.facts)
+	s.facts = s.facts[:0]
+	// a payment token never reaches the journal, Redis or a snapshot: the
+	// payment_requested event alone carries it to the outbox
+	s.payToken = cmd.Token
 	res, changed := s.applyChecked(&cmd)
+	s.payToken = ""
+	if !roomKind(cmd.Kind) {
+		checkChanged(changed, len(s.facts))
+	}
 	if s.roomAfter(&cmd, &res, changed) {
 		changed = true
 	}
-	if changed {
-		// a payment token never reaches the journal, Redis or a snapshot:
-		// the payment_requested event alone carries it to the outbox
-		cmd.Token = ""
-		s.seq++
-		if s.ready.Records == nil && s.lastTurn > 1 {
-			s.ready.Records = make([]Record, 0, s.lastTurn)
-		}
-		s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, Cmd: cmd})
+	if changed && (s.room != nil || s.wl != nil) {
+		s.roomRecord(&cmd, &res)
+	}
+	if len(s.facts) > 0 {
+		s.record(cmd.Now)
 		if !s.replaying {
 			s.emitInventory(&cmd, s.seq)
 		}
@@ -35,35 +47,6 @@ func (s *Shard) Apply(cmd Command) Result {
 		checkInvariants(s)
 	}
 	return res
-}
-
-// Replay re-applies a journaled record during recovery. Records must come in
-// sequence order; a record that does not apply means the journal and the code
-// disagree, and is returned as an error. Replay discards Ready events (they
-// were delivered to the outbox when the record was first written), but keeps
-// the deadline.
-func (s *Shard) Replay(rec Record) error {
-	if rec.Seq <= s.seq {
-		return nil // already in the snapshot
-	}
-	if rec.Seq != s.seq+1 {
-		return errorf(ErrInvalidState, "journal gap: have seq %d, next record is %d", s.seq, rec.Seq)
-	}
-	s.replaying = true
-	res := s.Apply(rec.Cmd)
-	s.replaying = false
-	s.ready = Ready{}
-	if err := s.factErr; err != nil {
-		s.factErr = nil
-		return errorf(ErrInvalidState, "record %d (%s): %v", rec.Seq, rec.Cmd.Kind, err)
-	}
-	if s.seq != rec.Seq {
-		if res.Err != nil {
-			return errorf(ErrInvalidState, "record %d (%s) did not apply: %v", rec.Seq, rec.Cmd.Kind, res.Err)
-		}
-		return errorf(ErrInvalidState, "record %d (%s) changed nothing on replay", rec.Seq, rec.Cmd.Kind)
-	}
-	return nil
 }
 
 func fail(err error) (Result, bool) { return Result{Err: err}, false }
@@ -144,7 +127,11 @@ func (s *Shard) create(c *Command) (Result, bool) {
 		v := s.showView()
 		return Result{Err: ErrShowExists, Show: &v}, false
 	}
-	s.build(cfg)
+	doc, err := json.Marshal(cfg)
+	if err != nil {
+		return fail(errorf(ErrInvalidRequest, "config: %v", err))
+	}
+	s.do(facts.Fact{Kind: facts.ShowCreated, Config: doc, At: c.Now})
 	v := s.showView()
 	return Result{Show: &v, Created: true}, true
 }
@@ -183,8 +170,8 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 }
 
 func (s *Shard) holdView(h *hold) HoldView {
-	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: h.seatIDs, General: generalMap(h.general),
-		Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.seats), General: generalMap(h.general),
+		Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
 // convertedHoldView is the view of a hold that became order o, rebuilt from
@@ -292,7 +279,6 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	}
 	var (
 		seats   []uint32
-		ids     []string
 		general []gaPart
 		err     error
 	)
@@ -301,7 +287,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 		if c.Quantity != 0 || c.Section != "" || c.Tier != "" {
 			return fail(errorf(ErrInvalidRequest, "give seats, or a quantity with a section or tier"))
 		}
-		seats, ids, err = s.pickSpecific(c.Seats)
+		seats, err = s.pickSpecific(c.Seats)
 	case c.Quantity < 1 || c.Quantity > MaxQuantity:
 		return fail(errorf(ErrInvalidRequest, "quantity must be in 1..%d", MaxQuantity))
 	case c.Section != "" && c.Tier != "":
@@ -312,7 +298,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 			return fail(errorf(ErrUnknownSection, "no section %q", c.Section))
 		}
 		if err = s.checkLimit(c.User, c.Quantity); err == nil {
-			seats, general, err = s.pickBest([]*section{sec}, c.Quantity)
+			seats, general, err = bestAvailable(s, []*section{sec}, c.Quantity)
 		}
 	case c.Tier != "":
 		if _, ok := s.cfg.TierPrice(c.Tier); !ok {
@@ -325,7 +311,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 			}
 		}
 		if err = s.checkLimit(c.User, c.Quantity); err == nil {
-			seats, general, err = s.pickBest(secs, c.Quantity)
+			seats, general, err = bestAvailable(s, secs, c.Quantity)
 		}
 	default:
 		return fail(errorf(ErrInvalidRequest, "give seats, or a quantity with a section or tier"))
@@ -340,30 +326,25 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	if err := s.checkLimit(c.User, qty); err != nil {
 		return fail(err)
 	}
-	if ids == nil {
-		ids = s.seatIDs(seats)
-	}
-	h := &hold{id: c.HoldID, user: c.User, seats: seats, seatIDs: ids, general: general, quantity: qty,
-		createdAt: c.Now, expiresAt: c.Now + int64(s.cfg.HoldTTLSeconds)*1000}
+	var amount int64
 	for _, seat := range seats {
 		sec, _ := s.locate(seat)
-		h.amount += sec.price
+		amount += sec.price
 	}
 	for _, g := range general {
-		h.amount += g.sec.price * int64(g.n)
+		amount += g.sec.price * int64(g.n)
 	}
-	s.moveSeats(seats, general, Held, Available)
-	s.holds[h.id] = h
-	s.activeHolds++
-	s.users[h.user] += qty
-	h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
-	if c.IdemKey != "" {
-		s.holdIdem[c.IdemKey] = idemEntry{id: h.id, hash: c.IdemHash, at: c.Now}
-		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: c.IdemKey, at: c.Now})
-	}
+	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
+		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
+		Key: c.IdemKey, Hash: c.IdemHash})
+	h := s.holds[c.HoldID]
 	v := s.holdView(h)
 	return Result{Hold: &v, Created: true}, true
 }
+
+// bestAvailable is the best-available algorithm (best.go). Tests swap it to
+// prove that replay never runs it.
+var bestAvailable = (*Shard).pickBest
 
 func (s *Shard) checkLimit(user string, qty int) error {
 	if max := s.cfg.MaxSeatsPerUser; max > 0 && s.users[user]+qty > max {
@@ -372,16 +353,16 @@ func (s *Shard) checkLimit(user string, qty int) error {
 	return nil
 }
 
-// pickSpecific resolves seat ids; all must exist and be available.
-func (s *Shard) pickSpecific(ids []string) ([]uint32, []string, error) {
+// pickSpecific resolves seat ids, sorted; all must exist and be available.
+func (s *Shard) pickSpecific(ids []string) ([]uint32, error) {
 	if len(ids) > MaxSeatsPerCommand {
-		return nil, nil, errorf(ErrInvalidRequest, "at most %d seats in one hold", MaxSeatsPerCommand)
+		return nil, errorf(ErrInvalidRequest, "at most %d seats in one hold", MaxSeatsPerCommand)
 	}
 	p := seatPicks{seats: make([]uint32, len(ids)), ids: make([]string, len(ids))}
 	for i, id := range ids {
 		seat, ok := s.parseSeat(id)
 		if !ok {
-			return nil, nil, &Error{Err: ErrUnknownSeat, Msg: "no seat " + quote(id), Seats: []string{id}}
+			return nil, &Error{Err: ErrUnknownSeat, Msg: "no seat " + quote(id), Seats: []string{id}}
 		}
 		p.seats[i], p.ids[i] = seat, id
 	}
@@ -391,20 +372,19 @@ func (s *Shard) pickSpecific(ids []string) ([]uint32, []string, error) {
 	var taken []string
 	for i, seat := range p.seats {
 		if i > 0 && p.seats[i-1] == seat {
-			return nil, nil, errorf(ErrInvalidRequest, "seat %s is listed twice", p.ids[i])
+			return nil, errorf(ErrInvalidRequest, "seat %s is listed twice", p.ids[i])
 		}
 		if s.seats[seat] != Available {
 			taken = append(taken, p.ids[i])
 		}
 	}
 	if len(taken) > 0 {
-		return nil, nil, &Error{Err: ErrSeatsUnavailable, Msg: "some seats are taken", Seats: taken}
+		return nil, &Error{Err: ErrSeatsUnavailable, Msg: "some seats are taken", Seats: taken}
 	}
-	return p.seats, p.ids, nil
+	return p.seats, nil
 }
 
-// seatPicks sorts seats with their ids (the caller's strings, which become
-// the hold's seat ids: a seat parses one way only, so they are canonical).
+// seatPicks sorts seats with their ids (the caller's strings, for errors).
 type seatPicks struct {
 	seats []uint32
 	ids   []string
@@ -429,20 +409,21 @@ func (s *Shard) release(c *Command) (Result, bool) {
 	if err != nil {
 		return fail(err)
 	}
-	s.dropHold(h)
+	s.do(facts.Fact{Kind: facts.HoldReleased, ID: h.id})
 	return Result{}, true
 }
 
 // dropHold gives a live hold's seats back and forgets it.
 func (s *Shard) dropHold(h *hold) {
 	s.moveSeats(h.seats, h.general, Available, Held)
-	s.users[h.user] -= h.quantity
+	s.users[h.user] -= int(h.quantity)
 	if s.users[h.user] == 0 {
 		delete(s.users, h.user)
 	}
 	delete(s.holds, h.id)
 	s.activeHolds--
-	s.holdTimers.disarm(h.tm)
+	s.holdTimers.disarm(h)
+	s.dirty.holds = append(s.dirty.holds, h.id)
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {
@@ -457,8 +438,7 @@ func (s *Shard) extend(c *Command) (Result, bool) {
 	if max := h.createdAt + MaxHoldLifetimeMs; at > max {
 		at = max
 	}
-	h.expiresAt = at
-	s.holdTimers.reset(h.tm, at)
+	s.do(facts.Fact{Kind: facts.HoldExtended, ID: h.id, Until: at})
 	v := s.holdView(h)
 	return Result{Hold: &v}, true
 }
@@ -467,69 +447,30 @@ func (s *Shard) extend(c *Command) (Result, bool) {
 // reports whether anything changed.
 func (s *Shard) tick(now int64) bool {
 	changed := false
-	for {
-		t, ok := s.holdTimers.popDue(now)
-		if !ok {
-			break
-		}
-		h, live := s.holds[t.id]
-		if !live || h.tm != t {
-			continue // cannot happen: timers are disarmed with their hold
-		}
-		s.dropHold(h)
-		s.expiredHolds[h.id] = h.expiresAt
-		s.expiredUsers[h.id] = h.user
-		s.expiredFIFO = append(s.expiredFIFO, idAt{id: h.id, at: h.expiresAt})
+	for len(s.holdTimers) > 0 && s.holdTimers[0].expiresAt <= now {
+		s.do(facts.Fact{Kind: facts.HoldExpired, ID: s.holdTimers[0].id})
 		changed = true
 	}
-	for {
-		t, ok := s.orderTimers.popDue(now)
-		if !ok {
-			break
-		}
+	for len(s.orderTimers) > 0 && s.orderTimers[0].at <= now {
+		t := s.orderTimers[0]
 		o, live := s.orders[t.id]
-		if !live || o.tm != t {
-			continue // cannot happen: an order's one timer leaves with it
-		}
 		switch {
+		case !live || o.tm != t || o.status == StatusPaymentProcessing:
+			// cannot happen: an order's one timer leaves with it, and none is
+			// armed while payment_processing
+			s.orderTimers.disarm(t)
+			continue
 		case o.status == StatusPendingPayment:
-			s.expireOrder(o, now) // arms its archive timer, which may be due in this same tick
-		case o.terminal():
-			s.archive(o)
+			// arms its archive timer, which may be due in this same tick
+			s.do(facts.Fact{Kind: facts.OrderExpired, ID: o.id, At: now})
 		default:
-			continue // cannot happen: no timer is armed while payment_processing
+			s.do(facts.Fact{Kind: facts.OrderArchived, ID: o.id})
 		}
 		changed = true
 	}
-	for len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at+HoldExpiredMemory <= now {
-		delete(s.expiredHolds, s.expiredFIFO[0].id)
-		delete(s.expiredUsers, s.expiredFIFO[0].id)
-		s.expiredFIFO = s.expiredFIFO[1:]
-		changed = true
-	}
-	if expireKeys(s.idem, &s.idemFIFO, now) {
-		changed = true
-	}
-	if expireKeys(s.holdIdem, &s.holdIdemFIFO, now) {
+	if s.dueToForget(now) {
+		s.do(facts.Fact{Kind: facts.Forgotten, At: now - HoldExpiredMemory, Until: now - IdempotencyKeepMs})
 		changed = true
 	}
 	return changed
-}
-
-// expireKeys forgets the idempotency keys older than IdempotencyKeepMs.
-func expireKeys(m map[string]idemEntry, fifo *[]idAt, now int64) bool {
-	q := *fifo
-	n := 0
-	for n < len(q) && q[n].at+IdempotencyKeepMs <= now {
-		if e, ok := m[q[n].id]; ok && e.at == q[n].at {
-			delete(m, q[n].id)
-		}
-		q[n] = idAt{}
-		n++
-	}
-	if n == 0 {
-		return false
-	}
-	*fifo = q[n:]
-	return true
 }

@@ -75,7 +75,7 @@ func run(start uint32, q int) []uint32 {
 func (s *Shard) bestRun(sec *section, q int, orphansOK bool) placement {
 	for _, ri := range sec.order {
 		r := &sec.rows[ri]
-		if r.avail < q {
+		if r.avail < q || !s.mayPlace(r, q, orphansOK) {
 			continue
 		}
 		best := placement{}
@@ -107,6 +107,27 @@ func (s *Shard) bestRun(sec *section, q int, orphansOK bool) placement {
 		}
 	}
 	return placement{}
+}
+
+// mayPlace reports whether the row has a block of q free seats (leaving no
+// orphan unless orphansOK): exactly what the scan of its blocks would find,
+// from the row's summary, so that full and fragmented rows cost nothing.
+func (s *Shard) mayPlace(r *row, q int, orphansOK bool) bool {
+	if r.stale {
+		r.maxBlock, r.lens = 0, 0
+		s.blocks(r, func(_ uint32, l int) {
+			r.maxBlock = max(r.maxBlock, l)
+			if l < 64 {
+				r.lens |= 1 << l
+			}
+		})
+		r.stale = false
+	}
+	if orphansOK || q >= 64 {
+		return r.maxBlock >= q // (for q >= 64 without orphans: the scan decides)
+	}
+	// a block of l takes q with no orphan iff l == q or l >= q+2
+	return r.maxBlock >= q+2 || r.lens&(1<<q) != 0
 }
 
 // blocks calls f for each maximal run of free seats in the row.

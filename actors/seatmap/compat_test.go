@@ -133,7 +133,7 @@ func TestLegacyJournal(t *testing.T) {
 	}
 	s := New(0)
 	for i, c := range cmds {
-		if err := s.Replay(Record{Seq: uint64(i + 1), Cmd: c}); err != nil {
+		if err := s.Replay(legacyRecord(t, uint64(i+1), c)); err != nil {
 			t.Fatalf("record %d: %v", i+1, err)
 		}
 	}
@@ -220,4 +220,13 @@ func TestRestoreVersion1(t *testing.T) {
 	if a, b := Fingerprint(s), Fingerprint(r); a != b {
 		t.Fatalf("restored from version 1 then archived: %s, live %s", b, a)
 	}
+}
+
+// legacyRecord is cmd as the journal stored it before facts: its JSON.
+func legacyRecord(t testing.TB, seq uint64, cmd Command) Record {
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Record{Seq: seq, Legacy: b}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/cockroachdb/datadriven"
 )
 
@@ -257,15 +258,26 @@ func rowPicture(s *Shard, secID string) string {
 func formatReady(r Ready) string {
 	var b strings.Builder
 	for _, rec := range r.Records {
-		fmt.Fprintf(&b, "record %d %s", rec.Seq, rec.Cmd.Kind)
-		if rec.Cmd.User != "" && rec.Cmd.Kind != KindHold {
-			fmt.Fprintf(&b, " user=%s", rec.Cmd.User)
+		fmt.Fprintf(&b, "record %d", rec.Seq)
+		for i, f := range rec.Facts {
+			sep := ","
+			if i == 0 {
+				sep = " "
+			}
+			fmt.Fprintf(&b, "%s%s", sep, f.Kind)
+			var rr roomRec
+			if f.Kind == facts.RoomDecided && json.Unmarshal(f.Config, &rr) == nil {
+				fmt.Fprintf(&b, "(%s)", rr.Cmd.Kind)
+			}
+			if f.ID != "" {
+				fmt.Fprintf(&b, "(%s)", f.ID)
+			}
 		}
-		if rec.Cmd.Token != "" {
-			fmt.Fprintf(&b, " token=%s", rec.Cmd.Token)
-		}
-		if f := rec.Cmd.Room; f != nil {
-			b.WriteString(formatFacts(f))
+		for _, f := range rec.Facts {
+			var rr roomRec
+			if f.Kind == facts.RoomDecided && json.Unmarshal(f.Config, &rr) == nil && rr.Cmd.Room != nil {
+				b.WriteString(formatFacts(rr.Cmd.Room))
+			}
 		}
 		b.WriteByte('\n')
 	}

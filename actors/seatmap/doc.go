@@ -9,9 +9,13 @@
 //
 // Callers' duties, in order:
 //
-//  1. Build a shard with New (a fresh show) or Restore (a snapshot), then Replay
-//     journaled records in order. Replay of the same records always rebuilds
-//     the same state, because Apply is deterministic.
+//  1. Build a shard with New (a fresh show), Restore (a snapshot) or a
+//     Restorer (state rows), then Replay journaled records in order. A record
+//     holds the facts a command decided (package facts): Replay applies them
+//     and decides nothing (no best available, no limit, no validation), so
+//     what was acknowledged is what recovers, whatever version of the rules
+//     runs the recovery. Records of the format before facts (the command)
+//     are decided again, as they always were.
 //  2. Feed it commands with Apply, stamping Command.Now with a clock that never
 //     goes backwards (Apply clamps it so it cannot). Generate hold and order IDs
 //     outside (they must be unguessable) and pass them in the command.
@@ -19,7 +23,9 @@
 //     journal and sync them before answering any command of the batch that
 //     changed state, hand Ready.Events to the outbox and Ready.Archive to the
 //     order archive in the same write, and arm a timer for Ready.Deadline that
-//     calls Apply(Tick).
+//     calls Apply(Tick). Ready.Rows are the state rows the batch changed: a
+//     store that applies them once the records are durable holds the state
+//     without ever taking a full snapshot (rows.go).
 //  4. Never share a Shard between goroutines: it has no locks. The show actor is
 //     its only owner.
 //  5. Serve orders the shard no longer knows from the archive: GET of an

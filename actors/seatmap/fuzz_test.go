@@ -1,7 +1,10 @@
 package seatmap
 
 import (
+	"bytes"
+
 	"fmt"
+	"github.com/boxoffice/boxoffice/facts"
 	"math/rand"
 	"testing"
 	"time"
@@ -101,7 +104,8 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 		t.Fatal(res.Err)
 	}
 	var journal []Record
-	journal = append(journal, s.Ready().Records...)
+	rows := rowStore{}
+	journal = append(journal, rows.take(s.Ready()).Records...)
 	now := int64(0)
 	// every charge ends paid or refunded: each success the shard accepts for
 	// (order incarnation, attempt) is answered by exactly one paid or
@@ -124,7 +128,7 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 		if err := s.CheckInvariants(); err != nil {
 			t.Fatalf("seed %d step %d (%s %+v): %v", seed, i, c.Kind, c, err)
 		}
-		rd := s.Ready()
+		rd := rows.take(s.Ready())
 		journal = append(journal, rd.Records...)
 		if len(rd.Records) > 0 {
 			randomStats["ok_"+c.Kind.String()]++
@@ -170,6 +174,20 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	}
 	if a, b := Fingerprint(s), Fingerprint(re); a != b {
 		t.Fatalf("seed %d: replayed state %s != live %s", seed, b, a)
+	}
+	// the JSON snapshot of the format before rows still restores alike
+	old, err := s.legacySnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rl, err := Restore(old); err != nil || Fingerprint(rl) != Fingerprint(s) {
+		t.Fatalf("seed %d: restore of a JSON snapshot: %v", seed, err)
+	}
+	// the rows every Ready handed out add up to the whole state
+	rows.check(t, s)
+	fromRows := rows.restore(t)
+	if a, b := Fingerprint(s), Fingerprint(fromRows); a != b {
+		t.Fatalf("seed %d: state restored from the changed rows %s != live %s", seed, b, a)
 	}
 	snap, err := s.Snapshot()
 	if err != nil {
@@ -237,4 +255,65 @@ func FuzzSeatID(f *testing.F) {
 			t.Fatalf("%q parsed to seat %d which formats as %q", id, seat, back)
 		}
 	})
+}
+
+// rowStore applies the rows of each Ready as a store would.
+type rowStore map[string][]byte
+
+func (m rowStore) take(rd Ready) Ready {
+	for _, r := range rd.Rows {
+		if r.Value == nil {
+			delete(m, r.Key)
+		} else {
+			m[r.Key] = r.Value
+		}
+	}
+	return rd
+}
+
+// check compares the store with every row of s (but the position's instant,
+// which reads move without a record).
+func (m rowStore) check(t testing.TB, s *Shard) {
+	t.Helper()
+	full := map[string][]byte{}
+	for _, r := range s.Rows() {
+		full[r.Key] = r.Value
+	}
+	meta := facts.RowKey(facts.RowMeta, "")
+	for k, v := range full {
+		if k == meta {
+			continue
+		}
+		if got, ok := m[k]; !ok || !bytes.Equal(got, v) {
+			t.Fatalf("row %q: store has %x (%v), the state %x", k, got, ok, v)
+		}
+	}
+	for k := range m {
+		if _, ok := full[k]; !ok && k != meta {
+			if kind, _, _ := facts.SplitRowKey(k); kind == facts.RowSeats && allAvailableRow(m[k]) {
+				continue // a row of seats all free again: Rows leaves it out
+			}
+			t.Fatalf("row %q is in the store, not in the state", k)
+		}
+	}
+}
+
+func allAvailableRow(v []byte) bool {
+	st, err := facts.DecodeSeats(v)
+	return err == nil && !bytes.ContainsFunc(st, func(r rune) bool { return r != 0 })
+}
+
+func (m rowStore) restore(t testing.TB) *Shard {
+	t.Helper()
+	r := NewRestorer()
+	for k, v := range m {
+		if err := r.Add(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := r.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

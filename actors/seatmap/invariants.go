@@ -30,7 +30,7 @@ func (s *Shard) CheckInvariants() error {
 	active := 0
 	for _, h := range s.holds {
 		active++
-		if h.tm == nil || h.tm.idx < 0 || h.tm.at != h.expiresAt {
+		if h.heapIdx < 0 || int(h.heapIdx) >= len(s.holdTimers) || s.holdTimers[h.heapIdx] != h {
 			return fmt.Errorf("hold %s: expiry timer not armed at %d", h.id, h.expiresAt)
 		}
 		if _, ok := s.holdOrder[h.id]; ok {
@@ -42,7 +42,7 @@ func (s *Shard) CheckInvariants() error {
 		for _, g := range h.general {
 			held[g.sec] += g.n
 		}
-		users[h.user] += h.quantity
+		users[h.user] += int(h.quantity)
 	}
 	if active != s.activeHolds {
 		return fmt.Errorf("activeHolds = %d, counted %d", s.activeHolds, active)

@@ -1,6 +1,10 @@
 package seatmap
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/boxoffice/boxoffice/facts"
+)
 
 // Inventory: every command that changed a seat or a GA count emits one
 // InventoryEvent (through Ready.Inventory) with the sequence number of its
@@ -10,43 +14,22 @@ import "strconv"
 // Show-level event types for the outbox (Event.Type, Event.Show set, no order).
 const (
 	// EventShowSoldOut: the show's total availability reached 0.
-	EventShowSoldOut = "show.sold_out"
+	EventShowSoldOut = facts.EventShowSoldOut
 	// EventShowAvailable: the show's total availability left 0.
-	EventShowAvailable = "show.available"
+	EventShowAvailable = facts.EventShowAvailable
 	// EventInventory is the outbox type of an inventory event (Event.Inventory set).
-	EventInventory = "inventory"
+	EventInventory = facts.EventInventory
 )
 
 // SeatChange is one seat's new state.
-type SeatChange struct {
-	Seat  string `json:"seat"`
-	State string `json:"state"`
-}
+type SeatChange = facts.SeatChange
 
 // GACount is a GA section's counters after a change.
-type GACount struct {
-	Section   string `json:"section"`
-	Available int    `json:"available"`
-	Held      int    `json:"held"`
-	Reserved  int    `json:"reserved"`
-	Sold      int    `json:"sold"`
-}
+type GACount = facts.GACount
 
 // InventoryEvent is what one state-changing command did to the show's seats
-// and counts. Changes carry absolute states and Sections absolute counters
-// (of every section the command touched), so applying an event twice, or
-// over a newer snapshot, is harmless.
-type InventoryEvent struct {
-	Show     string        `json:"show"`
-	Seq      uint64        `json:"seq"`
-	Cause    string        `json:"cause"` // the command kind: hold, release, tick (expiry), order, pay_result, cancel, ...
-	Changes  []SeatChange  `json:"changes"`
-	GA       []GACount     `json:"ga"`
-	Sections []SectionView `json:"sections"`
-	// Available is the show's total availability after the change.
-	Available int   `json:"available"`
-	At        int64 `json:"at"`
-}
+// and counts (see facts.InventoryEvent).
+type InventoryEvent = facts.InventoryEvent
 
 // invTrack collects what the command being applied changes.
 type invTrack struct {

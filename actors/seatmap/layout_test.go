@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -19,13 +20,17 @@ func TestSeatLayoutMatchesGetSeats(t *testing.T) {
 		t.Fatal(res.Err)
 	}
 	l := s.SeatLayout()
-	var states []SeatState
+	var states *SeatStates
 	var view *SeatsView
 	now := int64(0)
 	for i := 0; i < 500; i++ {
 		now += step(r)
 		s.Apply(randomCommand(r, now))
-		states = s.SeatStates(states)
+		prev := states
+		states = s.SeatStates()
+		if prev != nil && prev.Len() != states.Len() {
+			t.Fatal("the copies differ in length")
+		}
 		view = s.SeatsView(view)
 		for _, sec := range append([]string{""}, "s", "t", "g", "zz") {
 			want := s.Apply(Command{Kind: KindGetSeats, Section: sec, Now: now})
@@ -82,7 +87,7 @@ func TestSeatsViewSharesUnchangedChunks(t *testing.T) {
 				}
 			}
 		}
-		all = append(all, taken{v, s.SeatStates(nil)})
+		all = append(all, taken{v, slices.Clone(s.seats)})
 		prev = v
 	}
 	for i, tk := range all {
@@ -100,5 +105,38 @@ func TestSeatsViewSharesUnchangedChunks(t *testing.T) {
 		if v.chunks[c] == prev.chunks[c] {
 			t.Fatalf("chunk %d shared with another shard's view", c)
 		}
+	}
+}
+
+// TestSeatStatesShareUnchangedPages: a copy shares the pages no seat of
+// which changed since the last copy, and an older copy never changes.
+func TestSeatStatesShareUnchangedPages(t *testing.T) {
+	s := New(0)
+	cfg := &ShowConfig{ID: "pages", Tiers: []Tier{{ID: "t", Price: 1}}}
+	sec := Section{ID: "a", Tier: "t"}
+	for r := 1; r <= 20; r++ {
+		sec.Rows = append(sec.Rows, Row{ID: fmt.Sprint(r), Seats: 1000}) // 20,000 seats: 5 pages
+	}
+	cfg.Sections = []Section{sec}
+	if res := s.Apply(Command{Kind: KindCreate, Show: cfg}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	first := s.SeatStates()
+	if res := s.Apply(Command{Kind: KindHold, HoldID: "h", User: "u", Seats: []string{"a-10-500"}}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	second := s.SeatStates()
+	seat := uint32(9*1000 + 499)
+	if first.At(seat) != Available || second.At(seat) != Held {
+		t.Fatalf("seat %d: first copy %s, second %s", seat, first.At(seat), second.At(seat))
+	}
+	for p := range first.pages {
+		shared := &first.pages[p][0] == &second.pages[p][0]
+		if changed := p == int(seat>>seatPageBits); shared == changed {
+			t.Fatalf("page %d: shared %v, changed %v", p, shared, changed)
+		}
+	}
+	if second.Len() != 20_000 {
+		t.Fatalf("len %d", second.Len())
 	}
 }

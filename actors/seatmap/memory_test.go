@@ -41,7 +41,7 @@ func TestMemoryFlat(t *testing.T) {
 			now := int64(1)
 			for i := 1; i <= 10_000; i++ {
 				now += tc.step
-				h, o := fmt.Sprintf("h%d", i), fmt.Sprintf("o%d", i)
+				h, o := fmt.Sprintf("h%05d", i), fmt.Sprintf("o%05d", i) // fixed width: the snapshot compares entries, not digits
 				hold := Command{Kind: KindHold, Now: now, HoldID: h, User: fmt.Sprintf("u%d", i%7)}
 				if i%2 == 0 {
 					hold.Seats = []string{fmt.Sprintf("a-1-%d", 1+i%20)}

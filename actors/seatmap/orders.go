@@ -3,6 +3,8 @@ package seatmap
 import (
 	"regexp"
 	"strconv"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 var attemptRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -77,36 +79,25 @@ func (s *Shard) order(c *Command) (Result, bool) {
 		return fail(err)
 	}
 	if conv != nil { // a hold converts into one order only
-		changed := s.rememberIdem(c, conv.id)
+		changed := false
+		if c.IdemKey != "" {
+			s.do(facts.Fact{Kind: facts.OrderKeyRemembered, ID: conv.id, Key: c.IdemKey, Hash: c.IdemHash, At: c.Now})
+			changed = true
+		}
 		v := s.orderView(conv)
 		return Result{Order: &v}, changed
 	}
-	o := &order{id: c.OrderID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: h.seatIDs, general: h.general,
-		quantity: h.quantity, amount: h.amount, createdAt: c.Now, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
-		dueAt: c.Now + int64(s.cfg.PaymentTTLSeconds)*1000, idemKey: c.IdemKey}
-	s.setStatus(o, StatusPendingPayment, c.Now, "")
-	s.moveSeats(o.seats, o.general, Reserved, Held)
-	// the hold leaves memory; the order carries it on (see convertedHoldView)
-	s.holdTimers.disarm(h.tm)
-	delete(s.holds, h.id)
-	s.activeHolds--
-	s.holdOrder[h.id] = o.id
-	s.orders[o.id] = o
-	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
-	s.rememberIdem(c, o.id)
-	s.emit(o, EventCreated, c.Now, "")
-	v := s.orderView(o)
+	s.do(facts.Fact{Kind: facts.OrderCreated, ID: c.OrderID, HoldID: h.id, At: c.Now,
+		Until: c.Now + int64(s.cfg.PaymentTTLSeconds)*1000, Key: c.IdemKey, Hash: c.IdemHash})
+	v := s.orderView(s.orders[c.OrderID])
 	return Result{Order: &v, Created: true}, true
 }
 
-// rememberIdem stores the command's idempotency key; it reports whether it stored one.
-func (s *Shard) rememberIdem(c *Command, orderID string) bool {
-	if c.IdemKey == "" {
-		return false
-	}
-	s.idem[c.IdemKey] = idemEntry{id: orderID, hash: c.IdemHash, at: c.Now}
-	s.idemFIFO = append(s.idemFIFO, idAt{id: c.IdemKey, at: c.Now})
-	return true
+// rememberIdem stores an order idempotency key.
+func (s *Shard) rememberIdem(key, hash, orderID string, at int64) {
+	s.idem[key] = idemEntry{id: orderID, hash: hash, at: at}
+	s.idemFIFO = append(s.idemFIFO, idAt{id: key, at: at})
+	s.dirty.orderKeys = append(s.dirty.orderKeys, key)
 }
 
 // pay starts payment attempt c.Attempt. The same attempt again (a retried
@@ -132,13 +123,7 @@ func (s *Shard) pay(c *Command) (Result, bool) {
 	if len(o.attempts) >= MaxPayAttempts {
 		return fail(errorf(ErrInvalidState, "the order had %d payment attempts already", MaxPayAttempts))
 	}
-	o.attempt = c.Attempt
-	if c.Attempt != "" {
-		o.attempts = append(o.attempts, c.Attempt)
-	}
-	s.orderTimers.disarm(o.tm) // a payment in flight blocks expiry
-	s.setStatus(o, StatusPaymentProcessing, c.Now, "")
-	s.emitToken(o, EventPaymentRequested, c.Now, o.attempt, c.Token)
+	s.do(facts.Fact{Kind: facts.PaymentStarted, ID: o.id, Attempt: c.Attempt, At: c.Now})
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
@@ -176,21 +161,14 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	s.see(o, key)
+	s.do(facts.Fact{Kind: facts.ResultSeen, ID: o.id, Key: key})
 	switch {
 	case current && o.status == StatusPaymentProcessing && c.Success:
-		s.setStatus(o, StatusPaid, c.Now, "")
-		s.moveSeats(o.seats, o.general, Sold, Reserved)
-		s.emit(o, EventPaid, c.Now, c.Attempt)
-		s.finish(o, c.Now)
+		s.do(facts.Fact{Kind: facts.OrderPaid, ID: o.id, Attempt: c.Attempt, At: c.Now})
 	case current && o.status == StatusPaymentProcessing:
-		o.history = append(o.history, History{Status: EventPaymentFailed, At: c.Now})
-		o.status = StatusPendingPayment
-		s.emit(o, EventPaymentFailed, c.Now, c.Attempt)
+		s.do(facts.Fact{Kind: facts.PaymentFailed, ID: o.id, Attempt: c.Attempt, At: c.Now})
 		if o.dueAt <= c.Now {
-			s.expireOrder(o, c.Now)
-		} else {
-			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
+			s.do(facts.Fact{Kind: facts.OrderExpired, ID: o.id, At: c.Now})
 		}
 	case !c.Success:
 		// a failure of an attempt no longer in flight: nothing to undo
@@ -210,9 +188,8 @@ func (s *Shard) payResult(c *Command) (Result, bool) {
 		default:
 			why = "not the order's current attempt"
 		}
-		o.refunds = append(o.refunds, c.Attempt)
-		o.history = append(o.history, History{Status: EventRefund, At: c.Now, Detail: "attempt " + c.Attempt + ": " + why})
-		s.emit(o, EventRefund, c.Now, c.Attempt)
+		s.do(facts.Fact{Kind: facts.RefundRequested, ID: o.id, Attempt: c.Attempt, At: c.Now,
+			Detail: "attempt " + c.Attempt + ": " + why})
 	}
 	v := s.orderView(o)
 	return Result{Order: &v}, true
@@ -242,10 +219,7 @@ func (s *Shard) cancel(c *Command) (Result, bool) {
 	if o.status != StatusPendingPayment {
 		return fail(errorf(ErrInvalidState, "order is %s", o.status))
 	}
-	s.setStatus(o, StatusCancelled, c.Now, "")
-	s.freeOrder(o)
-	s.emit(o, EventCancelled, c.Now, "")
-	s.finish(o, c.Now)
+	s.do(facts.Fact{Kind: facts.OrderCancelled, ID: o.id, At: c.Now})
 	v := s.orderView(o)
 	return Result{Order: &v}, true
 }
@@ -284,6 +258,7 @@ func (s *Shard) archive(o *order) {
 	s.orderTimers.disarm(o.tm)
 	delete(s.orders, o.id)
 	delete(s.holdOrder, o.holdID)
+	s.markArchived(o)
 }
 
 // freeOrder gives a pending order's reserved seats back.
@@ -309,8 +284,7 @@ func (s *Shard) notified(c *Command) (Result, bool) {
 	if _, dup := o.seen["n:"+c.EventID]; dup {
 		return Result{}, false
 	}
-	s.see(o, "n:"+c.EventID)
-	o.history = append(o.history, History{Status: "notified", At: c.Now, Detail: c.Channel})
+	s.do(facts.Fact{Kind: facts.Notified, ID: o.id, Key: c.EventID, Channel: c.Channel, At: c.Now})
 	return Result{}, true
 }
 

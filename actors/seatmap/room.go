@@ -121,8 +121,8 @@ func (s *Shard) buildRoom() {
 		factorMilli: q.factorMilli(), byID: map[string]uint32{}, byUser: map[string]uint32{}}
 }
 
-// facts returns the command's RoomFacts, allocating them.
-func facts(c *Command) *RoomFacts {
+// roomFactsOf returns the command's RoomFacts, allocating them.
+func roomFactsOf(c *Command) *RoomFacts {
 	if c.Room == nil {
 		c.Room = &RoomFacts{}
 	}
@@ -258,7 +258,7 @@ func (s *Shard) roomExpire(c *Command) {
 		}
 		n := r.byID[tm.id]
 		s.expirePass(n)
-		facts(c).Expired = append(facts(c).Expired, n)
+		roomFactsOf(c).Expired = append(roomFactsOf(c).Expired, n)
 	}
 }
 
@@ -303,7 +303,7 @@ func (s *Shard) roomOpen(c *Command) {
 			return
 		}
 		op = s.shuffle()
-		facts(c).Opened = &op
+		roomFactsOf(c).Opened = &op
 	}
 	if len(op.Order) != len(r.pool) {
 		s.badFact("opening orders %d tickets, the pool has %d", len(op.Order), len(r.pool))
@@ -371,7 +371,7 @@ func (s *Shard) roomSuspend(c *Command) {
 			return
 		}
 		s.suspend(n)
-		facts(c).Suspended = append(facts(c).Suspended, n)
+		roomFactsOf(c).Suspended = append(roomFactsOf(c).Suspended, n)
 	}
 }
 
@@ -433,7 +433,7 @@ func (s *Shard) roomAdmit(c *Command) {
 			return
 		}
 		s.admit(n, c.Now)
-		facts(c).Admitted = append(facts(c).Admitted, n)
+		roomFactsOf(c).Admitted = append(roomFactsOf(c).Admitted, n)
 	}
 }
 

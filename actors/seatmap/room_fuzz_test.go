@@ -157,8 +157,9 @@ func runRandomRoom(t testing.TB, seed int64, n, limit int, room bool) {
 
 // countFacts adds the records' room facts to roomStats.
 func countFacts(recs []Record) []Record {
-	for _, rec := range recs {
-		if f := rec.Cmd.Room; f != nil {
+	rf, _ := roomFactsIn(recs)
+	for _, f := range rf {
+		if f != nil {
 			roomStats["admitted"] += len(f.Admitted)
 			roomStats["suspended"] += len(f.Suspended)
 			roomStats["expired"] += len(f.Expired)

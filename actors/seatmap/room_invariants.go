@@ -134,7 +134,7 @@ func (s *Shard) checkWaitlist() error {
 		case enOffered:
 			offered++
 			h, ok := s.holds[e.holdID]
-			if !ok || h.user != e.user || h.quantity != e.shape.q || w.offers[e.holdID] != e.num {
+			if !ok || h.user != e.user || int(h.quantity) != e.shape.q || w.offers[e.holdID] != e.num {
 				return fmt.Errorf("waitlist: offered entry %s has no live hold %s of its own", e.id, e.holdID)
 			}
 		}

@@ -48,11 +48,12 @@ func TestReplayTakesRoomFacts(t *testing.T) {
 	var opened *RoomOpening
 	var admitted *[]uint32
 	var offer *OfferFact
+	rf, save := roomFactsIn(recs)
 	for i := range recs {
-		if f := recs[i].Cmd.Room; f != nil && f.Opened != nil {
+		if f := rf[i]; f != nil && f.Opened != nil {
 			opened, admitted = f.Opened, &f.Admitted
 		}
-		if f := recs[i].Cmd.Room; f != nil && len(f.Offers) == 1 {
+		if f := rf[i]; f != nil && len(f.Offers) == 1 {
 			offer = &f.Offers[0]
 		}
 	}
@@ -67,6 +68,7 @@ func TestReplayTakesRoomFacts(t *testing.T) {
 		other = "s-1-1"
 	}
 	offer.Seats = []string{other}
+	save()
 	re := New(0)
 	for _, rec := range recs {
 		if err := re.Replay(rec); err != nil {
@@ -81,7 +83,7 @@ func TestReplayTakesRoomFacts(t *testing.T) {
 		t.Errorf("admitted in order %v, the recorded opening says %v", firsts, want)
 	}
 	h := re.holds["e1.offer"]
-	if h == nil || len(h.seatIDs) != 1 || h.seatIDs[0] != other {
+	if h == nil || len(h.seats) != 1 || re.seatIDs(h.seats)[0] != other {
 		t.Errorf("offer hold %+v, the record says seat %s", h, other)
 	}
 	if err := re.CheckInvariants(); err != nil {
@@ -129,11 +131,13 @@ func TestReplayRefusesFactsThatDoNotApply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, recs := roomJournal(t)
 			edited := false
+			rf, save := roomFactsIn(recs)
 			for i := range recs {
-				if f := recs[i].Cmd.Room; f != nil && !edited {
+				if f := rf[i]; f != nil && !edited {
 					edited = tc.edit(f)
 				}
 			}
+			save()
 			if !edited {
 				t.Fatal("no record to edit")
 			}

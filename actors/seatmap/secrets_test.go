@@ -15,13 +15,14 @@ func TestPaymentTokenNotKept(t *testing.T) {
 	s := New(0)
 	cfg := ShowConfig{ID: "sec", Tiers: []Tier{{ID: "std", Price: 100}},
 		Sections: []Section{{ID: "a", Tier: "std", Rows: []Row{{ID: "1", Seats: 4}}}}}
-	for _, c := range []Command{
+	cmds := []Command{
 		{Kind: KindCreate, Show: &cfg},
 		{Kind: KindHold, HoldID: "h", User: "u", Seats: []string{"a-1-1"}, Now: 1},
 		{Kind: KindOrder, HoldID: "h", OrderID: "o", User: "u", Now: 2},
 		{Kind: KindPay, OrderID: "o", Attempt: "A", Token: secret, User: "u", Now: 3},
 		{Kind: KindPayResult, OrderID: "o", Attempt: "A", EventID: "e", Success: true, Now: 4},
-	} {
+	}
+	for _, c := range cmds {
 		if res := s.Apply(c); res.Err != nil {
 			t.Fatalf("%s: %v", c.Kind, res.Err)
 		}
@@ -51,11 +52,12 @@ func TestPaymentTokenNotKept(t *testing.T) {
 	}
 	// an old journal record with a token replays, and the token stays out of the state
 	r := New(0)
-	for _, rec := range rd.Records {
-		if rec.Cmd.Kind == KindPay {
-			rec.Cmd.Token = secret
+	for i, c := range cmds {
+		c.Token = ""
+		if c.Kind == KindPay {
+			c.Token = secret
 		}
-		if err := r.Replay(rec); err != nil {
+		if err := r.Replay(legacyRecord(t, uint64(i+1), c)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // row is one row of a seated section; its seats are seats[base : base+n].
@@ -12,6 +14,12 @@ type row struct {
 	base  uint32
 	n     int
 	avail int // available seats in the row, to skip full rows fast
+	// the row's free blocks, summed up for best available (best.go), so that
+	// a row that cannot take a block is skipped without scanning its seats;
+	// recomputed when stale (a seat of the row changed)
+	stale    bool
+	maxBlock int    // the longest run of free seats
+	lens     uint64 // bit l set: a run of exactly l free seats (l < 64)
 }
 
 // section is one section of this shard.
@@ -44,18 +52,20 @@ type gaPart struct {
 	n   int
 }
 
+// hold is a live hold. It is kept small (memory follows live holds, a
+// stadium on-sale has a million): its seat ids are formatted when shown,
+// its GA part is a slice shared by every hold of that size in that section
+// (Shard.parts), and its expiry timer is its place in holdTimers.
 type hold struct {
 	id        string
 	user      string
 	seats     []uint32
-	seatIDs   []string // seats formatted once, shared with the order
-	general   []gaPart
-	quantity  int
+	general   []gaPart // shared and never changed: see Shard.parts
 	amount    int64
 	createdAt int64
 	expiresAt int64
-	tm        *timer // expiry, armed while the hold is live (points at tmv)
-	tmv       timer
+	quantity  int32
+	heapIdx   int32 // in holdTimers while live, -1 once disarmed
 }
 
 // order is an order in memory: live (pending_payment, payment_processing) or
@@ -142,8 +152,9 @@ type Shard struct {
 	users        map[string]int // seats per user: live holds and orders, and archived sales
 	archUsers    map[string]int // seats per user sold by orders that left memory
 
-	holdTimers  timerHeap
+	holdTimers  holdHeap
 	orderTimers timerHeap
+	gaIntern    map[gaPart][]gaPart // interned GA parts of holds (see parts)
 
 	seq      uint64
 	lastNow  int64
@@ -153,9 +164,16 @@ type Shard struct {
 	inv       invTrack // what the command being applied changes (inventory.go)
 	replaying bool     // inside Replay: accept legacy records (a pay without an attempt)
 
-	room    *room     // the waiting room (room.go); nil without ShowConfig.Queue
-	wl      *waitlist // the waitlist (waitlist.go); nil until someone joins it
-	factErr error     // a journaled room fact that did not apply (Replay reports it)
+	room     *room        // the waiting room (room.go); nil without ShowConfig.Queue
+	wl       *waitlist    // the waitlist (waitlist.go); nil until someone joins it
+	factErr  error        // a journaled room fact that did not apply (Replay reports it)
+	facts    []facts.Fact // the facts of the command being applied (facts.go)
+	payToken string       // the payment token of the command being applied, for its event only
+	dirty    dirtySet     // state rows changed since the last Ready (rows.go)
+	// seatPages is the last SeatStates copy, seatsDirty its pages changed since
+	seatPages  *SeatStates
+	seatsDirty []bool
+	rowsBase   uint64 // the seq of the state rows this shard was restored from (rows.go)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -207,7 +225,7 @@ func (s *Shard) build(cfg ShowConfig) {
 		if !sec.ga {
 			sec.rowIdx = make(map[string]int, len(cs.Rows))
 			for ri, r := range cs.Rows {
-				sec.rows = append(sec.rows, row{id: r.ID, base: next, n: r.Seats, avail: r.Seats})
+				sec.rows = append(sec.rows, row{id: r.ID, base: next, n: r.Seats, avail: r.Seats, stale: true})
 				sec.rowIdx[r.ID] = ri
 				sec.order = append(sec.order, ri)
 				s.rowRefs = append(s.rowRefs, rowRef{base: next, sec: sec, row: ri})
@@ -222,6 +240,8 @@ func (s *Shard) build(cfg ShowConfig) {
 	}
 	s.seats = make([]SeatState, next)
 	s.buildRoom()
+	s.gaIntern = map[gaPart][]gaPart{}
+	s.seatsDirty = make([]bool, (next+1<<seatPageBits-1)>>seatPageBits)
 }
 
 // locate returns the section and row of a global seat index.
@@ -275,12 +295,15 @@ func (s *Shard) setSeat(seat uint32, to SeatState) {
 	s.inv.seat(seat, sec, from, to)
 	sec.counts[from]--
 	sec.counts[to]++
+	s.dirty.seat(seat &^ (facts.SeatRun - 1))
+	s.seatsDirty[seat>>seatPageBits] = true
 	if from == Available {
 		r.avail--
 	}
 	if to == Available {
 		r.avail++
 	}
+	r.stale = true
 	s.seats[seat] = to
 	s.markSeat(seat)
 }
@@ -295,6 +318,20 @@ func (s *Shard) moveSeats(seats []uint32, general []gaPart, to SeatState, from S
 		g.sec.counts[from] -= g.n
 		g.sec.counts[to] += g.n
 	}
+}
+
+// parts returns the GA parts of a hold: one slice per (section, units),
+// shared by every hold that has it, so a GA hold allocates none. Callers
+// never change it.
+func (s *Shard) parts(general []gaPart) []gaPart {
+	if len(general) != 1 {
+		return general
+	}
+	if p, ok := s.gaIntern[general[0]]; ok {
+		return p
+	}
+	s.gaIntern[general[0]] = general
+	return general
 }
 
 func (s *Shard) seatIDs(seats []uint32) []string {
@@ -321,6 +358,10 @@ func generalMap(parts []gaPart) map[string]int {
 func (s *Shard) Ready() Ready {
 	r := s.ready
 	s.ready = Ready{}
+	r.Rows = s.changedRows()
+	if r.Rows != nil {
+		r.RowsSeq = s.seq
+	}
 	s.lastTurn = len(r.Records) // the next turn is likely as busy: see Apply
 	r.Deadline = s.nextDeadline()
 	return r

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // snapshotVersion is bumped when the snapshot format changes incompatibly.
@@ -20,15 +22,16 @@ type snapGA struct {
 }
 
 type snapHold struct {
-	ID        string   `json:"id"`
-	User      string   `json:"u"`
-	Seats     []uint32 `json:"seats,omitempty"`
-	General   []snapGA `json:"ga,omitempty"`
-	Quantity  int      `json:"q"`
-	Amount    int64    `json:"a"`
-	CreatedAt int64    `json:"c"`
-	ExpiresAt int64    `json:"e"`
-	OrderID   string   `json:"o,omitempty"` // version 1 only: a converted hold
+	ID        string         `json:"id"`
+	User      string         `json:"u"`
+	Seats     []uint32       `json:"seats,omitempty"`
+	General   []snapGA       `json:"ga,omitempty"`
+	Quantity  int            `json:"q"`
+	Amount    int64          `json:"a"`
+	CreatedAt int64          `json:"c"`
+	ExpiresAt int64          `json:"e"`
+	OrderID   string         `json:"o,omitempty"` // version 1 only: a converted hold
+	ga        []facts.GAPart // from state rows: GA parts by section index (instead of General)
 }
 
 type snapOrder struct {
@@ -48,12 +51,13 @@ type snapOrder struct {
 	Token     string    `json:"tok,omitempty"` // read from old snapshots and ignored: payment tokens are no longer kept
 	IdemKey   string    `json:"ik,omitempty"`
 	// version 2
-	HoldCreatedAt int64    `json:"hc,omitempty"`
-	HoldExpiresAt int64    `json:"he,omitempty"`
-	Done          int64    `json:"done,omitempty"`
-	Attempt       string   `json:"att,omitempty"`
-	Attempts      []string `json:"atts,omitempty"`
-	Refunds       []string `json:"refs,omitempty"`
+	HoldCreatedAt int64          `json:"hc,omitempty"`
+	HoldExpiresAt int64          `json:"he,omitempty"`
+	Done          int64          `json:"done,omitempty"`
+	Attempt       string         `json:"att,omitempty"`
+	Attempts      []string       `json:"atts,omitempty"`
+	Refunds       []string       `json:"refs,omitempty"`
+	ga            []facts.GAPart // from state rows: GA parts by section index (instead of General)
 }
 
 // snapIdem is an idempotency key; ID is the order (Idem) or the hold (HoldIdem) it made.
@@ -111,9 +115,14 @@ func snapParts(parts []gaPart) []snapGA {
 	return out
 }
 
-// Snapshot encodes the whole state canonically: the same state always gives
-// the same bytes. Pending Ready output is not part of it (take Ready first).
-func (s *Shard) Snapshot() ([]byte, error) { return json.Marshal(s.snapshot()) }
+// Snapshot encodes the whole state canonically (every state row, in key
+// order, see Rows): the same state always gives the same bytes. Pending Ready
+// output is not part of it (take Ready first). Restore reads it back.
+func (s *Shard) Snapshot() ([]byte, error) { return facts.EncodeSnapshot(s.seq, s.Rows()), nil }
+
+// legacySnapshot encodes the state in the JSON snapshot format of the
+// version before state rows (which Restore still reads), for tests.
+func (s *Shard) legacySnapshot() ([]byte, error) { return json.Marshal(s.snapshot()) }
 
 func (s *Shard) snapshot() snapshot {
 	sn := snapshot{Version: snapshotVersion, Shard: s.shard, Seq: s.seq, Now: s.lastNow, Seats: []byte{}}
@@ -127,7 +136,7 @@ func (s *Shard) snapshot() snapshot {
 	}
 	for _, h := range s.holds {
 		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.seats, General: snapParts(h.general),
-			Quantity: h.quantity, Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
+			Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
@@ -168,13 +177,18 @@ func snapKeys(m map[string]idemEntry) []snapIdem {
 	for k, e := range m {
 		out = append(out, snapIdem{Key: k, ID: e.id, Hash: e.hash, At: e.at})
 	}
+	sortKeys(out)
+	return out
+}
+
+// sortKeys orders idempotency keys as their FIFO: by instant, then key.
+func sortKeys(out []snapIdem) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].At != out[j].At {
 			return out[i].At < out[j].At
 		}
 		return out[i].Key < out[j].Key
 	})
-	return out
 }
 
 func sortIDAt(v []idAt) {
@@ -186,9 +200,28 @@ func sortIDAt(v []idAt) {
 	})
 }
 
-// Restore rebuilds a shard from a Snapshot. Counters, tallies and timers are
-// recomputed from the seats, holds and orders, then the invariants are checked.
+// Restore rebuilds a shard from a Snapshot, or from a snapshot of the JSON
+// format before state rows (versions 1 and 2). Counters, tallies and timers
+// are recomputed from the seats, holds and orders, then the invariants are
+// checked. The shard's RowsBase is the snapshot's seq.
 func Restore(data []byte) (*Shard, error) {
+	if !facts.IsLegacy(data) {
+		seq, rows, err := facts.DecodeSnapshot(data)
+		if err != nil {
+			return nil, fmt.Errorf("seatmap: bad snapshot: %w", err)
+		}
+		r := NewRestorer()
+		for _, row := range rows {
+			if err := r.Add(row.Key, row.Value); err != nil {
+				return nil, err
+			}
+		}
+		s, err := r.Finish()
+		if err == nil && s.seq != seq {
+			err = fmt.Errorf("seatmap: snapshot at seq %d holds the state of seq %d", seq, s.seq)
+		}
+		return s, err
+	}
 	var sn snapshot
 	if err := json.Unmarshal(data, &sn); err != nil {
 		return nil, fmt.Errorf("seatmap: bad snapshot: %w", err)
@@ -196,6 +229,16 @@ func Restore(data []byte) (*Shard, error) {
 	if sn.Version != snapshotVersion && sn.Version != 1 {
 		return nil, fmt.Errorf("seatmap: snapshot version %d, want %d", sn.Version, snapshotVersion)
 	}
+	s, err := restore(&sn)
+	if err != nil {
+		return nil, err
+	}
+	s.rowsBase = sn.Seq
+	return s, nil
+}
+
+// restore builds a shard from a decoded snapshot (JSON, or state rows).
+func restore(sn *snapshot) (*Shard, error) {
 	s := New(sn.Shard)
 	s.seq, s.lastNow = sn.Seq, sn.Now
 	if sn.Config == nil {
@@ -204,19 +247,47 @@ func Restore(data []byte) (*Shard, error) {
 	cfg := *sn.Config
 	cfg.Normalize() // a version 1 config may name sections_per_shard and lack archive_after_seconds
 	s.build(cfg)
+	if err := s.restoreState(sn); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// restoreHold adds a live hold to a built shard being restored (its timer
+// is ordered by restoreState).
+func (s *Shard) restoreHold(h *hold) error {
+	h.general = s.parts(h.general)
+	n := len(s.holds)
+	s.holds[h.id] = h
+	if len(s.holds) == n {
+		return fmt.Errorf("seatmap: snapshot has hold %s twice", h.id)
+	}
+	s.activeHolds++
+	s.users[h.user] += int(h.quantity)
+	s.holdTimers.push(h)
+	s.addGA(h.general, Held)
+	return nil
+}
+
+// restoreState fills a built shard from sn (the holds already restored by
+// restoreHold stay), and checks it.
+func (s *Shard) restoreState(sn *snapshot) error {
 	if len(sn.Seats) != len(s.seats) {
-		return nil, fmt.Errorf("seatmap: snapshot has %d seats, the config %d", len(sn.Seats), len(s.seats))
+		return fmt.Errorf("seatmap: snapshot has %d seats, the config %d", len(sn.Seats), len(s.seats))
 	}
 	for i, b := range sn.Seats {
 		if SeatState(b) >= numStates {
-			return nil, fmt.Errorf("seatmap: seat %d has state %d", i, b)
+			return fmt.Errorf("seatmap: seat %d has state %d", i, b)
 		}
 		if SeatState(b) != Available {
 			s.setSeat(uint32(i), SeatState(b))
 		}
 	}
 	s.inv = invTrack{} // restoring is no change to report
-	parts := func(in []snapGA) ([]gaPart, error) {
+	parts := func(in []snapGA, byIndex []facts.GAPart) ([]gaPart, error) {
+		if byIndex != nil {
+			return s.gaParts(byIndex)
+		}
 		var out []gaPart
 		for _, g := range in {
 			sec, ok := s.secByID[g.Sec]
@@ -233,18 +304,17 @@ func Restore(data []byte) (*Shard, error) {
 			converted[sh.ID] = sh
 			continue
 		}
-		gp, err := parts(sh.General)
+		gp, err := parts(sh.General, sh.ga)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, seatIDs: s.seatIDs(sh.Seats), general: gp, quantity: sh.Quantity, amount: sh.Amount,
+		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, general: gp, quantity: int32(sh.Quantity), amount: sh.Amount,
 			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
-		s.holds[h.id] = h
-		s.activeHolds++
-		s.users[h.user] += h.quantity
-		h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
-		s.addGA(gp, Held)
+		if err := s.restoreHold(h); err != nil {
+			return err
+		}
 	}
+	s.holdTimers.init()
 	for i, e := range sn.Expired {
 		s.expiredHolds[e.id] = e.at
 		s.expiredFIFO = append(s.expiredFIFO, e)
@@ -253,9 +323,9 @@ func Restore(data []byte) (*Shard, error) {
 		}
 	}
 	for _, so := range sn.Orders {
-		gp, err := parts(so.General)
+		gp, err := parts(so.General, so.ga)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		o := &order{id: so.ID, holdID: so.HoldID, user: so.User, seats: so.Seats, seatIDs: s.seatIDs(so.Seats), general: gp, quantity: so.Quantity,
 			amount: so.Amount, status: so.Status, dueAt: so.DueAt, createdAt: so.CreatedAt, history: so.History,
@@ -268,10 +338,10 @@ func Restore(data []byte) (*Shard, error) {
 			o.holdCreatedAt, o.holdExpiresAt = sh.CreatedAt, sh.ExpiresAt
 		}
 		if _, dup := s.orders[o.id]; dup {
-			return nil, fmt.Errorf("seatmap: snapshot has order %s twice", o.id)
+			return fmt.Errorf("seatmap: snapshot has order %s twice", o.id)
 		}
 		if _, dup := s.holdOrder[o.holdID]; dup {
-			return nil, fmt.Errorf("seatmap: snapshot has two orders of hold %s", o.holdID)
+			return fmt.Errorf("seatmap: snapshot has two orders of hold %s", o.holdID)
 		}
 		s.orders[o.id] = o
 		s.holdOrder[o.holdID] = o.id
@@ -309,7 +379,7 @@ func Restore(data []byte) (*Shard, error) {
 	for _, g := range sn.ArchSold {
 		sec, ok := s.secByID[g.Sec]
 		if !ok || g.N <= 0 {
-			return nil, fmt.Errorf("seatmap: snapshot has %d archived sales in section %q", g.N, g.Sec)
+			return fmt.Errorf("seatmap: snapshot has %d archived sales in section %q", g.N, g.Sec)
 		}
 		sec.archSold = g.N
 		if sec.ga {
@@ -318,18 +388,38 @@ func Restore(data []byte) (*Shard, error) {
 	}
 	for _, u := range sn.ArchUsers {
 		if u.N <= 0 {
-			return nil, fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
+			return fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
 		}
 		s.archUsers[u.User] = u.N
 		s.users[u.User] += u.N
 	}
 	if err := s.restoreRoom(sn.Room, sn.Waitlist); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.CheckInvariants(); err != nil {
-		return nil, fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)
+	if err := s.checkRestored(); err != nil {
+		return fmt.Errorf("seatmap: restored snapshot is inconsistent: %w", err)
 	}
-	return s, nil
+	s.dirty = dirtySet{} // restoring changes no row
+	return nil
+}
+
+// fullCheckUpTo is the size (holds and orders) up to which a restore checks
+// every invariant (CheckInvariants, O(state) with maps); past it, a
+// production build checks the counters only (O(sections)), so that a
+// stadium recovers in a second. Tests and the invariants build check all.
+const fullCheckUpTo = 100_000
+
+func (s *Shard) checkRestored() error {
+	if invariantsBuild || len(s.holds)+len(s.orders) <= fullCheckUpTo {
+		return s.CheckInvariants()
+	}
+	for _, sec := range s.sections {
+		c := sec.counts
+		if c[Available]+c[Held]+c[Reserved]+c[Sold] != sec.cap || min(c[0], c[1], c[2], c[3]) < 0 {
+			return fmt.Errorf("section %s: %d+%d+%d+%d != capacity %d", sec.id, c[0], c[1], c[2], c[3], sec.cap)
+		}
+	}
+	return nil
 }
 
 func (s *Shard) addGA(parts []gaPart, st SeatState) {
@@ -339,16 +429,19 @@ func (s *Shard) addGA(parts []gaPart, st SeatState) {
 	}
 }
 
-// Fingerprint is a short hash of the canonical state, for comparing replicas.
-// It leaves out the latest instant seen, which reads and failed commands move
-// without changing state.
+// Fingerprint is a short hash of the canonical state (every state row),
+// for comparing replicas. It leaves out the latest instant seen, which reads
+// and failed commands move without changing state.
 func Fingerprint(s *Shard) string {
-	sn := s.snapshot()
-	sn.Now = 0
-	b, err := json.Marshal(sn)
-	if err != nil {
-		return "error: " + err.Error()
+	h := sha256.New()
+	for _, r := range s.Rows() {
+		if r.Key == facts.RowKey(facts.RowMeta, "") {
+			m, _ := facts.DecodeMeta(r.Value)
+			m.Now = 0
+			r.Value = facts.EncodeMeta(m)
+		}
+		fmt.Fprintf(h, "%d:%s%d:", len(r.Key), r.Key, len(r.Value))
+		h.Write(r.Value)
 	}
-	sum := sha256.Sum256(b)
-	return fmt.Sprintf("seq=%d %s", s.seq, hex.EncodeToString(sum[:8]))
+	return fmt.Sprintf("seq=%d %s", s.seq, hex.EncodeToString(h.Sum(nil)[:8]))
 }

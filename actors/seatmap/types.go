@@ -1,5 +1,7 @@
 package seatmap
 
+import "github.com/boxoffice/boxoffice/facts"
+
 // SeatState is the state of one seat (or of one unit of GA capacity).
 type SeatState uint8
 
@@ -58,8 +60,9 @@ func (k Kind) ReadOnly() bool { return k >= KindGetShow && k < KindQueueJoin || 
 
 // Command is the one input of the state machine. Which fields matter depends
 // on Kind (see the Kind constants). Now is set by the shell, in Unix ms.
-// Commands that changed state are journaled as they are, so the JSON form is
-// the journal format: add fields, never change the meaning of one.
+// The journal keeps what a command decided (facts), not the command; the JSON
+// form of Command is the journal format of records written before facts,
+// which Replay still reads: add fields, never change the meaning of one.
 type Command struct {
 	Kind     Kind        `json:"k"`
 	Now      int64       `json:"t"`
@@ -119,49 +122,22 @@ type HoldView struct {
 }
 
 // History is one entry of an order's history: a status change or a notification.
-type History struct {
-	Status string `json:"status"`
-	At     int64  `json:"at"`
-	Detail string `json:"detail,omitempty"`
-}
+type History = facts.History
 
 // Order statuses.
 const (
-	StatusPendingPayment    = "pending_payment"
-	StatusPaymentProcessing = "payment_processing"
-	StatusPaid              = "paid"
-	StatusCancelled         = "cancelled"
-	StatusExpired           = "expired"
+	StatusPendingPayment    = facts.StatusPendingPayment
+	StatusPaymentProcessing = facts.StatusPaymentProcessing
+	StatusPaid              = facts.StatusPaid
+	StatusCancelled         = facts.StatusCancelled
+	StatusExpired           = facts.StatusExpired
 )
 
 // OrderView is an order as the API shows it.
-type OrderView struct {
-	ID           string         `json:"id"`
-	Show         string         `json:"show"`
-	HoldID       string         `json:"hold"`
-	User         string         `json:"user"`
-	Seats        []string       `json:"seats"`
-	General      map[string]int `json:"general"`
-	Quantity     int            `json:"quantity"`
-	Amount       int64          `json:"amount"`
-	Status       string         `json:"status"`
-	PaymentDueAt int64          `json:"payment_due_at"`
-	CreatedAt    int64          `json:"created_at"`
-	History      []History      `json:"history"`
-	// Attempt is the current (latest) payment attempt, "" before the first.
-	Attempt string `json:"attempt,omitempty"`
-}
+type OrderView = facts.OrderView
 
 // SectionView is one section's counters.
-type SectionView struct {
-	ID        string `json:"id"`
-	Tier      string `json:"tier"`
-	Capacity  int    `json:"capacity"`
-	Available int    `json:"available"`
-	Held      int    `json:"held"`
-	Reserved  int    `json:"reserved"`
-	Sold      int    `json:"sold"`
-}
+type SectionView = facts.SectionView
 
 // ShowView is a shard's part of the show document: the config and the
 // counters of the shard's own sections.
@@ -200,47 +176,24 @@ type Result struct {
 
 // Event types of the order pipeline.
 const (
-	EventCreated          = "created"
-	EventPaymentRequested = "payment_requested"
-	EventPaid             = "paid"
-	EventPaymentFailed    = "payment_failed"
-	EventCancelled        = "cancelled"
-	EventExpired          = "expired"
-	EventRefund           = "refund_requested"
+	EventCreated          = facts.EventCreated
+	EventPaymentRequested = facts.EventPaymentRequested
+	EventPaid             = facts.EventPaid
+	EventPaymentFailed    = facts.EventPaymentFailed
+	EventCancelled        = facts.EventCancelled
+	EventExpired          = facts.EventExpired
+	EventRefund           = facts.EventRefund
 )
 
 // Event is an order event for the outbox. ID is unique and deterministic
 // (order id and the order's event number), so consumers dedupe by it.
-type Event struct {
-	ID       string   `json:"id"`
-	Type     string   `json:"type"`
-	Show     string   `json:"show"`
-	Shard    int      `json:"shard"`
-	OrderID  string   `json:"order"`
-	User     string   `json:"user"`
-	Amount   int64    `json:"amount"`
-	Quantity int      `json:"quantity"`
-	Seats    []string `json:"seats,omitempty"`
-	Token    string   `json:"token,omitempty"`
-	At       int64    `json:"at"`
-	// Attempt is the payment attempt the event is about (payment_requested,
-	// paid, payment_failed, refund_requested): the charge to make, or to
-	// refund, is OrderID+":"+Attempt.
-	Attempt string `json:"attempt,omitempty"`
-	// Inventory is the inventory event of an event of type EventInventory.
-	Inventory *InventoryEvent `json:"inventory,omitempty"`
-	// Hold, Entry and ExpiresAt (Unix ms) name a waitlist offer
-	// (EventWaitlistOffered): the hold made for the entry's user, and when
-	// it lapses.
-	Hold      string `json:"hold,omitempty"`
-	Entry     string `json:"entry,omitempty"`
-	ExpiresAt int64  `json:"expires_at,omitempty"`
-}
+type Event = facts.Event
 
 // Ready is what a batch of Apply calls asks the shell to do.
 type Ready struct {
-	// Records are the commands that changed state, in order, each stamped
-	// with its sequence number. Journal and sync them before answering.
+	// Records are what the commands that changed state decided, in order,
+	// each stamped with its sequence number. Journal and sync them before
+	// answering.
 	Records []Record
 	// Events go to the outbox, in the same write as Records.
 	Events []Event
@@ -255,10 +208,14 @@ type Ready struct {
 	// count, in record order (never from Replay). Publish them only once
 	// the batch is durable.
 	Inventory []InventoryEvent
+	// Rows are the state rows that changed since the last Ready (by Apply,
+	// Replay or ApplyRecord), as of RowsSeq: a checkpoint of the state that
+	// grows with the change, not with the state (see rows.go). Write them
+	// once Records up to RowsSeq are durable; they replace those records.
+	Rows    []facts.Row
+	RowsSeq uint64
 }
 
-// Record is a journaled command with its sequence number (1, 2, ...).
-type Record struct {
-	Seq uint64  `json:"seq"`
-	Cmd Command `json:"cmd"`
-}
+// Record is a journaled state change: the facts one command decided (see
+// package facts), with its sequence number (1, 2, ...).
+type Record = facts.Record

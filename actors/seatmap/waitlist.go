@@ -1,6 +1,10 @@
 package seatmap
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/boxoffice/boxoffice/facts"
+)
 
 // The waitlist: on a sold-out show a user asks for Quantity seats (adjacent
 // in one row when Together; general admission by count) in a section, a
@@ -271,7 +275,7 @@ func (s *Shard) waitlistOffer(c *Command) {
 			}
 			if s.checkLimit(e.user, e.shape.q) != nil {
 				s.dropEntry(e.num)
-				facts(c).Dropped = append(facts(c).Dropped, e.num)
+				roomFactsOf(c).Dropped = append(roomFactsOf(c).Dropped, e.num)
 				offered = true // its group's next entry may fit: look again
 				break
 			}
@@ -280,7 +284,7 @@ func (s *Shard) waitlistOffer(c *Command) {
 				f.General = append(f.General, OfferGA{Section: g.sec.id, N: g.n})
 			}
 			s.makeOffer(e, seats, f.Seats, general, c.Now)
-			facts(c).Offers = append(facts(c).Offers, f)
+			roomFactsOf(c).Offers = append(roomFactsOf(c).Offers, f)
 			offered = true
 			break
 		}
@@ -342,20 +346,23 @@ func (s *Shard) makeOffer(e *wlEntry, seats []uint32, ids []string, general []ga
 	for _, g := range general {
 		qty += g.n
 	}
-	h := &hold{id: e.id + ".offer", user: e.user, seats: seats, seatIDs: ids, general: general, quantity: qty,
-		createdAt: now, expiresAt: now + s.cfg.offerTTLMs()}
+	var amount int64
 	for _, seat := range seats {
 		sec, _ := s.locate(seat)
-		h.amount += sec.price
+		amount += sec.price
 	}
 	for _, g := range general {
-		h.amount += g.sec.price * int64(g.n)
+		amount += g.sec.price * int64(g.n)
 	}
-	s.moveSeats(seats, general, Held, Available)
-	s.holds[h.id] = h
-	s.activeHolds++
-	s.users[h.user] += qty
-	h.tm = s.holdTimers.arm(&h.tmv, h.id, h.expiresAt)
+	// the offer's hold is part of the room's fact (RoomDecided), which
+	// makes it again on replay: not a fact of its own
+	f := facts.Fact{Kind: facts.HoldPlaced, ID: e.id + ".offer", User: e.user, Seats: seats, GA: factParts(general),
+		Quantity: int64(qty), Amount: amount, At: now, Until: now + s.cfg.offerTTLMs()}
+	if err := s.applyHoldPlaced(&f); err != nil {
+		s.badFact("offer to waitlist entry %d: %v", e.num, err)
+		return
+	}
+	h := s.holds[f.ID]
 	w := s.wl
 	w.leave(e, enOffered)
 	e.holdID, e.seats, e.general, e.offerExpiresAt = h.id, ids, generalMap(general), h.expiresAt

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -30,6 +31,12 @@ type Batch struct {
 	// Puts are key/value pairs written in the same atomic batch, readable by
 	// Get (e.g. terminal orders archived with their records).
 	Puts []KV
+	// Rows change the shard's state rows (a nil Value deletes the row), which
+	// then hold its state at RowsSeq: the journal entries up to RowsSeq are
+	// deleted in the same batch. RowsSeq must not be older than the stored
+	// rows seq nor newer than the shard's last entry (this batch's included).
+	Rows    []KV
+	RowsSeq uint64
 }
 
 // KV is one key/value pair of Batch.Puts.
@@ -84,18 +91,18 @@ func (s *Store) commit(batches []Batch, held bool) ([]uint64, *Ticket, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if sz.entries+sz.outbox+sz.puts == 0 {
+	if sz.entries+sz.outbox+sz.puts+sz.rows == 0 {
 		if held {
 			return nil, &Ticket{first: 1, finished: true}, nil
 		}
 		return nil, nil, nil
 	}
-	firstID, ticket, err := s.reserve(batches, sz.outbox, held)
+	firstID, ticket, trims, err := s.reserve(batches, sz.outbox, held)
 	if err != nil {
 		return nil, nil, err
 	}
 	b := s.db.NewBatchWithSize(sz.batchBytes)
-	ids := buildBatch(b, batches, firstID, sz.outbox)
+	ids := buildBatch(b, batches, firstID, sz.outbox, trims)
 	if err := s.commitBatch(b, func() *residue { return commitResidue(batches, ids) }); err != nil {
 		return nil, nil, err // ticket stays in flight: the relay stops below it until Reopen
 	}
@@ -168,6 +175,7 @@ func (s *Store) Abort(t *Ticket) error {
 type commitSize struct {
 	entries, outbox int // journal entries, outbox events
 	puts            int // key/value pairs
+	rows            int // state rows and rows seqs
 	payloadBytes    int // bytes of Data and Outbox
 	batchBytes      int // estimated Pebble batch size
 }
@@ -201,6 +209,16 @@ func checkBatches(batches []Batch) (sz commitSize, err error) {
 			sz.payloadBytes += len(kv.Value)
 			sz.batchBytes += len(kv.Key) + len(kv.Value) + 24
 		}
+		if len(bt.Rows) > 0 || bt.RowsSeq > 0 {
+			if err := checkShard(bt.Shard); err != nil {
+				return sz, err
+			}
+			sz.rows += len(bt.Rows) + 1
+		}
+		for _, kv := range bt.Rows {
+			sz.payloadBytes += len(kv.Value)
+			sz.batchBytes += len(bt.Shard) + len(kv.Key) + len(kv.Value) + 24
+		}
 		sz.entries += len(bt.Entries)
 		sz.outbox += len(bt.Outbox)
 		sz.puts += len(bt.Puts)
@@ -208,23 +226,29 @@ func checkBatches(batches []Batch) (sz commitSize, err error) {
 	return sz, nil
 }
 
-// reserve checks that every batch continues its shard's journal, advances the
-// shards' last seqs and reserves nOutbox ids, all under mu so that two
-// Commits never reserve the same seq or id.
-// The ticket is nil without outbox events unless held.
-func (s *Store) reserve(batches []Batch, nOutbox int, held bool) (firstID uint64, t *Ticket, err error) {
+// trim is the journal range [from, to] a batch's rows make obsolete.
+type trim struct {
+	shard    string
+	from, to uint64
+}
+
+// reserve checks that every batch continues its shard's journal and that
+// its rows seq is in range, advances the shards' last seqs and rows seqs and
+// reserves nOutbox ids, all under mu so that two Commits never reserve the
+// same seq or id. The ticket is nil without outbox events unless held.
+func (s *Store) reserve(batches []Batch, nOutbox int, held bool) (firstID uint64, t *Ticket, trims []trim, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// A Commit may carry several batches of one shard: check them in order
 	// against a small overlay before changing anything.
 	type proposal struct {
-		shard string
-		last  uint64
+		shard      string
+		last, rows uint64
 	}
 	var overlay []proposal
 	for i := range batches {
 		bt := &batches[i]
-		if len(bt.Entries) == 0 {
+		if len(bt.Entries) == 0 && len(bt.Rows) == 0 && bt.RowsSeq == 0 {
 			continue
 		}
 		k := -1
@@ -236,31 +260,48 @@ func (s *Store) reserve(batches []Batch, nOutbox int, held bool) (firstID uint64
 		if k < 0 {
 			last, err := s.lastSeqLocked(bt.Shard)
 			if err != nil {
-				return 0, nil, err
+				return 0, nil, nil, err
 			}
-			overlay = append(overlay, proposal{bt.Shard, last})
+			rows, err := s.rowsSeqLocked(bt.Shard)
+			if err != nil {
+				return 0, nil, nil, err
+			}
+			overlay = append(overlay, proposal{bt.Shard, last, rows})
 			k = len(overlay) - 1
 		}
-		if got := bt.Entries[0].Seq; got != overlay[k].last+1 {
-			return 0, nil, fmt.Errorf("%w: shard %s: first seq %d, want %d",
-				ErrSeqGap, bt.Shard, got, overlay[k].last+1)
+		p := &overlay[k]
+		if len(bt.Entries) > 0 {
+			if got := bt.Entries[0].Seq; got != p.last+1 {
+				return 0, nil, nil, fmt.Errorf("%w: shard %s: first seq %d, want %d", ErrSeqGap, bt.Shard, got, p.last+1)
+			}
+			p.last = bt.Entries[len(bt.Entries)-1].Seq
 		}
-		overlay[k].last = bt.Entries[len(bt.Entries)-1].Seq
+		if len(bt.Rows) > 0 || bt.RowsSeq > 0 {
+			if bt.RowsSeq < p.rows || bt.RowsSeq > p.last {
+				return 0, nil, nil, fmt.Errorf("%w: shard %s: rows at seq %d, stored rows at %d, journal at %d",
+					ErrSeqGap, bt.Shard, bt.RowsSeq, p.rows, p.last)
+			}
+			if bt.RowsSeq > p.rows {
+				trims = append(trims, trim{shard: bt.Shard, from: p.rows + 1, to: bt.RowsSeq})
+			}
+			p.rows = bt.RowsSeq
+		}
 	}
 	for _, p := range overlay {
 		s.lastSeq[p.shard] = p.last
+		s.rowsSeq[p.shard] = p.rows
 	}
 	if nOutbox == 0 {
 		if held {
-			return 0, &Ticket{first: 1, done: true, finished: true}, nil
+			return 0, &Ticket{first: 1, done: true, finished: true}, trims, nil
 		}
-		return 0, nil, nil
+		return 0, nil, trims, nil
 	}
 	firstID = s.nextOutboxID
 	s.nextOutboxID += uint64(nOutbox)
 	t = &Ticket{first: firstID, last: s.nextOutboxID - 1, held: held}
 	s.inflight = append(s.inflight, t)
-	return firstID, t, nil
+	return firstID, t, trims, nil
 }
 
 // complete marks t's Commit done and advances the durable outbox id.
@@ -288,7 +329,7 @@ func (s *Store) advanceLocked() {
 	}
 }
 
-// lastSeqLocked returns the shard's newest journal or snapshot seq, reading
+// lastSeqLocked returns the shard's newest journal, snapshot or rows seq, reading
 // the database on the shard's first use since Open. Requires mu.
 func (s *Store) lastSeqLocked(shard string) (uint64, error) {
 	if last, ok := s.lastSeq[shard]; ok {
@@ -315,13 +356,50 @@ func (s *Store) lastSeqLocked(shard string) (uint64, error) {
 	if err := it.Close(); err != nil {
 		return 0, err
 	}
+	rows, err := s.rowsSeqLocked(shard)
+	if err != nil {
+		return 0, err
+	}
+	last = max(last, rows)
 	s.lastSeq[shard] = last
 	return last, nil
 }
 
-// buildBatch writes the journal, outbox and key/value keys of batches into b
-// and returns the outbox ids, starting at firstID.
-func buildBatch(b *pebble.Batch, batches []Batch, firstID uint64, nOutbox int) []uint64 {
+// rowsSeqLocked returns the seq the shard's state rows are at (0: none),
+// reading the database on the shard's first use since Open. Requires mu.
+func (s *Store) rowsSeqLocked(shard string) (uint64, error) {
+	if q, ok := s.rowsSeq[shard]; ok {
+		return q, nil
+	}
+	q, err := readRowsSeq(s.db, shard)
+	if err != nil {
+		return 0, err
+	}
+	s.rowsSeq[shard] = q
+	return q, nil
+}
+
+// readRowsSeq reads the shard's rows seq (0 when it has no rows).
+func readRowsSeq(r pebble.Reader, shard string) (uint64, error) {
+	val, closer, err := r.Get(rowsSeqKey(shard))
+	if isNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	q, err := decodeSeq(val)
+	if err != nil {
+		return 0, fmt.Errorf("rows seq of %s: %w", shard, err)
+	}
+	return q, nil
+}
+
+// buildBatch writes the journal, outbox, key/value and row keys of batches
+// into b, and the journal deletions of trims, and returns the outbox ids,
+// starting at firstID.
+func buildBatch(b *pebble.Batch, batches []Batch, firstID uint64, nOutbox int, trims []trim) []uint64 {
 	var ids []uint64
 	if nOutbox > 0 {
 		ids = make([]uint64, 0, nOutbox)
@@ -350,6 +428,22 @@ func buildBatch(b *pebble.Batch, batches []Batch, firstID uint64, nOutbox int) [
 			key = append(append(key[:0], prefixKV), kv.Key...)
 			_ = b.Set(key, kv.Value, nil)
 		}
+		for _, kv := range bt.Rows {
+			key = appendRowKey(key[:0], bt.Shard, kv.Key)
+			if kv.Value == nil {
+				_ = b.Delete(key, nil)
+			} else {
+				_ = b.Set(key, kv.Value, nil)
+			}
+		}
+		if len(bt.Rows) > 0 || bt.RowsSeq > 0 {
+			_ = b.Set(rowsSeqKey(bt.Shard), binary.BigEndian.AppendUint64(nil, bt.RowsSeq), nil)
+		}
+	}
+	for _, t := range trims {
+		// one range per Commit, never overlapping the last: the journal's
+		// range tombstones stay few and disjoint
+		_ = b.DeleteRange(appendJournalKey(nil, t.shard, t.from), appendJournalKey(nil, t.shard, t.to+1), nil)
 	}
 	return ids
 }

@@ -13,8 +13,14 @@
 //     Commits from many shard actors share WAL syncs (Pebble group commit).
 //   - A Commit that returned nil survives a crash (unless Options.NoSync).
 //   - Journal entries of a shard are contiguous: each Commit must continue the
-//     shard's journal at last+1, where last is the newest journal entry or
-//     snapshot seq. A gap, rewind or duplicate is refused with ErrSeqGap, which
+//     shard's journal at last+1, where last is the newest journal entry,
+//     snapshot or rows seq.
+//   - State rows (Batch.Rows) are the shard's state at Batch.RowsSeq, kept
+//     incrementally: each Commit applies the changed rows, moves the rows seq
+//     and deletes the journal entries up to it, atomically with its own
+//     entries. LoadState hands out the rows and the entries after them: a
+//     shard's state costs no full snapshot, ever. ReplaceState writes a whole
+//     state (a shard restored from elsewhere, or taken over from a snapshot). A gap, rewind or duplicate is refused with ErrSeqGap, which
 //     also catches two activations of one shard writing on the same node.
 //   - Outbox ids are assigned in Commit order, never reused across restarts
 //     (as long as an id was made durable, acknowledged or deleted), and handed
@@ -38,7 +44,12 @@
 //     SaveSnapshot and DeleteShard for one shard must not run concurrently.
 //     Different shards may commit concurrently.
 //   - A shard that restores a newer state from elsewhere (Redis) must
-//     SaveSnapshot that state before committing entries after it.
+//     SaveSnapshot or ReplaceState that state before committing entries after it.
+//   - Rows given with a Commit describe the state at RowsSeq, which must be
+//     durable already (entries of an earlier Commit, or of this one) and not
+//     older than the stored rows seq. Rows that are not durable-backed must
+//     never be given: a failed Commit's entries are deleted by Reopen, its
+//     rows are not (they are the state of its RowsSeq, already durable).
 //   - On an ErrFailed error, call Reopen (retry it while it fails, e.g. until
 //     disk space is freed) and reload every shard from the store: never use
 //     data read from the store before the failure, nor state built on a write
@@ -59,7 +70,9 @@
 // byte order is numeric order:
 //
 //	'j' len shard seq(8)  -> journal entry
-//	's' len shard         -> seq(8) snapshot
+//	's' len shard         -> seq(8) snapshot (whole state, the format before rows)
+//	'r' len shard key     -> state row (Batch.Rows: the shard's state, kept incrementally)
+//	'q' len shard         -> seq(8): the state rows are the state at this seq
 //	'o' id(8)             -> 0xb1 len shard seq(8) event (origin header; ids
 //	                         below meta outbox.header-from: the bare event)
 //	'm' name              -> store metadata (highest acknowledged outbox id,

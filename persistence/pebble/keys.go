@@ -12,6 +12,8 @@ const (
 	prefixOutbox   byte = 'o'
 	prefixMeta     byte = 'm'
 	prefixKV       byte = 'k'
+	prefixRows     byte = 'r'
+	prefixRowsSeq  byte = 'q'
 )
 
 // maxShardLen bounds shard names; identities are short ("show/<id>/<n>").
@@ -42,6 +44,15 @@ func appendShardPrefix(dst []byte, kind byte, shard string) []byte {
 func appendJournalKey(dst []byte, shard string, seq uint64) []byte {
 	dst = appendShardPrefix(dst, prefixJournal, shard)
 	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+func appendRowKey(dst []byte, shard, key string) []byte {
+	dst = appendShardPrefix(dst, prefixRows, shard)
+	return append(dst, key...)
+}
+
+func rowsSeqKey(shard string) []byte {
+	return appendShardPrefix(nil, prefixRowsSeq, shard)
 }
 
 func snapshotKey(shard string) []byte {

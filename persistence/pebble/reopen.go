@@ -147,6 +147,7 @@ func (s *Store) resetState(scan outboxScan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastSeq = make(map[string]uint64)
+	s.rowsSeq = make(map[string]uint64)
 	// Commits that had not completed have failed (none runs now): their
 	// entries are purged. Completed ones stay, held ones keep blocking the
 	// relay until released.

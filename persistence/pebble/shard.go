@@ -10,27 +10,140 @@ import (
 )
 
 // LoadShard returns the shard's latest snapshot (nil if none), its seq (0 if
-// none) and every journal entry after it, in seq order. It reads one
-// consistent Pebble snapshot. Data slices are the caller's.
+// none) and every journal entry after it (and after the state rows' seq), in
+// seq order. It reads one consistent Pebble snapshot. Data slices are the
+// caller's. A shard kept as state rows needs LoadState.
 func (s *Store) LoadShard(shard string) (snap []byte, snapSeq uint64, entries []Entry, err error) {
+	st, err := s.LoadState(shard, nil)
+	return st.Snapshot, st.SnapshotSeq, st.Entries, err
+}
+
+// State is what LoadState read of a shard besides its rows.
+type State struct {
+	Snapshot    []byte  // the snapshot of the format before rows, or nil
+	SnapshotSeq uint64  // its seq (0: none)
+	RowsSeq     uint64  // the seq of the state rows (0: none)
+	Entries     []Entry // every journal entry after max(SnapshotSeq, RowsSeq), in order
+}
+
+// LoadState reads the shard from one consistent Pebble snapshot: it calls
+// row (unless nil) with each state row, in key order (key and value are
+// valid during the call only), and returns the snapshot, the seqs and the
+// journal entries after them (copies).
+func (s *Store) LoadState(shard string, row func(key string, value []byte) error) (State, error) {
 	if err := checkShard(shard); err != nil {
-		return nil, 0, nil, err
+		return State{}, err
 	}
 	if err := s.begin(); err != nil {
-		return nil, 0, nil, err
+		return State{}, err
 	}
 	defer s.end()
 	view := s.db.NewSnapshot()
 	defer view.Close()
-	snapSeq, snap, err = s.readSnapshot(view, shard, true)
-	if err != nil {
-		return nil, 0, nil, err
+	var st State
+	var err error
+	st.SnapshotSeq, st.Snapshot, err = s.readSnapshot(view, shard, true)
+	if err == nil {
+		st.RowsSeq, err = readRowsSeq(view, shard)
 	}
-	entries, err = readJournal(view, shard, snapSeq)
+	if err == nil && row != nil {
+		err = scanRows(view, shard, row)
+	}
+	if err == nil {
+		st.Entries, err = readJournal(view, shard, max(st.SnapshotSeq, st.RowsSeq))
+	}
 	if err = s.afterRead(err); err != nil {
-		return nil, 0, nil, err
+		return State{}, err
 	}
-	return snap, snapSeq, entries, nil
+	return st, nil
+}
+
+// scanRows calls fn with each state row of the shard, in key order.
+func scanRows(r pebble.Reader, shard string, fn func(key string, value []byte) error) error {
+	prefix := appendShardPrefix(nil, prefixRows, shard)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		val, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(string(it.Key()[len(prefix):]), val)
+		}
+		if err != nil {
+			_ = it.Close()
+			return err
+		}
+	}
+	return it.Close()
+}
+
+// ReplaceState stores rows as the shard's whole state at seq, in one synced
+// batch: every other state row and the snapshot go, and the journal entries
+// <= seq. seq may be past the journal's end (a state restored from
+// elsewhere): the next Commit then continues at seq+1. A state older than
+// the stored rows is refused (ErrStaleSnapshot). Like SaveSnapshot, a failed
+// ReplaceState is not undone by Reopen: the shard then has the new state or
+// the old one with its journal.
+func (s *Store) ReplaceState(shard string, seq uint64, rows []KV) error {
+	if err := checkShard(shard); err != nil {
+		return err
+	}
+	if err := s.begin(); err != nil {
+		return err
+	}
+	defer s.end()
+	if err := s.advanceForState(shard, seq); err != nil {
+		return err
+	}
+	size := 64
+	for _, r := range rows {
+		size += len(shard) + len(r.Key) + len(r.Value) + 24
+	}
+	b := s.db.NewBatchWithSize(size)
+	rp := appendShardPrefix(nil, prefixRows, shard)
+	_ = b.DeleteRange(rp, prefixEnd(rp), nil)
+	_ = b.Delete(snapshotKey(shard), nil)
+	jp := appendShardPrefix(nil, prefixJournal, shard)
+	end := prefixEnd(jp)
+	if seq < math.MaxUint64 {
+		end = binary.BigEndian.AppendUint64(slices.Clip(jp), seq+1)
+	}
+	_ = b.DeleteRange(jp, end, nil)
+	key := make([]byte, 0, 64)
+	for _, r := range rows {
+		if r.Value != nil {
+			key = appendRowKey(key[:0], shard, r.Key)
+			_ = b.Set(key, r.Value, nil)
+		}
+	}
+	_ = b.Set(rowsSeqKey(shard), binary.BigEndian.AppendUint64(nil, seq), nil)
+	if err := s.commitBatch(b, nil); err != nil {
+		return err
+	}
+	s.metrics.snapshots.Add(1)
+	return nil
+}
+
+// advanceForState refuses a state older than the stored rows and moves the
+// shard's last seq to at least seq and its rows seq to seq.
+func (s *Store) advanceForState(shard string, seq uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows, err := s.rowsSeqLocked(shard)
+	if err != nil {
+		return err
+	}
+	if seq < rows {
+		return fmt.Errorf("%w: shard %s: rows at %d, given %d", ErrStaleSnapshot, shard, rows, seq)
+	}
+	last, err := s.lastSeqLocked(shard)
+	if err != nil {
+		return err
+	}
+	s.lastSeq[shard] = max(last, seq)
+	s.rowsSeq[shard] = seq
+	return nil
 }
 
 // readSnapshot reads the shard's snapshot seq and, if withData, a copy of its
@@ -136,7 +249,8 @@ func (s *Store) advanceForSnapshot(shard string, seq uint64) error {
 	return nil
 }
 
-// Shards returns, sorted, every shard that has a journal entry or snapshot.
+// Shards returns, sorted, every shard that has a journal entry, snapshot or
+// state rows.
 func (s *Store) Shards() ([]string, error) {
 	if err := s.begin(); err != nil {
 		return nil, err
@@ -145,7 +259,7 @@ func (s *Store) Shards() ([]string, error) {
 	view := s.db.NewSnapshot()
 	defer view.Close()
 	var shards []string
-	for _, kind := range []byte{prefixJournal, prefixSnapshot} {
+	for _, kind := range []byte{prefixJournal, prefixSnapshot, prefixRowsSeq} {
 		var err error
 		if shards, err = appendShards(shards, view, kind); err != nil {
 			return nil, err
@@ -178,7 +292,8 @@ func appendShards(shards []string, r pebble.Reader, kind byte) ([]string, error)
 	return shards, it.Close()
 }
 
-// DeleteShard deletes the shard's journal and snapshot in one synced batch.
+// DeleteShard deletes the shard's journal, snapshot and state rows in one
+// synced batch.
 // The shard's next Commit starts again at seq 1. A failed DeleteShard is not
 // undone by Reopen; the caller repeats it.
 func (s *Store) DeleteShard(shard string) error {
@@ -190,14 +305,18 @@ func (s *Store) DeleteShard(shard string) error {
 	}
 	defer s.end()
 	prefix := appendShardPrefix(nil, prefixJournal, shard)
+	rp := appendShardPrefix(nil, prefixRows, shard)
 	b := s.db.NewBatch()
 	_ = b.DeleteRange(prefix, prefixEnd(prefix), nil)
+	_ = b.DeleteRange(rp, prefixEnd(rp), nil)
 	_ = b.Delete(snapshotKey(shard), nil)
+	_ = b.Delete(rowsSeqKey(shard), nil)
 	if err := s.commitBatch(b, nil); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	delete(s.lastSeq, shard)
+	delete(s.rowsSeq, shard)
 	s.mu.Unlock()
 	return nil
 }
@@ -224,6 +343,13 @@ func (s *Store) DropShardAfter(shard string, seq uint64) error {
 	}
 	if snapSeq > seq {
 		return fmt.Errorf("%w: shard %s: snapshot at %d, drop after %d", ErrBelowSnapshot, shard, snapSeq, seq)
+	}
+	rowsSeq, err := readRowsSeq(s.db, shard)
+	if err != nil {
+		return err
+	}
+	if rowsSeq > seq {
+		return fmt.Errorf("%w: shard %s: state rows at %d, drop after %d", ErrBelowSnapshot, shard, rowsSeq, seq)
 	}
 	ids, err := s.outboxOf(shard, seq)
 	if err != nil {

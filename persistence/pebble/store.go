@@ -56,6 +56,9 @@ type Store struct {
 	// lastSeq is the newest journal or snapshot seq per shard, loaded lazily
 	// from the database on a shard's first write since Open or Reopen.
 	lastSeq map[string]uint64
+	// rowsSeq is the seq of each shard's state rows (0: none), loaded lazily
+	// like lastSeq.
+	rowsSeq map[string]uint64
 	// nextOutboxID is the next outbox id to assign.
 	nextOutboxID uint64
 	// inflight holds, in id order, the outbox id ranges of Commits that have
@@ -102,6 +105,7 @@ func Open(opt Options) (*Store, error) {
 		wo:        pebble.Sync,
 		log:       log,
 		lastSeq:   make(map[string]uint64),
+		rowsSeq:   make(map[string]uint64),
 		kvPending: make(map[string]*pendingPut),
 	}
 	if opt.NoSync {

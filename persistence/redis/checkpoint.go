@@ -93,6 +93,23 @@ type Checkpoint struct {
 	// events of the entries after it (their writer's journal never got
 	// them). Stored only if the checkpoint is accepted.
 	EventsSeq uint64
+	// Rows, with RowsSeq > 0, change the shard's state rows (a nil Value
+	// deletes a row), which then hold its state at RowsSeq: the log keeps
+	// the entries after RowsSeq only (the stored snapshot seq becomes
+	// RowsSeq). RowsSeq must lie between the stored snapshot seq and the seq
+	// after the checkpoint's entries, and the shard must not hold a whole
+	// snapshot (ErrWholeSnapshot: Seed first). Rows travel in the
+	// checkpoint's last call, whatever their size, so they apply atomically
+	// with the trim of the log. Not with Snapshot.
+	Rows    []Row
+	RowsSeq uint64
+}
+
+// Row is one state row: a key unique within the shard and its value (nil:
+// delete the row).
+type Row struct {
+	Key   string
+	Value []byte
 }
 
 // Apply applies several shards' checkpoints in one round trip per Redis
@@ -176,6 +193,8 @@ func (c *Client) applyResult(cp Checkpoint, cl *call) error {
 	case 1:
 		c.met.fenced.Add(1)
 		return &FencedError{Shard: cp.Shard, Epoch: cp.Epoch, Stored: joinEpoch(uint64(res[1]), uint64(res[2]))}
+	case 3:
+		return fmt.Errorf("%w: %s (stored snapshot at %d)", ErrWholeSnapshot, cp.Shard, res[2])
 	case 2:
 		c.met.gaps.Add(1)
 		first := uint64(0)
@@ -228,13 +247,17 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 		}
 		var counts map[string]string
 		var archive []any
+		var rows rowArgs
 		if p == len(ranges)-1 {
 			counts = cp.Counts
 			if len(arch) > 0 {
 				archive = arch[0]
 			}
+			if len(arch) <= 1 {
+				rows = rowArgs{rows: cp.Rows, seq: cp.RowsSeq}
+			}
 		}
-		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, p > 0, 0, cp.EventsSeq, cp.LeaseTTL), group: cp.Shard})
+		calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, ents, snap, cp.SnapshotSeq, counts, archive, rows, p > 0, 0, cp.EventsSeq, cp.LeaseTTL), group: cp.Shard})
 	}
 	if len(arch) > 1 {
 		reached := uint64(0) // the seq the calls before reach
@@ -243,8 +266,12 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 		} else if cp.Snapshot != nil {
 			reached = cp.SnapshotSeq
 		}
-		for _, a := range arch[1:] {
-			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, true, reached, cp.EventsSeq, cp.LeaseTTL), group: cp.Shard})
+		for i, a := range arch[1:] {
+			var rows rowArgs
+			if i == len(arch)-2 { // the last call
+				rows = rowArgs{rows: cp.Rows, seq: cp.RowsSeq}
+			}
+			calls = append(calls, &call{script: c.scr.apply, keys: keys, args: applyArgs(ctr, nonce, nil, nil, 0, nil, a, rows, true, reached, cp.EventsSeq, cp.LeaseTTL), group: cp.Shard})
 		}
 	}
 	return calls, nil
@@ -291,6 +318,12 @@ func (cp Checkpoint) validate() error {
 	if cp.Snapshot == nil && cp.SnapshotSeq != 0 {
 		return fmt.Errorf("%w: %s: SnapshotSeq %d without Snapshot", ErrBadCheckpoint, cp.Shard, cp.SnapshotSeq)
 	}
+	if len(cp.Rows) > 0 && cp.RowsSeq == 0 {
+		return fmt.Errorf("%w: %s: rows without a RowsSeq", ErrBadCheckpoint, cp.Shard)
+	}
+	if cp.RowsSeq > 0 && cp.Snapshot != nil {
+		return fmt.Errorf("%w: %s: rows and a snapshot in one checkpoint", ErrBadCheckpoint, cp.Shard)
+	}
 	for i, e := range cp.Entries {
 		if e.Seq == 0 || (i > 0 && e.Seq != cp.Entries[i-1].Seq+1) {
 			return fmt.Errorf("%w: %s: entry %d has seq %d, entries must be consecutive from 1 on", ErrBadCheckpoint, cp.Shard, i, e.Seq)
@@ -319,11 +352,17 @@ func splitEntries(ents []Entry, maxN, maxBytes int) [][2]int {
 	return append(out, [2]int{from, len(ents)})
 }
 
-// applyArgs lays out ARGV for applyLua. archive holds id/JSON pairs;
+// rowArgs are the state rows of a call (in its last call only).
+type rowArgs struct {
+	rows []Row
+	seq  uint64
+}
+
+// applyArgs lays out ARGV for applyLua. archive holds id/value pairs;
 // reached is, for a continuation without entries, the seq the calls before
 // it reach; evSeq (EventsSeq) is the last argument but one, lease (ms, 0:
 // none) always the last.
-func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, cont bool, reached, evSeq uint64, lease time.Duration) []any {
+func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, counts map[string]string, archive []any, rows rowArgs, cont bool, reached, evSeq uint64, lease time.Duration) []any {
 	first := uint64(0)
 	if len(ents) > 0 {
 		first = ents[0].Seq
@@ -344,8 +383,8 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 			last = reached
 		}
 	}
-	args := make([]any, 0, 12+len(ents)+2*len(counts)+len(archive))
-	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last, len(archive)/2)
+	args := make([]any, 0, 14+len(ents)+2*len(counts)+len(archive)+2*len(rows.rows))
+	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last, len(archive)/2, len(rows.rows), rows.seq)
 	for _, e := range ents {
 		args = append(args, e.Data)
 	}
@@ -353,5 +392,12 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 		args = append(args, f, v)
 	}
 	args = append(args, archive...)
+	for _, r := range rows.rows {
+		v := r.Value
+		if v == nil {
+			v = []byte{} // the script reads an empty value as a deletion
+		}
+		args = append(args, r.Key, v)
+	}
 	return append(args, evSeq, lease.Milliseconds())
 }

@@ -29,8 +29,11 @@
 //     Redis node (EVALSHA). Scripts are loaded at Open and reloaded, and the
 //     affected calls retried, after NOSCRIPT (Redis restarted or SCRIPT
 //     FLUSH).
-//   - Load reads epoch, seq, snapshot and journal in one script: a
-//     consistent view.
+//   - Load reads epoch, seq, snapshot and journal in one script, then the
+//     state rows by HSCAN in chunks, and checks nothing was written meanwhile:
+//     a consistent view. LoadMeta reads where a shard is, without its state.
+//   - Seed replaces a shard's whole state by rows, staged over several calls
+//     and swapped in by one, under the epoch check.
 //   - A checkpoint's Archive (terminal orders by id) is written by the same
 //     script, under the same epoch and seq checks: stored only if the
 //     checkpoint is accepted. Archived reads one.
@@ -86,8 +89,11 @@
 //   - With WaitReplicas, on ErrNotReplicated decide: accept the weaker
 //     guarantee, or keep the checkpoint pending and resend it (a recognised
 //     retry, WAIT again) until it is acknowledged.
-//   - Send snapshots often enough to bound the journal: Redis keeps every
-//     entry after the last snapshot, and Load returns them all in one reply.
+//   - Bound the journal: Redis keeps every entry after the last snapshot or
+//     state rows (Checkpoint.Rows, RowsSeq), and Load returns them all in one
+//     reply. State rows cost what changed; a whole snapshot costs the state.
+//   - Checkpoints that carry rows need a shard without a whole snapshot: Seed
+//     its whole state as rows first (ErrWholeSnapshot tells).
 //   - While !Healthy() (or on ErrUnavailable), queue checkpoints instead of
 //     calling Apply; on recovery, resend them in seq order (GapError tells
 //     where to start).
@@ -109,7 +115,9 @@
 // {show:SHOW:shard:N}, with the same suffixes but :config):
 //
 //	{show:ID}:meta     hash: ctr nonce (epoch), snapseq, wctr wnonce (last writer), countsseq, evseq
-//	{show:ID}:snap     string: the newest snapshot
+//	{show:ID}:snap     string: a whole snapshot at snapseq (the format before state rows)
+//	{show:ID}:rows     hash: state rows (row key -> value): the state at snapseq, kept incrementally
+//	{show:ID}:stage    hash: rows of a whole state being seeded (Seed), swapped into rows at the end
 //	{show:ID}:log      list: journal entries snapseq+1 .. seq; seq = snapseq + its length
 //	{show:ID}:counts   hash: read model
 //	{show:ID}:archive  hash: order id -> terminal order (JSON)

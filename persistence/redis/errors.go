@@ -35,6 +35,10 @@ var (
 	ErrBadWebhookID = errors.New("redis: bad webhook id")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("redis: client closed")
+	// ErrWholeSnapshot: a checkpoint brought state rows to a shard whose
+	// stored state is a whole snapshot (the format before rows); nothing was
+	// written. Seed the shard's rows first.
+	ErrWholeSnapshot = errors.New("redis: the stored state is a whole snapshot; seed state rows first")
 )
 
 // FencedError is returned when a checkpoint's epoch differs from the stored

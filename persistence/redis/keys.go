@@ -14,11 +14,13 @@ type shardKeys struct {
 	counts  string // hash: read model, section id -> "available,held,reserved,sold", "totals"
 	archive string // hash: order id -> terminal order (JSON)
 	lease   string // string "ctr:nonce" of the owning activation, with a PX expiry
+	rows    string // hash: state rows (row key -> value), the state at snapseq
+	stage   string // hash: rows of a whole state being seeded (Seed)
 }
 
 // list returns the keys in the order applyLua expects them.
 func (k shardKeys) list() []string {
-	return []string{k.meta, k.snap, k.log, k.counts, k.archive, k.lease}
+	return []string{k.meta, k.snap, k.log, k.counts, k.archive, k.lease, k.rows}
 }
 
 // maxShowID is the longest show id.
@@ -72,7 +74,8 @@ func keysOf(shard string) (shardKeys, error) {
 	if err != nil {
 		return shardKeys{}, err
 	}
-	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts", archive: tag + ":archive", lease: tag + ":lease"}, nil
+	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts",
+		archive: tag + ":archive", lease: tag + ":lease", rows: tag + ":rows", stage: tag + ":stage"}, nil
 }
 
 // configKey returns the key of a show's registered configuration.

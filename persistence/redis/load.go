@@ -9,7 +9,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// State is a shard as stored in Redis.
+// State is a shard as stored in Redis: its state at SnapshotSeq (a whole
+// Snapshot, of the format before rows, or else its state Rows), and the
+// entries after it.
 type State struct {
 	Epoch       uint64 // the current epoch (0: never activated)
 	Seq         uint64 // the newest stored seq (0: nothing stored)
@@ -22,12 +24,31 @@ type State struct {
 	// EventsSeq is the highest Checkpoint.EventsSeq accepted: the events
 	// of the records up to it are in their writers' outboxes.
 	EventsSeq uint64
+	// Rows are the state rows at SnapshotSeq (when there is no Snapshot).
+	Rows []Row
+	// HasSnapshot: a whole snapshot is stored (LoadMeta leaves Snapshot nil).
+	HasSnapshot bool
 }
 
+// rowsScanCount is how many rows one HSCAN asks for.
+const rowsScanCount = 32768
+
 // Load reads a shard's epoch, seq, snapshot and the entries after it in one
-// script, so the parts are consistent with each other. A shard Redis never
+// script, then its state rows (HSCAN, in chunks, so Redis is never blocked
+// for the whole of a big show), and checks that nothing was written
+// meanwhile (else it reads again, at most three times). A shard Redis never
 // saw loads as the zero State.
 func (c *Client) Load(ctx context.Context, shard string) (State, error) {
+	return c.load(ctx, shard, true)
+}
+
+// LoadLog is Load without the state rows: epoch, seqs, a whole snapshot if
+// stored, and the entries after it (what a node that has the rows needs).
+func (c *Client) LoadLog(ctx context.Context, shard string) (State, error) {
+	return c.load(ctx, shard, false)
+}
+
+func (c *Client) load(ctx context.Context, shard string, withRows bool) (State, error) {
 	if c.closed.Load() {
 		return State{}, ErrClosed
 	}
@@ -35,13 +56,104 @@ func (c *Client) Load(ctx context.Context, shard string) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	cl := &call{script: c.scr.load, keys: []string{k.meta, k.snap, k.log}, group: shard}
+	for try := 0; ; try++ {
+		cl := &call{script: c.scr.load, keys: []string{k.meta, k.snap, k.log}, group: shard}
+		c.run(ctx, []*call{cl})
+		res, err := cl.cmd.Slice()
+		if err != nil {
+			return State{}, fmt.Errorf("redis: load %s: %w", shard, err)
+		}
+		st, err := parseState(shard, res)
+		if err != nil || st.Snapshot != nil || !withRows {
+			return st, err
+		}
+		if st.Rows, err = c.scanRows(ctx, k.rows); err != nil {
+			return State{}, fmt.Errorf("redis: load %s rows: %w", shard, err)
+		}
+		now, err := c.LoadMeta(ctx, shard)
+		if err != nil {
+			return State{}, err
+		}
+		if now.Epoch == st.Epoch && now.Seq == st.Seq && now.SnapshotSeq == st.SnapshotSeq && !now.HasSnapshot {
+			return st, nil
+		}
+		if try == 2 {
+			return State{}, fmt.Errorf("redis: load %s: written to while read, three times", shard)
+		}
+	}
+}
+
+// scanRows reads a rows hash in chunks.
+func (c *Client) scanRows(ctx context.Context, key string) ([]Row, error) {
+	if !c.healthy.Load() {
+		return nil, ErrUnavailable
+	}
+	var rows []Row
+	var cursor uint64
+	for {
+		kv, next, err := c.rdb.HScan(ctx, key, cursor, "", rowsScanCount).Result()
+		if err != nil {
+			if isNetworkError(err) {
+				c.reportDown(err)
+			}
+			return nil, err
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			rows = append(rows, Row{Key: kv[i], Value: []byte(kv[i+1])})
+		}
+		if cursor = next; cursor == 0 {
+			return dedupeRows(rows), nil
+		}
+	}
+}
+
+// dedupeRows drops the repeats HSCAN may return (a hash that was resized
+// during the scan), keeping the last.
+func dedupeRows(rows []Row) []Row {
+	seen := make(map[string]int, len(rows)) // sized: a big show's map grows no more
+	out := rows[:0]
+	for _, r := range rows {
+		if i, dup := seen[r.Key]; dup {
+			out[i] = r
+			continue
+		}
+		seen[r.Key] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// LoadMeta reads where a shard is (epoch, seq, snapshot seq, whether a whole
+// snapshot is stored) without its state: one small script.
+func (c *Client) LoadMeta(ctx context.Context, shard string) (State, error) {
+	if c.closed.Load() {
+		return State{}, ErrClosed
+	}
+	k, err := keysOf(shard)
+	if err != nil {
+		return State{}, err
+	}
+	cl := &call{script: c.scr.meta, keys: []string{k.meta, k.snap, k.log}, group: shard}
 	c.run(ctx, []*call{cl})
 	res, err := cl.cmd.Slice()
 	if err != nil {
-		return State{}, fmt.Errorf("redis: load %s: %w", shard, err)
+		return State{}, fmt.Errorf("redis: meta %s: %w", shard, err)
 	}
-	return parseState(shard, res)
+	if len(res) != 5 {
+		return State{}, fmt.Errorf("redis: meta %s: unexpected reply of %d elements", shard, len(res))
+	}
+	var nums [3]uint64
+	for i := range nums {
+		s, _ := res[i].(string)
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return State{}, fmt.Errorf("%w: %s: field %d is %q", ErrCorrupt, shard, i, res[i])
+		}
+		nums[i] = n
+	}
+	logLen, _ := res[3].(int64)
+	exists, _ := res[4].(int64)
+	return State{Epoch: joinEpoch(nums[0], nums[1]), SnapshotSeq: nums[2], Seq: nums[2] + uint64(logLen), HasSnapshot: exists == 1}, nil
 }
 
 // parseState decodes loadLua's reply.
@@ -78,7 +190,7 @@ func parseState(shard string, res []any) (State, error) {
 	}
 	st.EventsSeq = ev
 	if s, ok := res[3].(string); ok {
-		st.Snapshot = []byte(s)
+		st.Snapshot, st.HasSnapshot = []byte(s), true
 	}
 	log, _ := res[4].([]any)
 	st.Seq = st.SnapshotSeq + uint64(len(log))

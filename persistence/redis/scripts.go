@@ -50,21 +50,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 
 return 0
 `
 
-// applyLua: KEYS meta snap log counts archive lease;
-// ARGV ctr nonce first n kind snapSeq snap nCounts last nArchive, then n
-// entries, then nCounts field/value pairs, then nArchive order id/JSON
-// pairs, then EventsSeq (stored as evseq when above the stored one, once
-// every check passed), then the lease TTL in ms ('0': leave the lease alone; else, once
-// the epoch check passed, the lease is set to "ctr:nonce" for that long). kind is '1' with a snapshot, '2' for a continuation (a later call
+// applyLua: KEYS meta snap log counts archive lease rows;
+// ARGV ctr nonce first n kind snapSeq snap nCounts last nArchive nRows
+// rowsSeq, then n entries, then nCounts field/value pairs, then nArchive
+// order id/value pairs, then nRows state row key/value pairs (an empty value
+// deletes the row), then EventsSeq (stored as evseq when above the stored
+// one, once every check passed), then the lease TTL in ms ('0': leave the
+// lease alone; else, once the epoch check passed, the lease is set to
+// "ctr:nonce" for that long). kind is '1' with a snapshot, '2' for a
+// continuation (a later call
 // of a split checkpoint), '0' otherwise; last is first+n-1 (for a
 // continuation without entries: the seq the calls before it reached, 0 if
-// none). Numbers are canonical decimal strings, so stored values are
-// compared and copied as strings, not formatted in Lua. The stored seq is
-// snapseq + LLEN(log), so the common call (entries of the activation that
-// wrote last, no snapshot, no counts, no archive) makes a single write: the
-// RPUSH. Returns {0, seq, snapseq} applied, {1, storedCtr, storedNonce}
-// fenced, {2, seq, snapseq, wctr, wnonce} gap (nothing written; w* the last
-// writer).
+// none); rowsSeq > 0 says the rows bring the state rows to that seq. Numbers
+// are canonical decimal strings, so stored values are compared and copied as
+// strings, not formatted in Lua. The stored seq is snapseq + LLEN(log), so
+// the common call (entries of the activation that wrote last, no snapshot,
+// no counts, no archive, no rows) makes a single write: the RPUSH. Returns
+// {0, seq, snapseq} applied, {1, storedCtr, storedNonce} fenced, {2, seq,
+// snapseq, wctr, wnonce} gap (nothing written; w* the last writer), {3, seq,
+// snapseq} rows refused: the stored state is a whole snapshot (seed rows
+// first).
 //
 // The snapshot (at snapSeq) comes before the entries (the client drops
 // entries <= snapSeq: the snapshot covers them). Everything is checked before
@@ -72,13 +77,17 @@ return 0
 //   - the epoch (ctr, nonce) must be the stored one;
 //   - a snapshot newer than the stored seq replaces everything (catch-up); one
 //     at or after the stored snapshot replaces it and trims the journal; an
-//     older one is ignored;
+//     older one is ignored; a snapshot replaces the state rows;
 //   - the entries must start at or before seq+1 (after the snapshot); entries
 //     at or before seq are allowed only from the activation that last wrote
 //     (a retry) and are skipped;
 //   - a continuation is applied only if its activation last wrote and, when
 //     it has no entries, the stored seq reached last, i.e. the calls before
-//     it were applied (they are refused alike otherwise).
+//     it were applied (they are refused alike otherwise);
+//   - rows need rowsSeq between snapseq and the seq after the entries, and
+//     no stored snapshot; they are applied after the entries, then the log
+//     is trimmed to the entries after rowsSeq and snapseq becomes rowsSeq
+//     (the state is the rows at snapseq plus the log).
 //
 // The archive pairs are HSET into the archive hash once all checks passed.
 const applyLua = `
@@ -91,6 +100,7 @@ local base = tonumber(m[3] or 0)
 local seq = base + redis.call('LLEN', logk)
 local same = m[4] == ARGV[1] and m[5] == ARGV[2]
 local first, n, kind = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local nr, rseq = tonumber(ARGV[11]), tonumber(ARGV[12])
 local gap = {2, seq, base, tonumber(m[4] or 0), tonumber(m[5] or 0)}
 if kind == '2' and (not same or (n == 0 and tonumber(ARGV[9]) > seq)) then return gap end
 local snap, after, pseq = 0, seq, 0
@@ -99,21 +109,28 @@ if kind == '1' then
   if pseq > seq then snap, after = 1, pseq elseif pseq >= base then snap = 2 end
 end
 if n > 0 and (first > after + 1 or (first <= after and not same)) then return gap end
+local last = first + n - 1
+if nr > 0 or rseq > 0 then
+  local top = after
+  if n > 0 and last > top then top = last end
+  if rseq < base or rseq > top then return gap end
+  if snap == 0 and redis.call('EXISTS', KEYS[2]) == 1 then return {3, seq, base} end
+end
 local h = {}
 if snap == 1 then
   redis.call('SET', KEYS[2], ARGV[7])
-  redis.call('DEL', logk)
+  redis.call('DEL', logk, KEYS[7])
   seq, base = pseq, pseq
   h = {'snapseq', ARGV[6]}
 elseif snap == 2 then
   redis.call('SET', KEYS[2], ARGV[7])
+  redis.call('DEL', KEYS[7])
   if pseq > base then redis.call('LTRIM', logk, string.format('%d', pseq - base), '-1') end
   base = pseq
   h = {'snapseq', ARGV[6]}
 end
-local last = first + n - 1
 if n > 0 and last > seq then
-  local i, j = 11 + (seq + 1 - first), 10 + n
+  local i, j = 13 + (seq + 1 - first), 12 + n
   while i <= j do
     local k = math.min(i + 999, j)
     redis.call('RPUSH', logk, unpack(ARGV, i, k))
@@ -132,7 +149,7 @@ end
 local nc, at, ats = tonumber(ARGV[8]), seq, nil
 if n > 0 then at, ats = last, ARGV[9] elseif kind == '1' then at, ats = pseq, ARGV[6] end
 if nc > 0 and at >= tonumber(m[6] or 0) then
-  local i, j = 11 + n, 10 + n + 2 * nc
+  local i, j = 13 + n, 12 + n + 2 * nc
   while i <= j do
     local k = math.min(i + 999, j)
     redis.call('HSET', KEYS[4], unpack(ARGV, i, k))
@@ -143,11 +160,25 @@ if nc > 0 and at >= tonumber(m[6] or 0) then
 end
 local na = tonumber(ARGV[10])
 if na > 0 then
-  local i, j = 11 + n + 2 * nc, 10 + n + 2 * nc + 2 * na
+  local i, j = 13 + n + 2 * nc, 12 + n + 2 * nc + 2 * na
   while i <= j do
     local k = math.min(i + 999, j)
     redis.call('HSET', KEYS[5], unpack(ARGV, i, k))
     i = k + 1
+  end
+end
+if nr > 0 or rseq > 0 then
+  local i = 13 + n + 2 * nc + 2 * na
+  for r = 1, nr do
+    local v = ARGV[i + 1]
+    if v == '' then redis.call('HDEL', KEYS[7], ARGV[i]) else redis.call('HSET', KEYS[7], ARGV[i], v) end
+    i = i + 2
+  end
+  if rseq > base then
+    redis.call('LTRIM', logk, string.format('%d', rseq - base), '-1')
+    base = rseq
+    h[#h + 1] = 'snapseq'
+    h[#h + 1] = ARGV[12]
   end
 end
 local ev = ARGV[#ARGV - 1]
@@ -157,6 +188,58 @@ if tonumber(ev) > tonumber(m[7] or 0) then
 end
 if #h > 0 then redis.call('HSET', KEYS[1], unpack(h)) end
 return {0, seq, base}
+`
+
+// seedPartLua: KEYS meta stage; ARGV ctr nonce fresh, then row key/value
+// pairs. Stages rows of a whole state (see seedLua) under the epoch check:
+// fresh '1' empties the stage first. Returns {0} or {1, storedCtr,
+// storedNonce} fenced.
+const seedPartLua = `
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce')
+if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
+local i, j = 4, #ARGV
+while i <= j do
+  local k = math.min(i + 999, j)
+  redis.call('HSET', KEYS[2], unpack(ARGV, i, k))
+  i = k + 1
+end
+return {0}
+`
+
+// seedLua: KEYS meta snap log counts rows stage lease; ARGV ctr nonce seq
+// staged nCounts, then nCounts field/value pairs, then EventsSeq (stored as
+// evseq when above the stored one), then the lease TTL in ms.
+// Under the epoch check, replaces the shard's whole state with the staged
+// rows (staged '1'; else no rows) at seq: the snapshot and the log go,
+// snapseq and the stored seq become seq, the caller becomes the last
+// writer. Returns {0, seq, seq} or {1, storedCtr, storedNonce} fenced.
+const seedLua = `
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce')
+if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
+local lt = ARGV[#ARGV]
+if lt ~= '0' then redis.call('SET', KEYS[7], ARGV[1] .. ':' .. ARGV[2], 'PX', lt) end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then redis.call('RENAME', KEYS[6], KEYS[5]) end
+redis.call('DEL', KEYS[6])
+local nc = tonumber(ARGV[5])
+local i, j = 6, 5 + 2 * nc
+while i <= j do
+  local k = math.min(i + 999, j)
+  redis.call('HSET', KEYS[4], unpack(ARGV, i, k))
+  i = k + 1
+end
+redis.call('HSET', KEYS[1], 'snapseq', ARGV[3], 'wctr', ARGV[1], 'wnonce', ARGV[2], 'countsseq', ARGV[3])
+local ev = ARGV[#ARGV - 1]
+if tonumber(ev) > tonumber(redis.call('HGET', KEYS[1], 'evseq') or 0) then redis.call('HSET', KEYS[1], 'evseq', ev) end
+return {0, tonumber(ARGV[3]), tonumber(ARGV[3])}
+`
+
+// metaLua: KEYS meta snap log. Returns {ctr, nonce, snapseq, LLEN(log),
+// EXISTS(snap)}: where a shard is, without its state.
+const metaLua = `
+local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq')
+return {m[1] or '0', m[2] or '0', m[3] or '0', redis.call('LLEN', KEYS[3]), redis.call('EXISTS', KEYS[2])}
 `
 
 // loadLua: KEYS meta snap log. Returns {ctr, nonce, snapseq, snapshot or
@@ -215,6 +298,7 @@ type scripts struct {
 	activate, apply, load, counts, allow *goredis.Script
 	hget, setNX, get                     *goredis.Script
 	activateLease, renewLease, release   *goredis.Script
+	seedPart, seed, meta                 *goredis.Script
 	// webhooks.go
 	whList, whPut, whDel, whDelivery, whDeliveries *goredis.Script
 }
@@ -239,10 +323,14 @@ func newScripts() scripts {
 		whDel:        goredis.NewScript(whDelLua),
 		whDelivery:   goredis.NewScript(whDeliveryLua),
 		whDeliveries: goredis.NewScript(whDeliveriesLua),
+		seedPart:     goredis.NewScript(seedPartLua),
+		seed:         goredis.NewScript(seedLua),
+		meta:         goredis.NewScript(metaLua),
 	}
 }
 
 func (s scripts) all() []*goredis.Script {
 	return []*goredis.Script{s.activate, s.apply, s.load, s.counts, s.allow, s.hget, s.setNX, s.get,
-		s.activateLease, s.renewLease, s.release, s.whList, s.whPut, s.whDel, s.whDelivery, s.whDeliveries}
+		s.activateLease, s.renewLease, s.release, s.seedPart, s.seed, s.meta,
+		s.whList, s.whPut, s.whDel, s.whDelivery, s.whDeliveries}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // benchBatch is how many events one Publish carries, as one relay turn would.
@@ -56,7 +56,7 @@ func BenchmarkPublishConsume(b *testing.B) {
 	done := make(chan struct{})
 	target := int64(b.N)
 	startConsumer(b, Options{NameServer: br.NameServer, Topic: topic, Group: topic + "_payment"},
-		func(context.Context, seatmap.Event) error {
+		func(context.Context, facts.Event) error {
 			if handled.Add(1) == target {
 				close(done)
 			}

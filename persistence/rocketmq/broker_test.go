@@ -13,11 +13,11 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // publishAll publishes events in chunks of chunk, failing the test on error.
-func publishAll(t testing.TB, p *Producer, events []seatmap.Event, chunk int) {
+func publishAll(t testing.TB, p *Producer, events []facts.Event, chunk int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -187,8 +187,8 @@ func TestBrokerKilledMidStream(t *testing.T) {
 	p := newProducer(t, Options{NameServer: b.NameServer, Topic: topic, SendTimeout: time.Second})
 
 	// An outbox: events leave it only when Publish acknowledged them.
-	var outbox []seatmap.Event
-	publish := func(batch []seatmap.Event) error {
+	var outbox []facts.Event
+	publish := func(batch []facts.Event) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := p.Publish(ctx, batch)
@@ -282,7 +282,7 @@ func TestFailingHandlerEndsInDLQ(t *testing.T) {
 	var mu sync.Mutex // protects attempts
 	attempts := map[string]int{}
 	cons := startConsumer(t, Options{NameServer: b.NameServer, Topic: topic, Group: group,
-		MaxReconsume: maxReconsume, RetryDelayLevel: 1}, func(_ context.Context, ev seatmap.Event) error {
+		MaxReconsume: maxReconsume, RetryDelayLevel: 1}, func(_ context.Context, ev facts.Event) error {
 		mu.Lock()
 		attempts[ev.ID]++
 		mu.Unlock()
@@ -298,7 +298,7 @@ func TestFailingHandlerEndsInDLQ(t *testing.T) {
 	start := time.Now()
 	publishAll(t, p, events, len(events))
 
-	var poisoned []seatmap.Event
+	var poisoned []facts.Event
 	for _, ev := range events {
 		if poison[ev.ID] {
 			poisoned = append(poisoned, ev)

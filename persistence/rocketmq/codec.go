@@ -8,7 +8,7 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // orderHash places an order's events: they all carry the same hash, and the
@@ -23,8 +23,8 @@ func orderHash(orderID string) int {
 // eventKey is the message key of an event, which also picks its queue: the
 // order id, or the show id for an inventory event (one show's inventory
 // events share a queue, so they are consumed in order).
-func eventKey(ev *seatmap.Event) string {
-	if ev.Type == seatmap.EventInventory && ev.Show != "" {
+func eventKey(ev *facts.Event) string {
+	if ev.Type == facts.EventInventory && ev.Show != "" {
 		return ev.Show
 	}
 	return ev.OrderID
@@ -34,7 +34,7 @@ func eventKey(ev *seatmap.Event) string {
 // order hash to the selector (the batch message the library builds keeps the
 // Queue of its first message, and all messages of a batch share one hash
 // bucket).
-func encodeEvent(topic string, ev *seatmap.Event) (*primitive.Message, error) {
+func encodeEvent(topic string, ev *facts.Event) (*primitive.Message, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("rocketmq: encode event %s: %w", ev.ID, err)
@@ -52,8 +52,8 @@ func encodeEvent(topic string, ev *seatmap.Event) (*primitive.Message, error) {
 }
 
 // decodeEvent reads the event of a consumed message.
-func decodeEvent(msg *primitive.MessageExt) (seatmap.Event, error) {
-	var ev seatmap.Event
+func decodeEvent(msg *primitive.MessageExt) (facts.Event, error) {
+	var ev facts.Event
 	if err := json.Unmarshal(msg.Body, &ev); err != nil {
 		return ev, fmt.Errorf("rocketmq: decode message %s: %w", msg.MsgId, err)
 	}

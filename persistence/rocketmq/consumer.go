@@ -11,7 +11,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // Handler handles one event. It is called from up to
@@ -19,7 +19,7 @@ import (
 // event; an error makes RocketMQ redeliver it later, up to
 // Options.MaxReconsume times, then move it to the DLQ. ctx ends at
 // Options.HandlerTimeout or when the consumer shuts down.
-type Handler func(ctx context.Context, ev seatmap.Event) error
+type Handler func(ctx context.Context, ev facts.Event) error
 
 // Consumer is a clustering push consumer of one group on one topic: each
 // event reaches one consumer of the group. Start and Shutdown may be called
@@ -170,7 +170,7 @@ func (c *Consumer) handle(m *primitive.MessageExt) (delayLevel int, ok bool) {
 }
 
 // call runs the handler with a deadline, turning a panic into an error.
-func (c *Consumer) call(ev seatmap.Event) (err error) {
+func (c *Consumer) call(ev facts.Event) (err error) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.opts.HandlerTimeout)
 	defer cancel()
 	defer func() {

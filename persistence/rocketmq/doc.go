@@ -1,4 +1,4 @@
-// Package rocketmq carries order events (seatmap.Event) from a boxoffice node
+// Package rocketmq carries order events (facts.Event) from a boxoffice node
 // to the payment and notification consumers through Apache RocketMQ
 // (name server + broker, Remoting protocol, 4.x or 5.x; no proxy).
 //

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/rocketmq/rmqtest"
 )
 
@@ -103,25 +103,25 @@ func testRand(t testing.TB) *rand.Rand {
 	return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
-var eventTypes = []string{seatmap.EventCreated, seatmap.EventPaymentRequested, seatmap.EventPaid,
-	seatmap.EventPaymentFailed, seatmap.EventCancelled, seatmap.EventExpired, seatmap.EventRefund}
+var eventTypes = []string{facts.EventCreated, facts.EventPaymentRequested, facts.EventPaid,
+	facts.EventPaymentFailed, facts.EventCancelled, facts.EventExpired, facts.EventRefund}
 
 // makeEvents returns perOrder events for each of orders orders, interleaved
 // at random, each order's events in sequence (ID ends in its number).
-func makeEvents(rng *rand.Rand, prefix string, orders, perOrder int) []seatmap.Event {
+func makeEvents(rng *rand.Rand, prefix string, orders, perOrder int) []facts.Event {
 	left := make([]int, orders)
 	live := make([]int, orders)
 	for i := range live {
 		live[i] = i
 	}
-	out := make([]seatmap.Event, 0, orders*perOrder)
+	out := make([]facts.Event, 0, orders*perOrder)
 	for len(live) > 0 {
 		k := rng.IntN(len(live))
 		o := live[k]
 		n := left[o]
 		left[o]++
 		order := fmt.Sprintf("%s-o%d", prefix, o)
-		out = append(out, seatmap.Event{
+		out = append(out, facts.Event{
 			ID:       fmt.Sprintf("%s-e%d", order, n),
 			Type:     eventTypes[n%len(eventTypes)],
 			Show:     prefix + "-show",
@@ -151,7 +151,7 @@ type collector struct {
 
 func newCollector() *collector { return &collector{seen: make(map[string]int)} }
 
-func (c *collector) handle(_ context.Context, ev seatmap.Event) error {
+func (c *collector) handle(_ context.Context, ev facts.Event) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.deliveries++
@@ -163,7 +163,7 @@ func (c *collector) handle(_ context.Context, ev seatmap.Event) error {
 }
 
 // missing returns how many of events were never delivered.
-func (c *collector) missing(events []seatmap.Event) int {
+func (c *collector) missing(events []facts.Event) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0

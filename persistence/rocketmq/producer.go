@@ -11,7 +11,7 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // Producer publishes order events to a topic. It is safe for concurrent use;
@@ -80,7 +80,7 @@ func NewProducer(opts Options) (*Producer, error) {
 // go in parallel. When a batch fails, the rest of its group is not sent (an
 // order's later events never overtake earlier ones) and Publish returns a
 // *PublishError naming the events to publish again. ctx bounds the call.
-func (p *Producer) Publish(ctx context.Context, events []seatmap.Event) error {
+func (p *Producer) Publish(ctx context.Context, events []facts.Event) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 
-	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 func TestOptionsNormalize(t *testing.T) {
@@ -55,7 +55,7 @@ func TestNameServers(t *testing.T) {
 }
 
 func TestCodecRoundTrip(t *testing.T) {
-	ev := seatmap.Event{ID: "o1-e0", Type: seatmap.EventCreated, Show: "s", Shard: 2, OrderID: "o1",
+	ev := facts.Event{ID: "o1-e0", Type: facts.EventCreated, Show: "s", Shard: 2, OrderID: "o1",
 		User: "u", Amount: 1234, Quantity: 2, Seats: []string{"A-1-1", "A-1-2"}, At: 42}
 	m, err := encodeEvent("topic", &ev)
 	if err != nil {
@@ -150,7 +150,7 @@ func TestConsumerHandleDecisions(t *testing.T) {
 	c := &Consumer{opts: Options{Group: "g", MaxReconsume: 2, RetryDelayLevel: 1, HandlerTimeout: defaultHandlerTimeout}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer c.cancel()
-	c.handler = func(_ context.Context, ev seatmap.Event) error {
+	c.handler = func(_ context.Context, ev facts.Event) error {
 		calls++
 		switch ev.Type {
 		case "fail":
@@ -161,7 +161,7 @@ func TestConsumerHandleDecisions(t *testing.T) {
 		return nil
 	}
 	msg := func(typ string, reconsumed int32) *primitive.MessageExt {
-		ev := seatmap.Event{ID: "e-" + typ, Type: typ, OrderID: "o"}
+		ev := facts.Event{ID: "e-" + typ, Type: typ, OrderID: "o"}
 		m, err := encodeEvent("t", &ev)
 		if err != nil {
 			t.Fatal(err)
@@ -213,16 +213,16 @@ func extOf(m *primitive.Message, reconsumed int32) *primitive.MessageExt {
 
 // An inventory event is keyed and placed by its show, other events by their order.
 func TestEncodeEventKey(t *testing.T) {
-	inv := seatmap.Event{ID: "gala.inv.7", Type: seatmap.EventInventory, Show: "gala",
-		Inventory: &seatmap.InventoryEvent{Show: "gala", Seq: 7}}
+	inv := facts.Event{ID: "gala.inv.7", Type: facts.EventInventory, Show: "gala",
+		Inventory: &facts.InventoryEvent{Show: "gala", Seq: 7}}
 	m, err := encodeEvent(DefaultInventoryTopic, &inv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.GetKeys() != "gala" || m.Queue.QueueId != orderHash("gala") || m.GetTags() != seatmap.EventInventory {
+	if m.GetKeys() != "gala" || m.Queue.QueueId != orderHash("gala") || m.GetTags() != facts.EventInventory {
 		t.Fatalf("inventory event: keys %q queue %d tag %q", m.GetKeys(), m.Queue.QueueId, m.GetTags())
 	}
-	ord := seatmap.Event{ID: "o1.created", Type: "order.created", Show: "gala", OrderID: "o1"}
+	ord := facts.Event{ID: "o1.created", Type: "order.created", Show: "gala", OrderID: "o1"}
 	if m, err = encodeEvent(DefaultTopic, &ord); err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,12 @@ package vopr
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // The checker's knowledge: what clients were told (acknowledged commands
@@ -314,8 +314,8 @@ func (m *model) archive(n *node, id string, direct bool) (*seatmap.OrderView, er
 	if !ok {
 		return nil, nil
 	}
-	var o seatmap.OrderView
-	if err := json.Unmarshal(raw, &o); err != nil {
+	o, _, err := facts.DecodeArchived(raw)
+	if err != nil {
 		return nil, err
 	}
 	return &o, nil

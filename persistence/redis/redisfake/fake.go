@@ -3,6 +3,9 @@ package redisfake
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +51,9 @@ type show struct {
 	countsSeq  uint64
 	evSeq      uint64
 	archive    map[string][]byte
+	// rows are the state rows (at snapSeq, when snap is nil); never written
+	// in place (copied on write), so that a recorded show keeps its own
+	rows map[string][]byte
 }
 
 // NewServer returns an empty Redis.
@@ -139,6 +145,19 @@ func (s *Server) Seq(id string) uint64 {
 		return sh.seq()
 	}
 	return 0
+}
+
+// PutSnapshot stores a show as the format before state rows left it: a
+// whole snapshot at snapSeq and the log after it, written last by epoch
+// (which is also the current one). For tests of that format's upgrade.
+func (s *Server) PutSnapshot(id string, epoch uint64, snap []byte, snapSeq uint64, log []redis.Entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.get(id)
+	sh.ctr, sh.nonce = epoch>>nonceBits, epoch&(1<<nonceBits-1)
+	sh.wctr, sh.wnon = sh.ctr, sh.nonce
+	sh.snap, sh.snapSeq, sh.rows = snap, snapSeq, nil
+	sh.log = append([]redis.Entry(nil), log...)
 }
 
 // Keys is how many shows the server has any key of.
@@ -241,7 +260,12 @@ func (s *Server) load(id string) redis.State {
 		return redis.State{}
 	}
 	st := redis.State{Epoch: sh.epoch(), Seq: sh.seq(), Snapshot: sh.snap, SnapshotSeq: sh.snapSeq,
-		Entries: append([]redis.Entry(nil), sh.log...)}
+		Entries: append([]redis.Entry(nil), sh.log...), HasSnapshot: sh.snap != nil}
+	if sh.snap == nil {
+		for _, k := range slices.Sorted(maps.Keys(sh.rows)) {
+			st.Rows = append(st.Rows, redis.Row{Key: k, Value: sh.rows[k]})
+		}
+	}
 	if sh.wctr != 0 || sh.wnon != 0 {
 		st.Writer = sh.wctr<<nonceBits | sh.wnon
 	}
@@ -301,12 +325,24 @@ func (s *Server) apply(cp redis.Checkpoint) error {
 			return gap
 		}
 	}
+	if len(cp.Rows) > 0 || cp.RowsSeq > 0 {
+		top := after
+		if n := len(ents); n > 0 && ents[n-1].Seq > top {
+			top = ents[n-1].Seq
+		}
+		if cp.RowsSeq < base || cp.RowsSeq > top {
+			return gap
+		}
+		if snapKind == 0 && sh.snap != nil {
+			return fmt.Errorf("%w: %s (stored snapshot at %d)", redis.ErrWholeSnapshot, cp.Shard, base)
+		}
+	}
 	switch snapKind {
 	case 1:
-		sh.snap, sh.snapSeq, sh.log = cp.Snapshot, cp.SnapshotSeq, nil
+		sh.snap, sh.snapSeq, sh.log, sh.rows = cp.Snapshot, cp.SnapshotSeq, nil, nil
 		seq = cp.SnapshotSeq
 	case 2:
-		sh.snap = cp.Snapshot
+		sh.snap, sh.rows = cp.Snapshot, nil
 		sh.log = sh.log[cp.SnapshotSeq-base:]
 		sh.snapSeq = cp.SnapshotSeq
 	}
@@ -314,6 +350,26 @@ func (s *Server) apply(cp redis.Checkpoint) error {
 		if last := ents[n-1].Seq; last > seq {
 			sh.log = append(sh.log[:len(sh.log):len(sh.log)], ents[seq+1-ents[0].Seq:]...)
 			seq = last
+		}
+	}
+	if len(cp.Rows) > 0 || cp.RowsSeq > 0 {
+		if len(cp.Rows) > 0 {
+			rows := maps.Clone(sh.rows)
+			if rows == nil {
+				rows = map[string][]byte{}
+			}
+			for _, r := range cp.Rows {
+				if len(r.Value) == 0 { // the script reads an empty value as a deletion
+					delete(rows, r.Key)
+				} else {
+					rows[r.Key] = r.Value
+				}
+			}
+			sh.rows = rows
+		}
+		if cp.RowsSeq > sh.snapSeq {
+			sh.log = sh.log[cp.RowsSeq-sh.snapSeq:]
+			sh.snapSeq = cp.RowsSeq
 		}
 	}
 	sh.wctr, sh.wnon = sh.ctr, sh.nonce
@@ -344,6 +400,48 @@ func (s *Server) apply(cp redis.Checkpoint) error {
 			sh.archive[k] = v
 		}
 	}
+	return nil
+}
+
+// seed is seedLua: under the epoch check, the state becomes the seed's rows
+// at its seq; the snapshot and the log go; the caller is the last writer.
+func (s *Server) seed(sd redis.Seed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, existed := s.shows[sd.Shard]
+	sh := s.get(sd.Shard)
+	if sh.epoch() != sd.Epoch {
+		if !existed {
+			delete(s.shows, sd.Shard)
+		}
+		return &redis.FencedError{Shard: sd.Shard, Epoch: sd.Epoch, Stored: sh.epoch()}
+	}
+	for _, r := range sd.Rows {
+		if r.Value == nil {
+			return fmt.Errorf("%w: %s: seed row %q without a value", redis.ErrBadCheckpoint, sd.Shard, r.Key)
+		}
+	}
+	before := *sh
+	undoCounts := map[string]*string{}
+	for k, v := range sd.Counts {
+		if old, ok := sh.counts[k]; ok {
+			undoCounts[k] = &old
+		} else {
+			undoCounts[k] = nil
+		}
+		sh.counts[k] = v
+	}
+	if sd.LeaseTTL >= time.Millisecond {
+		sh.lease, sh.leaseUntil = leaseValue(sh.ctr, sh.nonce), s.now().Add(sd.LeaseTTL.Truncate(time.Millisecond))
+	}
+	rows := make(map[string][]byte, len(sd.Rows))
+	for _, r := range sd.Rows {
+		rows[r.Key] = r.Value
+	}
+	sh.snap, sh.log, sh.rows, sh.snapSeq = nil, nil, rows, sd.Seq
+	sh.wctr, sh.wnon, sh.countsSeq = sh.ctr, sh.nonce, sd.Seq
+	sh.evSeq = max(sh.evSeq, sd.EventsSeq)
+	s.record(sd.Shard, existed, before, undoCounts, nil)
 	return nil
 }
 
@@ -491,13 +589,49 @@ func (c *Client) Activate(_ context.Context, id string) (uint64, error) {
 	return e, nil
 }
 
-// Load reads the show's epoch, snapshot and log.
+// Load reads the show's epoch, snapshot or state rows, and log.
 func (c *Client) Load(_ context.Context, id string) (redis.State, error) {
 	err, lost := c.begin("load", id)
 	if err != nil || lost {
 		return redis.State{}, reply(true, err)
 	}
 	return c.srv.load(id), nil
+}
+
+// LoadLog is Load without the state rows (loadLua alone).
+func (c *Client) LoadLog(_ context.Context, id string) (redis.State, error) {
+	err, lost := c.begin("load", id)
+	if err != nil || lost {
+		return redis.State{}, reply(true, err)
+	}
+	st := c.srv.load(id)
+	st.Rows = nil
+	return st, nil
+}
+
+// LoadMeta reads where the show is (metaLua): epoch, seq, snapshot seq and
+// whether a whole snapshot is stored.
+func (c *Client) LoadMeta(_ context.Context, id string) (redis.State, error) {
+	err, lost := c.begin("meta", id)
+	if err != nil || lost {
+		return redis.State{}, reply(true, err)
+	}
+	st := c.srv.load(id)
+	return redis.State{Epoch: st.Epoch, Seq: st.Seq, SnapshotSeq: st.SnapshotSeq, HasSnapshot: st.HasSnapshot}, nil
+}
+
+// Seed replaces the show's whole state (seedPartLua and seedLua). The fake
+// applies it in one step: a real Seed cut short leaves the old state whole
+// too, only a stage behind.
+func (c *Client) Seed(_ context.Context, sd redis.Seed) error {
+	if sd.Epoch == 0 || sd.Epoch&(1<<nonceBits-1) == 0 {
+		return redis.ErrBadCheckpoint
+	}
+	err, lost := c.begin("seed", sd.Shard)
+	if err != nil {
+		return err
+	}
+	return reply(lost, c.srv.seed(sd))
 }
 
 // Apply applies each checkpoint atomically (applyLua).

@@ -1,0 +1,95 @@
+package seatmap
+
+import (
+	"maps"
+	"os"
+	"strconv"
+	"testing"
+)
+
+// fillShow holds n seats of a 2M GA section and n/10 of a 200k seated one,
+// for fresh users, as the fill benchmark does.
+func fillShow(tb testing.TB, n int) *Shard {
+	s := New(0)
+	cfg := &ShowConfig{ID: "fill", HoldTTLSeconds: MaxHoldTTLSeconds, Tiers: []Tier{{ID: "std", Price: 5000}}}
+	sec := Section{ID: "seated", Tier: "std"}
+	for r := 1; r <= 200; r++ {
+		sec.Rows = append(sec.Rows, Row{ID: strconv.Itoa(r), Seats: 1000})
+	}
+	cfg.Sections = []Section{{ID: "ga", Tier: "std", Capacity: 2_000_000}, sec}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		tb.Fatal(r.Err)
+	}
+	for i := 1; i <= n; i++ {
+		c := Command{Kind: KindHold, HoldID: "fill~" + strconv.Itoa(1e9+i), User: "u" + strconv.Itoa(i), Section: "ga", Quantity: 1, Now: 1}
+		if i%10 == 0 {
+			c.Section = "seated"
+		}
+		if r := s.Apply(c); r.Err != nil {
+			tb.Fatal(r.Err)
+		}
+		if i%1024 == 0 {
+			s.Ready()
+		}
+	}
+	s.Ready()
+	return s
+}
+
+// BenchmarkRestoreRows: rebuild a show of 1,000,000 live holds from its state rows.
+func BenchmarkRestoreRows(b *testing.B) {
+	if os.Getenv("FILL_BENCH") == "" {
+		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
+	}
+	s := fillShow(b, 1_000_000)
+	rows := s.Rows()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := NewRestorer()
+		for _, row := range rows {
+			if err := r.Add(row.Key, row.Value); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := r.Finish(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/restore")
+}
+
+// BenchmarkCheckpointChoice measures, on a show of 1,000,000 live holds,
+// what each way of checkpointing costs the actor's turn (bench/README.md,
+// "Why state rows"): the whole state as the format before rows wrote it
+// (JSON snapshot), the whole state as rows (binary snapshot), the least a
+// copy-on-write snapshot must copy on the turn (the holds and users maps:
+// Go maps cannot be shared), and the changed rows of a turn of 64 holds.
+func BenchmarkCheckpointChoice(b *testing.B) {
+	if os.Getenv("FILL_BENCH") == "" {
+		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
+	}
+	s := fillShow(b, 1_000_000)
+	next := 2_000_000_000
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
+		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
+		{"cow-map-copies", func() { _, _ = maps.Clone(s.holds), maps.Clone(s.users) }},
+		{"turn-rows-64-holds", func() {
+			for i := 0; i < 64; i++ {
+				next++
+				s.Apply(Command{Kind: KindHold, HoldID: "fill~" + strconv.Itoa(next), User: "v" + strconv.Itoa(next), Section: "ga", Quantity: 1, Now: 2})
+			}
+			s.Ready()
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				tc.f()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/turn")
+		})
+	}
+}

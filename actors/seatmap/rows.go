@@ -1,0 +1,480 @@
+package seatmap
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/boxoffice/boxoffice/facts"
+)
+
+// State rows. The shard's durable state is a set of keyed rows (package
+// facts: one per live hold, order, expired hold, idempotency key, row of
+// seats, archived tally, plus the config and the position). Every fact marks
+// the rows it changes; Ready hands out the changed rows, encoded, so a
+// checkpoint costs what the turn changed, never the size of the show. A store
+// that applies each Ready's rows once its records are durable holds the state
+// at Ready.RowsSeq, and recovery is a scan of the rows plus the records after
+// them (Restorer). Rows hands out every row (a full checkpoint, for a store
+// that has none yet).
+
+// dirtySet lists the rows changed since the last Ready. Lists may repeat an
+// item; changedRows deduplicates.
+type dirtySet struct {
+	config, meta bool
+	room         bool     // the room row (room_facts.go)
+	seats        []uint32 // first seat of each changed run of seats (facts.SeatRun)
+	archSold     []int    // sections (config index)
+	archUsers    []string
+	holds        []string
+	expired      []string
+	orders       []string
+	orderKeys    []string
+	holdKeys     []string
+}
+
+func (d *dirtySet) seat(base uint32) {
+	if n := len(d.seats); n == 0 || d.seats[n-1] != base {
+		d.seats = append(d.seats, base)
+	}
+}
+
+func (d *dirtySet) empty() bool {
+	return !d.config && !d.meta && !d.room && len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys) == 0
+}
+
+// markArchived marks the rows a terminal order's archiving changes.
+func (s *Shard) markArchived(o *order) {
+	s.dirty.orders = append(s.dirty.orders, o.id)
+	if o.status != StatusPaid {
+		return
+	}
+	s.dirty.archUsers = append(s.dirty.archUsers, o.user)
+	for _, seat := range o.seats {
+		sec, _ := s.locate(seat)
+		s.dirty.archSold = append(s.dirty.archSold, sec.idx)
+	}
+	for _, g := range o.general {
+		s.dirty.archSold = append(s.dirty.archSold, g.sec.idx)
+	}
+}
+
+// RowsBase is the seq of the state rows the shard was restored from (0 for
+// a new shard): the changed rows Ready hands out since cover every change
+// after it. A store whose rows are older must take every row (Rows) instead.
+func (s *Shard) RowsBase() uint64 { return s.rowsBase }
+
+// changedRows encodes the rows changed since the last call, and forgets them.
+func (s *Shard) changedRows() []facts.Row {
+	d := &s.dirty
+	if d.empty() {
+		return nil
+	}
+	var rows []facts.Row
+	if d.config {
+		rows = append(rows, s.configRow())
+	}
+	if d.meta {
+		rows = append(rows, s.metaRow())
+	}
+	if d.room && s.hasRoom() {
+		rows = append(rows, s.roomRow())
+	}
+	for _, base := range dedupe(d.seats) {
+		rows = append(rows, s.seatRow(base))
+	}
+	for _, i := range dedupe(d.archSold) {
+		rows = append(rows, s.archSoldRow(s.sectionAt(i)))
+	}
+	for _, u := range dedupe(d.archUsers) {
+		rows = append(rows, s.archUserRow(u))
+	}
+	for _, id := range dedupe(d.holds) {
+		rows = append(rows, s.holdRow(id))
+	}
+	for _, id := range dedupe(d.expired) {
+		rows = append(rows, s.expiredRow(id))
+	}
+	for _, id := range dedupe(d.orders) {
+		rows = append(rows, s.orderRow(id))
+	}
+	for _, k := range dedupe(d.orderKeys) {
+		rows = append(rows, keyRow(facts.RowOrderKey, k, s.idem))
+	}
+	for _, k := range dedupe(d.holdKeys) {
+		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
+	}
+	*d = dirtySet{seats: reuse(d.seats), archSold: reuse(d.archSold), archUsers: reuse(d.archUsers),
+		holds: reuse(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
+		holdKeys: reuse(d.holdKeys)}
+	return rows
+}
+
+// reuse empties l for the next turn, keeping a small backing array (a big
+// one, left by a long replay, goes: memory follows live work).
+func reuse[T int | uint32 | string](l []T) []T {
+	if cap(l) > 4096 {
+		return nil
+	}
+	clear(l)
+	return l[:0]
+}
+
+// dedupe sorts l and drops repeats, in place.
+func dedupe[T int | uint32 | string](l []T) []T {
+	if len(l) < 2 {
+		return l
+	}
+	slices.Sort(l)
+	return slices.Compact(l)
+}
+
+// Rows returns every state row of the shard, in key order: a full
+// checkpoint at Seq. It costs the size of the state; the shell calls it only
+// to seed a store that has no rows yet (or older ones than RowsBase).
+func (s *Shard) Rows() []facts.Row {
+	rows := []facts.Row{s.metaRow()}
+	if !s.created {
+		return rows
+	}
+	rows = append(rows, s.configRow())
+	if s.hasRoom() {
+		rows = append(rows, s.roomRow())
+	}
+	for base := 0; base < len(s.seats); base += facts.SeatRun {
+		if !allAvailable(s.seats[base:min(base+facts.SeatRun, len(s.seats))]) {
+			rows = append(rows, s.seatRow(uint32(base)))
+		}
+	}
+	for _, sec := range s.sections {
+		if sec.archSold > 0 {
+			rows = append(rows, s.archSoldRow(sec))
+		}
+	}
+	for u := range s.archUsers {
+		rows = append(rows, s.archUserRow(u))
+	}
+	for id := range s.holds {
+		rows = append(rows, s.holdRow(id))
+	}
+	for id := range s.expiredHolds {
+		rows = append(rows, s.expiredRow(id))
+	}
+	for id := range s.orders {
+		rows = append(rows, s.orderRow(id))
+	}
+	for k := range s.idem {
+		rows = append(rows, keyRow(facts.RowOrderKey, k, s.idem))
+	}
+	for k := range s.holdIdem {
+		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
+	}
+	slices.SortFunc(rows, func(a, b facts.Row) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return rows
+}
+
+func allAvailable(states []SeatState) bool {
+	for _, st := range states {
+		if st != Available {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Shard) configRow() facts.Row {
+	doc, err := json.Marshal(s.cfg)
+	if err != nil {
+		panic("seatmap: the config does not marshal: " + err.Error()) // it came from JSON
+	}
+	return facts.Row{Key: facts.RowKey(facts.RowConfig, ""), Value: facts.EncodeConfig(doc)}
+}
+
+func (s *Shard) metaRow() facts.Row {
+	return facts.Row{Key: facts.RowKey(facts.RowMeta, ""), Value: facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Now: s.lastNow,
+		Shard: int32(s.shard), Holds: int64(len(s.holds)), Orders: int64(len(s.orders)), Users: int64(len(s.users))})}
+}
+
+// seatRow is the row of the run of seats from base (a multiple of facts.SeatRun).
+func (s *Shard) seatRow(base uint32) facts.Row {
+	run := s.seats[base:min(int(base)+facts.SeatRun, len(s.seats))]
+	states := make([]byte, len(run))
+	for i, st := range run {
+		states[i] = byte(st)
+	}
+	return facts.Row{Key: facts.RowIndexKey(facts.RowSeats, base), Value: facts.EncodeSeats(states)}
+}
+
+func (s *Shard) archSoldRow(sec *section) facts.Row {
+	r := facts.Row{Key: facts.RowIndexKey(facts.RowArchSold, uint32(sec.idx))}
+	if sec.archSold > 0 {
+		r.Value = facts.EncodeCount(int64(sec.archSold))
+	}
+	return r
+}
+
+func (s *Shard) archUserRow(u string) facts.Row {
+	r := facts.Row{Key: facts.RowKey(facts.RowArchUser, u)}
+	if n := s.archUsers[u]; n > 0 {
+		r.Value = facts.EncodeCount(int64(n))
+	}
+	return r
+}
+
+func (s *Shard) holdRow(id string) facts.Row {
+	r := facts.Row{Key: facts.RowKey(facts.RowHold, id)}
+	if h, ok := s.holds[id]; ok {
+		hr := facts.HoldRow{User: h.user, Seats: h.seats, GA: factParts(h.general), Quantity: int64(h.quantity),
+			Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.seats)), &hr)
+	}
+	return r
+}
+
+func (s *Shard) expiredRow(id string) facts.Row {
+	r := facts.Row{Key: facts.RowKey(facts.RowExpired, id)}
+	if at, ok := s.expiredHolds[id]; ok {
+		r.Value = facts.EncodeExpired(facts.ExpiredRow{At: at, User: s.expiredUsers[id]})
+	}
+	return r
+}
+
+func (s *Shard) orderRow(id string) facts.Row {
+	r := facts.Row{Key: facts.RowKey(facts.RowOrder, id)}
+	o, ok := s.orders[id]
+	if !ok {
+		return r
+	}
+	or := facts.OrderRow{HoldID: o.holdID, User: o.user, Seats: o.seats, GA: factParts(o.general),
+		Quantity: int64(o.quantity), Amount: o.amount, Status: o.status, DueAt: o.dueAt, CreatedAt: o.createdAt,
+		History: o.history, Events: int64(o.events), IdemKey: o.idemKey, HoldCreatedAt: o.holdCreatedAt,
+		HoldExpiresAt: o.holdExpiresAt, DoneAt: o.doneAt, Attempt: o.attempt, Attempts: o.attempts, Refunds: o.refunds}
+	for k := range o.seen {
+		or.Seen = append(or.Seen, k)
+	}
+	slices.Sort(or.Seen)
+	r.Value = facts.EncodeOrder(&or)
+	return r
+}
+
+func keyRow(kind facts.RowKind, key string, m map[string]idemEntry) facts.Row {
+	r := facts.Row{Key: facts.RowKey(kind, key)}
+	if e, ok := m[key]; ok {
+		r.Value = facts.EncodeKey(facts.KeyRow{ID: e.id, Hash: e.hash, At: e.at})
+	}
+	return r
+}
+
+// Restorer rebuilds a shard from its state rows, given in any order (a
+// store's key order is the fast one: config and position first, so holds
+// are built as they come, without buffering).
+// Callers' duties: Add every row of one consistent state, then Finish once.
+type Restorer struct {
+	sn       snapshot // what is not built as it comes
+	doc      []byte
+	meta     *facts.MetaRow
+	s        *Shard      // built once the config and the position are known
+	pending  []facts.Row // hold rows that came before them (copies)
+	seats    map[uint32][]byte
+	archSold map[uint32]int
+	expUsers map[string]string
+	n        int
+}
+
+// NewRestorer returns an empty Restorer.
+func NewRestorer() *Restorer {
+	return &Restorer{seats: map[uint32][]byte{}, archSold: map[uint32]int{}, expUsers: map[string]string{}}
+}
+
+// Rows is how many rows were added.
+func (r *Restorer) Rows() int { return r.n }
+
+// Add takes one row. It copies what it keeps: key and value may be reused
+// by the caller afterwards.
+func (r *Restorer) Add(key string, value []byte) error {
+	kind, id, err := facts.SplitRowKey(key)
+	if err != nil {
+		return err
+	}
+	r.n++
+	if err := r.add(kind, id, value); err != nil {
+		return fmt.Errorf("seatmap: row %q: %w", key, err)
+	}
+	return nil
+}
+
+func (r *Restorer) add(kind facts.RowKind, id string, value []byte) error {
+	sn := &r.sn
+	switch kind {
+	case facts.RowConfig:
+		doc, err := facts.DecodeConfig(value)
+		if err != nil {
+			return err
+		}
+		r.doc = append([]byte(nil), doc...)
+		return r.build()
+	case facts.RowMeta:
+		m, err := facts.DecodeMeta(value)
+		if err != nil {
+			return err
+		}
+		r.meta = &m
+		return r.build()
+	case facts.RowSeats, facts.RowArchSold:
+		i, err := facts.RowIndex(id)
+		if err != nil {
+			return err
+		}
+		if kind == facts.RowArchSold {
+			n, err := facts.DecodeCount(value)
+			r.archSold[i] = int(n)
+			return err
+		}
+		st, err := facts.DecodeSeats(value)
+		r.seats[i] = append([]byte(nil), st...)
+		return err
+	case facts.RowRoom:
+		doc, err := facts.DecodeConfig(value)
+		if err != nil {
+			return err
+		}
+		var rs roomState
+		if err := json.Unmarshal(doc, &rs); err != nil {
+			return err
+		}
+		sn.Room, sn.Waitlist = rs.Room, rs.Waitlist
+		return nil
+	case facts.RowArchUser:
+		n, err := facts.DecodeCount(value)
+		sn.ArchUsers = append(sn.ArchUsers, snapUser{User: id, N: int(n)})
+		return err
+	case facts.RowHold:
+		if r.s == nil {
+			r.pending = append(r.pending, facts.Row{Key: string(kind) + id, Value: append([]byte(nil), value...)})
+			return nil
+		}
+		return r.addHold(id, value)
+	case facts.RowExpired:
+		e, err := facts.DecodeExpired(value)
+		sn.Expired = append(sn.Expired, idAt{id: id, at: e.At})
+		r.expUsers[id] = e.User
+		return err
+	case facts.RowOrder:
+		o, err := facts.DecodeOrder(value)
+		if err != nil {
+			return err
+		}
+		sn.Orders = append(sn.Orders, snapOrder{ID: id, HoldID: o.HoldID, User: o.User, Seats: o.Seats, ga: o.GA,
+			Quantity: int(o.Quantity), Amount: o.Amount, Status: o.Status, DueAt: o.DueAt, CreatedAt: o.CreatedAt,
+			History: o.History, Events: int(o.Events), Seen: o.Seen, IdemKey: o.IdemKey, HoldCreatedAt: o.HoldCreatedAt,
+			HoldExpiresAt: o.HoldExpiresAt, Done: o.DoneAt, Attempt: o.Attempt, Attempts: o.Attempts, Refunds: o.Refunds})
+	case facts.RowOrderKey, facts.RowHoldKey:
+		k, err := facts.DecodeKey(value)
+		e := snapIdem{Key: id, ID: k.ID, Hash: k.Hash, At: k.At}
+		if kind == facts.RowOrderKey {
+			sn.Idem = append(sn.Idem, e)
+		} else {
+			sn.HoldIdem = append(sn.HoldIdem, e)
+		}
+		return err
+	}
+	return nil
+}
+
+// build builds the shard once the config and the position are known, its
+// tables sized for the position's counts, and adds the holds that waited.
+func (r *Restorer) build() error {
+	if r.s != nil || r.doc == nil || r.meta == nil {
+		return nil
+	}
+	var cfg ShowConfig
+	if err := json.Unmarshal(r.doc, &cfg); err != nil {
+		return fmt.Errorf("config row: %w", err)
+	}
+	cfg.Normalize()
+	s := New(int(r.meta.Shard))
+	s.holds = make(map[string]*hold, r.meta.Holds)
+	s.users = make(map[string]int, r.meta.Users)
+	s.holdTimers = make(holdHeap, 0, r.meta.Holds)
+	s.orders = make(map[string]*order, r.meta.Orders)
+	s.build(cfg)
+	r.s, r.sn.Config = s, &cfg
+	for _, row := range r.pending {
+		if err := r.addHold(row.Key[1:], row.Value); err != nil {
+			return err
+		}
+	}
+	r.pending = nil
+	return nil
+}
+
+func (r *Restorer) addHold(id string, value []byte) error {
+	var hr facts.HoldRow
+	if err := facts.DecodeHold(value, &hr); err != nil {
+		return err
+	}
+	gp, err := r.s.gaParts(hr.GA)
+	if err != nil {
+		return err
+	}
+	for _, seat := range hr.Seats {
+		if int(seat) >= len(r.s.seats) {
+			return fmt.Errorf("hold %s: no seat %d", id, seat)
+		}
+	}
+	return r.s.restoreHold(&hold{id: id, user: hr.User, seats: hr.Seats, general: gp, quantity: int32(hr.Quantity),
+		amount: hr.Amount, createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
+}
+
+// Finish builds the shard. Its RowsBase is the rows' seq.
+func (r *Restorer) Finish() (*Shard, error) {
+	if r.meta == nil {
+		if r.n > 0 {
+			return nil, fmt.Errorf("seatmap: state rows without a position")
+		}
+		return New(0), nil
+	}
+	s, sn := r.s, &r.sn
+	if s == nil { // a shard that was never created
+		if len(r.pending) > 0 || r.doc != nil {
+			return nil, fmt.Errorf("seatmap: state rows without a config")
+		}
+		s = New(int(r.meta.Shard))
+	} else {
+		sn.Seats = make([]byte, len(s.seats))
+		for base, st := range r.seats {
+			if int(base)+len(st) > len(sn.Seats) {
+				return nil, fmt.Errorf("seatmap: seat row at %d past the show's %d seats", base, len(sn.Seats))
+			}
+			copy(sn.Seats[base:], st)
+		}
+		for i, n := range r.archSold {
+			sec := s.sectionAt(int(i))
+			if sec == nil {
+				return nil, fmt.Errorf("seatmap: archived sales of section %d", i)
+			}
+			sn.ArchSold = append(sn.ArchSold, snapGA{Sec: sec.id, N: n})
+		}
+		sortIDAt(sn.Expired)
+		for _, e := range sn.Expired {
+			sn.ExpiredUsers = append(sn.ExpiredUsers, r.expUsers[e.id])
+		}
+		sortKeys(sn.Idem)
+		sortKeys(sn.HoldIdem)
+		sn.Version = snapshotVersion
+		if err := s.restoreState(sn); err != nil {
+			return nil, err
+		}
+	}
+	s.seq, s.lastNow, s.rowsBase = r.meta.Seq, r.meta.Now, r.meta.Seq
+	return s, nil
+}

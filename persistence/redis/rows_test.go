@@ -1,0 +1,134 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"testing"
+)
+
+func rowsOf(st State) string {
+	var out []string
+	for _, r := range st.Rows {
+		out = append(out, r.Key+"="+string(r.Value))
+	}
+	sort.Strings(out)
+	return fmt.Sprint(out)
+}
+
+// TestStateRowsCheckpoints: rows ride on checkpoints, bring the stored state
+// to RowsSeq and trim the log to the entries after it; Load returns rows +
+// log; a whole snapshot of the format before refuses rows until a Seed.
+func TestStateRowsCheckpoints(t *testing.T) {
+	_, c := openServer(t, func(o *Options) { o.MaxEntriesPerCall = 2 })
+	ctx := context.Background()
+	const s = "rows-a"
+	e := activate(t, c, s)
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: e, Entries: entries(s, 1, 3)})
+	cp := Checkpoint{Shard: s, Epoch: e, Entries: entries(s, 4, 8), Rows: []Row{{"h1", []byte("x")}, {"h2", []byte("y")}}, RowsSeq: 3}
+	mustApply(t, c, cp)
+	mustApply(t, c, cp) // a retry of the same activation changes nothing
+	st := load(t, c, s)
+	if st.Seq != 8 || st.SnapshotSeq != 3 || len(st.Entries) != 5 || st.Entries[0].Seq != 4 || rowsOf(st) != "[h1=x h2=y]" {
+		t.Fatalf("state %+v rows %s", st, rowsOf(st))
+	}
+	// rows alone, with a deletion, up to the last entry
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: e, Rows: []Row{{"h1", nil}, {"h3", []byte("z")}}, RowsSeq: 8})
+	st = load(t, c, s)
+	if st.Seq != 8 || st.SnapshotSeq != 8 || len(st.Entries) != 0 || rowsOf(st) != "[h2=y h3=z]" {
+		t.Fatalf("state %+v rows %s", st, rowsOf(st))
+	}
+	if m, err := c.LoadMeta(ctx, s); err != nil || m.Seq != 8 || m.SnapshotSeq != 8 || m.Epoch != e || m.HasSnapshot {
+		t.Fatalf("meta %+v %v", m, err)
+	}
+	for _, bad := range []uint64{7, 9} { // older than the stored rows, past the log
+		err := c.Apply(ctx, Checkpoint{Shard: s, Epoch: e, Rows: []Row{{"h9", []byte("q")}}, RowsSeq: bad})[0]
+		if !errors.Is(err, ErrGap) {
+			t.Fatalf("rows at %d: %v", bad, err)
+		}
+	}
+	if err := c.Apply(ctx, Checkpoint{Shard: s, Epoch: e, Rows: []Row{{"h9", []byte("q")}}})[0]; !errors.Is(err, ErrBadCheckpoint) {
+		t.Fatalf("rows without a seq: %v", err)
+	}
+	// a whole snapshot replaces the rows
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: e, Entries: entries(s, 9, 9), Snapshot: []byte("S9"), SnapshotSeq: 9})
+	st = load(t, c, s)
+	if string(st.Snapshot) != "S9" || len(st.Rows) != 0 || st.Seq != 9 {
+		t.Fatalf("after a snapshot: %+v", st)
+	}
+	err := c.Apply(ctx, Checkpoint{Shard: s, Epoch: e, Entries: entries(s, 10, 10), Rows: []Row{{"h1", []byte("x")}}, RowsSeq: 9})[0]
+	if !errors.Is(err, ErrWholeSnapshot) {
+		t.Fatalf("rows over a whole snapshot: %v", err)
+	}
+	if st := load(t, c, s); st.Seq != 9 {
+		t.Fatalf("a refused checkpoint wrote: seq %d", st.Seq)
+	}
+}
+
+// TestSeed: a Seed replaces the whole stored state (snapshot, log, rows)
+// with its rows at its seq, in several calls, under the epoch check.
+func TestSeed(t *testing.T) {
+	_, c := openServer(t, func(o *Options) { o.MaxEntriesPerCall = 3 })
+	ctx := context.Background()
+	const s = "seed-a"
+	old := activate(t, c, s)
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: old, Entries: entries(s, 1, 4), Snapshot: []byte("S2"), SnapshotSeq: 2})
+	e := activate(t, c, s)
+	var rows []Row
+	for i := 0; i < 10; i++ {
+		rows = append(rows, Row{Key: fmt.Sprint("k", i), Value: []byte(fmt.Sprint("v", i))})
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: old, Seq: 40, Rows: rows}); !errors.Is(err, ErrFenced) {
+		t.Fatalf("seed of a fenced activation: %v", err)
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 40, Rows: rows, Counts: map[string]string{"totals": "1,2,3,4"}}); err != nil {
+		t.Fatal(err)
+	}
+	st := load(t, c, s)
+	if st.Seq != 40 || st.SnapshotSeq != 40 || st.Snapshot != nil || len(st.Entries) != 0 || len(st.Rows) != 10 {
+		t.Fatalf("seeded state %+v", st)
+	}
+	if got, seq, err := c.Counts(ctx, s); err != nil || got["totals"] != "1,2,3,4" || seq != 40 {
+		t.Fatalf("counts %v %d %v", got, seq, err)
+	}
+	// the seeding activation is the last writer: it continues at 41 with rows
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: e, Entries: entries(s, 41, 42), Rows: []Row{{"k0", nil}}, RowsSeq: 40})
+	st = load(t, c, s)
+	if st.Seq != 42 || len(st.Rows) != 9 || len(st.Entries) != 2 {
+		t.Fatalf("after seed: %+v", st)
+	}
+	// a seed of nothing empties the state
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if st := load(t, c, s); st.Seq != 50 || len(st.Rows) != 0 || len(st.Entries) != 0 {
+		t.Fatalf("empty seed: %+v", st)
+	}
+}
+
+// TestLoadManyRows: Load reads a big rows hash in HSCAN chunks, every row once.
+func TestLoadManyRows(t *testing.T) {
+	_, c := openServer(t, nil)
+	ctx := context.Background()
+	const s = "many"
+	e := activate(t, c, s)
+	var rows []Row
+	for i := 0; i < 30_000; i++ {
+		rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	st := load(t, c, s)
+	seen := map[string]bool{}
+	for _, r := range st.Rows {
+		if seen[r.Key] {
+			t.Fatalf("row %s twice", r.Key)
+		}
+		seen[r.Key] = true
+	}
+	if len(seen) != len(rows) || st.Seq != 7 {
+		t.Fatalf("%d rows at %d, want %d at 7", len(seen), st.Seq, len(rows))
+	}
+}
