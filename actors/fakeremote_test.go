@@ -26,6 +26,8 @@ type fakeRemote struct {
 	down   atomic.Bool  // every call times out
 	lose   atomic.Int64 // the next n calls apply, then lose their reply
 	nonces atomic.Uint64
+	seeds  atomic.Int64 // Seeds applied
+	refuse atomic.Int64 // the next n checkpoints time out without applying (Redis stays healthy)
 }
 
 type fakeShow struct {
@@ -129,6 +131,7 @@ func (f *fakeRemote) Seed(_ context.Context, sd redis.Seed) error {
 		return &redis.FencedError{Shard: sd.Shard, Epoch: sd.Epoch, Stored: s.epoch}
 	}
 	s.save()
+	f.seeds.Add(1)
 	s.snap, s.log, s.snapSeq, s.writer, s.rows = nil, nil, sd.Seq, sd.Epoch, map[string][]byte{}
 	for _, r := range sd.Rows {
 		s.rows[r.Key] = r.Value
@@ -141,6 +144,10 @@ func (f *fakeRemote) Apply(_ context.Context, cps ...redis.Checkpoint) []error {
 	errs := make([]error, len(cps))
 	for i, cp := range cps {
 		if f.down.Load() {
+			errs[i] = errFakeTimeout
+			continue
+		}
+		if f.refuse.Load() > 0 && f.refuse.Add(-1) >= 0 {
 			errs[i] = errFakeTimeout
 			continue
 		}
