@@ -2,9 +2,11 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/facts"
@@ -97,5 +99,63 @@ func TestCheckpointsAreIncremental(t *testing.T) {
 	}
 	if got := seatmap.MergeShow([]seatmap.ShowView{*sh.Apply(seatmap.Command{Kind: seatmap.KindGetShow}).Show}); got.Totals != doc.Totals || sh.ActiveHolds() != 3200 {
 		t.Fatalf("recovered %+v with %d holds, served %+v", got.Totals, sh.ActiveHolds(), doc.Totals)
+	}
+}
+
+// TestRedisHiccupNeedsNoSeed: state rows reach Redis before the local
+// journal, so after Redis timed out on a batch or lost its reply (the local
+// commit went through), the next activation finds Redis's rows at or after
+// the local ones and continues incrementally: no whole-state seed, and
+// another node recovers every acknowledged hold from Redis's rows.
+func TestRedisHiccupNeedsNoSeed(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("hiccup")
+	fr := newFakeRemote()
+	reg := &memRegistry{}
+	n := newShowNode(t, show, fr, reg)
+	if _, err := n.b.CreateShow(ctx, smallShow(show, 100)); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	hold := func(i int) {
+		h, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", i), Seats: []string{fmt.Sprintf("s0-1-%d", i+1)}})
+		if err == nil {
+			acked = append(acked, h.ID)
+		} else if !errors.Is(err, seatmap.ErrUnavailable) {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 20; i++ {
+		hold(i)
+		if i%5 == 4 {
+			fr.lose.Store(1) // Redis applies the next batch, its reply is lost
+		}
+		if i%5 == 2 {
+			fr.refuse.Store(1) // Redis times out on the next batch without applying it
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	eventually(t, 3*time.Second, "a write after the hiccups", func() error {
+		h, _, err := n.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "last", Seats: []string{"s0-1-60"}})
+		if err == nil {
+			acked = append(acked, h.ID)
+		}
+		if errors.Is(err, seatmap.ErrSeatsUnavailable) {
+			return nil // an earlier try applied; its answer was lost
+		}
+		return err
+	})
+	if s := fr.seeds.Load(); s != 0 {
+		t.Fatalf("%d whole-state seeds after Redis hiccups", s)
+	}
+	st, _ := fr.Load(ctx, show)
+	if len(st.Rows) == 0 {
+		t.Fatal("redis has no state rows")
+	}
+	other := newShowNode(t, show, fr, reg)
+	for _, id := range acked {
+		if _, err := other.b.GetHold(ctx, "", show, id); err != nil {
+			t.Fatalf("acknowledged hold %s: %v", id, err)
+		}
 	}
 }
