@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: build run test test-short deps vet bench bench-core bench-http bench-cluster fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: build run test test-short deps vet bench bench-core bench-http bench-cluster onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
@@ -71,6 +71,13 @@ bench-http: build
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).
 bench-cluster:
 	$(GO) test -run '^$$' -bench ClusterForwarding -benchtime 1x -count 1 ./cmd/boxoffice/
+
+# onsale: the full-size on-sale simulation (100,000 fans, 20,000 seats) with and
+# without the waiting room, in simulated time; about 30 min on 2 CPUs. The
+# figures and the charts of the last run are in bench/README.md and bench/onsale.html.
+ONSALE_SEED ?= 20261127
+onsale: build
+	$(BIN) sim onsale --seed $(ONSALE_SEED) --report bench/onsale.html
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s -tags invariants ./actors/seatmap/
