@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-cluster bench-sse bench-fill fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-cluster bench-sse bench-fill onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
 # proto regenerates facts/factspb from facts/facts.proto (the generated code is
 # committed: builds and CI need no protoc). Needs protoc (Debian:
@@ -115,6 +115,13 @@ bench-cluster:
 # process) against a show without, alternating 1 s phases, ten rounds.
 bench-sse:
 	BOXOFFICE_SSE_COST=1 $(GO) test -count 1 -run '^TestSSESubscriberCost$$' -v ./actors/ | grep -E 'round|mean|subscribers:|ok|FAIL'
+
+# onsale: the full-size on-sale simulation (100,000 fans, 20,000 seats) with and
+# without the waiting room, in simulated time; about 30 min on 2 CPUs. The
+# figures and the charts of the last run are in bench/README.md and bench/onsale.html.
+ONSALE_SEED ?= 20261127
+onsale: build
+	$(BIN) sim onsale --seed $(ONSALE_SEED) --report bench/onsale.html
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzCommands -fuzztime 30s -tags invariants ./actors/seatmap/

@@ -69,9 +69,6 @@ func NewBooking(place Placement, system *actor.ActorSystem, env *Env, opt Bookin
 // recovery fails is named by Status and retried by its actor with backoff;
 // it does not keep the node from serving the others.
 func (b *Booking) Recover(ctx context.Context) error {
-	if err := b.env.DropUnaccepted(); err != nil {
-		return err
-	}
 	shows, err := b.env.Journal.Shards()
 	if err != nil {
 		return err

@@ -9,17 +9,18 @@ import (
 
 // DropUnaccepted drops, with Redis, every show's local records and outbox
 // events after the seq Redis accepted from this node as far as it knows
-// (its LocalEpoch acked seq). Call it when the node starts, before the
-// relay does: an outbox event is held until Redis accepted its records,
+// (its LocalEpoch acked seq). Call it once when the node starts, before
+// any show activates on it (before it joins the cluster) and before the
+// relay starts: an outbox event is held until Redis accepted its records,
 // but holding does not survive a restart, and the show may never be
 // activated here again (another node owns it now) to drop what Redis
-// refused. Whatever Redis did accept of the dropped tail is taken back
+// refused; a live activation's writer runs ahead of its acked seq, so this
+// must not run beside one. Whatever Redis did accept of the dropped tail is taken back
 // with its events by the next activation (this node's: Redis ahead of its
 // journal; another's: the entries after Checkpoint.EventsSeq). A show this
 // node never activated with Redis keeps its journal. Without Redis it does
 // nothing.
 func (e *Env) DropUnaccepted() error {
-	e.defaults()
 	if e.Remote == nil {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"math"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +31,10 @@ func testSale(room bool, seed uint64) saleParams {
 // what they are about (a sell-out, returns, offers, admissions).
 func TestOnsale(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d (go test ./sim -run TestOnsale with this seed in testSale reproduces it)", seed)
+	if v := os.Getenv("ONSALE_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("seed %d (ONSALE_SEED=%d go test ./sim -run '^TestOnsale$' replays it)", seed, seed)
 	for _, room := range []bool{true, false} {
 		p := testSale(room, seed)
 		r := runVirtual(p, true)
@@ -58,8 +63,10 @@ func TestOnsale(t *testing.T) {
 		if len(r.Errors) > 0 {
 			t.Errorf("seed %d room=%v: unexpected answers %v", seed, room, r.Errors)
 		}
-		if room && (r.FairN[1] < 10 || r.FairAdmittedLater != 1) {
-			t.Errorf("seed %d: tau(arrival, admission) of %d fans who came after opening: %.3f, want 1 over at least 10",
+		// FIFO itself is the checker's (above); tau is the summary, under 1
+		// when passes taken back put their tickets first in line again
+		if room && (r.FairN[1] < 10 || r.FairAdmittedLater < 0.95) {
+			t.Errorf("seed %d: tau(arrival, admission) of %d fans who came after opening: %.3f, want >= 0.95 over at least 10",
 				seed, r.FairN[1], r.FairAdmittedLater)
 		}
 	}

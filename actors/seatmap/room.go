@@ -55,7 +55,7 @@ const (
 
 type room struct {
 	opensAt     int64
-	passTTL     int64
+	passTTLMs   int64
 	maxActive   int
 	factorMilli int64
 
@@ -117,7 +117,7 @@ func (s *Shard) buildRoom() {
 	if q == nil {
 		return
 	}
-	s.room = &room{opensAt: q.opensAtMs(), passTTL: int64(q.PassTTLSeconds) * 1000, maxActive: q.MaxActive,
+	s.room = &room{opensAt: q.opensAtMs(), passTTLMs: int64(q.PassTTLSeconds) * 1000, maxActive: q.MaxActive,
 		factorMilli: q.factorMilli(), byID: map[string]uint32{}, byUser: map[string]uint32{}}
 }
 
@@ -475,7 +475,7 @@ func (s *Shard) admit(n uint32, now int64) {
 		r.firstAdmits++
 		t.firstAdmit = r.firstAdmits
 	}
-	t.admittedAt, t.passExpiresAt = now, now+r.passTTL
+	t.admittedAt, t.passExpiresAt = now, now+r.passTTLMs
 	t.tm = r.passTimers.arm(&t.tmv, t.id, t.passExpiresAt)
 	r.pending = append(r.pending, pending{num: n, admit: t.lastAdmit})
 	r.count(t, 1)
@@ -610,7 +610,7 @@ func (s *Shard) estimateWait(pos int, now int64) int {
 	if r.opened && r.admits > 0 && now > r.openedAt {
 		ms = int64(pos) * (now - r.openedAt) / int64(r.admits)
 	} else {
-		ms = int64(pos) * r.passTTL / int64(r.maxActive)
+		ms = int64(pos) * r.passTTLMs / int64(r.maxActive)
 	}
 	if !r.opened && r.opensAt > now {
 		ms += r.opensAt - now
@@ -624,7 +624,7 @@ func (s *Shard) roomStats() *QueueStats {
 	if r == nil {
 		return nil
 	}
-	q := &QueueStats{OpensAt: r.opensAt, Opened: r.opened, Seed: r.seed, PassTTLSeconds: int(r.passTTL / 1000),
+	q := &QueueStats{OpensAt: r.opensAt, Opened: r.opened, Seed: r.seed, PassTTLSeconds: int(r.passTTLMs / 1000),
 		MaxActive: r.maxActive, AdmitFactor: float64(r.factorMilli) / 1000, Tickets: len(r.tickets),
 		Live: r.live, Unconverted: r.unconverted, AdmittedTotal: int(r.admits)}
 	q.Waiting = len(r.pool) + len(r.front) + len(r.line) - r.head // the line loses tickets at its head only

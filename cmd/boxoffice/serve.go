@@ -238,6 +238,14 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 			env.Lease = cfg.lease // several nodes may activate a show: only the lease holder answers
 		}
 	}
+	// before any show activates here and before the relay starts: the
+	// records Redis never accepted from this node are dropped with their events
+	if err := env.DropUnaccepted(); err != nil {
+		if store != nil {
+			store.Close()
+		}
+		return nil, fmt.Errorf("dropping what Redis did not accept: %w", err)
+	}
 	n.cluster, err = cluster.Start(cluster.Config{Host: cfg.clusterHost, Port: cfg.clusterPort, Hosts: hosts,
 		HealthPort: cfg.healthPort, Kinds: []*pcluster.Kind{actors.Kind(env)}, Log: log, HealthInterval: cfg.healthEvery})
 	if err != nil {

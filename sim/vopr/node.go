@@ -104,10 +104,10 @@ func (n *node) start() {
 			&pipeline.Payment{Gateway: w.gw, Settler: st, Log: discard},
 			&pipeline.Notify{Channels: []pipeline.Channel{w.notes}, Settler: st, Dedupe: n.dedupe, Log: discard},
 		}}}
+	if err := n.env.DropUnaccepted(); err != nil { // serve.go: before the node joins
+		panic(fmt.Sprintf("node%d: DropUnaccepted: %v", n.id, err))
+	}
 	n.procs = append(n.procs[:0], w.s.spawn(fmt.Sprintf("node%d boot", n.id), n.id, func(p *proc) {
-		for n.env.DropUnaccepted() != nil { // Booking.Recover
-			w.s.sleep(p, n.id, 100*time.Millisecond)
-		}
 		shows, _ := n.journal.Shards()
 		for _, show := range shows {
 			_, _ = w.invoke(p, n, show, seatmap.Command{Kind: seatmap.KindGetShow}, 5*time.Second)
