@@ -34,7 +34,21 @@ func TestCycleLoopStaysFlat(t *testing.T) {
 		snap    int
 		heapKiB int64
 	}
+	var measureOnce func() sample
+	// one reading: other tests' leftover goroutines allocate and free beside
+	// it (a reading can even come out negative), so a sample is the least of
+	// three readings, none below zero
 	measure := func() sample {
+		best := measureOnce()
+		for range 2 {
+			if m := measureOnce(); m.heapKiB < best.heapKiB {
+				best = m
+			}
+		}
+		best.heapKiB = max(best.heapKiB, 0)
+		return best
+	}
+	measureOnce = func() sample {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)

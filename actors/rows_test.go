@@ -111,6 +111,27 @@ func TestRedisHiccupNeedsNoSeed(t *testing.T) {
 	ctx := context.Background()
 	show := uniq("hiccup")
 	fr := newFakeRemote()
+	var mu sync.Mutex // protects the following fields
+	var seeds, refuse, lose int
+	fr.OnCall(func(op, _ string) (drop, loseReply bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if op == "seed" {
+			seeds++
+		}
+		if op != "apply" {
+			return false, false
+		}
+		if refuse > 0 {
+			refuse--
+			return true, false // Redis times out on the batch without applying it
+		}
+		if lose > 0 {
+			lose--
+			return false, true // Redis applies the batch, its reply is lost
+		}
+		return false, false
+	})
 	reg := &memRegistry{}
 	n := newShowNode(t, show, fr, reg)
 	if _, err := n.b.CreateShow(ctx, smallShow(show, 100)); err != nil {
@@ -128,10 +149,14 @@ func TestRedisHiccupNeedsNoSeed(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		hold(i)
 		if i%5 == 4 {
-			fr.lose.Store(1) // Redis applies the next batch, its reply is lost
+			mu.Lock()
+			lose = 1
+			mu.Unlock()
 		}
 		if i%5 == 2 {
-			fr.refuse.Store(1) // Redis times out on the next batch without applying it
+			mu.Lock()
+			refuse = 1
+			mu.Unlock()
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -145,7 +170,10 @@ func TestRedisHiccupNeedsNoSeed(t *testing.T) {
 		}
 		return err
 	})
-	if s := fr.seeds.Load(); s != 0 {
+	mu.Lock()
+	s := seeds
+	mu.Unlock()
+	if s != 0 {
 		t.Fatalf("%d whole-state seeds after Redis hiccups", s)
 	}
 	st, _ := fr.Load(ctx, show)
