@@ -73,7 +73,7 @@ bench-cluster:
 	$(GO) test -run '^$$' -bench ClusterForwarding -benchtime 1x -count 1 ./cmd/boxoffice/
 
 # onsale: the full-size on-sale simulation (100,000 fans, 20,000 seats) with and
-# without the waiting room, in simulated time; about 30 min on 2 CPUs. The
+# without the waiting room, in simulated time; 10-30 min on 2 CPUs. The
 # figures and the charts of the last run are in bench/README.md and bench/onsale.html.
 ONSALE_SEED ?= 20261127
 onsale: build
