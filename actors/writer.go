@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"github.com/boxoffice/boxoffice/actors/stream"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -158,6 +159,7 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 	}
 	env.writers.Add(1)
 	go func() {
+		pprof.SetGoroutineLabels(writerLabels)
 		defer env.writers.Done()
 		defer close(w.stopped)
 		w.run()
@@ -219,9 +221,13 @@ func (w *writer) drain(group []batch) []batch {
 // step writes one group of batches and answers them: one turn of the
 // writer's loop.
 func (w *writer) step(group []batch) {
+	start := time.Now()
 	w.write(group)
 	w.finished()
 	w.done.Add(uint64(len(group)))
+	w.env.Stats.WriterNanos.Add(int64(time.Since(start)))
+	w.env.Stats.WriterGroups.Add(1)
+	w.env.Stats.WriterBatches.Add(int64(len(group)))
 }
 
 // write journals a group of consecutive batches as one Append (one sync),
@@ -333,7 +339,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	})
 	held, err := w.env.Journal.Append(w.identity, wr)
 	stall.Stop()
-	w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
+	took := time.Since(start)
+	w.env.Stats.JournalMicros.Add(took.Microseconds())
+	w.env.Stats.WriterAppendNanos.Add(int64(took))
 	if remoteDone != nil {
 		<-remoteDone
 	}
@@ -436,6 +444,7 @@ func unavailable(msg string) seatmap.Result {
 }
 
 func (w *writer) answerAll(replies []pendingReply) {
+	w.env.Stats.WriterReplies.Add(int64(len(replies)))
 	for _, p := range replies {
 		w.answer(p)
 	}
