@@ -117,6 +117,9 @@ func (a *showActor) receive(ctx actor.Context) {
 		}
 		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
 	case *flush:
+		if !a.flushQueued || a.deferFlush() {
+			return // flushed already (a writer's wake-up came late), or the writer is busy
+		}
 		a.flush(ctx)
 	case *writeFailed:
 		a.onWriteFailed(ctx, m)
@@ -455,6 +458,32 @@ func (a *showActor) durable() bool {
 	return !a.flushQueued && a.w.done.Load() == a.sent && a.w.failedGen.Load() < a.gen
 }
 
+// deferFlush reports whether this turn's flush waits for the writer: while
+// it writes a group, the commands applied meanwhile stay in the shard's
+// Ready and in pending, and the writer wakes the actor (a flush message)
+// when it finished the group. So a busy show sends the writer one batch per
+// group, not one per mailbox turn: the per-turn work (Ready, the changed
+// rows, the seat view, the gauges, the hand-off) is paid once per group,
+// and a state row changed by many turns is written once. Never in a
+// SteppedShow (its caller runs the writer), nor while the writer is
+// stalled (those commands answer 503 at once; see flush).
+func (a *showActor) deferFlush() bool {
+	w := a.w
+	if a.stepped || w == nil || a.shard == nil || a.leaving || w.closed || w.stalled.Load() {
+		return false
+	}
+	if a.sent == w.done.Load() {
+		return false // the writer is idle
+	}
+	// ask for a wake-up, then look again: either the writer sees the
+	// request after its step, or this sees the step done
+	w.wantFlush.Store(true)
+	if a.sent == w.done.Load() && w.wantFlush.CompareAndSwap(true, false) {
+		return false
+	}
+	return true
+}
+
 func (a *showActor) queueFlush(ctx actor.Context) {
 	if !a.flushQueued {
 		a.flushQueued = true
@@ -570,6 +599,11 @@ func (a *showActor) flush(ctx actor.Context) {
 	}
 	a.publishSeats() // before the writer can answer: an acknowledged change is in the view
 	a.send(b)
+	if a.w.stalled.Load() && !a.stepped {
+		// the writer is stuck on a write: these commands answer 503 now, as
+		// those queued when the stall began did (their outcome is unknown)
+		b.replies.fail(a.w, unavailable("storage is stalled"))
+	}
 	a.afterTurn(ctx, rd)
 }
 

@@ -101,6 +101,9 @@ type writer struct {
 	stalled atomic.Bool
 	// rows are the state rows waiting for the next write (see rowSlots).
 	rows rowSlots
+	// wantFlush: the actor deferred a flush while this wrote (see
+	// showActor.deferFlush); the writer sends it a flush after its step
+	wantFlush atomic.Bool
 
 	stopped chan struct{} // closed when run returned
 	closed  bool          // stop was called (the actor's goroutine only)
@@ -198,6 +201,14 @@ func (w *writer) run() {
 			return
 		}
 		w.step(w.drain([]batch{b}))
+		w.wake()
+	}
+}
+
+// wake sends the actor the flush it deferred while this wrote.
+func (w *writer) wake() {
+	if w.wantFlush.CompareAndSwap(true, false) {
+		w.tell(&flush{})
 	}
 }
 
@@ -336,6 +347,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		w.stalled.Store(true)
 		w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
 		w.failQueued(unavailable("storage is stalled"))
+		w.wake() // the commands the actor holds back answer 503 too
 	})
 	held, err := w.env.Journal.Append(w.identity, wr)
 	stall.Stop()
