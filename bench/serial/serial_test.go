@@ -219,7 +219,6 @@ type profiles struct {
 	prefix string
 }
 
-
 func startProfiles(b *testing.B, callers int) *profiles {
 	p := &profiles{}
 	if pre := os.Getenv("SERIAL_PROFILE"); pre != "" {
