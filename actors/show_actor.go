@@ -82,7 +82,7 @@ func Kind(env *Env) *cluster.Kind {
 	env.defaults()
 	return cluster.NewKind(KindShow, actor.PropsFromProducer(func() actor.Actor {
 		return &showActor{env: env}
-	}, actor.WithDispatcher(shardDispatcher)))
+	}, actor.WithDispatcher(shardDispatcher), actor.WithMailbox(showMailbox)))
 }
 
 // ShowProps returns props for a show actor spawned outside a cluster (tests
@@ -91,8 +91,15 @@ func ShowProps(env *Env, identity string) *actor.Props {
 	env.defaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &showActor{env: env, identity: identity}
-	}, actor.WithDispatcher(shardDispatcher))
+	}, actor.WithDispatcher(shardDispatcher), actor.WithMailbox(showMailbox))
 }
+
+// showMailbox is a show actor's mailbox: lock-free (a multi-producer,
+// single-consumer queue). protoactor's default mailbox queue takes a mutex
+// on every push and pop: every caller of a hot show contends on it, and its
+// actor waits for it between messages (the mutex profile of bench/serial
+// grew with the callers: issue 12).
+var showMailbox = actor.UnboundedLockfree()
 
 // Receive runs one message; its time counts as the show's serial path
 // (Stats.ActorNanos).
@@ -587,9 +594,10 @@ func (a *showActor) flush(ctx actor.Context) {
 	rd := a.shard.Ready()
 	b := batch{gen: a.gen, rd: rd}
 	if len(a.pending) > 0 {
-		b.replies = &replySet{replies: append([]pendingReply(nil), a.pending...)}
-		clear(a.pending)
-		a.pending = a.pending[:0]
+		// the answers go with the batch as they are (no copy); the next turn
+		// starts a slice of the same size
+		b.replies = &replySet{replies: a.pending}
+		a.pending = make([]pendingReply, 0, len(a.pending))
 	}
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/boxoffice/boxoffice/actors/stream"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -297,11 +298,21 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	var replies []*replySet
 	var cnt map[string]string
 	var runRows rowSlot
-	for _, b := range run {
-		wr.Records = append(wr.Records, b.rd.Records...)
-		wr.Events = append(wr.Events, b.rd.Events...)
-		wr.Archive = append(wr.Archive, b.rd.Archive...)
+	if len(run) == 1 {
+		// the usual run of a busy show (one batch per group, see
+		// showActor.deferFlush): its slices as they are, no copies
+		wr.Records, wr.Events, wr.Archive = run[0].rd.Records, run[0].rd.Events, run[0].rd.Archive
+	}
+	for i, b := range run {
+		if len(run) > 1 {
+			wr.Records = append(wr.Records, b.rd.Records...)
+			wr.Events = append(wr.Events, b.rd.Events...)
+			wr.Archive = append(wr.Archive, b.rd.Archive...)
+		}
 		if w.env.InventoryOutbox {
+			if i == 0 && len(run) == 1 {
+				wr.Events = slices.Clip(wr.Events) // appending must not write into the batch's array
+			}
 			wr.Events = appendInventory(wr.Events, b.rd.Inventory)
 		}
 		if b.replies != nil {
