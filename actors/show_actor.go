@@ -446,7 +446,8 @@ func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRepl
 		return
 	}
 	if cmd.Kind.ReadOnly() {
-		p.read = &cmd
+		read := cmd // a copy: &cmd would move every command to the heap
+		p.read = &read
 	}
 	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
 		ctx.SetReceiveTimeout(0)

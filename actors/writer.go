@@ -56,7 +56,7 @@ type replySet struct {
 // answer sends every reply with its own result, unless already answered.
 func (r *replySet) answer(w *writer) {
 	if r != nil && r.done.CompareAndSwap(false, true) {
-		w.answerAll(r.replies)
+		w.fanOut(r.replies)
 	}
 }
 
@@ -105,6 +105,11 @@ type writer struct {
 	// wantFlush: the actor deferred a flush while this wrote (see
 	// showActor.deferFlush); the writer sends it a flush after its step
 	wantFlush atomic.Bool
+
+	// answers takes the answers of durable batches to the answerer
+	// goroutine, which sends them while the writer writes the next group
+	// (nil in a SteppedShow: the writer sends them itself)
+	answers chan []pendingReply
 
 	stopped chan struct{} // closed when run returned
 	closed  bool          // stop was called (the actor's goroutine only)
@@ -161,14 +166,35 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 	if !goroutine {
 		return w
 	}
-	env.writers.Add(1)
+	w.answers = make(chan []pendingReply, 64)
+	env.writers.Add(2)
 	go func() {
 		pprof.SetGoroutineLabels(writerLabels)
 		defer env.writers.Done()
 		defer close(w.stopped)
+		defer close(w.answers)
 		w.run()
 	}()
+	go func() {
+		pprof.SetGoroutineLabels(answerLabels)
+		defer env.writers.Done()
+		for replies := range w.answers {
+			w.answerAll(replies)
+		}
+	}()
 	return w
+}
+
+// fanOut sends the answers of a durable batch: on the answerer goroutine,
+// so that sending them (a channel send and a goroutine wake-up per caller,
+// the encoding of a remote caller's answer) runs beside the writer's next
+// group instead of before it (issue 12).
+func (w *writer) fanOut(replies []pendingReply) {
+	if w.answers == nil {
+		w.answerAll(replies)
+		return
+	}
+	w.answers <- replies
 }
 
 func (w *writer) stop() {

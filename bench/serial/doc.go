@@ -13,7 +13,9 @@
 //     actors.SerialLabel: the show actors' dispatcher goroutines and the
 //     writers are labelled, so their samples are the serial path's CPU time,
 //     wherever the goroutine ran and excluding the time it was blocked
-//     (waiting for the WAL sync, for its mailbox);
+//     (waiting for the WAL sync, for its mailbox); the writers' answerers
+//     (they send the answers of durable batches beside the writer) are
+//     reported apart;
 //   - wall time on the path, by the stopwatches of actors.Stats: time inside
 //     the actor's Receive, and the writer's time per group (encode, commit
 //     including the wait for the sync, answers).
