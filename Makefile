@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-cluster bench-sse bench-fill onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-hot bench-serial bench-cluster bench-sse bench-fill onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
 # proto regenerates facts/factspb from facts/facts.proto (the generated code is
 # committed: builds and CI need no protoc). Needs protoc (Debian:
@@ -86,7 +86,7 @@ test-short: vet
 	$(GO) test -short $(TESTFLAGS) $(PKGS)
 
 # Benchmarks print benchstat-compatible lines; bench/README.md records the last figures.
-bench: bench-core bench-http bench-cluster bench-sse bench-fill
+bench: bench-core bench-http bench-hot bench-serial bench-cluster bench-sse bench-fill
 
 bench-core:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./actors/... ./persistence/pebble/ ./persistence/redis/ ./edge/
@@ -94,6 +94,20 @@ bench-core:
 
 bench-http: build
 	scripts/bench-http $(BIN)
+
+# bench-hot: issue 12 over HTTP: GA holds (hold then release) on one show
+# (one actor), synced, at 64, 512 and 1,024 connections, and the no-op
+# server with the same client at 512 (~50 s).
+bench-hot: build
+	BENCH_SET=hot scripts/bench-http $(BIN)
+
+# bench-serial: issue 12's serial path (bench/serial): the CPU time per
+# command of one show's actor and writer (labelled CPU profile samples),
+# process CPU, holds/s and commands per writer group, holding GA seats for
+# fresh users on a synced Pebble journal at 64 and 1,024 callers (~15 s).
+# SERIAL_CALLERS, SERIAL_SECONDS, SERIAL_PROFILE=prefix (CPU, block, mutex).
+bench-serial:
+	$(GO) test -run '^$$' -bench Serial -benchtime 1x -timeout 10m ./bench/serial/
 
 # bench-fill: issue 11's fill benchmark (bench/fill): one show (GA 2,000,000 +
 # seated 200,000) filled to 1,000,000 live holds by 64 callers, per 100,000:

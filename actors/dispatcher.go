@@ -2,6 +2,7 @@ package actors
 
 import (
 	"runtime"
+	"runtime/pprof"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -22,6 +23,7 @@ func newPoolDispatcher(workers, throughput int) *poolDispatcher {
 	d := &poolDispatcher{work: make(chan func()), throughput: throughput}
 	for i := 0; i < workers; i++ {
 		go func() {
+			pprof.SetGoroutineLabels(actorLabels) // CPU profiles tell the serial path (serial.go)
 			for fn := range d.work {
 				fn()
 			}
@@ -34,7 +36,10 @@ func (d *poolDispatcher) Schedule(fn func()) {
 	select {
 	case d.work <- fn:
 	default:
-		go fn()
+		go func() {
+			pprof.SetGoroutineLabels(actorLabels)
+			fn()
+		}()
 	}
 }
 

@@ -241,6 +241,15 @@ type Stats struct {
 	RemoteDataLoss     atomic.Int64 // activations that found Redis holding less than was acknowledged
 	LastDataLossMs     atomic.Int64 // when that was last found (Unix ms)
 
+	// The serial path of the shows (issue 12): wall time on their actors'
+	// mailbox turns and their writers' loops, for bench/serial and /metrics.
+	ActorNanos        atomic.Int64 // total time show actors spent in Receive
+	WriterNanos       atomic.Int64 // total time writers spent on groups (Journal.Append included)
+	WriterAppendNanos atomic.Int64 // of WriterNanos: time inside Journal.Append (encode, commit, sync wait)
+	WriterGroups      atomic.Int64 // groups of batches the writers took (one per loop turn)
+	WriterBatches     atomic.Int64 // batches (mailbox turns) in those groups
+	WriterReplies     atomic.Int64 // commands answered by writers once durable
+
 	shards sync.Map // identity -> *ShardGauges
 }
 

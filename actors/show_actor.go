@@ -82,7 +82,7 @@ func Kind(env *Env) *cluster.Kind {
 	env.defaults()
 	return cluster.NewKind(KindShow, actor.PropsFromProducer(func() actor.Actor {
 		return &showActor{env: env}
-	}, actor.WithDispatcher(shardDispatcher)))
+	}, actor.WithDispatcher(shardDispatcher), actor.WithMailbox(showMailbox)))
 }
 
 // ShowProps returns props for a show actor spawned outside a cluster (tests
@@ -91,10 +91,25 @@ func ShowProps(env *Env, identity string) *actor.Props {
 	env.defaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &showActor{env: env, identity: identity}
-	}, actor.WithDispatcher(shardDispatcher))
+	}, actor.WithDispatcher(shardDispatcher), actor.WithMailbox(showMailbox))
 }
 
+// showMailbox is a show actor's mailbox: lock-free (a multi-producer,
+// single-consumer queue). protoactor's default mailbox queue takes a mutex
+// on every push and pop: every caller of a hot show contends on it, and its
+// actor waits for it between messages (the mutex profile of bench/serial
+// grew with the callers: issue 12).
+var showMailbox = actor.UnboundedLockfree()
+
+// Receive runs one message; its time counts as the show's serial path
+// (Stats.ActorNanos).
 func (a *showActor) Receive(ctx actor.Context) {
+	start := time.Now()
+	a.receive(ctx)
+	a.env.Stats.ActorNanos.Add(int64(time.Since(start)))
+}
+
+func (a *showActor) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *request:
 		a.handle(ctx, m.cmd, pendingReply{to: ctx.Sender(), ch: m.reply})
@@ -109,6 +124,9 @@ func (a *showActor) Receive(ctx actor.Context) {
 		}
 		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
 	case *flush:
+		if !a.flushQueued || a.deferFlush() {
+			return // flushed already (a writer's wake-up came late), or the writer is busy
+		}
 		a.flush(ctx)
 	case *writeFailed:
 		a.onWriteFailed(ctx, m)
@@ -428,7 +446,8 @@ func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRepl
 		return
 	}
 	if cmd.Kind.ReadOnly() {
-		p.read = &cmd
+		read := cmd // a copy: &cmd would move every command to the heap
+		p.read = &read
 	}
 	if cmd.Kind == seatmap.KindCreate && p.res.Err == nil {
 		ctx.SetReceiveTimeout(0)
@@ -445,6 +464,32 @@ func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRepl
 // waits for this turn's flush and the writer finished every batch.
 func (a *showActor) durable() bool {
 	return !a.flushQueued && a.w.done.Load() == a.sent && a.w.failedGen.Load() < a.gen
+}
+
+// deferFlush reports whether this turn's flush waits for the writer: while
+// it writes a group, the commands applied meanwhile stay in the shard's
+// Ready and in pending, and the writer wakes the actor (a flush message)
+// when it finished the group. So a busy show sends the writer one batch per
+// group, not one per mailbox turn: the per-turn work (Ready, the changed
+// rows, the seat view, the gauges, the hand-off) is paid once per group,
+// and a state row changed by many turns is written once. Never in a
+// SteppedShow (its caller runs the writer), nor while the writer is
+// stalled (those commands answer 503 at once; see flush).
+func (a *showActor) deferFlush() bool {
+	w := a.w
+	if a.stepped || w == nil || a.shard == nil || a.leaving || w.closed || w.stalled.Load() {
+		return false
+	}
+	if a.sent == w.done.Load() {
+		return false // the writer is idle
+	}
+	// ask for a wake-up, then look again: either the writer sees the
+	// request after its step, or this sees the step done
+	w.wantFlush.Store(true)
+	if a.sent == w.done.Load() && w.wantFlush.CompareAndSwap(true, false) {
+		return false
+	}
+	return true
 }
 
 func (a *showActor) queueFlush(ctx actor.Context) {
@@ -550,9 +595,10 @@ func (a *showActor) flush(ctx actor.Context) {
 	rd := a.shard.Ready()
 	b := batch{gen: a.gen, rd: rd}
 	if len(a.pending) > 0 {
-		b.replies = &replySet{replies: append([]pendingReply(nil), a.pending...)}
-		clear(a.pending)
-		a.pending = a.pending[:0]
+		// the answers go with the batch as they are (no copy); the next turn
+		// starts a slice of the same size
+		b.replies = &replySet{replies: a.pending}
+		a.pending = make([]pendingReply, 0, len(a.pending))
 	}
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)
@@ -562,6 +608,11 @@ func (a *showActor) flush(ctx actor.Context) {
 	}
 	a.publishSeats() // before the writer can answer: an acknowledged change is in the view
 	a.send(b)
+	if a.w.stalled.Load() && !a.stepped {
+		// the writer is stuck on a write: these commands answer 503 now, as
+		// those queued when the stall began did (their outcome is unknown)
+		b.replies.fail(a.w, unavailable("storage is stalled"))
+	}
 	a.afterTurn(ctx, rd)
 }
 

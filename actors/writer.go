@@ -3,6 +3,8 @@ package actors
 import (
 	"errors"
 	"github.com/boxoffice/boxoffice/actors/stream"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -54,7 +56,7 @@ type replySet struct {
 // answer sends every reply with its own result, unless already answered.
 func (r *replySet) answer(w *writer) {
 	if r != nil && r.done.CompareAndSwap(false, true) {
-		w.answerAll(r.replies)
+		w.fanOut(r.replies)
 	}
 }
 
@@ -100,6 +102,14 @@ type writer struct {
 	stalled atomic.Bool
 	// rows are the state rows waiting for the next write (see rowSlots).
 	rows rowSlots
+	// wantFlush: the actor deferred a flush while this wrote (see
+	// showActor.deferFlush); the writer sends it a flush after its step
+	wantFlush atomic.Bool
+
+	// answers takes the answers of durable batches to the answerer
+	// goroutine, which sends them while the writer writes the next group
+	// (nil in a SteppedShow: the writer sends them itself)
+	answers chan []pendingReply
 
 	stopped chan struct{} // closed when run returned
 	closed  bool          // stop was called (the actor's goroutine only)
@@ -156,13 +166,35 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 	if !goroutine {
 		return w
 	}
-	env.writers.Add(1)
+	w.answers = make(chan []pendingReply, 64)
+	env.writers.Add(2)
 	go func() {
+		pprof.SetGoroutineLabels(writerLabels)
 		defer env.writers.Done()
 		defer close(w.stopped)
+		defer close(w.answers)
 		w.run()
 	}()
+	go func() {
+		pprof.SetGoroutineLabels(answerLabels)
+		defer env.writers.Done()
+		for replies := range w.answers {
+			w.answerAll(replies)
+		}
+	}()
 	return w
+}
+
+// fanOut sends the answers of a durable batch: on the answerer goroutine,
+// so that sending them (a channel send and a goroutine wake-up per caller,
+// the encoding of a remote caller's answer) runs beside the writer's next
+// group instead of before it (issue 12).
+func (w *writer) fanOut(replies []pendingReply) {
+	if w.answers == nil {
+		w.answerAll(replies)
+		return
+	}
+	w.answers <- replies
 }
 
 func (w *writer) stop() {
@@ -196,6 +228,14 @@ func (w *writer) run() {
 			return
 		}
 		w.step(w.drain([]batch{b}))
+		w.wake()
+	}
+}
+
+// wake sends the actor the flush it deferred while this wrote.
+func (w *writer) wake() {
+	if w.wantFlush.CompareAndSwap(true, false) {
+		w.tell(&flush{})
 	}
 }
 
@@ -219,9 +259,13 @@ func (w *writer) drain(group []batch) []batch {
 // step writes one group of batches and answers them: one turn of the
 // writer's loop.
 func (w *writer) step(group []batch) {
+	start := time.Now()
 	w.write(group)
 	w.finished()
 	w.done.Add(uint64(len(group)))
+	w.env.Stats.WriterNanos.Add(int64(time.Since(start)))
+	w.env.Stats.WriterGroups.Add(1)
+	w.env.Stats.WriterBatches.Add(int64(len(group)))
 }
 
 // write journals a group of consecutive batches as one Append (one sync),
@@ -280,11 +324,21 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	var replies []*replySet
 	var cnt map[string]string
 	var runRows rowSlot
-	for _, b := range run {
-		wr.Records = append(wr.Records, b.rd.Records...)
-		wr.Events = append(wr.Events, b.rd.Events...)
-		wr.Archive = append(wr.Archive, b.rd.Archive...)
+	if len(run) == 1 {
+		// the usual run of a busy show (one batch per group, see
+		// showActor.deferFlush): its slices as they are, no copies
+		wr.Records, wr.Events, wr.Archive = run[0].rd.Records, run[0].rd.Events, run[0].rd.Archive
+	}
+	for i, b := range run {
+		if len(run) > 1 {
+			wr.Records = append(wr.Records, b.rd.Records...)
+			wr.Events = append(wr.Events, b.rd.Events...)
+			wr.Archive = append(wr.Archive, b.rd.Archive...)
+		}
 		if w.env.InventoryOutbox {
+			if i == 0 && len(run) == 1 {
+				wr.Events = slices.Clip(wr.Events) // appending must not write into the batch's array
+			}
 			wr.Events = appendInventory(wr.Events, b.rd.Inventory)
 		}
 		if b.replies != nil {
@@ -330,10 +384,13 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		w.stalled.Store(true)
 		w.env.Log.Warn("journal write stalled; answering unavailable", "show", w.identity, "after", stallTimeout)
 		w.failQueued(unavailable("storage is stalled"))
+		w.wake() // the commands the actor holds back answer 503 too
 	})
 	held, err := w.env.Journal.Append(w.identity, wr)
 	stall.Stop()
-	w.env.Stats.JournalMicros.Add(time.Since(start).Microseconds())
+	took := time.Since(start)
+	w.env.Stats.JournalMicros.Add(took.Microseconds())
+	w.env.Stats.WriterAppendNanos.Add(int64(took))
 	if remoteDone != nil {
 		<-remoteDone
 	}
@@ -436,6 +493,7 @@ func unavailable(msg string) seatmap.Result {
 }
 
 func (w *writer) answerAll(replies []pendingReply) {
+	w.env.Stats.WriterReplies.Add(int64(len(replies)))
 	for _, p := range replies {
 		w.answer(p)
 	}

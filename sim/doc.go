@@ -16,7 +16,9 @@
 //     a no-op server that answers the same shapes and sizes. Scenarios:
 //     seat-race, flash-sale, browse and mixed (contention and sell-outs), and
 //     holds and orders (sustained durable writes in a big venue: hold then
-//     release, hold then order; what make bench measures).
+//     release, hold then order; what make bench measures), and ga-holds
+//     (issue 12's hot show: one show, one GA section, hold one place then
+//     release it: every command through one actor; make bench-hot).
 //
 //   - OnsaleMain ("boxoffice sim onsale"): 100,000 fans for a 20,000-seat
 //     show, with and without the waiting room, on the pure seat map in

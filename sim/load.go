@@ -113,7 +113,7 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs.Uint64Var(&o.seed, "seed", 0, "random seed (0 = from the clock)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.IntVar(&o.params.users, "users", 0, "seat-race: users per seat (default 10); flash-sale, mixed: users per sale (default 3000)")
-	fs.IntVar(&o.params.seats, "seats", 0, fmt.Sprintf("seats per show: flash-sale, browse, mixed (default 600); holds, orders (default %d)", defaultBigSeats))
+	fs.IntVar(&o.params.seats, "seats", 0, fmt.Sprintf("seats per show: flash-sale, browse, mixed (default 600); holds, ga-holds, orders (default %d)", defaultBigSeats))
 	fs.Float64Var(&o.params.payShare, "pay-share", 0.5, "flash-sale, mixed: share of won holds that are ordered and paid")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -168,7 +168,7 @@ func (o *loadOptions) validate() error {
 		return fmt.Errorf("--users must be in 1..%d", maxLoadUsers)
 	}
 	switch o.scenario {
-	case "holds", "orders":
+	case "holds", "ga-holds", "orders":
 		if o.params.seats == 0 {
 			o.params.seats = defaultBigSeats
 		}

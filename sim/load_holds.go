@@ -75,6 +75,39 @@ func (s *holdsLoad) arrival(ctx context.Context, e *env, w *worker, i int64, int
 	e.led.releaseDone(h.Show, n, err == nil || status == 404)
 }
 
+// gaShow is one show with one general-admission section "ga" of seats
+// places: one shard, one actor (issue 12's hot show).
+func gaShow(id string, seats int) seatmap.ShowConfig {
+	return seatmap.ShowConfig{ID: id, Name: "hot show " + id, HoldTTLSeconds: simHoldTTLSeconds,
+		PaymentTTLSeconds: simPaymentTTLSeconds, Tiers: []seatmap.Tier{{ID: "ga", Price: 5000}},
+		Sections: []seatmap.Section{{ID: "ga", Tier: "ga", Capacity: seats}}}
+}
+
+// gaHoldsLoad: each arrival is a new user who holds one general-admission
+// place of one show (one actor: everything goes through its serial path)
+// and releases the hold as soon as it is granted, as holdsLoad does.
+type gaHoldsLoad struct {
+	cfg seatmap.ShowConfig
+}
+
+func (s *gaHoldsLoad) endpoints() []string { return []string{epHold, epRelease, epCreateShow} }
+
+func (s *gaHoldsLoad) setup(ctx context.Context, e *env) error {
+	s.cfg = gaShow(e.runID+"-ga", e.params.seats)
+	return createShow(ctx, e, s.cfg)
+}
+
+func (s *gaHoldsLoad) arrival(ctx context.Context, e *env, w *worker, i int64, intended time.Time) {
+	req := seatmap.HoldRequest{Show: s.cfg.ID, User: "u" + strconv.FormatInt(i, 10), Section: "ga", Quantity: 1}
+	h, ok := hold(ctx, e, intended, req)
+	if !ok {
+		return
+	}
+	n := e.led.releasing(h.Show, h.ID)
+	status, err := e.send(ctx, epRelease, time.Now(), releaseCall(h.Show, h.ID), nil)
+	e.led.releaseDone(h.Show, n, err == nil || status == 404)
+}
+
 // ordersLoad: each arrival is a new user who holds 1-4 seats best-available
 // in a random section of a big show and turns the hold into an order at
 // once (POST /v1/orders with an Idempotency-Key). Orders keep their seats,

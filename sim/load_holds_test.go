@@ -66,6 +66,36 @@ func TestLoadHoldsWithCeiling(t *testing.T) {
 	}
 }
 
+// TestLoadGAHolds: issue 12's hot show: one show with one GA section, every
+// arrival holds one place and releases it; with the ceiling.
+func TestLoadGAHolds(t *testing.T) {
+	t.Parallel()
+	url := startEdge(t)
+	r, code := runLoadJSON(t, "ga-holds", "--target", url, "--admin-token", testAdmin, "--connections", "8",
+		"--duration", "1s", "--seats", "100", "--ceiling")
+	if code != 0 {
+		t.Fatalf("exit %d, checks %+v", code, r.Checks)
+	}
+	t.Logf("seed %d", r.Seed)
+	requireCountsAddUp(t, r)
+	requireChecks(t, r.Checks)
+	hold, release := endpoint(r, epHold), endpoint(r, epRelease)
+	if hold.Count == 0 || hold.Count != r.Arrivals || hold.Statuses["201"] != hold.Count {
+		t.Fatalf("hold %v for %d arrivals: want every arrival granted (8 callers, 100 places)", hold.Statuses, r.Arrivals)
+	}
+	if release.Statuses["204"] != hold.Count {
+		t.Fatalf("release %v for %d holds: want one 204 per hold", release.Statuses, hold.Count)
+	}
+	if c := r.Ceiling; c == nil || c.All.Errors != 0 || c.All.Count == 0 {
+		t.Fatalf("ceiling %+v", c)
+	}
+	cfg := gaShow("x", 100)
+	cfg.Normalize()
+	if err := cfg.Validate(); err != nil || len(cfg.Sections) != 1 || !cfg.Sections[0].GA() {
+		t.Fatalf("gaShow: %v, sections %+v", err, cfg.Sections)
+	}
+}
+
 func TestLoadOrders(t *testing.T) {
 	t.Parallel()
 	url := startEdge(t)

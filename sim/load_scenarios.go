@@ -59,7 +59,7 @@ type scenario interface {
 }
 
 // scenarioNames lists the scenarios of boxoffice load.
-var scenarioNames = []string{"seat-race", "flash-sale", "browse", "mixed", "holds", "orders"}
+var scenarioNames = []string{"seat-race", "flash-sale", "browse", "mixed", "holds", "ga-holds", "orders"}
 
 func newScenario(name string) (scenario, error) {
 	switch name {
@@ -73,6 +73,8 @@ func newScenario(name string) (scenario, error) {
 		return &mixedLoad{sale: flashSaleLoad{pool: newShowPool()}}, nil
 	case "holds":
 		return &holdsLoad{}, nil
+	case "ga-holds":
+		return &gaHoldsLoad{}, nil
 	case "orders":
 		return &ordersLoad{pool: newShowPool()}, nil
 	}
