@@ -472,12 +472,12 @@ func (a *showActor) durable() bool {
 // when it finished the group. So a busy show sends the writer one batch per
 // group, not one per mailbox turn: the per-turn work (Ready, the changed
 // rows, the seat view, the gauges, the hand-off) is paid once per group,
-// and a state row changed by many turns is written once. Never in a
-// SteppedShow (its caller runs the writer), nor while the writer is
-// stalled (those commands answer 503 at once; see flush).
+// and a state row changed by many turns is written once (a SteppedShow
+// too: its StepWriter wakes the actor as run does). Never while the writer
+// is stalled (those commands answer 503 at once; see flush).
 func (a *showActor) deferFlush() bool {
 	w := a.w
-	if a.stepped || w == nil || a.shard == nil || a.leaving || w.closed || w.stalled.Load() {
+	if w == nil || a.shard == nil || a.leaving || w.closed || w.stalled.Load() {
 		return false
 	}
 	if a.sent == w.done.Load() {

@@ -51,7 +51,8 @@ func (s *SteppedShow) WriterQueued() int {
 }
 
 // StepWriter runs one turn of the writer: it writes every queued batch (up
-// to 256) as one group and answers them. After the actor stopped it
+// to 256) as one group, answers them, and tells the actor to flush what it
+// held back meanwhile (showActor.deferFlush). After the actor stopped it
 // releases the lease once the queue is empty and reports false: the writer
 // has stopped.
 func (s *SteppedShow) StepWriter() bool {
@@ -68,6 +69,7 @@ func (s *SteppedShow) StepWriter() bool {
 			return false
 		}
 		w.step(w.drain([]batch{b}))
+		w.wake() // as run does: the flush the actor deferred while this wrote
 	default:
 	}
 	return true
