@@ -98,23 +98,38 @@ func (e *Env) draining() bool { return e.Draining != nil && e.Draining() }
 
 // journalReady reports whether the journal can be read. After a failed
 // write it starts (once) reopening the journal in the background and reports
-// false until that succeeded; a failed attempt is retried by the next call.
+// false until that succeeded.
 func (e *Env) journalReady() bool {
 	if !e.Journal.Failed() {
 		return true
 	}
 	if e.reopening.CompareAndSwap(false, true) {
-		e.Clock.AfterFunc(0, func() { // in the background
-			defer e.reopening.Store(false)
-			start := time.Now()
-			if err := e.Journal.Recover(); err != nil {
-				e.Log.Error("reopening the journal failed; retrying", "err", err)
-				return
-			}
-			e.Log.Info("journal reopened after a failed write", "took", time.Since(start))
-		})
+		e.reopenJournal(0)
 	}
 	return false
+}
+
+// reopenJournalMaxDelay caps the pause between two attempts to reopen a
+// failed journal.
+const reopenJournalMaxDelay = 5 * time.Second
+
+// reopenJournal reopens the failed journal after delay, in the background,
+// and tries again (backing off) until it succeeds: not only when a show
+// asks. A node whose shows all moved away after its disk failed must still
+// reopen it, or its relay never delivers the outbox of the node again
+// (sim/vopr seed 150064220359702: a charge neither paid nor refunded).
+func (e *Env) reopenJournal(delay time.Duration) {
+	e.Clock.AfterFunc(delay, func() {
+		start := e.Clock.Now()
+		if err := e.Journal.Recover(); err != nil {
+			next := min(max(2*delay, 50*time.Millisecond), reopenJournalMaxDelay)
+			e.Log.Error("reopening the journal failed; retrying", "err", err, "in", next)
+			e.reopenJournal(next)
+			return
+		}
+		e.reopening.Store(false)
+		e.Log.Info("journal reopened after a failed write", "took", e.Clock.Now().Sub(start))
+	})
 }
 
 // Archived reads an archived order (Booking's GET of an order that left

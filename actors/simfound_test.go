@@ -223,3 +223,32 @@ func TestRestoredShowEmitsEventsNoJournalKept(t *testing.T) {
 	}
 	t.Fatalf("b restored the cancel from Redis without its event (nobody will tell the user): outbox %v", b.j.OutboxEvents())
 }
+
+// A failed journal is reopened in the background until it succeeds, not
+// only when a show asks: a node whose shows all moved away after its disk
+// failed must still reopen it, or its relay never delivers the node's
+// outbox again (sim/vopr seed 150064220359702: a charge neither paid nor
+// refunded).
+func TestFailedJournalReopensWithoutAsking(t *testing.T) {
+	j := NewMemJournal()
+	env := &Env{Journal: j, Log: testEnv.Log}
+	env.defaults()
+	j.FailWith(errors.New("disk gone"))
+	if _, err := j.Append("x", Write{Records: []seatmap.Record{{Seq: 1, At: 1}}}); err == nil {
+		t.Fatal("append on a failed disk succeeded")
+	}
+	if env.journalReady() { // the only show asks once, then moves away
+		t.Fatal("journal ready after a failed write")
+	}
+	time.Sleep(120 * time.Millisecond) // attempts fail while the disk is gone
+	if !j.Failed() {
+		t.Fatal("journal reopened on a failed disk")
+	}
+	j.FailWith(nil) // the disk heals; nobody asks again
+	eventually(t, 3*time.Second, "the journal reopened", func() error {
+		if j.Failed() {
+			return errors.New("still failed")
+		}
+		return nil
+	})
+}
