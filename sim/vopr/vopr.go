@@ -131,6 +131,7 @@ type world struct {
 	gw          *gateway
 	notes       *notifier
 	model       *model
+	lin         *linRecorder
 	calls       []*call
 	callSeq     int
 	activations int
@@ -169,6 +170,7 @@ func newWorld(seed uint64) *world {
 	w.gw = &gateway{w: w, charges: map[string]*charge{}}
 	w.notes = &notifier{w: w, sent: map[string][]string{}, seen: map[string]bool{}}
 	w.model = newModel(w)
+	w.lin = &linRecorder{w: w}
 	if w.cfg.redis {
 		w.redis = redisfake.NewServer()
 		w.redis.Now = func() time.Time { return simEpoch.Add(time.Duration(w.s.now)) }
@@ -267,7 +269,20 @@ func Run(opt Options) (res Result) {
 		}
 	}
 	w.drain()
+	if _, err := checkLinear(w.lin.ops, fmt.Sprintf("seed%d", opt.Seed), ""); err != nil {
+		w.model.fail("%v", err)
+	}
 	return res
+}
+
+// showByID returns the show of the run with that id.
+func (w *world) showByID(id string) *showState {
+	for _, st := range w.shows {
+		if st.id == id {
+			return st
+		}
+	}
+	panic("vopr: no show " + id)
 }
 
 // checkEvery is how often (in steps) the owners' state is checked.
