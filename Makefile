@@ -117,7 +117,7 @@ bench-sse:
 	BOXOFFICE_SSE_COST=1 $(GO) test -count 1 -run '^TestSSESubscriberCost$$' -v ./actors/ | grep -E 'round|mean|subscribers:|ok|FAIL'
 
 # onsale: the full-size on-sale simulation (100,000 fans, 20,000 seats) with and
-# without the waiting room, in simulated time; about 30 min on 2 CPUs. The
+# without the waiting room, in simulated time; 10-30 min on 2 CPUs. The
 # figures and the charts of the last run are in bench/README.md and bench/onsale.html.
 ONSALE_SEED ?= 20261127
 onsale: build

@@ -334,7 +334,7 @@ func (j *MemJournal) DropAfter(show string, seq uint64) error {
 		return err
 	}
 	if j.rowsSeq[show] > seq {
-		return fmt.Errorf("memjournal: %s: state rows at %d, drop after %d", show, j.rowsSeq[show], seq)
+		return &pebble.BelowSnapshotError{Shard: show, Base: j.rowsSeq[show], Seq: seq, Rows: true} // as the Pebble store refuses
 	}
 	j.truncateLocked(show, seq)
 	var ids []uint64

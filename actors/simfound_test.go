@@ -148,6 +148,39 @@ func TestDropUnacceptedBeforeTheRelay(t *testing.T) {
 	}
 }
 
+// State rows reach Redis before the local journal, so rows newer than the
+// acked seq hold only records Redis accepted (a crash came before the acked
+// seq was recorded): DropUnaccepted drops what lies after the rows instead
+// of refusing to start (sim/vopr seed 240009925971269), events included.
+func TestDropUnacceptedAfterNewerRows(t *testing.T) {
+	j := NewMemJournal()
+	env := &Env{Journal: j, Remote: newFakeRemote()}
+	for seq := uint64(1); seq <= 5; seq++ {
+		w := Write{Records: []seatmap.Record{{Seq: seq, At: int64(seq), Facts: []facts.Fact{{Kind: facts.Forgotten, At: int64(seq)}}}},
+			Events: []seatmap.Event{{ID: fmt.Sprint("o.", seq), Type: seatmap.EventPaymentRequested, Show: "x", OrderID: "o"}}}
+		if _, err := j.Append("x", w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.SetLocalEpoch("x", 1<<20|1, 2, true); err != nil { // acked 2 recorded
+		t.Fatal(err)
+	}
+	if err := j.SaveState("x", 3, nil); err != nil { // rows through 3 (Redis took them first)
+		t.Fatal(err)
+	}
+	if err := env.DropUnaccepted(); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := j.Load("x", func(string, []byte) error { return nil })
+	var ids []string
+	for _, e := range j.OutboxEvents() {
+		ids = append(ids, e.ID)
+	}
+	if st.RowsSeq != 3 || len(st.Records) != 0 || fmt.Sprint(ids) != "[o.1 o.2 o.3]" {
+		t.Fatalf("after DropUnaccepted: rows at %d, %d records after them, outbox %v; want 3, 0 and [o.1 o.2 o.3]", st.RowsSeq, len(st.Records), ids)
+	}
+}
+
 // Records Redis accepted whose writer's journal failed have their events
 // in no outbox; another node that restores the show from Redis emits them
 // (the entries after the last writer's Checkpoint.EventsSeq).

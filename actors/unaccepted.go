@@ -36,9 +36,15 @@ func (e *Env) DropUnaccepted() error {
 		if le == 0 {
 			continue
 		}
-		// (a snapshot newer than acked holds only records Redis accepted: a
-		// crash came between storing it and recording its seq)
-		if err := e.Journal.DropAfter(show, acked); err != nil && !errors.Is(err, pebble.ErrBelowSnapshot) {
+		err = e.Journal.DropAfter(show, acked)
+		// state rows or a snapshot newer than acked hold only records Redis
+		// accepted (rows reach Redis before the journal; a crash came between
+		// storing them and recording the acked seq): drop after them instead
+		var below *pebble.BelowSnapshotError
+		if errors.As(err, &below) && below.Base > acked {
+			err = e.Journal.DropAfter(show, below.Base)
+		}
+		if err != nil {
 			return fmt.Errorf("show %s: dropping what Redis did not accept: %w", show, err)
 		}
 	}

@@ -131,13 +131,20 @@ func (r *saleRun) result(target string, chk *saleChecker) *saleResult {
 		}
 	}
 	if chk != nil && p.room {
-		// the exact admission order, from the recorded facts
+		// the exact admission order, from the recorded facts; a fan whose pass
+		// ran out and who joined again counts at its first ticket only
+		counted := map[*fan]bool{}
 		for i, n := range chk.firstAdmits {
 			f := chk.ticketFan[n]
+			if counted[f] {
+				continue
+			}
+			counted[f] = true
+			at := f.arrive.Truncate(time.Millisecond) // the instant the show saw: arrivals in one ms are a tie
 			if f.arrive >= r.opensAt {
-				later = append(later, pair{f.arrive, time.Duration(i)})
+				later = append(later, pair{at, time.Duration(i)})
 			} else {
-				before = append(before, pair{f.arrive, time.Duration(i)})
+				before = append(before, pair{at, time.Duration(i)})
 			}
 		}
 	} else if p.room {

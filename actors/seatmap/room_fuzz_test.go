@@ -14,7 +14,7 @@ func roomShow(limit int, room bool, factor float64) *ShowConfig {
 	c := fuzzShow(limit)
 	c.Waitlist = &WaitlistConfig{OfferTTLSeconds: 4}
 	if room {
-		c.Queue = &QueueConfig{OpensAt: "1970-01-01T00:00:05Z", PassTTLSeconds: 60, MaxActive: 4, AdmitFactor: factor}
+		c.Queue = &QueueConfig{OpensAt: "1970-01-01T00:00:05Z", PassTTLSeconds: 60, MaxActive: 6, AdmitFactor: factor}
 		c.HoldTTLSeconds = 30
 		// a smaller show, so the stock runs out and the room's rule bites
 		c.Sections = []Section{{ID: "s", Tier: "a", Rows: []Row{{ID: "1", Seats: 5}, {ID: "2", Seats: 3}}},

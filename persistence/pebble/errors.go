@@ -1,6 +1,9 @@
 package pebble
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrClosed is returned by every method called after Close.
 var ErrClosed = errors.New("pebble store: closed")
@@ -25,3 +28,21 @@ var ErrCorrupt = errors.New("pebble store: corrupt record")
 // ErrBelowSnapshot is returned by DropShardAfter when the shard's snapshot is
 // newer than the seq to keep.
 var ErrBelowSnapshot = errors.New("pebble store: cannot drop below the shard's snapshot")
+
+// BelowSnapshotError is the ErrBelowSnapshot of one shard: Base is the seq
+// its snapshot or state rows hold (the least seq it can drop after).
+type BelowSnapshotError struct {
+	Shard     string
+	Base, Seq uint64
+	Rows      bool // state rows (else a whole snapshot) hold Base
+}
+
+func (e *BelowSnapshotError) Error() string {
+	what := "snapshot"
+	if e.Rows {
+		what = "state rows"
+	}
+	return fmt.Sprintf("%v: shard %s: %s at %d, drop after %d", ErrBelowSnapshot, e.Shard, what, e.Base, e.Seq)
+}
+
+func (e *BelowSnapshotError) Is(target error) bool { return target == ErrBelowSnapshot }

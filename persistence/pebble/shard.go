@@ -325,8 +325,8 @@ func (s *Store) DeleteShard(shard string) error {
 // with seq > seq and the outbox entries whose origin is the shard with Seq >
 // seq (records a Redis checkpoint refused or did not confirm: never
 // acknowledged). The shard's next Commit continues at min(seq, last)+1. It
-// scans the whole outbox. Refused with ErrBelowSnapshot if the shard's
-// snapshot is newer than seq. Held Commits whose entries it deleted are still
+// scans the whole outbox. Refused with a *BelowSnapshotError (ErrBelowSnapshot)
+// if the shard's snapshot or state rows are newer than seq. Held Commits whose entries it deleted are still
 // to be Released or Aborted. A failed DropShardAfter is not undone by Reopen;
 // the caller repeats it.
 func (s *Store) DropShardAfter(shard string, seq uint64) error {
@@ -342,14 +342,14 @@ func (s *Store) DropShardAfter(shard string, seq uint64) error {
 		return err
 	}
 	if snapSeq > seq {
-		return fmt.Errorf("%w: shard %s: snapshot at %d, drop after %d", ErrBelowSnapshot, shard, snapSeq, seq)
+		return &BelowSnapshotError{Shard: shard, Base: snapSeq, Seq: seq}
 	}
 	rowsSeq, err := readRowsSeq(s.db, shard)
 	if err != nil {
 		return err
 	}
 	if rowsSeq > seq {
-		return fmt.Errorf("%w: shard %s: state rows at %d, drop after %d", ErrBelowSnapshot, shard, rowsSeq, seq)
+		return &BelowSnapshotError{Shard: shard, Base: rowsSeq, Seq: seq, Rows: true}
 	}
 	ids, err := s.outboxOf(shard, seq)
 	if err != nil {
