@@ -454,8 +454,11 @@ type linRecord struct {
 }
 
 // begin records the invocation of cmd by client c (nil: not recorded).
-func (r *linRecorder) begin(c *client, cmd seatmap.Command) *linRecord {
+func (r *linRecorder) begin(c *client, show string, cmd seatmap.Command) *linRecord {
 	w := r.w
+	if w.showByID(show) == nil { // an unknown show (unknown.go)
+		return nil
+	}
 	in := linIn{holdID: cmd.HoldID, orderID: cmd.OrderID, attempt: cmd.Attempt, client: c.id, key: "h:" + cmd.HoldID}
 	switch cmd.Kind {
 	case seatmap.KindHold:
@@ -597,7 +600,7 @@ func checkLinear(ops []porcupine.Operation, label, dir string) (string, error) {
 		return fmt.Sprintf("linearizability of %d operations not decided in %v", len(ops), linTimeout), nil
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v: no order of these operations explains every answer (partition below; the model's states in brackets)\n", errNotLinearizable)
+	fmt.Fprintf(&b, "%v: no order of the operations below (one partition, by call time, [call .. answer] in simulated time) explains every answer; the last one listed is the first that cannot be explained; [clocks <= N]: no node's seat-map clock was past N ms at the answer (what may have expired)\n", errNotLinearizable)
 	for _, part := range model.Partition(ops) {
 		if porcupine.CheckOperations(model, part) {
 			continue
@@ -615,10 +618,32 @@ func checkLinear(ops []porcupine.Operation, label, dir string) (string, error) {
 	return "", errors.New(b.String())
 }
 
-// explainPartition lists a failing partition's operations in call order.
+// explainLines is how many operations a failure lists.
+const explainLines = 30
+
+// explainPartition lists the operations of a failing partition in call
+// order, up to the shortest prefix (by call) that no order explains: the
+// last one listed is the answer that cannot be.
 func explainPartition(b *strings.Builder, part []porcupine.Operation) {
 	ops := append([]porcupine.Operation(nil), part...)
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	model := linModel.ToModel()
+	lo, hi := 1, len(ops) // the shortest failing prefix is in (lo-1, hi]
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if porcupine.CheckOperations(model, ops[:mid]) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if !porcupine.CheckOperations(model, ops[:hi]) {
+		ops = ops[:hi]
+	}
+	if n := len(ops) - explainLines; n > 0 {
+		fmt.Fprintf(b, "  (%d earlier operations of %s)\n", n, ops[0].Input.(linIn).key)
+		ops = ops[n:]
+	}
 	for _, op := range ops {
 		ret := "never"
 		if op.Return != linPendingAt {

@@ -132,6 +132,9 @@ type world struct {
 	notes       *notifier
 	model       *model
 	lin         *linRecorder
+	registered  map[string][]byte // the shows' registry (unknown.go)
+	unknownIDs  []string          // show ids the clients used that nobody created
+	calledShow  map[string]int    // calls that reached a show's actor (invoke), by show
 	calls       []*call
 	callSeq     int
 	activations int
@@ -166,7 +169,8 @@ func (w *world) redisFault(op, show string) (bool, bool) {
 
 func newWorld(seed uint64) *world {
 	s := newSched(seed)
-	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{}}
+	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{}, registered: map[string][]byte{},
+		calledShow: map[string]int{}}
 	w.gw = &gateway{w: w, charges: map[string]*charge{}}
 	w.notes = &notifier{w: w, sent: map[string][]string{}, seen: map[string]bool{}}
 	w.model = newModel(w)
@@ -188,6 +192,7 @@ func newWorld(seed uint64) *world {
 			}
 		}
 		w.shows = append(w.shows, st)
+		w.register(st.cfg)
 		owner := i % len(w.nodes)
 		w.owner[st.id] = owner
 		for _, n := range w.nodes {
@@ -275,14 +280,14 @@ func Run(opt Options) (res Result) {
 	return res
 }
 
-// showByID returns the show of the run with that id.
+// showByID returns the show of the run with that id (nil: none).
 func (w *world) showByID(id string) *showState {
 	for _, st := range w.shows {
 		if st.id == id {
 			return st
 		}
 	}
-	panic("vopr: no show " + id)
+	return nil
 }
 
 // checkEvery is how often (in steps) the owners' state is checked.
@@ -344,6 +349,7 @@ func (w *world) drain() {
 		w.model.checkOwner(st.id, true)
 	}
 	w.checkMoney()
+	w.checkUnknownAll()
 }
 
 // runFor runs the events of the next d of simulated time.

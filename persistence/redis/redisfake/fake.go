@@ -160,6 +160,16 @@ func (s *Server) PutSnapshot(id string, epoch uint64, snap []byte, snapSeq uint6
 	sh.log = append([]redis.Entry(nil), log...)
 }
 
+// Written reports whether a write left any key of show id (a read of a show
+// Redis never saw leaves none, as on a real server).
+func (s *Server) Written(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shows[id]
+	return sh != nil && (sh.ctr != 0 || sh.wctr != 0 || sh.snap != nil || sh.snapSeq != 0 || len(sh.log) > 0 ||
+		sh.lease != "" || len(sh.counts) > 0 || sh.countsSeq != 0 || sh.evSeq != 0 || len(sh.archive) > 0 || len(sh.rows) > 0)
+}
+
 // Keys is how many shows the server has any key of.
 func (s *Server) Keys() int {
 	s.mu.Lock()
