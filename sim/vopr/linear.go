@@ -582,7 +582,7 @@ func seatsKey(seats []string, general map[string]int) string {
 
 // linTimeout bounds porcupine's search (a history it cannot decide in time
 // is reported, not failed).
-const linTimeout = 20 * time.Second
+const linTimeout = 5 * time.Second
 
 // errNotLinearizable: the clients' history has no linearization.
 var errNotLinearizable = errors.New("the history is not linearizable")
@@ -597,7 +597,7 @@ func checkLinear(ops []porcupine.Operation, label, dir string) (string, error) {
 	case porcupine.Ok:
 		return "", nil
 	case porcupine.Unknown:
-		return fmt.Sprintf("linearizability of %d operations not decided in %v", len(ops), linTimeout), nil
+		return fmt.Sprintf("linearizability of %d operations NOT DECIDED in %v", len(ops), linTimeout), nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v: no order of the operations below (one partition, by call time, [call .. answer] in simulated time) explains every answer; the last one listed is the first that cannot be explained; [clocks <= N]: no node's seat-map clock was past N ms at the answer (what may have expired)\n", errNotLinearizable)

@@ -77,6 +77,17 @@ func TestLinearModel(t *testing.T) {
 		{"an unanswered cancel takes effect between two reads", true, []porcupine.Operation{
 			op(0, 1, 2, hold1, held), op(0, 3, 4, order1, ordered), op(0, 5, -1, cancel, linOut{}),
 			op(1, 7, 8, getOrder, ordered), op(1, 9, 10, getOrder, linOut{order: "s~o1", status: seatmap.StatusCancelled})}},
+		{"an unanswered pay nobody saw explains a refused cancel", true, []porcupine.Operation{
+			op(0, 1, 2, hold1, held), op(0, 3, 4, order1, ordered), op(0, 5, -1, linIn{kind: linPay, attempt: "p9"}, linOut{}),
+			op(0, 7, 8, cancel, invalid)}},
+		{"a refused cancel of a pending order", false, []porcupine.Operation{
+			op(0, 1, 2, hold1, held), op(0, 3, 4, order1, ordered), op(0, 7, 8, cancel, invalid)}},
+		{"the expired order of an unanswered order create", true, []porcupine.Operation{
+			op(0, 1, 2, hold1, held), op(0, 3, -1, order1, linOut{}),
+			op(1, 5, 2500, getOrder, linOut{order: "s~o1", status: seatmap.StatusExpired})}},
+		{"an order expired before its due time", false, []porcupine.Operation{
+			op(0, 1, 2, hold1, held), op(0, 3, 4, order1, ordered),
+			op(1, 5, 1900, getOrder, linOut{order: "s~o1", status: seatmap.StatusExpired})}},
 		{"a converted hold read as live", false, []porcupine.Operation{
 			op(0, 1, 2, hold1, held), op(0, 3, 4, order1, ordered), op(1, 5, 6, getHold, held)}},
 		{"a seat sold, then seen free", false, []porcupine.Operation{

@@ -135,6 +135,7 @@ type world struct {
 	registered  map[string][]byte // the shows' registry (unknown.go)
 	unknownIDs  []string          // show ids the clients used that nobody created
 	calledShow  map[string]int    // calls that reached a show's actor (invoke), by show
+	linNote     string            // how the linearizability check went
 	calls       []*call
 	callSeq     int
 	activations int
@@ -274,7 +275,13 @@ func Run(opt Options) (res Result) {
 		}
 	}
 	w.drain()
-	if _, err := checkLinear(w.lin.ops, fmt.Sprintf("seed%d", opt.Seed), ""); err != nil {
+	linStart := time.Now()
+	note, err := checkLinear(w.lin.ops, fmt.Sprintf("seed%d", opt.Seed), "")
+	w.linNote = fmt.Sprintf("linearizable: %d operations checked in %v", len(w.lin.ops), time.Since(linStart).Round(time.Millisecond))
+	if note != "" {
+		w.linNote = note
+	}
+	if err != nil {
 		w.model.fail("%v", err)
 	}
 	return res
@@ -472,8 +479,8 @@ func (w *world) stats() string {
 			fs = append(fs, fmt.Sprintf("%s=%d", k, n))
 		}
 	}
-	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, faults: %s",
-		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, strings.Join(fs, " "))
+	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, unknown show ids %d, faults: %s; %s",
+		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, len(w.unknownIDs), strings.Join(fs, " "), w.linNote)
 }
 
 var _ pipeline.Gateway = (*gateway)(nil)
