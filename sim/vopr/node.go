@@ -47,6 +47,8 @@ type node struct {
 	shows *sync.Map
 	// everActivated counts the activations of each show on this node
 	everActivated map[string]int
+	kv            kvStore         // its store's kv (the registry without Redis)
+	registry      actors.Registry // this incarnation's show registry
 }
 
 // nodeClock is a node's actors.Clock: simulated time plus the node's own
@@ -76,7 +78,7 @@ func (c *nodeClock) Sleep(d time.Duration) { c.n.w.s.now += int64(d) }
 func (c *nodeClock) nowMs() int64 { return c.Now().UnixMilli() }
 
 func newNode(w *world, id int) *node {
-	n := &node{w: w, id: id, journal: actors.NewMemJournal(), view: map[string]int{}, everActivated: map[string]int{},
+	n := &node{w: w, id: id, journal: actors.NewMemJournal(), view: map[string]int{}, everActivated: map[string]int{}, kv: kvStore{},
 		dedupe: pipeline.NewMemDedupe(), dead: &pipeline.MemDeadLetters{}}
 	n.clock = &nodeClock{n: n}
 	return n
@@ -103,6 +105,7 @@ func (n *node) start() {
 		}
 		n.every("redis probe", 200*time.Millisecond, func() { n.redis.Probe() })
 	}
+	n.registry = n.newRegistry()
 	inc := n.inc
 	n.env.OnEvents = func() { n.wakeRelay(inc) }
 	st := &settler{n: n}

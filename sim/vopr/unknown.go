@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/boxoffice/boxoffice/actors"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
@@ -16,64 +15,79 @@ import (
 // Unknown show ids (issue 9, finding 8: "unknown show ids leave state").
 // Every client call passes actors.KnownShow on its entry node first, the gate
 // Booking's showCall and Seats pass (with the node's cache of configs, which
-// dies with the process), over a registry of the shows the run created. The
+// dies with the process), over the node's registry: actors.RemoteRegistry
+// on the node's faulty Redis connection (redisfake), or actors.KVRegistry
+// on its store without Redis. The
 // workload also reads and writes under show ids nobody created; after each
 // such call and at the end, the checker asserts that the id left nothing:
 // no activation on any node, no call that reached the show's actor (Booking
 // would have made an in-flight counter and a placement lookup), no key in
 // Redis, nothing in any node's journal.
 
-// errRegistryDown: the node cannot reach the registry (Redis) now.
-var errRegistryDown = errors.New("simulated registry: redis unreachable")
+// kvStore is a node's Pebble kv as KVRegistry uses it (it survives the
+// node's crashes, like its journal).
+type kvStore map[string][]byte
 
-// registry is the shows of the run by id (Redis's {show:ID}:config with
-// Redis, the node's Pebble kv without), as a node reaches it.
-type registry struct {
-	n *node
+func (kv kvStore) Get(key string) ([]byte, bool, error) {
+	v, ok := kv[key]
+	return v, ok, nil
 }
 
-func (r registry) Lookup(_ context.Context, show string) ([]byte, bool, error) {
-	w := r.n.w
-	if w.redis != nil && (r.n.redisCut || !r.n.alive) {
-		return nil, false, errRegistryDown
-	}
-	cfg, ok := w.registered[show]
-	return cfg, ok, nil
-}
-
-func (r registry) Register(_ context.Context, show string, cfg []byte) (bool, error) {
-	w := r.n.w
-	if _, ok := w.registered[show]; ok {
+func (kv kvStore) PutIfAbsent(key string, val []byte) (bool, error) {
+	if _, ok := kv[key]; ok {
 		return false, nil
 	}
-	w.registered[show] = cfg
+	kv[key] = append([]byte(nil), val...)
 	return true, nil
 }
 
-func (r registry) List(context.Context) ([]string, error) {
-	ids := make([]string, 0, len(r.n.w.registered))
-	for id := range r.n.w.registered {
-		ids = append(ids, id)
+func (kv kvStore) ScanKV(prefix string, fn func(key string, val []byte) bool) error {
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
 	}
-	sort.Strings(ids)
-	return ids, nil
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !fn(k, kv[k]) {
+			break
+		}
+	}
+	return nil
 }
 
-var _ actors.Registry = registry{}
+// newRegistry is the registry a node's incarnation uses, as serve.go builds
+// it: RemoteRegistry over its Redis connection (its cache dies with the
+// process; MinRefresh on the node's clock), else KVRegistry over its store.
+func (n *node) newRegistry() actors.Registry {
+	if n.redis != nil {
+		return &actors.RemoteRegistry{Remote: n.redis, Now: n.clock.Now}
+	}
+	return actors.KVRegistry{Store: n.kv}
+}
 
-// register records a show in the registry (what CreateShow does first).
+// register records a show in the registry (what CreateShow does first),
+// without faults.
 func (w *world) register(cfg seatmap.ShowConfig) {
 	raw, err := json.Marshal(cfg)
 	if err != nil {
 		panic(err)
 	}
-	w.registered[cfg.ID] = raw
+	if w.redis != nil {
+		_, err = w.redis.Client().RegisterShow(context.Background(), cfg.ID, raw)
+	} else {
+		_, err = actors.KVRegistry{Store: w.nodes[0].kv}.Register(context.Background(), cfg.ID, raw)
+	}
+	if err != nil {
+		panic(err)
+	}
 }
 
 // gate is Booking's check before any call to show, on node entry, with
 // Booking's mapping of ErrShowNotFound for hold and order commands.
 func (w *world) gate(entry *node, show string, cmd seatmap.Command) error {
-	_, err := actors.KnownShow(context.Background(), registry{entry}, entry.shows, show)
+	_, err := actors.KnownShow(context.Background(), entry.registry, entry.shows, show)
 	if !errors.Is(err, seatmap.ErrShowNotFound) {
 		return err
 	}
@@ -148,5 +162,3 @@ func (w *world) checkUnknownAll() {
 		w.checkUnknown(show, "the end of the run")
 	}
 }
-
-var _ = time.Second

@@ -132,10 +132,9 @@ type world struct {
 	notes       *notifier
 	model       *model
 	lin         *linRecorder
-	registered  map[string][]byte // the shows' registry (unknown.go)
-	unknownIDs  []string          // show ids the clients used that nobody created
-	calledShow  map[string]int    // calls that reached a show's actor (invoke), by show
-	linNote     string            // how the linearizability check went
+	unknownIDs  []string       // show ids the clients used that nobody created
+	calledShow  map[string]int // calls that reached a show's actor (invoke), by show
+	linNote     string         // how the linearizability check went
 	calls       []*call
 	callSeq     int
 	activations int
@@ -170,7 +169,7 @@ func (w *world) redisFault(op, show string) (bool, bool) {
 
 func newWorld(seed uint64) *world {
 	s := newSched(seed)
-	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{}, registered: map[string][]byte{},
+	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{},
 		calledShow: map[string]int{}}
 	w.gw = &gateway{w: w, charges: map[string]*charge{}}
 	w.notes = &notifier{w: w, sent: map[string][]string{}, seen: map[string]bool{}}
