@@ -35,9 +35,9 @@ type Server struct {
 	mu      sync.Mutex // protects following fields
 	shows   map[string]*show
 	configs map[string][]byte // the show registry: {show:ID}:config and the index boxoffice:shows
-	nonce  uint64
-	undo   []func() // the inverse of each recent write, newest last
-	writes int64    // writes applied
+	nonce   uint64
+	undo    []func() // the inverse of each recent write, newest last
+	writes  int64    // writes applied
 }
 
 type show struct {
