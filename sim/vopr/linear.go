@@ -660,6 +660,8 @@ func explainPartition(b *strings.Builder, part []porcupine.Operation) {
 //     operation of its partition that returned after it was sent gets
 //     anonPay, which lets the model start a payment nobody saw at any time
 //     (as often as it likes, which is more than the dropped pays could);
+//   - a seat or counter partition whose reads all saw nothing sold is
+//     dropped (it is linearizable whatever its order);
 //   - of unanswered releases, cancels and extends of one partition only the
 //     first sent is kept (they have one effect, and the first may take it
 //     whenever a later one could); the extend kept carries the least expiry.
@@ -668,10 +670,14 @@ func explainPartition(b *strings.Builder, part []porcupine.Operation) {
 // exponential.
 func simplify(ops []porcupine.Operation) []porcupine.Operation {
 	named := map[string]bool{} // partition/attempt named by an answer
+	sold := map[string]bool{}  // seat and counter partitions where a read saw a sale
 	for _, op := range ops {
 		in, out := op.Input.(linIn), op.Output.(linOut)
 		if out.attempt != "" {
 			named[in.key+"/"+out.attempt] = true
+		}
+		if out.sold > 0 {
+			sold[in.key] = true
 		}
 	}
 	anonSince := map[string]int64{}
@@ -683,6 +689,9 @@ func simplify(ops []porcupine.Operation) []porcupine.Operation {
 	out := make([]porcupine.Operation, 0, len(ops))
 	for _, op := range ops {
 		in, o := op.Input.(linIn), op.Output.(linOut)
+		if (in.kind == linSeat || in.kind == linCounter) && !sold[in.key] {
+			continue // every read saw nothing sold: nothing to check
+		}
 		if !o.pending {
 			out = append(out, op)
 			continue
