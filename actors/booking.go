@@ -323,13 +323,22 @@ const localPoll = 100 * time.Millisecond
 // config returns the show's config from the cache or the registry. An id the
 // registry does not know answers ErrShowNotFound without activating anything.
 func (b *Booking) config(ctx context.Context, show string) (*seatmap.ShowConfig, error) {
-	if c, ok := b.shows.Load(show); ok {
+	return KnownShow(ctx, b.env.Registry, &b.shows, show)
+}
+
+// KnownShow is the gate every call to a show passes before anything is sent
+// to its actor (Booking's showCall, Seats): the show's config from cache
+// (show id -> *seatmap.ShowConfig) or from reg, which fills the cache; an id
+// reg does not know answers ErrShowNotFound, a failing reg ErrUnavailable.
+// The simulator (sim/vopr) routes its clients through it.
+func KnownShow(ctx context.Context, reg Registry, cache *sync.Map, show string) (*seatmap.ShowConfig, error) {
+	if c, ok := cache.Load(show); ok {
 		return c.(*seatmap.ShowConfig), nil
 	}
 	if !seatmap.ValidShowID(show) {
 		return nil, seatmap.ErrShowNotFound
 	}
-	raw, ok, err := b.env.Registry.Lookup(ctx, show)
+	raw, ok, err := reg.Lookup(ctx, show)
 	if err != nil {
 		return nil, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show registry: " + err.Error()}
 	}
@@ -340,7 +349,7 @@ func (b *Booking) config(ctx context.Context, show string) (*seatmap.ShowConfig,
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("actors: registry entry of %s: %w", show, err)
 	}
-	b.shows.Store(show, &cfg)
+	cache.Store(show, &cfg)
 	return &cfg, nil
 }
 

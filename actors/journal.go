@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -429,6 +430,37 @@ func (j *MemJournal) Shards() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// Knows reports whether the journal holds anything of show: records, state
+// rows, an epoch, archived orders, order events or outbox entries (the
+// simulator asserts that an unknown show id leaves nothing).
+func (j *MemJournal) Knows(show string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	_, recs := j.recs[show]
+	_, rows := j.rows[show]
+	_, rowsSeq := j.rowsSeq[show]
+	_, epoch := j.epochs[show]
+	if recs || rows || rowsSeq || epoch {
+		return true
+	}
+	for id := range j.archive {
+		if strings.HasPrefix(id, show+"~") {
+			return true
+		}
+	}
+	for _, e := range j.events {
+		if e.Show == show {
+			return true
+		}
+	}
+	for _, e := range j.outbox {
+		if e.Shard == show {
+			return true
+		}
+	}
+	return false
 }
 
 // Events returns the order events appended so far (failed Appends included).

@@ -65,7 +65,8 @@ type RemoteShows interface {
 // after it was created, or at worst MinRefresh later.
 type RemoteRegistry struct {
 	Remote     RemoteShows
-	MinRefresh time.Duration // default 50 ms
+	MinRefresh time.Duration    // default 50 ms
+	Now        func() time.Time // the clock of MinRefresh (default time.Now; the simulator's)
 
 	mu      sync.Mutex          // protects following fields
 	known   map[string]struct{} // every show id Redis had at the last read
@@ -84,14 +85,14 @@ func (r *RemoteRegistry) Lookup(ctx context.Context, show string) ([]byte, bool,
 		if min <= 0 {
 			min = 50 * time.Millisecond
 		}
-		if time.Since(r.fetched) < min {
+		if r.now().Sub(r.fetched) < min {
 			return nil, false, nil
 		}
 		ids, err := r.Remote.ShowIDs(ctx)
 		if err != nil {
 			return nil, false, err
 		}
-		r.fetched = time.Now()
+		r.fetched = r.now()
 		r.known = make(map[string]struct{}, len(ids))
 		for _, id := range ids {
 			r.known[id] = struct{}{}
@@ -106,6 +107,13 @@ func (r *RemoteRegistry) Lookup(ctx context.Context, show string) ([]byte, bool,
 	}
 	r.remember(show, cfg)
 	return cfg, true, nil
+}
+
+func (r *RemoteRegistry) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 // remember caches a show's config (mu held).
@@ -139,7 +147,7 @@ func (r *RemoteRegistry) List(ctx context.Context) ([]string, error) {
 	ids = append([]string(nil), ids...)
 	sort.Strings(ids)
 	r.mu.Lock()
-	r.fetched = time.Now()
+	r.fetched = r.now()
 	r.known = make(map[string]struct{}, len(ids))
 	for _, id := range ids {
 		r.known[id] = struct{}{}

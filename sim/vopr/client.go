@@ -30,8 +30,10 @@ type client struct {
 
 // do sends one command through a node (the edge and Booking of that node)
 // over a network that delays, drops, duplicates and loses answers.
-func (c *client) do(p *proc, show string, cmd seatmap.Command) (seatmap.Result, error) {
+func (c *client) do(p *proc, show string, cmd seatmap.Command) (res seatmap.Result, err error) {
 	w := c.w
+	rec := w.lin.begin(c, show, cmd)
+	defer func() { w.lin.end(rec, show, res, err) }()
 	start := w.s.now
 	entry := w.nodes[c.home]
 	if !entry.alive || w.s.chance(0.2) {
@@ -49,11 +51,12 @@ func (c *client) do(p *proc, show string, cmd seatmap.Command) (seatmap.Result, 
 	}
 	if w.s.chance(w.cfg.pNetDup) { // the request arrives twice
 		dup := cmd
+		w.lin.duplicate(rec)
 		w.s.spawn("duplicate request", entry.id, func(q *proc) {
-			_, _ = w.invoke(q, entry, show, dup, 2*time.Second)
+			_, _ = w.showCall(q, entry, show, dup)
 		})
 	}
-	res, err := w.invoke(p, entry, show, cmd, 2*time.Second)
+	res, err = w.showCall(p, entry, show, cmd)
 	if err == nil && res.Err == nil && cmd.Kind == seatmap.KindOrder && res.ArchivedOrderID != "" {
 		// Booking answers the archived copy of an order that left memory
 		o, aerr := c.archived(entry, res.ArchivedOrderID)
@@ -71,6 +74,15 @@ func (c *client) do(p *proc, show string, cmd seatmap.Command) (seatmap.Result, 
 	}
 	w.s.sleep(p, -1, w.s.between(w.cfg.netMin, w.cfg.netMax))
 	return res, err
+}
+
+// showCall is Booking's: the gate (unknown shows cost nothing), then the
+// call to the show's actor.
+func (w *world) showCall(p *proc, entry *node, show string, cmd seatmap.Command) (seatmap.Result, error) {
+	if err := w.gate(entry, show, cmd); err != nil {
+		return seatmap.Result{}, err
+	}
+	return w.invoke(p, entry, show, cmd, 2*time.Second)
 }
 
 // archived is Booking's archive read: the entry node's journal, then Redis.
@@ -127,8 +139,10 @@ func (c *client) run(p *proc) {
 			c.pay(p)
 		case r < 78:
 			c.cancel(p)
-		default:
+		case r < 97:
 			c.read(p, show)
+		default:
+			c.unknown(p)
 		}
 	}
 }

@@ -44,13 +44,32 @@
 // paid order must have its charge, every paid, cancelled and expired order
 // must be notified and no notification may be false.
 //
+// Every client operation is recorded with its invocation and response in
+// simulated time (linear.go); at the end of a seed porcupine checks that the
+// history is linearizable against a sequential model of a show as clients
+// see it, partitioned by hold (the hold and the order made of it), by seat
+// (GET seats) and by section (GET show's sold counter). An operation that
+// got no answer (a timeout, a 503) may take effect at any later time or
+// never; what the system does on its own (expiries, payment results,
+// archiving) is a nondeterministic step of the model, bounded by the nodes'
+// clocks. A failure lists the shortest prefix of the failing partition that
+// no order explains and writes porcupine's HTML visualization to a
+// temporary file.
+//
+// Every client call passes actors.KnownShow on its entry node, the gate of
+// Booking's showCall, and the workload reads and writes under show ids
+// nobody created (unknown.go): such an id must leave no activation, no call
+// to an actor, no Redis key and nothing in any journal (issue 9, finding 8).
+//
 // Run: go test ./sim/vopr -run TestVOPR (-seeds N -steps N, or
 // VOPR_SEEDS, VOPR_STEPS, VOPR_FIRST); a failure prints its seed, its step
 // and the last steps; replay one with -seed N, and print every step whose
 // trace line contains a string with -grep (the shell's log lines are in
 // the trace). make vopr runs 10^7 steps.
 //
-// Not simulated: Pebble itself (its fault model is persistence/pebble's
+// Not simulated: the registry's storage (a map of the run's shows that
+// fails while the node cannot reach Redis; RemoteRegistry's cache, which
+// reads the wall clock, is not exercised), Pebble itself (its fault model is persistence/pebble's
 // tests), the stall guard of a journal write that hangs (a step cannot
 // block), Booking and the HTTP edge (the clients build Booking's commands
 // and follow its retry and archive rules), RocketMQ, WAIT replicas.

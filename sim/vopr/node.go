@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -41,6 +42,13 @@ type node struct {
 	dedupe    *pipeline.MemDedupe
 	dead      *pipeline.MemDeadLetters
 	procs     []*proc // processes that die with this incarnation
+	// shows is Booking's cache of show configs (actors.KnownShow); it dies
+	// with the process
+	shows *sync.Map
+	// everActivated counts the activations of each show on this node
+	everActivated map[string]int
+	kv            kvStore         // its store's kv (the registry without Redis)
+	registry      actors.Registry // this incarnation's show registry
 }
 
 // nodeClock is a node's actors.Clock: simulated time plus the node's own
@@ -70,7 +78,7 @@ func (c *nodeClock) Sleep(d time.Duration) { c.n.w.s.now += int64(d) }
 func (c *nodeClock) nowMs() int64 { return c.Now().UnixMilli() }
 
 func newNode(w *world, id int) *node {
-	n := &node{w: w, id: id, journal: actors.NewMemJournal(), view: map[string]int{},
+	n := &node{w: w, id: id, journal: actors.NewMemJournal(), view: map[string]int{}, everActivated: map[string]int{}, kv: kvStore{},
 		dedupe: pipeline.NewMemDedupe(), dead: &pipeline.MemDeadLetters{}}
 	n.clock = &nodeClock{n: n}
 	return n
@@ -83,6 +91,7 @@ func (n *node) start() {
 	n.inc++
 	n.alive = true
 	n.acts = map[string]*activation{}
+	n.shows = &sync.Map{}
 	n.env = &actors.Env{Journal: &simJournal{MemJournal: n.journal, n: n, inc: n.inc}, Log: slog.New(&traceLog{n: n}), NowMs: n.clock.nowMs, Clock: n.clock,
 		SnapshotEvery: w.cfg.snapshotEvery, Stats: &actors.Stats{}}
 	if w.redis != nil {
@@ -96,6 +105,7 @@ func (n *node) start() {
 		}
 		n.every("redis probe", 200*time.Millisecond, func() { n.redis.Probe() })
 	}
+	n.registry = n.newRegistry()
 	inc := n.inc
 	n.env.OnEvents = func() { n.wakeRelay(inc) }
 	st := &settler{n: n}
@@ -219,6 +229,7 @@ func (n *node) activation(show string) *activation {
 		return a
 	}
 	w := n.w
+	n.everActivated[show]++
 	a := &activation{n: n, inc: n.inc, show: show, pid: actor.NewPID(fmt.Sprintf("node%d", n.id), show)}
 	w.activations++
 	a.serial = w.activations

@@ -135,6 +135,7 @@ func (w *world) send(p *proc, entry, owner *node, show string, cmd seatmap.Comma
 // with backoff until the deadline; errors of the command come back as
 // seatmap errors.
 func (w *world) invoke(p *proc, entry *node, show string, cmd seatmap.Command, timeout time.Duration) (seatmap.Result, error) {
+	w.calledShow[show]++ // Booking.call: an in-flight counter, a placement lookup
 	deadline := w.s.now + int64(timeout)
 	inc := entry.inc
 	var lastErr error

@@ -131,6 +131,10 @@ type world struct {
 	gw          *gateway
 	notes       *notifier
 	model       *model
+	lin         *linRecorder
+	unknownIDs  []string       // show ids the clients used that nobody created
+	calledShow  map[string]int // calls that reached a show's actor (invoke), by show
+	linNote     string         // how the linearizability check went
 	calls       []*call
 	callSeq     int
 	activations int
@@ -165,10 +169,12 @@ func (w *world) redisFault(op, show string) (bool, bool) {
 
 func newWorld(seed uint64) *world {
 	s := newSched(seed)
-	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{}}
+	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{},
+		calledShow: map[string]int{}}
 	w.gw = &gateway{w: w, charges: map[string]*charge{}}
 	w.notes = &notifier{w: w, sent: map[string][]string{}, seen: map[string]bool{}}
 	w.model = newModel(w)
+	w.lin = &linRecorder{w: w}
 	if w.cfg.redis {
 		w.redis = redisfake.NewServer()
 		w.redis.Now = func() time.Time { return simEpoch.Add(time.Duration(w.s.now)) }
@@ -186,6 +192,7 @@ func newWorld(seed uint64) *world {
 			}
 		}
 		w.shows = append(w.shows, st)
+		w.register(st.cfg)
 		owner := i % len(w.nodes)
 		w.owner[st.id] = owner
 		for _, n := range w.nodes {
@@ -267,7 +274,26 @@ func Run(opt Options) (res Result) {
 		}
 	}
 	w.drain()
+	linStart := time.Now()
+	note, err := checkLinear(w.lin.ops, fmt.Sprintf("seed%d", opt.Seed), "")
+	w.linNote = fmt.Sprintf("linearizable: %d operations checked in %v", len(w.lin.ops), time.Since(linStart).Round(time.Millisecond))
+	if note != "" {
+		w.linNote = note
+	}
+	if err != nil {
+		w.model.fail("%v", err)
+	}
 	return res
+}
+
+// showByID returns the show of the run with that id (nil: none).
+func (w *world) showByID(id string) *showState {
+	for _, st := range w.shows {
+		if st.id == id {
+			return st
+		}
+	}
+	return nil
 }
 
 // checkEvery is how often (in steps) the owners' state is checked.
@@ -329,6 +355,7 @@ func (w *world) drain() {
 		w.model.checkOwner(st.id, true)
 	}
 	w.checkMoney()
+	w.checkUnknownAll()
 }
 
 // runFor runs the events of the next d of simulated time.
@@ -451,8 +478,8 @@ func (w *world) stats() string {
 			fs = append(fs, fmt.Sprintf("%s=%d", k, n))
 		}
 	}
-	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, faults: %s",
-		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, strings.Join(fs, " "))
+	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, unknown show ids %d, faults: %s; %s",
+		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, len(w.unknownIDs), strings.Join(fs, " "), w.linNote)
 }
 
 var _ pipeline.Gateway = (*gateway)(nil)

@@ -32,11 +32,12 @@ type Server struct {
 	// the first call.
 	Now func() time.Time
 
-	mu     sync.Mutex // protects following fields
-	shows  map[string]*show
-	nonce  uint64
-	undo   []func() // the inverse of each recent write, newest last
-	writes int64    // writes applied
+	mu      sync.Mutex // protects following fields
+	shows   map[string]*show
+	configs map[string][]byte // the show registry: {show:ID}:config and the index boxoffice:shows
+	nonce   uint64
+	undo    []func() // the inverse of each recent write, newest last
+	writes  int64    // writes applied
 }
 
 type show struct {
@@ -57,7 +58,7 @@ type show struct {
 }
 
 // NewServer returns an empty Redis.
-func NewServer() *Server { return &Server{shows: map[string]*show{}} }
+func NewServer() *Server { return &Server{shows: map[string]*show{}, configs: map[string][]byte{}} }
 
 func (s *Server) now() time.Time {
 	if s.Now == nil {
@@ -158,6 +159,16 @@ func (s *Server) PutSnapshot(id string, epoch uint64, snap []byte, snapSeq uint6
 	sh.wctr, sh.wnon = sh.ctr, sh.nonce
 	sh.snap, sh.snapSeq, sh.rows = snap, snapSeq, nil
 	sh.log = append([]redis.Entry(nil), log...)
+}
+
+// Written reports whether a write left any key of show id (a read of a show
+// Redis never saw leaves none, as on a real server).
+func (s *Server) Written(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sh := s.shows[id]
+	return sh != nil && (sh.ctr != 0 || sh.wctr != 0 || sh.snap != nil || sh.snapSeq != 0 || len(sh.log) > 0 ||
+		sh.lease != "" || len(sh.counts) > 0 || sh.countsSeq != 0 || sh.evSeq != 0 || len(sh.archive) > 0 || len(sh.rows) > 0)
 }
 
 // Keys is how many shows the server has any key of.
@@ -728,4 +739,48 @@ func (s *Server) Describe(id string) string {
 		b.WriteString(" lease " + cur + " for " + left.String())
 	}
 	return b.String()
+}
+
+// RegisterShow stores a show's config unless it is registered (SET NX, then
+// SADD to the index).
+func (c *Client) RegisterShow(_ context.Context, show string, cfg []byte) (bool, error) {
+	err, lost := c.begin("register_show", show)
+	if err != nil {
+		return false, err
+	}
+	c.srv.mu.Lock()
+	_, had := c.srv.configs[show]
+	if !had {
+		c.srv.configs[show] = append([]byte(nil), cfg...)
+	}
+	c.srv.mu.Unlock()
+	return !had, reply(lost, nil)
+}
+
+// ShowConfig returns a registered show's config (GET).
+func (c *Client) ShowConfig(_ context.Context, show string) ([]byte, bool, error) {
+	err, lost := c.begin("show_config", show)
+	if err != nil || lost {
+		return nil, false, reply(true, err)
+	}
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	cfg, ok := c.srv.configs[show]
+	return append([]byte(nil), cfg...), ok, nil
+}
+
+// ShowIDs returns every registered show id (SMEMBERS of the index).
+func (c *Client) ShowIDs(context.Context) ([]string, error) {
+	err, lost := c.begin("show_ids", "")
+	if err != nil || lost {
+		return nil, reply(true, err)
+	}
+	c.srv.mu.Lock()
+	defer c.srv.mu.Unlock()
+	ids := make([]string, 0, len(c.srv.configs))
+	for id := range c.srv.configs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
