@@ -30,6 +30,7 @@ type pendingReply struct {
 	ch     chan seatmap.Result // in-process callers wait here instead of on a future
 	res    seatmap.Result
 	remote bool
+	legacy bool                  // a remote caller that asked in the JSON format of the version before
 	bch    chan []seatmap.Result // a requestBatch's caller
 	bres   []seatmap.Result
 	read   *seatmap.Command // a read-only command, run again if its turn's write fails
@@ -101,13 +102,13 @@ func (a *showActor) Receive(ctx actor.Context) {
 	case *requestBatch:
 		a.handleBatch(ctx, m)
 	case *wrapperspb.BytesValue:
-		cmd, err := decodeRequest(m.Value)
+		cmd, legacy, err := decodeRequest(m.Value)
 		if err != nil {
-			a.reply(ctx, pendingReply{to: ctx.Sender(), remote: true,
+			a.reply(ctx, pendingReply{to: ctx.Sender(), remote: true, legacy: legacy,
 				res: seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrInvalidRequest, Msg: err.Error()}}})
 			return
 		}
-		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
+		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true, legacy: legacy})
 	case *flush:
 		a.flush(ctx)
 	case *writeFailed:
@@ -603,7 +604,7 @@ func (a *showActor) reply(ctx actor.Context, p pendingReply) {
 		return
 	}
 	if p.remote {
-		ctx.Send(p.to, encodeResult(p.res))
+		ctx.Send(p.to, encodeResult(p.res, p.legacy))
 		return
 	}
 	ctx.Send(p.to, &response{res: p.res})
