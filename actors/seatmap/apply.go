@@ -170,8 +170,8 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 }
 
 func (s *Shard) holdView(h *hold) HoldView {
-	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.seats), General: generalMap(h.general),
-		Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.take.seats), General: generalMap(h.take.general),
+		Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
 // convertedHoldView is the view of a hold that became order o, rebuilt from
@@ -415,7 +415,7 @@ func (s *Shard) release(c *Command) (Result, bool) {
 
 // dropHold gives a live hold's seats back and forgets it.
 func (s *Shard) dropHold(h *hold) {
-	s.moveSeats(h.seats, h.general, Available, Held)
+	s.moveSeats(h.take.seats, h.take.general, Available, Held)
 	s.users[h.user] -= int(h.quantity)
 	if s.users[h.user] == 0 {
 		delete(s.users, h.user)

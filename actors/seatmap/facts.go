@@ -269,9 +269,9 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	if err != nil {
 		return err
 	}
-	h := &hold{id: f.ID, user: f.User, seats: f.Seats, general: s.parts(general),
-		quantity: int32(f.Quantity), amount: f.Amount, createdAt: f.At, expiresAt: f.Until}
-	s.moveSeats(h.seats, h.general, Held, Available)
+	h := &hold{id: f.ID, user: f.User, take: s.newTake(f.Seats, general, f.Amount),
+		quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}
+	s.moveSeats(h.take.seats, h.take.general, Held, Available)
 	s.holds[h.id] = h
 	s.activeHolds++
 	s.users[h.user] += int(h.quantity)
@@ -302,8 +302,8 @@ func (s *Shard) applyOrderCreated(f *facts.Fact) error {
 	if _, ok := s.orders[f.ID]; ok {
 		return fmt.Errorf("order %q exists", f.ID)
 	}
-	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: s.seatIDs(h.seats), general: h.general,
-		quantity: int(h.quantity), amount: h.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
+	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.take.seats, seatIDs: s.seatIDs(h.take.seats), general: h.take.general,
+		quantity: int(h.quantity), amount: h.take.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
 		dueAt: f.Until, idemKey: f.Key}
 	s.setStatus(o, StatusPendingPayment, f.At, "")
 	s.moveSeats(o.seats, o.general, Reserved, Held)

@@ -33,13 +33,19 @@ func (s *Shard) CheckInvariants() error {
 		if h.heapIdx < 0 || int(h.heapIdx) >= len(s.holdTimers) || s.holdTimers[h.heapIdx] != h {
 			return fmt.Errorf("hold %s: expiry timer not armed at %d", h.id, h.expiresAt)
 		}
+		if h.take == nil {
+			return fmt.Errorf("hold %s took nothing", h.id)
+		}
+		if len(h.take.seats) == 0 && len(h.take.general) == 1 && s.takeIntern[takeKey{h.take.general[0], h.take.amount}] != h.take {
+			return fmt.Errorf("hold %s: its GA take is not the shared one", h.id)
+		}
 		if _, ok := s.holdOrder[h.id]; ok {
 			return fmt.Errorf("hold %s is live and converted", h.id)
 		}
-		if err := claim("hold "+h.id, h.seats, Held); err != nil {
+		if err := claim("hold "+h.id, h.take.seats, Held); err != nil {
 			return err
 		}
-		for _, g := range h.general {
+		for _, g := range h.take.general {
 			held[g.sec] += g.n
 		}
 		users[h.user] += int(h.quantity)

@@ -233,9 +233,9 @@ func (s *Shard) archUserRow(u string) facts.Row {
 func (s *Shard) holdRow(id string) facts.Row {
 	r := facts.Row{Key: facts.RowKey(facts.RowHold, id)}
 	if h, ok := s.holds[id]; ok {
-		hr := facts.HoldRow{User: h.user, Seats: h.seats, GA: factParts(h.general), Quantity: int64(h.quantity),
-			Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
-		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.seats)), &hr)
+		hr := facts.HoldRow{User: h.user, Seats: h.take.seats, GA: factParts(h.take.general), Quantity: int64(h.quantity),
+			Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.take.seats)), &hr)
 	}
 	return r
 }
@@ -431,8 +431,8 @@ func (r *Restorer) addHold(id string, value []byte) error {
 			return fmt.Errorf("hold %s: no seat %d", id, seat)
 		}
 	}
-	return r.s.restoreHold(&hold{id: id, user: hr.User, seats: hr.Seats, general: gp, quantity: int32(hr.Quantity),
-		amount: hr.Amount, createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
+	return r.s.restoreHold(&hold{id: id, user: hr.User, take: r.s.newTake(hr.Seats, gp, hr.Amount), quantity: int32(hr.Quantity),
+		createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
 }
 
 // Finish builds the shard. Its RowsBase is the rows' seq.

@@ -53,19 +53,34 @@ type gaPart struct {
 }
 
 // hold is a live hold. It is kept small (memory follows live holds, a
-// stadium on-sale has a million): its seat ids are formatted when shown,
-// its GA part is a slice shared by every hold of that size in that section
-// (Shard.parts), and its expiry timer is its place in holdTimers.
+// stadium on-sale has a million): 64 bytes with its seat ids formatted
+// when shown, what it took (and its amount) behind one pointer that every
+// GA hold of one size in one section at one amount shares (Shard.newTake),
+// and its expiry timer its place in holdTimers.
 type hold struct {
 	id        string
 	user      string
-	seats     []uint32
-	general   []gaPart // shared and never changed: see Shard.parts
-	amount    int64
+	take      *holdTake // never nil; shared and never changed
 	createdAt int64
 	expiresAt int64
 	quantity  int32
 	heapIdx   int32 // in holdTimers while live, -1 once disarmed
+}
+
+// holdTake is what a hold took: seats, and GA capacity (interned, see
+// Shard.parts), for amount. A take of GA capacity alone is shared by every
+// hold of that size in that section at that amount (Shard.newTake): most
+// holds of a stadium's on-sale.
+type holdTake struct {
+	seats   []uint32
+	general []gaPart
+	amount  int64
+}
+
+// takeKey names a shared take.
+type takeKey struct {
+	part   gaPart
+	amount int64
 }
 
 // order is an order in memory: live (pending_payment, payment_processing) or
@@ -154,7 +169,8 @@ type Shard struct {
 
 	holdTimers  holdHeap
 	orderTimers timerHeap
-	gaIntern    map[gaPart][]gaPart // interned GA parts of holds (see parts)
+	gaIntern    map[gaPart][]gaPart   // interned GA parts of holds (see parts)
+	takeIntern  map[takeKey]*holdTake // interned takes of GA capacity alone (see newTake)
 
 	seq      uint64
 	lastNow  int64
@@ -241,6 +257,7 @@ func (s *Shard) build(cfg ShowConfig) {
 	s.seats = make([]SeatState, next)
 	s.buildRoom()
 	s.gaIntern = map[gaPart][]gaPart{}
+	s.takeIntern = map[takeKey]*holdTake{}
 	s.seatsDirty = make([]bool, (next+1<<seatPageBits-1)>>seatPageBits)
 }
 
@@ -332,6 +349,22 @@ func (s *Shard) parts(general []gaPart) []gaPart {
 	}
 	s.gaIntern[general[0]] = general
 	return general
+}
+
+// newTake returns the take of seats and general (interned with parts) for
+// amount: a take of one GA part and no seat is shared.
+func (s *Shard) newTake(seats []uint32, general []gaPart, amount int64) *holdTake {
+	general = s.parts(general)
+	if len(seats) > 0 || len(general) != 1 {
+		return &holdTake{seats: seats, general: general, amount: amount}
+	}
+	k := takeKey{general[0], amount}
+	if t, ok := s.takeIntern[k]; ok {
+		return t
+	}
+	t := &holdTake{general: general, amount: amount}
+	s.takeIntern[k] = t
+	return t
 }
 
 func (s *Shard) seatIDs(seats []uint32) []string {

@@ -135,8 +135,8 @@ func (s *Shard) snapshot() snapshot {
 		}
 	}
 	for _, h := range s.holds {
-		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.seats, General: snapParts(h.general),
-			Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
+		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.take.seats, General: snapParts(h.take.general),
+			Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
@@ -256,7 +256,6 @@ func restore(sn *snapshot) (*Shard, error) {
 // restoreHold adds a live hold to a built shard being restored (its timer
 // is ordered by restoreState).
 func (s *Shard) restoreHold(h *hold) error {
-	h.general = s.parts(h.general)
 	n := len(s.holds)
 	s.holds[h.id] = h
 	if len(s.holds) == n {
@@ -265,7 +264,7 @@ func (s *Shard) restoreHold(h *hold) error {
 	s.activeHolds++
 	s.users[h.user] += int(h.quantity)
 	s.holdTimers.push(h)
-	s.addGA(h.general, Held)
+	s.addGA(h.take.general, Held)
 	return nil
 }
 
@@ -308,7 +307,7 @@ func (s *Shard) restoreState(sn *snapshot) error {
 		if err != nil {
 			return err
 		}
-		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, general: gp, quantity: int32(sh.Quantity), amount: sh.Amount,
+		h := &hold{id: sh.ID, user: sh.User, take: s.newTake(sh.Seats, gp, sh.Amount), quantity: int32(sh.Quantity),
 			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
 		if err := s.restoreHold(h); err != nil {
 			return err

@@ -368,7 +368,7 @@ func (s *Shard) makeOffer(e *wlEntry, seats []uint32, ids []string, general []ga
 	e.holdID, e.seats, e.general, e.offerExpiresAt = h.id, ids, generalMap(general), h.expiresAt
 	w.offers[h.id] = e.num
 	s.ready.Events = append(s.ready.Events, Event{ID: e.id + ".offered", Type: EventWaitlistOffered, Show: s.cfg.ID,
-		Shard: s.shard, User: e.user, Amount: h.amount, Quantity: qty, Seats: ids, At: now, Hold: h.id, Entry: e.id,
+		Shard: s.shard, User: e.user, Amount: h.take.amount, Quantity: qty, Seats: ids, At: now, Hold: h.id, Entry: e.id,
 		ExpiresAt: h.expiresAt})
 }
 
