@@ -206,7 +206,7 @@ func (s *Shard) getHold(c *Command) (Result, bool) {
 // expired within HoldExpiredMemory, ErrHoldNotFound otherwise (never existed,
 // released, or converted into an order that was archived).
 func (s *Shard) lookupHold(id string) (*hold, *order, error) {
-	if h, ok := s.holds[id]; ok {
+	if h, ok := s.holds.get(id); ok {
 		return h, nil, nil
 	}
 	if oid, ok := s.holdOrder[id]; ok {
@@ -337,7 +337,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
 		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
 		Key: c.IdemKey, Hash: c.IdemHash})
-	h := s.holds[c.HoldID]
+	h, _ := s.holds.get(c.HoldID)
 	v := s.holdView(h)
 	return Result{Hold: &v, Created: true}, true
 }
@@ -420,7 +420,7 @@ func (s *Shard) dropHold(h *hold) {
 	if s.users[h.user] == 0 {
 		delete(s.users, h.user)
 	}
-	delete(s.holds, h.id)
+	s.holds.del(h.id)
 	s.activeHolds--
 	s.holdTimers.disarm(h)
 	s.dirty.holds = append(s.dirty.holds, h.id)

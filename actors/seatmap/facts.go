@@ -129,7 +129,7 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 	case facts.HoldPlaced:
 		return s.applyHoldPlaced(f)
 	case facts.HoldReleased, facts.HoldExtended, facts.HoldExpired:
-		h, ok := s.holds[f.ID]
+		h, ok := s.holds.get(f.ID)
 		if !ok {
 			return fmt.Errorf("no live hold %q", f.ID)
 		}
@@ -257,7 +257,7 @@ func factParts(parts []gaPart) []facts.GAPart {
 }
 
 func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
-	if _, ok := s.holds[f.ID]; ok {
+	if _, ok := s.holds.get(f.ID); ok {
 		return fmt.Errorf("hold %q exists", f.ID)
 	}
 	for _, seat := range f.Seats {
@@ -272,7 +272,7 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	h := &hold{id: f.ID, user: f.User, take: s.newTake(f.Seats, general, f.Amount),
 		quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}
 	s.moveSeats(h.take.seats, h.take.general, Held, Available)
-	s.holds[h.id] = h
+	s.holds.put(h)
 	s.activeHolds++
 	s.users[h.user] += int(h.quantity)
 	s.holdTimers.arm(h)
@@ -295,7 +295,7 @@ func (s *Shard) expireHold(h *hold) {
 }
 
 func (s *Shard) applyOrderCreated(f *facts.Fact) error {
-	h, ok := s.holds[f.HoldID]
+	h, ok := s.holds.get(f.HoldID)
 	if !ok {
 		return fmt.Errorf("no live hold %q", f.HoldID)
 	}
@@ -309,7 +309,7 @@ func (s *Shard) applyOrderCreated(f *facts.Fact) error {
 	s.moveSeats(o.seats, o.general, Reserved, Held)
 	// the hold leaves memory; the order carries it on (see convertedHoldView)
 	s.holdTimers.disarm(h)
-	delete(s.holds, h.id)
+	s.holds.del(h.id)
 	s.activeHolds--
 	s.holdOrder[h.id] = o.id
 	s.orders[o.id] = o

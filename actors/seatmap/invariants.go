@@ -28,7 +28,7 @@ func (s *Shard) CheckInvariants() error {
 		return nil
 	}
 	active := 0
-	for _, h := range s.holds {
+	for h := range s.holds.all() {
 		active++
 		if h.heapIdx < 0 || int(h.heapIdx) >= len(s.holdTimers) || s.holdTimers[h.heapIdx] != h {
 			return fmt.Errorf("hold %s: expiry timer not armed at %d", h.id, h.expiresAt)

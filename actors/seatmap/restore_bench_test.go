@@ -4,6 +4,7 @@ import (
 	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -96,7 +97,7 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 	}{
 		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
 		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
-		{"cow-map-copies", func() { _, _ = maps.Clone(s.holds), maps.Clone(s.users) }},
+		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.slots), maps.Clone(s.users) }},
 		{"turn-rows-64-holds", func() {
 			for i := 0; i < 64; i++ {
 				next++

@@ -155,7 +155,8 @@ func (s *Shard) Rows() []facts.Row {
 	for u := range s.archUsers {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for id := range s.holds {
+	for h := range s.holds.all() {
+		id := h.id
 		rows = append(rows, s.holdRow(id))
 	}
 	for id := range s.expiredHolds {
@@ -201,7 +202,7 @@ func (s *Shard) configRow() facts.Row {
 
 func (s *Shard) metaRow() facts.Row {
 	return facts.Row{Key: facts.RowKey(facts.RowMeta, ""), Value: facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Now: s.lastNow,
-		Shard: int32(s.shard), Holds: int64(len(s.holds)), Orders: int64(len(s.orders)), Users: int64(len(s.users))})}
+		Shard: int32(s.shard), Holds: int64(s.holds.len()), Orders: int64(len(s.orders)), Users: int64(len(s.users))})}
 }
 
 // seatRow is the row of the run of seats from base (a multiple of facts.SeatRun).
@@ -232,7 +233,7 @@ func (s *Shard) archUserRow(u string) facts.Row {
 
 func (s *Shard) holdRow(id string) facts.Row {
 	r := facts.Row{Key: facts.RowKey(facts.RowHold, id)}
-	if h, ok := s.holds[id]; ok {
+	if h, ok := s.holds.get(id); ok {
 		hr := facts.HoldRow{User: h.user, Seats: h.take.seats, GA: factParts(h.take.general), Quantity: int64(h.quantity),
 			Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.take.seats)), &hr)
@@ -402,7 +403,7 @@ func (r *Restorer) build() error {
 	}
 	cfg.Normalize()
 	s := New(int(r.meta.Shard))
-	s.holds = make(map[string]*hold, r.meta.Holds)
+	s.holds = newHoldIndex(int(r.meta.Holds))
 	s.users = make(map[string]int, r.meta.Users)
 	s.holdTimers = make(holdHeap, 0, r.meta.Holds)
 	s.orders = make(map[string]*order, r.meta.Orders)

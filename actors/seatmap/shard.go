@@ -153,8 +153,8 @@ type Shard struct {
 	dirtyChunks []uint64
 	viewed      bool
 
-	holds        map[string]*hold // live holds only
-	activeHolds  int              // = len(holds)
+	holds        holdIndex // live holds only
+	activeHolds  int       // = len(holds)
 	expiredHolds map[string]int64
 	expiredUsers map[string]string // the user of each expired hold (ownership of its 410)
 	expiredFIFO  []idAt
@@ -198,7 +198,7 @@ func New(shardNo int) *Shard {
 	return &Shard{
 		shard:        shardNo,
 		secByID:      map[string]*section{},
-		holds:        map[string]*hold{},
+		holds:        newHoldIndex(0),
 		expiredHolds: map[string]int64{},
 		expiredUsers: map[string]string{},
 		orders:       map[string]*order{},
@@ -460,7 +460,7 @@ type Size struct {
 
 // Size reports the shard's memory by map.
 func (s *Shard) Size() Size {
-	return Size{Holds: len(s.holds), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
+	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
 		ExpiredHolds: len(s.expiredHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
 		Users: len(s.users), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
 }

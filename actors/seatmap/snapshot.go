@@ -134,7 +134,7 @@ func (s *Shard) snapshot() snapshot {
 			sn.Seats[i] = byte(st)
 		}
 	}
-	for _, h := range s.holds {
+	for h := range s.holds.all() {
 		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.take.seats, General: snapParts(h.take.general),
 			Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
@@ -256,9 +256,7 @@ func restore(sn *snapshot) (*Shard, error) {
 // restoreHold adds a live hold to a built shard being restored (its timer
 // is ordered by restoreState).
 func (s *Shard) restoreHold(h *hold) error {
-	n := len(s.holds)
-	s.holds[h.id] = h
-	if len(s.holds) == n {
+	if !s.holds.put(h) {
 		return fmt.Errorf("seatmap: snapshot has hold %s twice", h.id)
 	}
 	s.activeHolds++
@@ -409,7 +407,7 @@ func (s *Shard) restoreState(sn *snapshot) error {
 const fullCheckUpTo = 100_000
 
 func (s *Shard) checkRestored() error {
-	if invariantsBuild || len(s.holds)+len(s.orders) <= fullCheckUpTo {
+	if invariantsBuild || s.holds.len()+len(s.orders) <= fullCheckUpTo {
 		return s.CheckInvariants()
 	}
 	for _, sec := range s.sections {
