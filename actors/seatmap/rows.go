@@ -289,6 +289,7 @@ type Restorer struct {
 	archSold map[uint32]int
 	expUsers map[string]string
 	n        int
+	hold     facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
 }
 
 // NewRestorer returns an empty Restorer.
@@ -419,8 +420,8 @@ func (r *Restorer) build() error {
 }
 
 func (r *Restorer) addHold(id string, value []byte) error {
-	var hr facts.HoldRow
-	if err := facts.DecodeHold(value, &hr); err != nil {
+	hr := &r.hold
+	if err := facts.DecodeHold(value, hr); err != nil {
 		return err
 	}
 	gp, err := r.s.gaParts(hr.GA)
