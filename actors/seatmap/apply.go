@@ -102,11 +102,7 @@ func (s *Shard) apply(c *Command) (Result, bool) {
 	case KindWaitlistLeave:
 		return s.waitlistLeave(c)
 	case KindGetUsers:
-		m := make(map[string]int, len(s.users))
-		for u, n := range s.users {
-			m[u] = n
-		}
-		return Result{Users: m}, false
+		return Result{Users: s.users.asMap()}, false
 	}
 	return fail(errorf(ErrInvalidRequest, "unknown command kind %d", c.Kind))
 }
@@ -347,8 +343,8 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 var bestAvailable = (*Shard).pickBest
 
 func (s *Shard) checkLimit(user string, qty int) error {
-	if max := s.cfg.MaxSeatsPerUser; max > 0 && s.users[user]+qty > max {
-		return errorf(ErrLimitExceeded, "user %q has %d of %d seats", user, s.users[user], max)
+	if max := s.cfg.MaxSeatsPerUser; max > 0 && s.users.of(user)+qty > max {
+		return errorf(ErrLimitExceeded, "user %q has %d of %d seats", user, s.users.of(user), max)
 	}
 	return nil
 }
@@ -416,10 +412,7 @@ func (s *Shard) release(c *Command) (Result, bool) {
 // dropHold gives a live hold's seats back and forgets it.
 func (s *Shard) dropHold(h *hold) {
 	s.moveSeats(h.take.seats, h.take.general, Available, Held)
-	s.users[h.user] -= int(h.quantity)
-	if s.users[h.user] == 0 {
-		delete(s.users, h.user)
-	}
+	s.users.take(h.user, int(h.quantity))
 	s.holds.del(h.id)
 	s.activeHolds--
 	s.holdTimers.disarm(h)

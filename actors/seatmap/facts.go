@@ -274,7 +274,7 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	s.moveSeats(h.take.seats, h.take.general, Held, Available)
 	s.holds.put(h)
 	s.activeHolds++
-	s.users[h.user] += int(h.quantity)
+	s.users.add(h.user, int(h.quantity))
 	s.holdTimers.arm(h)
 	s.dirty.holds = append(s.dirty.holds, h.id)
 	if f.Key != "" {

@@ -2,6 +2,7 @@ package seatmap
 
 import (
 	"math/rand"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -56,8 +57,49 @@ func TestHoldIndexMatchesMap(t *testing.T) {
 		for id := range m { // empty it: the table shrinks back
 			x.del(id)
 		}
-		if x.len() != 0 || len(x.slots) > holdIndexMinSlots*2 {
+		if x.len() != 0 || len(x.slots) > ptrIndexMinSlots*2 {
 			t.Fatalf("seed %d: emptied table has %d holds in %d slots", seed, x.len(), len(x.slots))
 		}
+	}
+}
+
+// TestTalliesMatchMap: tallies add as a map's += does (a zero add makes a
+// tally), and take drops a tally at zero, as the shard's map did.
+func TestTalliesMatchMap(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	x, m := newTallies(0), map[string]int{}
+	for step := 0; step < 20_000; step++ {
+		u := "u" + strconv.Itoa(rng.Intn(200))
+		d := rng.Intn(3)
+		switch rng.Intn(3) {
+		case 0:
+			if got := x.add(u, d); got != m[u]+d {
+				t.Fatalf("seed %d step %d: add(%s, %d) = %d, want %d", seed, step, u, d, got, m[u]+d)
+			}
+			m[u] += d
+		case 1:
+			if d > m[u] {
+				d = m[u]
+			}
+			if _, ok := m[u]; !ok {
+				continue
+			}
+			x.take(u, d)
+			if m[u] -= d; m[u] == 0 {
+				delete(m, u)
+			}
+		default:
+			if x.of(u) != m[u] {
+				t.Fatalf("seed %d step %d: of(%s) = %d, want %d", seed, step, u, x.of(u), m[u])
+			}
+		}
+		if x.len() != len(m) {
+			t.Fatalf("seed %d step %d: %d tallies, want %d", seed, step, x.len(), len(m))
+		}
+	}
+	if got := x.asMap(); !reflect.DeepEqual(got, m) {
+		t.Fatalf("seed %d: asMap %v, want %v", seed, got, m)
 	}
 }

@@ -146,12 +146,12 @@ func (s *Shard) CheckInvariants() error {
 		}
 		users[u] += n
 	}
-	if len(users) != len(s.users) {
-		return fmt.Errorf("user tallies: %d users, counted %d", len(s.users), len(users))
+	if len(users) != s.users.len() {
+		return fmt.Errorf("user tallies: %d users, counted %d", s.users.len(), len(users))
 	}
 	for u, n := range users {
-		if s.users[u] != n {
-			return fmt.Errorf("user %s: tally %d, counted %d", u, s.users[u], n)
+		if s.users.of(u) != n {
+			return fmt.Errorf("user %s: tally %d, counted %d", u, s.users.of(u), n)
 		}
 		if max := s.cfg.MaxSeatsPerUser; max > 0 && n > max {
 			return fmt.Errorf("user %s has %d seats, over the limit %d", u, n, max)

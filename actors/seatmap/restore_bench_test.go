@@ -1,7 +1,6 @@
 package seatmap
 
 import (
-	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -97,7 +96,7 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 	}{
 		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
 		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
-		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.slots), maps.Clone(s.users) }},
+		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.slots), slices.Clone(s.users.slots) }},
 		{"turn-rows-64-holds", func() {
 			for i := 0; i < 64; i++ {
 				next++

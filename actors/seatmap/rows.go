@@ -202,7 +202,7 @@ func (s *Shard) configRow() facts.Row {
 
 func (s *Shard) metaRow() facts.Row {
 	return facts.Row{Key: facts.RowKey(facts.RowMeta, ""), Value: facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Now: s.lastNow,
-		Shard: int32(s.shard), Holds: int64(s.holds.len()), Orders: int64(len(s.orders)), Users: int64(len(s.users))})}
+		Shard: int32(s.shard), Holds: int64(s.holds.len()), Orders: int64(len(s.orders)), Users: int64(s.users.len())})}
 }
 
 // seatRow is the row of the run of seats from base (a multiple of facts.SeatRun).
@@ -405,7 +405,7 @@ func (r *Restorer) build() error {
 	cfg.Normalize()
 	s := New(int(r.meta.Shard))
 	s.holds = newHoldIndex(int(r.meta.Holds))
-	s.users = make(map[string]int, r.meta.Users)
+	s.users = newTallies(int(r.meta.Users))
 	s.holdTimers = make(holdHeap, 0, r.meta.Holds)
 	s.orders = make(map[string]*order, r.meta.Orders)
 	s.build(cfg)

@@ -164,7 +164,7 @@ type Shard struct {
 	idemFIFO     []idAt
 	holdIdem     map[string]idemEntry // hold idempotency keys -> hold id
 	holdIdemFIFO []idAt
-	users        map[string]int // seats per user: live holds and orders, and archived sales
+	users        tallies        // seats per user: live holds and orders, and archived sales
 	archUsers    map[string]int // seats per user sold by orders that left memory
 
 	holdTimers  holdHeap
@@ -205,7 +205,7 @@ func New(shardNo int) *Shard {
 		holdOrder:    map[string]string{},
 		idem:         map[string]idemEntry{},
 		holdIdem:     map[string]idemEntry{},
-		users:        map[string]int{},
+		users:        newTallies(0),
 		archUsers:    map[string]int{},
 	}
 }
@@ -462,5 +462,5 @@ type Size struct {
 func (s *Shard) Size() Size {
 	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
 		ExpiredHolds: len(s.expiredHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
-		Users: len(s.users), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
+		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
 }

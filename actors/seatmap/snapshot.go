@@ -260,7 +260,7 @@ func (s *Shard) restoreHold(h *hold) error {
 		return fmt.Errorf("seatmap: snapshot has hold %s twice", h.id)
 	}
 	s.activeHolds++
-	s.users[h.user] += int(h.quantity)
+	s.users.add(h.user, int(h.quantity))
 	s.holdTimers.push(h)
 	s.addGA(h.take.general, Held)
 	return nil
@@ -358,10 +358,10 @@ func (s *Shard) restoreState(sn *snapshot) error {
 			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 			fallthrough
 		case StatusPaymentProcessing:
-			s.users[o.user] += o.quantity
+			s.users.add(o.user, o.quantity)
 			s.addGA(gp, Reserved)
 		case StatusPaid:
-			s.users[o.user] += o.quantity
+			s.users.add(o.user, o.quantity)
 			s.addGA(gp, Sold)
 		}
 	}
@@ -388,7 +388,7 @@ func (s *Shard) restoreState(sn *snapshot) error {
 			return fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
 		}
 		s.archUsers[u.User] = u.N
-		s.users[u.User] += u.N
+		s.users.add(u.User, u.N)
 	}
 	if err := s.restoreRoom(sn.Room, sn.Waitlist); err != nil {
 		return err
