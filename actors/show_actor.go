@@ -291,7 +291,7 @@ func (a *showActor) recover(ctx actor.Context) {
 	if err == nil && !a.readOnly && localRows < sh.RowsBase() {
 		// the local store has no rows of this state yet (a snapshot of the
 		// format before rows, or older rows): write them whole, once
-		err = a.env.Journal.SaveState(a.identity, sh.Seq(), sh.Rows())
+		err = a.env.Journal.SaveState(a.identity, sh.Seq(), sh.AllRows())
 	}
 	if err != nil {
 		a.log.Error("recovery failed; the show answers unavailable and retries", "err", err)

@@ -131,10 +131,28 @@ func dedupe[T int | uint32 | string](l []T) []T {
 }
 
 // Rows returns every state row of the shard, in key order: a full
-// checkpoint at Seq. It costs the size of the state; the shell calls it only
-// to seed a store that has no rows yet (or older ones than RowsBase).
+// checkpoint at Seq (a snapshot; see AllRows for a store).
 func (s *Shard) Rows() []facts.Row {
-	rows := []facts.Row{s.metaRow()}
+	rows := s.AllRows()
+	slices.SortFunc(rows, func(a, b facts.Row) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return rows
+}
+
+// AllRows returns every state row of the shard, in no order: a full
+// checkpoint at Seq, for a store that orders what it takes (Pebble, Redis).
+// It costs the size of the state; the shell calls it only to seed a store
+// that has no rows yet (or older ones than RowsBase).
+func (s *Shard) AllRows() []facts.Row {
+	rows := make([]facts.Row, 0, 2+s.holds.len()+len(s.orders)+len(s.expiredHolds))
+	rows = append(rows, s.metaRow())
 	if !s.created {
 		return rows
 	}
@@ -171,15 +189,6 @@ func (s *Shard) Rows() []facts.Row {
 	for k := range s.holdIdem {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
-	slices.SortFunc(rows, func(a, b facts.Row) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
 	return rows
 }
 
