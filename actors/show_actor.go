@@ -358,7 +358,11 @@ func LoadShow(j Journal, show string) (*seatmap.Shard, error) {
 // (Ready) are those the records changed since the rows.
 func loadShard(j Journal, identity string) (*seatmap.Shard, Stored, error) {
 	rs := seatmap.NewRestorer()
-	st, err := j.Load(identity, rs.Add)
+	feed := newRowFeed(rs) // rows are built as they are read (load.go)
+	st, err := j.Load(identity, feed.add)
+	if ferr := feed.close(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return nil, Stored{}, err
 	}
