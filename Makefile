@@ -105,6 +105,7 @@ bench-fill:
 	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadShowPebble -benchtime 2x -timeout 30m ./actors/
 
 # bench-cluster: holds/s through the show's owner vs through the other node
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).
