@@ -8,14 +8,14 @@ TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
 .PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-hot bench-serial bench-cluster bench-sse bench-fill onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
-# proto regenerates facts/factspb from facts/facts.proto (the generated code is
+# proto regenerates facts/factspb from facts/facts.proto and wire.proto (the generated code is
 # committed: builds and CI need no protoc). Needs protoc (Debian:
 # protobuf-compiler) and protoc-gen-go of the module's protobuf version.
 PROTOC_GEN_GO ?= google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 proto:
 	$(GO) install $(PROTOC_GEN_GO)
 	cd facts && protoc --plugin=protoc-gen-go=$$($(GO) env GOPATH)/bin/protoc-gen-go \
-		--go_out=factspb --go_opt=paths=source_relative facts.proto
+		--go_out=factspb --go_opt=paths=source_relative facts.proto wire.proto
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/boxoffice
@@ -119,6 +119,7 @@ bench-fill:
 	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadShowPebble -benchtime 2x -timeout 30m ./actors/
 
 # bench-cluster: holds/s through the show's owner vs through the other node
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).

@@ -49,6 +49,16 @@ type Booking struct {
 	ready    atomic.Bool
 	inflight sync.Map // show -> *atomic.Int64, for shows the registry knows
 	shows    sync.Map // show id -> *seatmap.ShowConfig (immutable once created)
+	// legacyPeers: member address -> true for a node of the version before
+	// the binary messages (it answered a binary command in JSON); commands to
+	// it go as JSON.
+	legacyPeers sync.Map
+}
+
+// legacyPeer reports whether pid's node reads only JSON messages.
+func (b *Booking) legacyPeer(pid *actor.PID) bool {
+	_, ok := b.legacyPeers.Load(pid.Address)
+	return ok
 }
 
 // NewBooking returns a Booking over place. env must be the one the show kind was built with.
@@ -192,6 +202,9 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			return res, res.Err
 		}
 		msg, err := encodeRequest(cmd)
+		if b.legacyPeer(pid) {
+			msg, err = encodeRequestJSON(cmd)
+		}
 		if err != nil {
 			return seatmap.Result{}, err
 		}
@@ -211,9 +224,15 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 		if !ok {
 			return seatmap.Result{}, fmt.Errorf("actors: unexpected answer %T", out)
 		}
-		res, err := decodeResult(m.Value)
+		res, legacy, err := decodeResult(m.Value)
 		if err != nil {
 			return seatmap.Result{}, err
+		}
+		if legacy && !b.legacyPeer(pid) && errors.Is(res.Err, seatmap.ErrInvalidRequest) {
+			// a node of the version before could not read the binary command
+			// (so it decided nothing): ask it again in its JSON
+			b.legacyPeers.Store(pid.Address, true)
+			continue
 		}
 		if isMoved(res.Err) {
 			b.place.Forget(identity, KindShow, pid)

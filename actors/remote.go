@@ -185,7 +185,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		}
 		localRows = 0
 		if sh.Seq() > 0 {
-			if err := j.SaveState(id, sh.Seq(), sh.Rows()); err != nil {
+			if err := j.SaveState(id, sh.Seq(), sh.AllRows()); err != nil {
 				return fail(fmt.Errorf("storing the state restored from redis: %w", err))
 			}
 			localRows = sh.Seq()
@@ -209,7 +209,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 	}
 	init := remoteInit{epoch: epoch, remoteSeq: sh.Seq()}
 	if seed {
-		sd := redis.Seed{Shard: id, Epoch: epoch, Seq: sh.Seq(), Rows: redisRows(sh.Rows()), Counts: counts(sh),
+		sd := redis.Seed{Shard: id, Epoch: epoch, Seq: sh.Seq(), Rows: redisRows(sh.AllRows()), Counts: counts(sh),
 			EventsSeq: sh.Seq()}
 		if a.env.leaser() != nil {
 			sd.LeaseTTL = a.env.Lease

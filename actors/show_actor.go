@@ -30,6 +30,7 @@ type pendingReply struct {
 	ch     chan seatmap.Result // in-process callers wait here instead of on a future
 	res    seatmap.Result
 	remote bool
+	legacy bool                  // a remote caller that asked in the JSON format of the version before
 	bch    chan []seatmap.Result // a requestBatch's caller
 	bres   []seatmap.Result
 	read   *seatmap.Command // a read-only command, run again if its turn's write fails
@@ -116,13 +117,13 @@ func (a *showActor) receive(ctx actor.Context) {
 	case *requestBatch:
 		a.handleBatch(ctx, m)
 	case *wrapperspb.BytesValue:
-		cmd, err := decodeRequest(m.Value)
+		cmd, legacy, err := decodeRequest(m.Value)
 		if err != nil {
-			a.reply(ctx, pendingReply{to: ctx.Sender(), remote: true,
+			a.reply(ctx, pendingReply{to: ctx.Sender(), remote: true, legacy: legacy,
 				res: seatmap.Result{Err: &seatmap.Error{Err: seatmap.ErrInvalidRequest, Msg: err.Error()}}})
 			return
 		}
-		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true})
+		a.handle(ctx, cmd, pendingReply{to: ctx.Sender(), remote: true, legacy: legacy})
 	case *flush:
 		if !a.flushQueued || a.deferFlush() {
 			return // flushed already (a writer's wake-up came late), or the writer is busy
@@ -308,7 +309,7 @@ func (a *showActor) recover(ctx actor.Context) {
 	if err == nil && !a.readOnly && localRows < sh.RowsBase() {
 		// the local store has no rows of this state yet (a snapshot of the
 		// format before rows, or older rows): write them whole, once
-		err = a.env.Journal.SaveState(a.identity, sh.Seq(), sh.Rows())
+		err = a.env.Journal.SaveState(a.identity, sh.Seq(), sh.AllRows())
 	}
 	if err != nil {
 		a.log.Error("recovery failed; the show answers unavailable and retries", "err", err)
@@ -375,7 +376,11 @@ func LoadShow(j Journal, show string) (*seatmap.Shard, error) {
 // (Ready) are those the records changed since the rows.
 func loadShard(j Journal, identity string) (*seatmap.Shard, Stored, error) {
 	rs := seatmap.NewRestorer()
-	st, err := j.Load(identity, rs.Add)
+	feed := newRowFeed(rs) // rows are built as they are read (load.go)
+	st, err := j.Load(identity, feed.add)
+	if ferr := feed.close(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return nil, Stored{}, err
 	}
@@ -654,7 +659,7 @@ func (a *showActor) reply(ctx actor.Context, p pendingReply) {
 		return
 	}
 	if p.remote {
-		ctx.Send(p.to, encodeResult(p.res))
+		ctx.Send(p.to, encodeResult(p.res, p.legacy))
 		return
 	}
 	ctx.Send(p.to, &response{res: p.res})

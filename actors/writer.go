@@ -507,7 +507,7 @@ func (w *writer) answer(p pendingReply) {
 		p.ch <- p.res
 	case p.to == nil:
 	case p.remote:
-		w.root.Send(p.to, encodeResult(p.res))
+		w.root.Send(p.to, encodeResult(p.res, p.legacy))
 	default:
 		w.root.Send(p.to, &response{res: p.res})
 	}

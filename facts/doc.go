@@ -18,6 +18,10 @@
 //
 // # Encoding
 //
+// The messages between cluster nodes (a command for a show on another
+// member, and its answer) are protobuf too (wire.proto, converted in
+// package actors), with the same format byte first.
+//
 // Every stored value starts with one format byte: FormatV1 (0x01) followed by
 // a protobuf message of facts.proto. A value that starts with '{' is the JSON
 // of the format before (records: seatmap.Command; snapshots: the JSON

@@ -213,13 +213,15 @@ func AppendHold(dst []byte, h *HoldRow) []byte {
 	return appendInt(dst, holdExp, h.ExpiresAt)
 }
 
-// DecodeHold decodes a HoldRow; the strings are copies, the slices its own.
+// DecodeHold decodes a HoldRow; the strings are copies, the slices its own,
+// but GA reuses h.GA's array (decode into one scratch HoldRow to spare an
+// allocation a row, and copy GA out before the next).
 func DecodeHold(data []byte, h *HoldRow) error {
 	b, err := payload(data)
 	if err != nil {
 		return err
 	}
-	*h = HoldRow{}
+	*h = HoldRow{GA: h.GA[:0]}
 	return eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, raw []byte) error {
 		var err error
 		switch num {

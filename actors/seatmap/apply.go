@@ -102,11 +102,7 @@ func (s *Shard) apply(c *Command) (Result, bool) {
 	case KindWaitlistLeave:
 		return s.waitlistLeave(c)
 	case KindGetUsers:
-		m := make(map[string]int, len(s.users))
-		for u, n := range s.users {
-			m[u] = n
-		}
-		return Result{Users: m}, false
+		return Result{Users: s.users.asMap()}, false
 	}
 	return fail(errorf(ErrInvalidRequest, "unknown command kind %d", c.Kind))
 }
@@ -170,8 +166,8 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 }
 
 func (s *Shard) holdView(h *hold) HoldView {
-	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.seats), General: generalMap(h.general),
-		Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.take.seats), General: generalMap(h.take.general),
+		Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
 // convertedHoldView is the view of a hold that became order o, rebuilt from
@@ -206,7 +202,7 @@ func (s *Shard) getHold(c *Command) (Result, bool) {
 // expired within HoldExpiredMemory, ErrHoldNotFound otherwise (never existed,
 // released, or converted into an order that was archived).
 func (s *Shard) lookupHold(id string) (*hold, *order, error) {
-	if h, ok := s.holds[id]; ok {
+	if h, ok := s.holds.get(id); ok {
 		return h, nil, nil
 	}
 	if oid, ok := s.holdOrder[id]; ok {
@@ -337,7 +333,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
 		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
 		Key: c.IdemKey, Hash: c.IdemHash})
-	h := s.holds[c.HoldID]
+	h, _ := s.holds.get(c.HoldID)
 	v := s.holdView(h)
 	return Result{Hold: &v, Created: true}, true
 }
@@ -347,8 +343,8 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 var bestAvailable = (*Shard).pickBest
 
 func (s *Shard) checkLimit(user string, qty int) error {
-	if max := s.cfg.MaxSeatsPerUser; max > 0 && s.users[user]+qty > max {
-		return errorf(ErrLimitExceeded, "user %q has %d of %d seats", user, s.users[user], max)
+	if max := s.cfg.MaxSeatsPerUser; max > 0 && s.users.of(user)+qty > max {
+		return errorf(ErrLimitExceeded, "user %q has %d of %d seats", user, s.users.of(user), max)
 	}
 	return nil
 }
@@ -415,12 +411,9 @@ func (s *Shard) release(c *Command) (Result, bool) {
 
 // dropHold gives a live hold's seats back and forgets it.
 func (s *Shard) dropHold(h *hold) {
-	s.moveSeats(h.seats, h.general, Available, Held)
-	s.users[h.user] -= int(h.quantity)
-	if s.users[h.user] == 0 {
-		delete(s.users, h.user)
-	}
-	delete(s.holds, h.id)
+	s.moveSeats(h.take.seats, h.take.general, Available, Held)
+	s.users.take(h.user, int(h.quantity))
+	s.holds.del(h.id)
 	s.activeHolds--
 	s.holdTimers.disarm(h)
 	s.dirty.holds = append(s.dirty.holds, h.id)

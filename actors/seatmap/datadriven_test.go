@@ -234,7 +234,7 @@ func showCounters(s *Shard) string {
 		c := sec.counts
 		fmt.Fprintf(&b, "%s cap=%d available=%d held=%d reserved=%d sold=%d\n", sec.id, sec.cap, c[0], c[1], c[2], c[3])
 	}
-	fmt.Fprintf(&b, "holds=%d orders=%d users=%s\n", s.activeHolds, len(s.orders), fmtMap(s.users))
+	fmt.Fprintf(&b, "holds=%d orders=%d users=%s\n", s.activeHolds, len(s.orders), fmtMap(s.users.asMap()))
 	return b.String()
 }
 

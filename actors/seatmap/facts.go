@@ -129,7 +129,7 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 	case facts.HoldPlaced:
 		return s.applyHoldPlaced(f)
 	case facts.HoldReleased, facts.HoldExtended, facts.HoldExpired:
-		h, ok := s.holds[f.ID]
+		h, ok := s.holds.get(f.ID)
 		if !ok {
 			return fmt.Errorf("no live hold %q", f.ID)
 		}
@@ -257,7 +257,7 @@ func factParts(parts []gaPart) []facts.GAPart {
 }
 
 func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
-	if _, ok := s.holds[f.ID]; ok {
+	if _, ok := s.holds.get(f.ID); ok {
 		return fmt.Errorf("hold %q exists", f.ID)
 	}
 	for _, seat := range f.Seats {
@@ -269,12 +269,12 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	if err != nil {
 		return err
 	}
-	h := &hold{id: f.ID, user: f.User, seats: f.Seats, general: s.parts(general),
-		quantity: int32(f.Quantity), amount: f.Amount, createdAt: f.At, expiresAt: f.Until}
-	s.moveSeats(h.seats, h.general, Held, Available)
-	s.holds[h.id] = h
+	h := &hold{id: f.ID, user: f.User, take: s.newTake(f.Seats, general, f.Amount),
+		quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}
+	s.moveSeats(h.take.seats, h.take.general, Held, Available)
+	s.holds.put(h)
 	s.activeHolds++
-	s.users[h.user] += int(h.quantity)
+	s.users.add(h.user, int(h.quantity))
 	s.holdTimers.arm(h)
 	s.dirty.holds = append(s.dirty.holds, h.id)
 	if f.Key != "" {
@@ -295,21 +295,21 @@ func (s *Shard) expireHold(h *hold) {
 }
 
 func (s *Shard) applyOrderCreated(f *facts.Fact) error {
-	h, ok := s.holds[f.HoldID]
+	h, ok := s.holds.get(f.HoldID)
 	if !ok {
 		return fmt.Errorf("no live hold %q", f.HoldID)
 	}
 	if _, ok := s.orders[f.ID]; ok {
 		return fmt.Errorf("order %q exists", f.ID)
 	}
-	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.seats, seatIDs: s.seatIDs(h.seats), general: h.general,
-		quantity: int(h.quantity), amount: h.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
+	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.take.seats, seatIDs: s.seatIDs(h.take.seats), general: h.take.general,
+		quantity: int(h.quantity), amount: h.take.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
 		dueAt: f.Until, idemKey: f.Key}
 	s.setStatus(o, StatusPendingPayment, f.At, "")
 	s.moveSeats(o.seats, o.general, Reserved, Held)
 	// the hold leaves memory; the order carries it on (see convertedHoldView)
 	s.holdTimers.disarm(h)
-	delete(s.holds, h.id)
+	s.holds.del(h.id)
 	s.activeHolds--
 	s.holdOrder[h.id] = o.id
 	s.orders[o.id] = o

@@ -28,18 +28,24 @@ func (s *Shard) CheckInvariants() error {
 		return nil
 	}
 	active := 0
-	for _, h := range s.holds {
+	for h := range s.holds.all() {
 		active++
 		if h.heapIdx < 0 || int(h.heapIdx) >= len(s.holdTimers) || s.holdTimers[h.heapIdx] != h {
 			return fmt.Errorf("hold %s: expiry timer not armed at %d", h.id, h.expiresAt)
 		}
+		if h.take == nil {
+			return fmt.Errorf("hold %s took nothing", h.id)
+		}
+		if len(h.take.seats) == 0 && len(h.take.general) == 1 && s.takeIntern[takeKey{h.take.general[0], h.take.amount}] != h.take {
+			return fmt.Errorf("hold %s: its GA take is not the shared one", h.id)
+		}
 		if _, ok := s.holdOrder[h.id]; ok {
 			return fmt.Errorf("hold %s is live and converted", h.id)
 		}
-		if err := claim("hold "+h.id, h.seats, Held); err != nil {
+		if err := claim("hold "+h.id, h.take.seats, Held); err != nil {
 			return err
 		}
-		for _, g := range h.general {
+		for _, g := range h.take.general {
 			held[g.sec] += g.n
 		}
 		users[h.user] += int(h.quantity)
@@ -140,12 +146,12 @@ func (s *Shard) CheckInvariants() error {
 		}
 		users[u] += n
 	}
-	if len(users) != len(s.users) {
-		return fmt.Errorf("user tallies: %d users, counted %d", len(s.users), len(users))
+	if len(users) != s.users.len() {
+		return fmt.Errorf("user tallies: %d users, counted %d", s.users.len(), len(users))
 	}
 	for u, n := range users {
-		if s.users[u] != n {
-			return fmt.Errorf("user %s: tally %d, counted %d", u, s.users[u], n)
+		if s.users.of(u) != n {
+			return fmt.Errorf("user %s: tally %d, counted %d", u, s.users.of(u), n)
 		}
 		if max := s.cfg.MaxSeatsPerUser; max > 0 && n > max {
 			return fmt.Errorf("user %s has %d seats, over the limit %d", u, n, max)

@@ -264,10 +264,7 @@ func (s *Shard) archive(o *order) {
 // freeOrder gives a pending order's reserved seats back.
 func (s *Shard) freeOrder(o *order) {
 	s.moveSeats(o.seats, o.general, Available, Reserved)
-	s.users[o.user] -= o.quantity
-	if s.users[o.user] == 0 {
-		delete(s.users, o.user)
-	}
+	s.users.take(o.user, o.quantity)
 }
 
 func (s *Shard) notified(c *Command) (Result, bool) {

@@ -1,8 +1,9 @@
 package seatmap
 
 import (
-	"maps"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -43,19 +44,38 @@ func BenchmarkRestoreRows(b *testing.B) {
 	}
 	s := fillShow(b, 1_000_000)
 	rows := s.Rows()
+	s = nil
+	var heap float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		h0 := heapAlloc()
+		b.StartTimer()
 		r := NewRestorer()
 		for _, row := range rows {
 			if err := r.Add(row.Key, row.Value); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if _, err := r.Finish(); err != nil {
+		sh, err := r.Finish()
+		if err != nil {
 			b.Fatal(err)
 		}
+		b.StopTimer()
+		heap = float64(heapAlloc()-h0) / float64(sh.ActiveHolds())
+		runtime.KeepAlive(sh)
+		b.StartTimer()
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/restore")
+	b.ReportMetric(heap, "state-B/hold")
+}
+
+// heapAlloc is the live heap after a collection.
+func heapAlloc() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 // BenchmarkCheckpointChoice measures, on a show of 1,000,000 live holds,
@@ -76,7 +96,7 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 	}{
 		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
 		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
-		{"cow-map-copies", func() { _, _ = maps.Clone(s.holds), maps.Clone(s.users) }},
+		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.slots), slices.Clone(s.users.slots) }},
 		{"turn-rows-64-holds", func() {
 			for i := 0; i < 64; i++ {
 				next++

@@ -82,8 +82,8 @@ func TestReplayTakesRoomFacts(t *testing.T) {
 	if !slices.Equal(firsts, want) {
 		t.Errorf("admitted in order %v, the recorded opening says %v", firsts, want)
 	}
-	h := re.holds["e1.offer"]
-	if h == nil || len(h.seats) != 1 || re.seatIDs(h.seats)[0] != other {
+	h, _ := re.holds.get("e1.offer")
+	if h == nil || len(h.take.seats) != 1 || re.seatIDs(h.take.seats)[0] != other {
 		t.Errorf("offer hold %+v, the record says seat %s", h, other)
 	}
 	if err := re.CheckInvariants(); err != nil {

@@ -131,10 +131,28 @@ func dedupe[T int | uint32 | string](l []T) []T {
 }
 
 // Rows returns every state row of the shard, in key order: a full
-// checkpoint at Seq. It costs the size of the state; the shell calls it only
-// to seed a store that has no rows yet (or older ones than RowsBase).
+// checkpoint at Seq (a snapshot; see AllRows for a store).
 func (s *Shard) Rows() []facts.Row {
-	rows := []facts.Row{s.metaRow()}
+	rows := s.AllRows()
+	slices.SortFunc(rows, func(a, b facts.Row) int {
+		switch {
+		case a.Key < b.Key:
+			return -1
+		case a.Key > b.Key:
+			return 1
+		}
+		return 0
+	})
+	return rows
+}
+
+// AllRows returns every state row of the shard, in no order: a full
+// checkpoint at Seq, for a store that orders what it takes (Pebble, Redis).
+// It costs the size of the state; the shell calls it only to seed a store
+// that has no rows yet (or older ones than RowsBase).
+func (s *Shard) AllRows() []facts.Row {
+	rows := make([]facts.Row, 0, 2+s.holds.len()+len(s.orders)+len(s.expiredHolds))
+	rows = append(rows, s.metaRow())
 	if !s.created {
 		return rows
 	}
@@ -155,7 +173,8 @@ func (s *Shard) Rows() []facts.Row {
 	for u := range s.archUsers {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for id := range s.holds {
+	for h := range s.holds.all() {
+		id := h.id
 		rows = append(rows, s.holdRow(id))
 	}
 	for id := range s.expiredHolds {
@@ -170,15 +189,6 @@ func (s *Shard) Rows() []facts.Row {
 	for k := range s.holdIdem {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
-	slices.SortFunc(rows, func(a, b facts.Row) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
 	return rows
 }
 
@@ -201,7 +211,7 @@ func (s *Shard) configRow() facts.Row {
 
 func (s *Shard) metaRow() facts.Row {
 	return facts.Row{Key: facts.RowKey(facts.RowMeta, ""), Value: facts.EncodeMeta(facts.MetaRow{Seq: s.seq, Now: s.lastNow,
-		Shard: int32(s.shard), Holds: int64(len(s.holds)), Orders: int64(len(s.orders)), Users: int64(len(s.users))})}
+		Shard: int32(s.shard), Holds: int64(s.holds.len()), Orders: int64(len(s.orders)), Users: int64(s.users.len())})}
 }
 
 // seatRow is the row of the run of seats from base (a multiple of facts.SeatRun).
@@ -232,10 +242,10 @@ func (s *Shard) archUserRow(u string) facts.Row {
 
 func (s *Shard) holdRow(id string) facts.Row {
 	r := facts.Row{Key: facts.RowKey(facts.RowHold, id)}
-	if h, ok := s.holds[id]; ok {
-		hr := facts.HoldRow{User: h.user, Seats: h.seats, GA: factParts(h.general), Quantity: int64(h.quantity),
-			Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
-		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.seats)), &hr)
+	if h, ok := s.holds.get(id); ok {
+		hr := facts.HoldRow{User: h.user, Seats: h.take.seats, GA: factParts(h.take.general), Quantity: int64(h.quantity),
+			Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.take.seats)), &hr)
 	}
 	return r
 }
@@ -288,6 +298,7 @@ type Restorer struct {
 	archSold map[uint32]int
 	expUsers map[string]string
 	n        int
+	hold     facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
 }
 
 // NewRestorer returns an empty Restorer.
@@ -402,8 +413,8 @@ func (r *Restorer) build() error {
 	}
 	cfg.Normalize()
 	s := New(int(r.meta.Shard))
-	s.holds = make(map[string]*hold, r.meta.Holds)
-	s.users = make(map[string]int, r.meta.Users)
+	s.holds = newHoldIndex(int(r.meta.Holds))
+	s.users = newTallies(int(r.meta.Users))
 	s.holdTimers = make(holdHeap, 0, r.meta.Holds)
 	s.orders = make(map[string]*order, r.meta.Orders)
 	s.build(cfg)
@@ -418,8 +429,8 @@ func (r *Restorer) build() error {
 }
 
 func (r *Restorer) addHold(id string, value []byte) error {
-	var hr facts.HoldRow
-	if err := facts.DecodeHold(value, &hr); err != nil {
+	hr := &r.hold
+	if err := facts.DecodeHold(value, hr); err != nil {
 		return err
 	}
 	gp, err := r.s.gaParts(hr.GA)
@@ -431,8 +442,8 @@ func (r *Restorer) addHold(id string, value []byte) error {
 			return fmt.Errorf("hold %s: no seat %d", id, seat)
 		}
 	}
-	return r.s.restoreHold(&hold{id: id, user: hr.User, seats: hr.Seats, general: gp, quantity: int32(hr.Quantity),
-		amount: hr.Amount, createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
+	return r.s.restoreHold(&hold{id: id, user: hr.User, take: r.s.newTake(hr.Seats, gp, hr.Amount), quantity: int32(hr.Quantity),
+		createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
 }
 
 // Finish builds the shard. Its RowsBase is the rows' seq.

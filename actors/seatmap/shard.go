@@ -53,19 +53,34 @@ type gaPart struct {
 }
 
 // hold is a live hold. It is kept small (memory follows live holds, a
-// stadium on-sale has a million): its seat ids are formatted when shown,
-// its GA part is a slice shared by every hold of that size in that section
-// (Shard.parts), and its expiry timer is its place in holdTimers.
+// stadium on-sale has a million): 64 bytes with its seat ids formatted
+// when shown, what it took (and its amount) behind one pointer that every
+// GA hold of one size in one section at one amount shares (Shard.newTake),
+// and its expiry timer its place in holdTimers.
 type hold struct {
 	id        string
 	user      string
-	seats     []uint32
-	general   []gaPart // shared and never changed: see Shard.parts
-	amount    int64
+	take      *holdTake // never nil; shared and never changed
 	createdAt int64
 	expiresAt int64
 	quantity  int32
 	heapIdx   int32 // in holdTimers while live, -1 once disarmed
+}
+
+// holdTake is what a hold took: seats, and GA capacity (interned, see
+// Shard.parts), for amount. A take of GA capacity alone is shared by every
+// hold of that size in that section at that amount (Shard.newTake): most
+// holds of a stadium's on-sale.
+type holdTake struct {
+	seats   []uint32
+	general []gaPart
+	amount  int64
+}
+
+// takeKey names a shared take.
+type takeKey struct {
+	part   gaPart
+	amount int64
 }
 
 // order is an order in memory: live (pending_payment, payment_processing) or
@@ -138,8 +153,8 @@ type Shard struct {
 	dirtyChunks []uint64
 	viewed      bool
 
-	holds        map[string]*hold // live holds only
-	activeHolds  int              // = len(holds)
+	holds        holdIndex // live holds only
+	activeHolds  int       // = len(holds)
 	expiredHolds map[string]int64
 	expiredUsers map[string]string // the user of each expired hold (ownership of its 410)
 	expiredFIFO  []idAt
@@ -149,12 +164,13 @@ type Shard struct {
 	idemFIFO     []idAt
 	holdIdem     map[string]idemEntry // hold idempotency keys -> hold id
 	holdIdemFIFO []idAt
-	users        map[string]int // seats per user: live holds and orders, and archived sales
+	users        tallies        // seats per user: live holds and orders, and archived sales
 	archUsers    map[string]int // seats per user sold by orders that left memory
 
 	holdTimers  holdHeap
 	orderTimers timerHeap
-	gaIntern    map[gaPart][]gaPart // interned GA parts of holds (see parts)
+	gaIntern    map[gaPart][]gaPart   // interned GA parts of holds (see parts)
+	takeIntern  map[takeKey]*holdTake // interned takes of GA capacity alone (see newTake)
 
 	seq      uint64
 	lastNow  int64
@@ -182,14 +198,14 @@ func New(shardNo int) *Shard {
 	return &Shard{
 		shard:        shardNo,
 		secByID:      map[string]*section{},
-		holds:        map[string]*hold{},
+		holds:        newHoldIndex(0),
 		expiredHolds: map[string]int64{},
 		expiredUsers: map[string]string{},
 		orders:       map[string]*order{},
 		holdOrder:    map[string]string{},
 		idem:         map[string]idemEntry{},
 		holdIdem:     map[string]idemEntry{},
-		users:        map[string]int{},
+		users:        newTallies(0),
 		archUsers:    map[string]int{},
 	}
 }
@@ -241,6 +257,7 @@ func (s *Shard) build(cfg ShowConfig) {
 	s.seats = make([]SeatState, next)
 	s.buildRoom()
 	s.gaIntern = map[gaPart][]gaPart{}
+	s.takeIntern = map[takeKey]*holdTake{}
 	s.seatsDirty = make([]bool, (next+1<<seatPageBits-1)>>seatPageBits)
 }
 
@@ -332,6 +349,22 @@ func (s *Shard) parts(general []gaPart) []gaPart {
 	}
 	s.gaIntern[general[0]] = general
 	return general
+}
+
+// newTake returns the take of seats and general (interned with parts) for
+// amount: a take of one GA part and no seat is shared.
+func (s *Shard) newTake(seats []uint32, general []gaPart, amount int64) *holdTake {
+	general = s.parts(general)
+	if len(seats) > 0 || len(general) != 1 {
+		return &holdTake{seats: seats, general: general, amount: amount}
+	}
+	k := takeKey{general[0], amount}
+	if t, ok := s.takeIntern[k]; ok {
+		return t
+	}
+	t := &holdTake{general: general, amount: amount}
+	s.takeIntern[k] = t
+	return t
 }
 
 func (s *Shard) seatIDs(seats []uint32) []string {
@@ -427,7 +460,7 @@ type Size struct {
 
 // Size reports the shard's memory by map.
 func (s *Shard) Size() Size {
-	return Size{Holds: len(s.holds), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
+	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
 		ExpiredHolds: len(s.expiredHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
-		Users: len(s.users), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
+		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
 }

@@ -134,9 +134,9 @@ func (s *Shard) snapshot() snapshot {
 			sn.Seats[i] = byte(st)
 		}
 	}
-	for _, h := range s.holds {
-		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.seats, General: snapParts(h.general),
-			Quantity: int(h.quantity), Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
+	for h := range s.holds.all() {
+		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.take.seats, General: snapParts(h.take.general),
+			Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
@@ -256,16 +256,13 @@ func restore(sn *snapshot) (*Shard, error) {
 // restoreHold adds a live hold to a built shard being restored (its timer
 // is ordered by restoreState).
 func (s *Shard) restoreHold(h *hold) error {
-	h.general = s.parts(h.general)
-	n := len(s.holds)
-	s.holds[h.id] = h
-	if len(s.holds) == n {
+	if !s.holds.put(h) {
 		return fmt.Errorf("seatmap: snapshot has hold %s twice", h.id)
 	}
 	s.activeHolds++
-	s.users[h.user] += int(h.quantity)
+	s.users.add(h.user, int(h.quantity))
 	s.holdTimers.push(h)
-	s.addGA(h.general, Held)
+	s.addGA(h.take.general, Held)
 	return nil
 }
 
@@ -308,7 +305,7 @@ func (s *Shard) restoreState(sn *snapshot) error {
 		if err != nil {
 			return err
 		}
-		h := &hold{id: sh.ID, user: sh.User, seats: sh.Seats, general: gp, quantity: int32(sh.Quantity), amount: sh.Amount,
+		h := &hold{id: sh.ID, user: sh.User, take: s.newTake(sh.Seats, gp, sh.Amount), quantity: int32(sh.Quantity),
 			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
 		if err := s.restoreHold(h); err != nil {
 			return err
@@ -361,10 +358,10 @@ func (s *Shard) restoreState(sn *snapshot) error {
 			o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
 			fallthrough
 		case StatusPaymentProcessing:
-			s.users[o.user] += o.quantity
+			s.users.add(o.user, o.quantity)
 			s.addGA(gp, Reserved)
 		case StatusPaid:
-			s.users[o.user] += o.quantity
+			s.users.add(o.user, o.quantity)
 			s.addGA(gp, Sold)
 		}
 	}
@@ -391,7 +388,7 @@ func (s *Shard) restoreState(sn *snapshot) error {
 			return fmt.Errorf("seatmap: snapshot has %d archived seats of user %q", u.N, u.User)
 		}
 		s.archUsers[u.User] = u.N
-		s.users[u.User] += u.N
+		s.users.add(u.User, u.N)
 	}
 	if err := s.restoreRoom(sn.Room, sn.Waitlist); err != nil {
 		return err
@@ -410,7 +407,7 @@ func (s *Shard) restoreState(sn *snapshot) error {
 const fullCheckUpTo = 100_000
 
 func (s *Shard) checkRestored() error {
-	if invariantsBuild || len(s.holds)+len(s.orders) <= fullCheckUpTo {
+	if invariantsBuild || s.holds.len()+len(s.orders) <= fullCheckUpTo {
 		return s.CheckInvariants()
 	}
 	for _, sec := range s.sections {

@@ -196,7 +196,7 @@ func (s *Shard) waitlistLeave(c *Command) (Result, bool) {
 		s.wl.leave(e, enCancelled)
 		changed = true
 	case enOffered:
-		if h, ok := s.holds[e.holdID]; ok {
+		if h, ok := s.holds.get(e.holdID); ok {
 			s.dropHold(h)
 		}
 		e.state = enDeclined
@@ -222,7 +222,7 @@ func (s *Shard) waitlistEnded(c *Command) {
 		return
 	}
 	for id, n := range w.offers { // each entry on its own: the order of the map does not matter
-		if _, live := s.holds[id]; live {
+		if _, live := s.holds.get(id); live {
 			continue
 		}
 		e := w.entries[n-1]
@@ -362,13 +362,13 @@ func (s *Shard) makeOffer(e *wlEntry, seats []uint32, ids []string, general []ga
 		s.badFact("offer to waitlist entry %d: %v", e.num, err)
 		return
 	}
-	h := s.holds[f.ID]
+	h, _ := s.holds.get(f.ID)
 	w := s.wl
 	w.leave(e, enOffered)
 	e.holdID, e.seats, e.general, e.offerExpiresAt = h.id, ids, generalMap(general), h.expiresAt
 	w.offers[h.id] = e.num
 	s.ready.Events = append(s.ready.Events, Event{ID: e.id + ".offered", Type: EventWaitlistOffered, Show: s.cfg.ID,
-		Shard: s.shard, User: e.user, Amount: h.amount, Quantity: qty, Seats: ids, At: now, Hold: h.id, Entry: e.id,
+		Shard: s.shard, User: e.user, Amount: h.take.amount, Quantity: qty, Seats: ids, At: now, Hold: h.id, Entry: e.id,
 		ExpiresAt: h.expiresAt})
 }
 

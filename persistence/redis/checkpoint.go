@@ -221,7 +221,7 @@ func (c *Client) buildCalls(cp Checkpoint) ([]*call, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cp.validate(); err != nil {
+	if err := cp.Validate(); err != nil {
 		return nil, err
 	}
 	ents := cp.Entries
@@ -310,8 +310,9 @@ func splitArchive(a map[string][]byte, n, size, maxN, maxBytes int) [][]any {
 	return out
 }
 
-// validate checks what can be checked without Redis.
-func (cp Checkpoint) validate() error {
+// Validate checks what can be checked without Redis (Apply does, before
+// sending anything; a fake of Redis must refuse the same).
+func (cp Checkpoint) Validate() error {
 	if cp.Epoch == 0 || cp.Epoch&nonceMask == 0 {
 		return fmt.Errorf("%w: %s: epoch %d did not come from Activate", ErrBadCheckpoint, cp.Shard, cp.Epoch)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -108,17 +109,36 @@ func (c *Client) scanRows(ctx context.Context, key string) ([]Row, error) {
 }
 
 // dedupeRows drops the repeats HSCAN may return (a hash that was resized
-// during the scan), keeping the last.
+// during the scan), keeping the last. It indexes the rows in an
+// open-addressing table of their positions (4 bytes a slot) rather than a
+// map of their keys (about 56 bytes an entry at a million rows).
 func dedupeRows(rows []Row) []Row {
-	seen := make(map[string]int, len(rows)) // sized: a big show's map grows no more
+	if len(rows) < 2 {
+		return rows
+	}
+	size := 16
+	for size*3/4 < len(rows) {
+		size *= 2
+	}
+	slots := make([]int32, size) // position in out + 1; 0 = free
+	mask := uint64(size - 1)
+	seed := maphash.MakeSeed()
 	out := rows[:0]
 	for _, r := range rows {
-		if i, dup := seen[r.Key]; dup {
-			out[i] = r
-			continue
+		i := maphash.String(seed, r.Key) & mask
+		for {
+			p := slots[i]
+			if p == 0 {
+				slots[i] = int32(len(out) + 1)
+				out = append(out, r)
+				break
+			}
+			if out[p-1].Key == r.Key {
+				out[p-1] = r
+				break
+			}
+			i = (i + 1) & mask
 		}
-		seen[r.Key] = len(out)
-		out = append(out, r)
 	}
 	return out
 }

@@ -638,6 +638,11 @@ func (c *Client) Seed(_ context.Context, sd redis.Seed) error {
 	if sd.Epoch == 0 || sd.Epoch&(1<<nonceBits-1) == 0 {
 		return redis.ErrBadCheckpoint
 	}
+	for _, r := range sd.Rows { // as the real client, before sending
+		if r.Value == nil {
+			return fmt.Errorf("%w: %s: seed row %q without a value", redis.ErrBadCheckpoint, sd.Shard, r.Key)
+		}
+	}
 	err, lost := c.begin("seed", sd.Shard)
 	if err != nil {
 		return err
@@ -649,8 +654,8 @@ func (c *Client) Seed(_ context.Context, sd redis.Seed) error {
 func (c *Client) Apply(_ context.Context, cps ...redis.Checkpoint) []error {
 	errs := make([]error, len(cps))
 	for i, cp := range cps {
-		if cp.Epoch == 0 || cp.Epoch&(1<<nonceBits-1) == 0 {
-			errs[i] = redis.ErrBadCheckpoint
+		if err := cp.Validate(); err != nil { // as the real client, before sending
+			errs[i] = err
 			continue
 		}
 		err, lost := c.begin("apply", cp.Shard)

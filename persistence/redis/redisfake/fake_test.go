@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,9 @@ import (
 type store interface {
 	Activate(ctx context.Context, show string) (uint64, error)
 	Load(ctx context.Context, show string) (redis.State, error)
+	LoadMeta(ctx context.Context, show string) (redis.State, error)
+	LoadLog(ctx context.Context, show string) (redis.State, error)
+	Seed(ctx context.Context, s redis.Seed) error
 	Apply(ctx context.Context, cps ...redis.Checkpoint) []error
 	Counts(ctx context.Context, show string) (map[string]string, uint64, error)
 	Archived(ctx context.Context, show, id string) ([]byte, bool, error)
@@ -50,10 +55,11 @@ func (sd *side) epoch(show string, i int) uint64 {
 // TestMatchesRealRedis runs random sequences of every call (activations
 // with and without leases, renewals and releases of current and stale
 // epochs, checkpoints that append, retry, skip ahead, carry snapshots older
-// and newer than the stored seq, counts and archives, from current and
-// stale epochs) against a real redis-server and the fake, and compares each
-// answer (the error's kind and fields, epochs' counters, lease waits) and
-// then the stored state. Re-run a failure with REDISFAKE_SEED=<seed>.
+// and newer than the stored seq, state rows at valid and invalid RowsSeq,
+// counts and archives, seeds of the whole state, from current and stale
+// epochs; Load, LoadMeta and LoadLog) against a real redis-server and the
+// fake, and compares each answer (the error's kind and fields, epochs'
+// counters, lease waits, the rows) and then the stored state. Re-run a failure with REDISFAKE_SEED=<seed>.
 func TestMatchesRealRedis(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("REDISFAKE_SEED"); s != "" {
@@ -72,6 +78,7 @@ func TestMatchesRealRedis(t *testing.T) {
 		{name: "fake", s: redisfake.NewServer().Client(), epochs: map[string][]uint64{}}}
 	shows := []string{fmt.Sprintf("diff%d-a", seed%1000), fmt.Sprintf("diff%d-b", seed%1000)}
 	const steps = 1500
+	reached := map[string]int{} // the state-row cases this run reached
 	for step := 0; step < steps; step++ {
 		show := shows[rng.IntN(len(shows))]
 		op := rng.IntN(100)
@@ -134,6 +141,28 @@ func TestMatchesRealRedis(t *testing.T) {
 				v, ok, err := sd.s.Archived(ctx, show, id)
 				outs[i] = fmt.Sprintf("archived %q %v %s", v, ok, kind(err))
 			}
+		case op < 39:
+			for i, sd := range sides {
+				st, err := sd.s.LoadMeta(ctx, show)
+				outs[i] = "load_meta " + describe(st) + " " + kind(err)
+			}
+		case op < 42:
+			for i, sd := range sides {
+				st, err := sd.s.LoadLog(ctx, show)
+				outs[i] = "load_log " + describe(st) + " " + kind(err)
+			}
+		case op < 47: // a seed of the whole state
+			st, err := sides[1].s.Load(ctx, show)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sd0 := randomSeed(rng, show, st.Seq, step)
+			for i, sd := range sides {
+				seed := sd0
+				seed.Epoch = sd.epoch(show, ei)
+				outs[i] = fmt.Sprintf("seed %d rows at %d %s", len(seed.Rows), seed.Seq, kind(sd.s.Seed(ctx, seed)))
+			}
+			reached["seed "+strings.Fields(outs[0])[5]]++
 		default: // a checkpoint
 			st, err := sides[1].s.Load(ctx, show)
 			if err != nil {
@@ -145,11 +174,23 @@ func TestMatchesRealRedis(t *testing.T) {
 				c.Epoch = sd.epoch(show, ei)
 				outs[i] = "apply " + kind(sd.s.Apply(ctx, c)[0])
 			}
+			if cp.RowsSeq > 0 {
+				reached["rows "+strings.Fields(outs[0])[1]]++
+			}
 			outs[0] = fmt.Sprintf("%s (entries from %d, %d; snapshot at %d)", outs[0], first(cp), len(cp.Entries), cp.SnapshotSeq)
 			outs[1] = fmt.Sprintf("%s (entries from %d, %d; snapshot at %d)", outs[1], first(cp), len(cp.Entries), cp.SnapshotSeq)
 		}
 		if outs[0] != outs[1] {
 			t.Fatalf("step %d on %s (epoch #%d):\n  redis-server: %s\n  fake:         %s", step, show, ei, outs[0], outs[1])
+		}
+		if strings.HasPrefix(outs[0], "load") && !strings.Contains(outs[0], "rows {}") {
+			reached["rows loaded"]++
+		}
+	}
+	t.Logf("state-row cases reached: %v", reached)
+	for _, c := range []string{"seed ok", "seed fenced(stored", "rows ok", "rows bad", "rows loaded"} {
+		if reached[c] == 0 {
+			t.Errorf("seed %d: no step reached %q", seed, c)
 		}
 	}
 	for _, show := range shows {
@@ -209,7 +250,53 @@ func randomCheckpoint(rng *rand.Rand, show string, seq uint64, step int) redis.C
 	if rng.IntN(2) == 0 {
 		cp.EventsSeq = uint64(rng.IntN(int(seq) + 2))
 	}
+	if rng.IntN(3) == 0 { // state rows, usually at a valid seq, sometimes with a snapshot (refused)
+		top := seq + uint64(n)
+		cp.RowsSeq = uint64(rng.IntN(int(top) + 3))
+		if cp.RowsSeq == 0 {
+			cp.RowsSeq = 1
+		}
+		cp.Rows = randomRows(rng, step, true)
+		if cp.Snapshot != nil && rng.IntN(4) != 0 {
+			cp.Snapshot, cp.SnapshotSeq = nil, 0
+		}
+	}
 	return cp
+}
+
+// randomRows changes rows of a small key set: new values, and deletes
+// (nil) when deletes.
+func randomRows(rng *rand.Rand, step int, deletes bool) []redis.Row {
+	var rows []redis.Row
+	for k := range 12 {
+		if rng.IntN(3) != 0 {
+			continue
+		}
+		r := redis.Row{Key: "h" + strconv.Itoa(k), Value: fmt.Appendf(nil, "R%d.%d", k, step)}
+		if deletes && rng.IntN(3) == 0 {
+			r.Value = nil
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// randomSeed is a whole state at a seq around the stored one (or zero).
+func randomSeed(rng *rand.Rand, show string, seq uint64, step int) redis.Seed {
+	sd := redis.Seed{Shard: show, Seq: seq + uint64(rng.IntN(4)), Rows: randomRows(rng, step, rng.IntN(10) == 0)}
+	if rng.IntN(6) == 0 && seq > 0 {
+		sd.Seq = seq - 1
+	}
+	if rng.IntN(3) == 0 {
+		sd.Counts = map[string]string{"totals": "seed" + strconv.Itoa(step)}
+	}
+	if rng.IntN(3) == 0 {
+		sd.LeaseTTL = 5 * time.Second
+	}
+	if rng.IntN(2) == 0 {
+		sd.EventsSeq = uint64(rng.IntN(int(sd.Seq) + 2))
+	}
+	return sd
 }
 
 // kind describes an error by its kind and the fields both sides share.
@@ -225,17 +312,26 @@ func kind(err error) string {
 		return fmt.Sprintf("gap(have %d snap %d first %d writer ctr %d)", ge.Have, ge.SnapshotSeq, ge.First, ge.LastWriter>>20)
 	case errors.Is(err, redis.ErrBadCheckpoint):
 		return "bad checkpoint"
+	case errors.Is(err, redis.ErrWholeSnapshot):
+		return "whole snapshot"
 	}
 	return "error " + err.Error()
 }
 
 func describe(st redis.State) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "ctr %d writer ctr %d events %d seq %d snap %d %q [", st.Epoch>>20, st.Writer>>20, st.EventsSeq, st.Seq, st.SnapshotSeq, st.Snapshot)
+	fmt.Fprintf(&b, "ctr %d writer ctr %d events %d seq %d snap %d %q whole %v [", st.Epoch>>20, st.Writer>>20, st.EventsSeq,
+		st.Seq, st.SnapshotSeq, st.Snapshot, st.HasSnapshot)
 	for _, e := range st.Entries {
 		fmt.Fprintf(&b, "%d:%s ", e.Seq, e.Data)
 	}
-	b.WriteString("]")
+	b.WriteString("] rows {")
+	rows := slices.Clone(st.Rows) // HSCAN returns them in no order
+	slices.SortFunc(rows, func(a, b redis.Row) int { return strings.Compare(a.Key, b.Key) })
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%s=%s ", r.Key, r.Value)
+	}
+	b.WriteString("}")
 	return b.String()
 }
 
