@@ -16,6 +16,7 @@ var (
 	flagSteps = flag.Int64("steps", 0, "workload steps per seed (default: VOPR_STEPS or 25000)")
 	flagTrace = flag.Int("lines", 120, "how many of the last steps a failure prints")
 	flagGrep  = flag.String("grep", "", "print every step whose trace line contains this, as it runs")
+	flagDisk  = flag.String("disk", "", "mem or pebble: every seed on that disk (default: VOPR_DISK, else Pebble for 1 seed in 4, from the seed)")
 )
 
 func envInt(name string, def int64) int64 {
@@ -52,13 +53,26 @@ func TestVOPR(t *testing.T) {
 		}
 		t.Logf("seeds %d..%d (VOPR_FIRST=%d to run them again)", first, first+uint64(n)-1, first)
 	}
+	disk := *flagDisk
+	if disk == "" {
+		disk = diskFromEnv()
+	}
 	start := time.Now()
 	var total int64
+	byDisk := map[string]*diskTotal{}
 	for _, seed := range seeds {
-		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep})
+		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep, Disk: disk})
 		total += res.Steps
+		dt := byDisk[res.Disk]
+		if dt == nil {
+			dt = &diskTotal{}
+			byDisk[res.Disk] = dt
+		}
+		dt.seeds++
+		dt.steps += res.Steps
+		dt.took += res.Duration
 		if testing.Verbose() || res.Failure != "" {
-			t.Logf("seed %d: %s, %d steps, %v simulated in %v; %s", seed, res.Mode, res.Steps, res.SimTime.Round(time.Millisecond),
+			t.Logf("seed %d: %s, disk %s, %d steps, %v simulated in %v; %s", seed, res.Mode, res.Disk, res.Steps, res.SimTime.Round(time.Millisecond),
 				res.Duration.Round(time.Millisecond), res.Stats)
 		}
 		if res.Failure != "" {
@@ -67,6 +81,11 @@ func TestVOPR(t *testing.T) {
 		}
 	}
 	el := time.Since(start)
+	for _, k := range []string{DiskMem, DiskPebble} {
+		if dt := byDisk[k]; dt != nil {
+			t.Logf("disk %s: %d seeds, %d steps in %v: %.0f steps/s", k, dt.seeds, dt.steps, dt.took.Round(time.Millisecond), float64(dt.steps)/dt.took.Seconds())
+		}
+	}
 	t.Logf("%d seeds, %d steps in %v: %.0f steps/s", len(seeds), total, el.Round(time.Millisecond), float64(total)/el.Seconds())
 	fmt.Fprintf(os.Stderr, "VOPR: %d seeds, %d steps, %.0f steps/s\n", len(seeds), total, float64(total)/el.Seconds())
 }
@@ -102,10 +121,17 @@ func TestVOPRRegressions(t *testing.T) {
 		t.Skip("replaying one seed")
 	}
 	for _, r := range regressions {
-		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace})
+		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace, Disk: DiskMem})
 		if res.Failure != "" {
 			t.Errorf("regression seed %d (%s) failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -steps %d",
 				r.seed, r.what, res.Step, res.Failure, res.Trace, r.seed, regressionSteps)
 		}
 	}
+}
+
+// diskTotal sums the seeds of one disk kind, for steps/s by disk.
+type diskTotal struct {
+	seeds int
+	steps int64
+	took  time.Duration
 }
