@@ -101,18 +101,20 @@ const regressionSteps = 25_000
 var regressions = []struct {
 	seed uint64
 	what string
+	disk string // DiskMem unless set
 }{
-	{23, "issue 9 finding 1: answers of commands applied to a failed generation's state were sent"},
-	{3, "issue 9 finding 2: a failed write was read back after the journal reopened; a failed recovery was never retried"},
-	{1, "issue 9 findings 3-5: acknowledged without Redis, served on epoch 0, a refused pay's events delivered; a redelivered success of an archived paid order was refunded"},
-	{13, "an activation after one whose Activate reply was lost restored from Redis without the events"},
-	{6, "events of records Redis accepted but no journal kept were lost on fail-over; a half-failed activation kept its lease"},
-	{72, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again"},
-	{124, "a restarted node delivered the events of records Redis never accepted"},
-	{887, "an archived order was read from a local journal holding a history Redis refused"},
-	{150064220359702, "a failed journal was reopened only when a show asked: after the node's shows moved away its relay never delivered again (a charge neither paid nor refunded)"},
-	{2, "issue 9 finding 8: an unknown show id activated an actor (KnownShow letting unknown ids through): an epoch in Redis and in the journal, a call to the actor"},
-	{240009925971269, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)"},
+	{23, "issue 9 finding 1: answers of commands applied to a failed generation's state were sent", ""},
+	{3, "issue 9 finding 2: a failed write was read back after the journal reopened; a failed recovery was never retried", ""},
+	{1, "issue 9 findings 3-5: acknowledged without Redis, served on epoch 0, a refused pay's events delivered; a redelivered success of an archived paid order was refunded", ""},
+	{13, "an activation after one whose Activate reply was lost restored from Redis without the events", ""},
+	{6, "events of records Redis accepted but no journal kept were lost on fail-over; a half-failed activation kept its lease", ""},
+	{72, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again", ""},
+	{124, "a restarted node delivered the events of records Redis never accepted", ""},
+	{887, "an archived order was read from a local journal holding a history Redis refused", ""},
+	{150064220359702, "a failed journal was reopened only when a show asked: after the node's shows moved away its relay never delivered again (a charge neither paid nor refunded)", ""},
+	{2, "issue 9 finding 8: an unknown show id activated an actor (KnownShow letting unknown ids through): an epoch in Redis and in the journal, a call to the actor", ""},
+	{240009925971269, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)", ""},
+	{1046, "on Pebble: a failed SetLocalEpoch deleted the show's local epoch on reopen, so recovery trusted a Redis that had lost acknowledged records (TestReopenRestoresOverwrittenValue)", DiskPebble},
 }
 
 // TestVOPRRegressions runs the regression seeds.
@@ -121,7 +123,11 @@ func TestVOPRRegressions(t *testing.T) {
 		t.Skip("replaying one seed")
 	}
 	for _, r := range regressions {
-		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace, Disk: DiskMem})
+		disk := r.disk
+		if disk == "" {
+			disk = DiskMem
+		}
+		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace, Disk: disk})
 		if res.Failure != "" {
 			t.Errorf("regression seed %d (%s) failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -steps %d",
 				r.seed, r.what, res.Step, res.Failure, res.Trace, r.seed, regressionSteps)
