@@ -76,8 +76,8 @@ func TestVOPR(t *testing.T) {
 				res.Duration.Round(time.Millisecond), res.Stats)
 		}
 		if res.Failure != "" {
-			t.Fatalf("seed %d failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d",
-				seed, res.Step, res.Failure, res.Trace, seed)
+			t.Fatalf("seed %d failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -disk %s",
+				seed, res.Step, res.Failure, res.Trace, seed, res.Disk)
 		}
 	}
 	el := time.Since(start)
@@ -129,8 +129,8 @@ func TestVOPRRegressions(t *testing.T) {
 		}
 		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace, Disk: disk})
 		if res.Failure != "" {
-			t.Errorf("regression seed %d (%s) failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -steps %d",
-				r.seed, r.what, res.Step, res.Failure, res.Trace, r.seed, regressionSteps)
+			t.Errorf("regression seed %d (%s) failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -steps %d -disk %s",
+				r.seed, r.what, res.Step, res.Failure, res.Trace, r.seed, regressionSteps, disk)
 		}
 	}
 }
