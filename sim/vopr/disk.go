@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/boxoffice/boxoffice/actors"
 	"github.com/boxoffice/boxoffice/actors/pipeline"
@@ -87,6 +88,7 @@ func (d memDisk) kind() string               { return DiskMem }
 // WAL holds nothing unsynced except what a failed sync left. A crash is a
 // CrashClone keeping all (keepFailed) or none of the unsynced data.
 type pebbleDisk struct {
+	w   *world
 	j   *actors.PebbleJournal
 	mem *vfs.MemFS
 	inj *walInjector
@@ -108,8 +110,8 @@ type walInjector struct {
 	failErr  error
 	failSync bool
 	fired    bool // this call failed an op
-	// injected counts the ops failed (for the stats)
-	injected int
+	// injected counts the ops failed (the run's count, for the stats)
+	injected *atomic.Int64
 }
 
 func (i *walInjector) String() string { return "vopr wal injector" }
@@ -129,12 +131,12 @@ func (i *walInjector) MaybeError(op errorfs.Op) error {
 		return nil
 	}
 	if i.failAll != nil {
-		i.injected++
+		i.injected.Add(1)
 		i.fired = true
 		return i.failAll
 	}
 	if i.failNext > 0 && i.appending && (i.fired || sync == i.failSync) {
-		i.injected++
+		i.injected.Add(1)
 		i.fired = true
 		return i.failErr
 	}
@@ -162,15 +164,17 @@ func pebbleTune(o *cpebble.Options) {
 	o.MemTableSize = 256 << 20
 }
 
-func openPebbleDisk(mem *vfs.MemFS, inj *walInjector) *pebbleDisk {
+func openPebbleDisk(w *world, mem *vfs.MemFS) *pebbleDisk {
+	w.pebbleOpens++
+	inj := &walInjector{injected: &w.walOpsFailed}
 	st, err := pebble.Open(pebble.Options{Dir: "db", FS: errorfs.Wrap(mem, inj), Tune: pebbleTune})
 	if err != nil {
 		panic(fmt.Sprintf("vopr: open pebble: %v", err))
 	}
-	return &pebbleDisk{j: actors.NewPebbleJournal(st), mem: mem, inj: inj}
+	return &pebbleDisk{w: w, j: actors.NewPebbleJournal(st), mem: mem, inj: inj}
 }
 
-func newPebbleDisk() *pebbleDisk { return openPebbleDisk(vfs.NewCrashableMem(), &walInjector{}) }
+func newPebbleDisk(w *world) *pebbleDisk { return openPebbleDisk(w, vfs.NewCrashableMem()) }
 
 func (d *pebbleDisk) kind() string { return DiskPebble }
 
@@ -211,7 +215,7 @@ func (d *pebbleDisk) crash(keepFailed bool) disk {
 	// the generator decides nothing at 0 and 100 percent
 	clone := d.mem.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: pct, RNG: rand.New(rand.NewPCG(1, 2))})
 	_ = d.j.Store.Close()
-	return openPebbleDisk(clone, &walInjector{})
+	return openPebbleDisk(d.w, clone)
 }
 
 func (d *pebbleDisk) Append(show string, w actors.Write) (h actors.Held, err error) {

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors"
@@ -147,12 +148,16 @@ type world struct {
 	chaos       *proc
 	clients     []*proc
 	pebble      bool // the nodes' disks are Pebble (disk.go)
+	// walOpsFailed counts the WAL writes and syncs the Pebble disks failed
+	// (their injectors run on Pebble's goroutines)
+	walOpsFailed atomic.Int64
+	pebbleOpens  int // Pebble stores opened (nodes' disks and their crash clones)
 }
 
 // newDisk is a new node's empty disk.
 func (w *world) newDisk() disk {
 	if w.pebble {
-		return newPebbleDisk()
+		return newPebbleDisk(w)
 	}
 	return memDisk{actors.NewMemJournal()}
 }
@@ -490,6 +495,12 @@ func (w *world) stats() string {
 		if n := w.faults[k]; n > 0 {
 			fs = append(fs, fmt.Sprintf("%s=%d", k, n))
 		}
+	}
+	if w.pebble {
+		if n := w.faults["start-failed"]; n > 0 {
+			fs = append(fs, fmt.Sprintf("start-failed=%d", n))
+		}
+		fs = append(fs, fmt.Sprintf("(wal ops failed %d, store opens %d)", w.walOpsFailed.Load(), w.pebbleOpens))
 	}
 	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, unknown show ids %d, faults: %s; %s",
 		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, len(w.unknownIDs), strings.Join(fs, " "), w.linNote)
