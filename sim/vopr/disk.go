@@ -295,15 +295,14 @@ func (d *pebbleDisk) AckOutbox(ids ...uint64) (err error) {
 	return err
 }
 
-// Knows looks for show's shard, epoch, archived orders and outbox entries.
+// Knows looks for show's records, snapshot, rows, epoch, archived orders and outbox entries.
 // A failed store cannot be read: it answers false then.
 func (d *pebbleDisk) Knows(show string) bool {
 	s := d.j.Store
-	shards, _ := s.Shards()
-	for _, sh := range shards {
-		if sh == show {
-			return true
-		}
+	rows := 0
+	st, _ := s.LoadState(show, func(string, []byte) error { rows++; return nil })
+	if rows > 0 || st.Snapshot != nil || st.SnapshotSeq > 0 || st.RowsSeq > 0 || len(st.Entries) > 0 {
+		return true
 	}
 	if e, _, _ := d.j.LocalEpoch(show); e > 0 {
 		return true
