@@ -97,23 +97,37 @@ const regressionSteps = 25_000
 // now: each fails when the fix named is reverted (checked by hand, one at
 // a time). A change to the simulator or to the shell changes what a seed
 // does, so a seed may stop catching its defect; the list is re-checked
-// (and re-found, among seeds 1..N) then.
+// (and re-found, among seeds 1..N) then. Last re-found after the workload
+// gained linearizability recording and unknown show ids.
+//
+// Defects no seed catches with the current workload (a sweep of seeds 1..N
+// with the fix reverted found no failure); the unit tests pin them:
+//   - an archived order was read from a local journal holding a history
+//     Redis refused (Env.Archived local first; seeds 1..494):
+//     actors.TestArchivedReadsRedisFirst
+//   - a restarted node delivered the events of records Redis never
+//     accepted (Env.DropUnaccepted doing nothing; seeds 1..400):
+//     actors.TestDropUnacceptedBeforeTheRelay
+//   - a redelivered success of an archived paid order was refunded
+//     (SettlePayment without settledInArchive; seeds 1..263):
+//     actors.TestRedeliveredSuccessOfArchivedOrderIsNotRefunded
+//   - issue 9 finding 5 alone, a refused pay's events delivered (the
+//     writer not aborting a refused batch's held events; seeds 1..167)
 var regressions = []struct {
 	seed uint64
 	what string
 	disk string // DiskMem unless set
 }{
-	{23, "issue 9 finding 1: answers of commands applied to a failed generation's state were sent", ""},
-	{3, "issue 9 finding 2: a failed write was read back after the journal reopened; a failed recovery was never retried", ""},
-	{1, "issue 9 findings 3-5: acknowledged without Redis, served on epoch 0, a refused pay's events delivered; a redelivered success of an archived paid order was refunded", ""},
-	{13, "an activation after one whose Activate reply was lost restored from Redis without the events", ""},
-	{6, "events of records Redis accepted but no journal kept were lost on fail-over; a half-failed activation kept its lease", ""},
-	{72, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again", ""},
-	{124, "a restarted node delivered the events of records Redis never accepted", ""},
-	{887, "an archived order was read from a local journal holding a history Redis refused", ""},
-	{150064220359702, "a failed journal was reopened only when a show asked: after the node's shows moved away its relay never delivered again (a charge neither paid nor refunded)", ""},
+	{78, "issue 9 finding 1: answers of commands applied to a failed generation's state were sent (the writer not failing a failed generation's later batches: a non-linearizable history)", ""},
+	{3, "issue 9 finding 2: a failed recovery was never retried (the show stays broken after the drain; the read-back of a failed write was not re-checked with this workload)", ""},
+	{1, "issue 9 findings 3-4: acknowledged without Redis, served on epoch 0 (an acknowledged order not in the owner's state)", ""},
+	{38, "an activation after one whose Activate reply was lost restored from Redis without the events (lastWriter without st.Writer: an acknowledged order lost)", ""},
+	{6, "a half-failed activation kept its lease (a release acknowledged, the hold still on the owner)", ""},
+	{1, "events of records Redis accepted but no journal kept were lost on fail-over (a cancelled order whose user was never told)", ""},
+	{94, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again (an acknowledged order read as show_not_found)", ""},
+	{490, "a failed journal was reopened only when a show asked: after the node's shows moved away its relay never delivered again (a charge neither paid nor refunded)", ""},
 	{2, "issue 9 finding 8: an unknown show id activated an actor (KnownShow letting unknown ids through): an epoch in Redis and in the journal, a call to the actor", ""},
-	{240009925971269, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)", ""},
+	{33, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)", ""},
 	{1046, "on Pebble: a failed SetLocalEpoch deleted the show's local epoch on reopen, so recovery trusted a Redis that had lost acknowledged records (TestReopenRestoresOverwrittenValue)", DiskPebble},
 }
 
