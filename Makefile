@@ -48,7 +48,9 @@ test: deps vet k8s-validate
 # vopr-test: the simulator's regression seeds and VOPR_TEST_SEEDS new seeds
 # (about 28,000 steps each: 40 seeds are over 10^6 steps). A failure prints
 # its seed, step and trace; replay it with
-#   go test ./sim/vopr -run TestVOPR -seed N
+#   go test ./sim/vopr -run TestVOPR -seed N -disk D
+# One seed in four runs the real Pebble journal on a crashable, error-injecting
+# in-memory FS (VOPR_DISK=mem or pebble forces every seed on one disk).
 VOPR_TEST_SEEDS ?= 40
 vopr-test:
 	$(GO) test -tags invariants -count=1 -timeout 15m -run '^TestVOPR' $(VOPR) -seeds $(VOPR_TEST_SEEDS)

@@ -33,21 +33,47 @@ func (s *Store) Get(key string) ([]byte, bool, error) {
 }
 
 // Put stores val under key, waiting for a WAL sync if sync (and not
-// Options.NoSync). If it fails, Reopen deletes key (the previous value too).
+// Options.NoSync). If it fails, Reopen puts back the value key held before
+// (or deletes key if it held none): a failed Put never happened. Put reads
+// that value first (a memtable or block cache lookup, usually).
 func (s *Store) Put(key string, val []byte, sync bool) error {
 	if err := s.begin(); err != nil {
 		return err
 	}
 	defer s.end()
+	prev, had, err := s.getLocked(key)
+	if err != nil {
+		return err
+	}
+	undo := func() *residue {
+		if had {
+			return &residue{kvPrev: map[string][]byte{key: prev}}
+		}
+		return &residue{kv: []string{key}}
+	}
 	b := s.db.NewBatchWithSize(len(key) + len(val) + 32)
 	_ = b.Set(kvKey(key), val, nil)
 	if !sync || !s.wo.Sync {
 		if err := s.apply(b, pebble.NoSync); err != nil {
-			return s.fail(err, &residue{kv: []string{key}})
+			return s.fail(err, undo())
 		}
 		return b.Close()
 	}
-	return s.commitBatch(b, func() *residue { return &residue{kv: []string{key}} })
+	return s.commitBatch(b, undo)
+}
+
+// getLocked reads key's value (a copy) between begin and end.
+func (s *Store) getLocked(key string) ([]byte, bool, error) {
+	val, closer, err := s.db.Get(kvKey(key))
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := append([]byte{}, val...)
+	_ = closer.Close()
+	return out, true, nil
 }
 
 // PutIfAbsent stores val under key, synced, unless key already holds a value.

@@ -17,6 +17,9 @@ type residue struct {
 	journal map[string]uint64
 	outbox  []uint64 // outbox ids of failed Commits and of aborted held Commits
 	kv      []string // keys of failed Puts, PutIfAbsents and Batch.Puts
+	// kvPrev maps the key of a failed Put that overwrote a value to that
+	// value: Reopen puts it back (after deleting kv)
+	kvPrev map[string][]byte
 }
 
 func (r *residue) add(o *residue) {
@@ -30,10 +33,18 @@ func (r *residue) add(o *residue) {
 	}
 	r.outbox = append(r.outbox, o.outbox...)
 	r.kv = append(r.kv, o.kv...)
+	for key, v := range o.kvPrev {
+		if r.kvPrev == nil {
+			r.kvPrev = make(map[string][]byte)
+		}
+		if _, ok := r.kvPrev[key]; !ok { // the first failed Put saw the value to restore
+			r.kvPrev[key] = v
+		}
+	}
 }
 
 func (r *residue) empty() bool {
-	return len(r.journal) == 0 && len(r.outbox) == 0 && len(r.kv) == 0
+	return len(r.journal) == 0 && len(r.outbox) == 0 && len(r.kv) == 0 && len(r.kvPrev) == 0
 }
 
 // commitResidue is the residue of a failed Commit of batches with outbox ids
@@ -61,8 +72,9 @@ func commitResidue(batches []Batch, ids []uint64) *residue {
 //     that Commit wrote on;
 //   - the outbox entries of failed Commits and of held Commits aborted while
 //     the store was failed;
-//   - the keys of failed Puts, PutIfAbsents and Batch.Puts (a failed
-//     overwrite thus deletes the previous value too).
+//   - the keys of failed Puts, PutIfAbsents and Batch.Puts; a failed Put
+//     over a value puts that value back (a failed Batch.Put over a value
+//     still deletes it: archive keys are written once).
 //
 // A failed SaveSnapshot is not undone: its batch (new snapshot plus journal
 // truncation) is atomic, and with or without it the shard loads the same
@@ -132,6 +144,9 @@ func (s *Store) purge(db *pebble.DB, res *residue) (outboxScan, error) {
 		}
 		for _, key := range res.kv {
 			_ = b.Delete(kvKey(key), nil)
+		}
+		for key, v := range res.kvPrev {
+			_ = b.Set(kvKey(key), v, nil)
 		}
 		if err := s.apply(b, pebble.Sync); err != nil {
 			return outboxScan{}, fmt.Errorf("delete residue of failed writes: %w", err)

@@ -24,6 +24,11 @@ type Options struct {
 	// Logger receives Pebble's messages (informational ones at Debug). Nil
 	// discards them.
 	Logger *slog.Logger
+	// Tune, if set, adjusts Pebble's options before every open (Open and
+	// Reopen), after the store's own settings: the simulator (sim/vopr)
+	// disables automatic compactions so that no background work touches its
+	// seeded disk faults.
+	Tune func(*pebble.Options)
 
 	// tune, if set, adjusts Pebble's options before Open (tests use it to
 	// force small memtables and so flushes).
@@ -152,6 +157,9 @@ func (s *Store) openDB() (*pebble.DB, error) {
 	}
 	if s.opt.tune != nil {
 		s.opt.tune(popts)
+	}
+	if s.opt.Tune != nil {
+		s.opt.Tune(popts)
 	}
 	db, err := pebble.Open(s.opt.Dir, popts)
 	if err != nil {

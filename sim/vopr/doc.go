@@ -16,7 +16,17 @@
 //     dispatcher's latency, sometimes slow;
 //   - the disk: actors.MemJournal, which fails like Pebble (a failed write
 //     is applied, then invisible until reopened), fails for a while or for
-//     the next writes, and crashes keeping or losing its failed writes;
+//     the next writes, and crashes keeping or losing its failed writes; or,
+//     for one seed in four (chosen by a hash of the seed; -disk or VOPR_DISK
+//     = mem or pebble forces it), the production journal itself
+//     (actors.PebbleJournal over persistence/pebble) on
+//     vfs.NewCrashableMem wrapped with errorfs (disk.go): a fault fails the
+//     WAL write or the WAL sync of the next appends, or every WAL write for
+//     a while; the store fails and the shell reopens it from the disk; a
+//     crash reopens Pebble on a CrashClone of the disk that keeps all or
+//     none of the unsynced data (a failed sync's batch, the only unsynced
+//     data between steps). Pebble's goroutines do not change a seed's
+//     outcome: see pebbleDisk;
 //   - Redis: persistence/redis/redisfake (checked against redis-server),
 //     per node: cut off, calls dropped, replies lost after applying, and
 //     (one node) its last writes lost;
@@ -61,16 +71,18 @@
 // nobody created (unknown.go): such an id must leave no activation, no call
 // to an actor, no Redis key and nothing in any journal (issue 9, finding 8).
 //
-// Run: go test ./sim/vopr -run TestVOPR (-seeds N -steps N, or
-// VOPR_SEEDS, VOPR_STEPS, VOPR_FIRST); a failure prints its seed, its step
+// Run: go test ./sim/vopr -run TestVOPR (-seeds N -steps N -disk D, or
+// VOPR_SEEDS, VOPR_STEPS, VOPR_FIRST, VOPR_DISK); a failure prints its seed, its step
 // and the last steps; replay one with -seed N, and print every step whose
 // trace line contains a string with -grep (the shell's log lines are in
 // the trace). make vopr runs 10^7 steps.
 //
 // Not simulated: the registry's storage (a map of the run's shows that
 // fails while the node cannot reach Redis; RemoteRegistry's cache, which
-// reads the wall clock, is not exercised), Pebble itself (its fault model is persistence/pebble's
-// tests), the stall guard of a journal write that hangs (a step cannot
+// reads the wall clock, is not exercised), Pebble's flushes and compactions
+// (none runs in a seed: the memtable is large and automatic compactions are
+// off; persistence/pebble's tests cover them), a disk that is slow (a step
+// cannot block), the stall guard of a journal write that hangs (a step cannot
 // block), Booking and the HTTP edge (the clients build Booking's commands
 // and follow its retry and archive rules), RocketMQ, WAIT replicas.
 package vopr

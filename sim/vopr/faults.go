@@ -65,6 +65,9 @@ func (w *world) journalFault() {
 	s := w.s
 	n := w.nodes[s.rng.IntN(len(w.nodes))]
 	if s.chance(0.5) {
+		if d, ok := n.journal.(*pebbleDisk); ok {
+			d.failSyncNext(s.chance(0.5))
+		}
 		n.journal.FailNext(1+s.rng.IntN(3), errDisk)
 		return
 	}

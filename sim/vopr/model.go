@@ -234,6 +234,14 @@ func (m *model) checkOwner(show string, all bool) bool {
 	if sh == nil || !serving || !sh.Created() {
 		return false
 	}
+	// a failed Pebble store refuses reads (its archive too) until it is
+	// reopened: the check waits for that, and the drain must see it done
+	if _, ok := owner.journal.(*pebbleDisk); ok && owner.journal.Failed() {
+		if all {
+			m.fail("the journal of %s's owner (node%d) is still failed after the drain", show, owner.id)
+		}
+		return false
+	}
 	if err := sh.CheckInvariants(); err != nil {
 		m.fail("invariants of %s on node%d: %v", show, owner.id, err)
 	}

@@ -2,6 +2,7 @@ package vopr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,7 +29,7 @@ type node struct {
 	// crashedAt: when it died (restart and failover are scheduled from it)
 	clock   *nodeClock
 	env     *actors.Env
-	journal *actors.MemJournal
+	journal disk
 	redis   *redisfake.Client
 	// redisCut: this node cannot reach Redis (a partition); survives restarts
 	redisCut bool
@@ -78,7 +79,7 @@ func (c *nodeClock) Sleep(d time.Duration) { c.n.w.s.now += int64(d) }
 func (c *nodeClock) nowMs() int64 { return c.Now().UnixMilli() }
 
 func newNode(w *world, id int) *node {
-	n := &node{w: w, id: id, journal: actors.NewMemJournal(), view: map[string]int{}, everActivated: map[string]int{}, kv: kvStore{},
+	n := &node{w: w, id: id, journal: w.newDisk(), view: map[string]int{}, everActivated: map[string]int{}, kv: kvStore{},
 		dedupe: pipeline.NewMemDedupe(), dead: &pipeline.MemDeadLetters{}}
 	n.clock = &nodeClock{n: n}
 	return n
@@ -92,7 +93,7 @@ func (n *node) start() {
 	n.alive = true
 	n.acts = map[string]*activation{}
 	n.shows = &sync.Map{}
-	n.env = &actors.Env{Journal: &simJournal{MemJournal: n.journal, n: n, inc: n.inc}, Log: slog.New(&traceLog{n: n}), NowMs: n.clock.nowMs, Clock: n.clock,
+	n.env = &actors.Env{Journal: &simJournal{disk: n.journal, n: n, inc: n.inc}, Log: slog.New(&traceLog{n: n}), NowMs: n.clock.nowMs, Clock: n.clock,
 		SnapshotEvery: w.cfg.snapshotEvery, Stats: &actors.Stats{}}
 	if w.redis != nil {
 		n.redis = w.redis.Client()
@@ -115,7 +116,14 @@ func (n *node) start() {
 			&pipeline.Notify{Channels: []pipeline.Channel{w.notes}, Settler: st, Dedupe: n.dedupe, Log: discard},
 		}}}
 	if err := n.env.DropUnaccepted(); err != nil { // serve.go: before the node joins
-		panic(fmt.Sprintf("node%d: DropUnaccepted: %v", n.id, err))
+		if _, ok := n.journal.(*pebbleDisk); !ok || !errors.Is(err, errDisk) {
+			panic(fmt.Sprintf("node%d: DropUnaccepted: %v", n.id, err))
+		}
+		// serve.go exits; the process is restarted later
+		w.faults["start-failed"]++
+		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT start failed: DropUnaccepted", err.Error())
+		n.crashNow()
+		return
 	}
 	n.procs = append(n.procs[:0], w.s.spawn(fmt.Sprintf("node%d boot", n.id), n.id, func(p *proc) {
 		shows, _ := n.journal.Shards()
@@ -157,7 +165,7 @@ func (n *node) crash(keepFailed bool) {
 		a.dead = true
 	}
 	n.acts = nil
-	n.journal = n.journal.Crash(keepFailed)
+	n.journal = n.journal.crash(keepFailed)
 	if n.redis != nil { // what the dead process still does reaches nobody
 		n.redis.OnCall(nil)
 		n.redis.SetDown(true)
@@ -168,7 +176,7 @@ func (n *node) crash(keepFailed bool) {
 // crash just before or just after a write reaches the disk, in the middle
 // of a writer step (between the journal and Redis).
 type simJournal struct {
-	*actors.MemJournal
+	disk
 	n   *node
 	inc int
 }
@@ -180,7 +188,7 @@ func (j *simJournal) Append(show string, wr actors.Write) (actors.Held, error) {
 		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash before a journal write", nil)
 		n.crashNow()
 	}
-	held, err := j.MemJournal.Append(show, wr)
+	held, err := j.disk.Append(show, wr)
 	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
 		w.faults["crash-in-write"]++
 		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash after a journal write", nil)

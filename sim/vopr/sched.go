@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -205,6 +207,9 @@ func (s *sched) spawn(name string, node int, body func(p *proc)) *proc {
 			p.done = true
 			if r := recover(); r != nil {
 				if _, ok := r.(errKilled); !ok {
+					if _, ok := r.(runtime.Error); ok { // keep the stack: the coroutine's is lost
+						r = fmt.Sprintf("%v\n%s", r, debug.Stack())
+					}
 					panic(r)
 				}
 			}

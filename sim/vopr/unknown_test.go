@@ -12,7 +12,7 @@ import (
 // redisWorld returns the world of the first seed from 1 that runs with Redis.
 func redisWorld(t *testing.T) *world {
 	for seed := uint64(1); seed < 100; seed++ {
-		if w := newWorld(seed); w.redis != nil {
+		if w := newWorld(seed, DiskMem); w.redis != nil {
 			for _, n := range w.nodes {
 				n.start()
 			}

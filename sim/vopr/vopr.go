@@ -6,8 +6,10 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/boxoffice/boxoffice/actors"
 	"github.com/boxoffice/boxoffice/actors/pipeline"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/persistence/redis/redisfake"
@@ -19,6 +21,8 @@ type Options struct {
 	Steps int64 // steps of the workload phase; the final drain adds some
 	// TraceLines is how many of the last steps a failure report shows.
 	TraceLines int
+	// Disk: DiskAuto (from the seed), DiskMem or DiskPebble.
+	Disk string
 	// Grep, when set, prints every step whose trace line contains it, as
 	// it runs (for a replay).
 	Grep string
@@ -30,6 +34,7 @@ type Result struct {
 	Steps    int64         // steps run (the drain included)
 	SimTime  time.Duration // simulated time
 	Mode     string        // the cluster the seed chose
+	Disk     string        // the disk it ran on (DiskMem, DiskPebble)
 	Failure  string        // "" when every check passed
 	Step     int64         // the step of the failure
 	Trace    string        // the last steps before the failure
@@ -142,6 +147,19 @@ type world struct {
 	faults      map[string]int // injected, by kind
 	chaos       *proc
 	clients     []*proc
+	pebble      bool // the nodes' disks are Pebble (disk.go)
+	// walOpsFailed counts the WAL writes and syncs the Pebble disks failed
+	// (their injectors run on Pebble's goroutines)
+	walOpsFailed atomic.Int64
+	pebbleOpens  int // Pebble stores opened (nodes' disks and their crash clones)
+}
+
+// newDisk is a new node's empty disk.
+func (w *world) newDisk() disk {
+	if w.pebble {
+		return newPebbleDisk(w)
+	}
+	return memDisk{actors.NewMemJournal()}
 }
 
 func (w *world) nowMs() int64 { return simEpoch.UnixMilli() + w.s.now/1e6 }
@@ -167,10 +185,10 @@ func (w *world) redisFault(op, show string) (bool, bool) {
 	return w.s.chance(w.cfg.pRedisDrop), w.s.chance(w.cfg.pRedisLoseReply)
 }
 
-func newWorld(seed uint64) *world {
+func newWorld(seed uint64, diskKind string) *world {
 	s := newSched(seed)
 	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{},
-		calledShow: map[string]int{}}
+		calledShow: map[string]int{}, pebble: usePebble(seed, diskKind)}
 	w.gw = &gateway{w: w, charges: map[string]*charge{}}
 	w.notes = &notifier{w: w, sent: map[string][]string{}, seen: map[string]bool{}}
 	w.model = newModel(w)
@@ -220,9 +238,9 @@ func showConfig(s *sched, id string, size int) seatmap.ShowConfig {
 // Run simulates one seed.
 func Run(opt Options) (res Result) {
 	start := time.Now()
-	w := newWorld(opt.Seed)
+	w := newWorld(opt.Seed, opt.Disk)
 	w.s.trace.grep = opt.Grep
-	res = Result{Seed: opt.Seed, Mode: w.cfg.mode()}
+	res = Result{Seed: opt.Seed, Mode: w.cfg.mode(), Disk: w.nodes[0].journal.kind()}
 	defer func() {
 		res.Steps, res.SimTime, res.Duration = w.s.steps, time.Duration(w.s.now), time.Since(start)
 		res.Stats = w.stats()
@@ -477,6 +495,12 @@ func (w *world) stats() string {
 		if n := w.faults[k]; n > 0 {
 			fs = append(fs, fmt.Sprintf("%s=%d", k, n))
 		}
+	}
+	if w.pebble {
+		if n := w.faults["start-failed"]; n > 0 {
+			fs = append(fs, fmt.Sprintf("start-failed=%d", n))
+		}
+		fs = append(fs, fmt.Sprintf("(wal ops failed %d, store opens %d)", w.walOpsFailed.Load(), w.pebbleOpens))
 	}
 	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, unknown show ids %d, faults: %s; %s",
 		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, len(w.unknownIDs), strings.Join(fs, " "), w.linNote)

@@ -16,6 +16,7 @@ var (
 	flagSteps = flag.Int64("steps", 0, "workload steps per seed (default: VOPR_STEPS or 25000)")
 	flagTrace = flag.Int("lines", 120, "how many of the last steps a failure prints")
 	flagGrep  = flag.String("grep", "", "print every step whose trace line contains this, as it runs")
+	flagDisk  = flag.String("disk", "", "mem or pebble: every seed on that disk (default: VOPR_DISK, else Pebble for 1 seed in 4, from the seed)")
 )
 
 func envInt(name string, def int64) int64 {
@@ -52,21 +53,39 @@ func TestVOPR(t *testing.T) {
 		}
 		t.Logf("seeds %d..%d (VOPR_FIRST=%d to run them again)", first, first+uint64(n)-1, first)
 	}
+	disk := *flagDisk
+	if disk == "" {
+		disk = diskFromEnv()
+	}
 	start := time.Now()
 	var total int64
+	byDisk := map[string]*diskTotal{}
 	for _, seed := range seeds {
-		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep})
+		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep, Disk: disk})
 		total += res.Steps
+		dt := byDisk[res.Disk]
+		if dt == nil {
+			dt = &diskTotal{}
+			byDisk[res.Disk] = dt
+		}
+		dt.seeds++
+		dt.steps += res.Steps
+		dt.took += res.Duration
 		if testing.Verbose() || res.Failure != "" {
-			t.Logf("seed %d: %s, %d steps, %v simulated in %v; %s", seed, res.Mode, res.Steps, res.SimTime.Round(time.Millisecond),
+			t.Logf("seed %d: %s, disk %s, %d steps, %v simulated in %v; %s", seed, res.Mode, res.Disk, res.Steps, res.SimTime.Round(time.Millisecond),
 				res.Duration.Round(time.Millisecond), res.Stats)
 		}
 		if res.Failure != "" {
-			t.Fatalf("seed %d failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d",
-				seed, res.Step, res.Failure, res.Trace, seed)
+			t.Fatalf("seed %d failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -disk %s",
+				seed, res.Step, res.Failure, res.Trace, seed, res.Disk)
 		}
 	}
 	el := time.Since(start)
+	for _, k := range []string{DiskMem, DiskPebble} {
+		if dt := byDisk[k]; dt != nil {
+			t.Logf("disk %s: %d seeds, %d steps in %v: %.0f steps/s", k, dt.seeds, dt.steps, dt.took.Round(time.Millisecond), float64(dt.steps)/dt.took.Seconds())
+		}
+	}
 	t.Logf("%d seeds, %d steps in %v: %.0f steps/s", len(seeds), total, el.Round(time.Millisecond), float64(total)/el.Seconds())
 	fmt.Fprintf(os.Stderr, "VOPR: %d seeds, %d steps, %.0f steps/s\n", len(seeds), total, float64(total)/el.Seconds())
 }
@@ -103,18 +122,20 @@ const regressionSteps = 25_000
 var regressions = []struct {
 	seed uint64
 	what string
+	disk string // DiskMem unless set
 }{
-	{78, "issue 9 finding 1: answers of commands applied to a failed generation's state were sent (the writer not failing a failed generation's later batches: a non-linearizable history)"},
-	{3, "issue 9 finding 2: a failed recovery was never retried (the show stays broken after the drain; the read-back of a failed write was not re-checked with this workload)"},
-	{1, "issue 9 findings 3-4: acknowledged without Redis, served on epoch 0 (an acknowledged order not in the owner's state)"},
-	{38, "an activation after one whose Activate reply was lost restored from Redis without the events (lastWriter without st.Writer: an acknowledged order lost)"},
-	{6, "a half-failed activation kept its lease (a release acknowledged, the hold still on the owner)"},
-	{1, "events of records Redis accepted but no journal kept were lost on fail-over (a cancelled order whose user was never told)"},
-	{94, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again (an acknowledged order read as show_not_found)"},
-	{490, "a failed journal was reopened only when a show asked: after the node's shows moved away its relay never delivered again (a charge neither paid nor refunded)"},
-	{2, "issue 9 finding 8: an unknown show id activated an actor (KnownShow letting unknown ids through): an epoch in Redis and in the journal, a call to the actor"},
-	{16, "issue 9 finding 5 and the fail-closed writes: a batch Redis refused kept its records and events (the writer neither aborting its events nor dropping after the accepted seq): a seat in two holds"},
-	{33, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)"},
+	{78, "issue 9 finding 1: answers of commands applied to a failed generation's state were sent (the writer not failing a failed generation's later batches: a non-linearizable history)", ""},
+	{3, "issue 9 finding 2: a failed recovery was never retried (the show stays broken after the drain; the read-back of a failed write was not re-checked with this workload)", ""},
+	{1, "issue 9 findings 3-4: acknowledged without Redis, served on epoch 0 (an acknowledged order not in the owner's state)", ""},
+	{38, "an activation after one whose Activate reply was lost restored from Redis without the events (lastWriter without st.Writer: an acknowledged order lost)", ""},
+	{6, "a half-failed activation kept its lease (a release acknowledged, the hold still on the owner)", ""},
+	{1, "events of records Redis accepted but no journal kept were lost on fail-over (a cancelled order whose user was never told)", ""},
+	{94, "Redis data loss was not recognised after a lost epoch INCR handed the same counter out again (an acknowledged order read as show_not_found)", ""},
+	{490, "a failed journal was reopened only when a show asked: after the node's shows moved away its relay never delivered again (a charge neither paid nor refunded)", ""},
+	{2, "issue 9 finding 8: an unknown show id activated an actor (KnownShow letting unknown ids through): an epoch in Redis and in the journal, a call to the actor", ""},
+	{16, "issue 9 finding 5 and the fail-closed writes: a batch Redis refused kept its records and events (the writer neither aborting its events nor dropping after the accepted seq): a seat in two holds", ""},
+	{33, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)", ""},
+	{1046, "on Pebble: a failed SetLocalEpoch deleted the show's local epoch on reopen, so recovery trusted a Redis that had lost acknowledged records (TestReopenRestoresOverwrittenValue)", DiskPebble},
 }
 
 // TestVOPRRegressions runs the regression seeds.
@@ -123,10 +144,21 @@ func TestVOPRRegressions(t *testing.T) {
 		t.Skip("replaying one seed")
 	}
 	for _, r := range regressions {
-		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace})
+		disk := r.disk
+		if disk == "" {
+			disk = DiskMem
+		}
+		res := Run(Options{Seed: r.seed, Steps: regressionSteps, TraceLines: *flagTrace, Disk: disk})
 		if res.Failure != "" {
-			t.Errorf("regression seed %d (%s) failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -steps %d",
-				r.seed, r.what, res.Step, res.Failure, res.Trace, r.seed, regressionSteps)
+			t.Errorf("regression seed %d (%s) failed at step %d: %s\n\nlast steps:\n%s\nreplay: go test ./sim/vopr -run TestVOPR -seed %d -steps %d -disk %s",
+				r.seed, r.what, res.Step, res.Failure, res.Trace, r.seed, regressionSteps, disk)
 		}
 	}
+}
+
+// diskTotal sums the seeds of one disk kind, for steps/s by disk.
+type diskTotal struct {
+	seeds int
+	steps int64
+	took  time.Duration
 }
