@@ -151,14 +151,13 @@ func isMoved(err error) bool {
 // call's deadline) on a fresh one. Errors of the command itself come back as
 // seatmap errors.
 func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command) (seatmap.Result, error) {
-	timeout := b.opt.RequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(b.opt.RequestTimeout)
 	}
-	if timeout <= 0 {
+	if !time.Now().Before(deadline) {
 		return seatmap.Result{}, seatmap.ErrUnavailable
 	}
-	deadline := time.Now().Add(timeout)
 	n := b.counter(identity)
 	if n.Add(1) > b.opt.MaxInflight {
 		n.Add(-1)
@@ -178,14 +177,15 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			}
 			return seatmap.Result{}, lastErr
 		}
-		remaining := time.Until(deadline)
+		now := time.Now()
+		remaining := deadline.Sub(now)
 		pid, err := b.place.PID(identity, KindShow)
 		if err != nil {
 			lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: err.Error()}
 			continue
 		}
 		if b.place.Local(pid) {
-			res, err := b.callLocal(pid, cmd, remaining)
+			res, err := b.callLocal(pid, cmd, deadline, now)
 			if errors.Is(err, errStopped) {
 				b.place.Forget(identity, KindShow, pid)
 				lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show activation stopped"}
@@ -301,27 +301,39 @@ func (b *Booking) pause(attempt int, deadline time.Time, changed <-chan struct{}
 // errStopped: the local activation is gone (its process is dead).
 var errStopped = errors.New("activation stopped")
 
-var replyPool = sync.Pool{New: func() any { return make(chan seatmap.Result, 1) }}
+// waiter is what an in-process call waits with: its reply channel and its
+// poll timer, pooled together so that a call allocates neither.
+type waiter struct {
+	ch chan seatmap.Result
+	t  *time.Timer
+}
+
+var waiterPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &waiter{ch: make(chan seatmap.Result, 1), t: t}
+}}
 
 // callLocal sends to an activation in this process and waits on a channel:
-// no future actor, no encoding.
-func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, timeout time.Duration) (seatmap.Result, error) {
-	ch := replyPool.Get().(chan seatmap.Result)
+// no future actor, no encoding. deadline is when the call gives up.
+func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, deadline time.Time, now time.Time) (seatmap.Result, error) {
 	if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
-		replyPool.Put(ch)
 		return seatmap.Result{}, errStopped
 	}
-	b.root.Send(pid, &request{cmd: cmd, reply: ch})
-	deadline := time.Now().Add(timeout)
-	t := time.NewTimer(min(timeout, localPoll))
-	defer t.Stop()
+	w := waiterPool.Get().(*waiter)
+	b.root.Send(pid, &request{cmd: cmd, reply: w.ch})
+	// timers are synchronous (Go 1.23+): after Stop or its firing, a timer
+	// sends nothing stale, so the pooled one needs no draining
+	w.t.Reset(min(deadline.Sub(now), localPoll))
 	for {
 		select {
-		case res := <-ch:
-			replyPool.Put(ch)
+		case res := <-w.ch:
+			w.t.Stop()
+			waiterPool.Put(w)
 			return res, nil
-		case <-t.C:
-			// the channel may still receive: leave it to the garbage collector
+		case <-w.t.C:
+			// the channel may still receive: leave the waiter to the
+			// garbage collector
 			left := time.Until(deadline)
 			if left <= 0 {
 				return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer in time"}
@@ -330,7 +342,7 @@ func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, timeout time.Du
 				// it stopped with the message in its mailbox: never answered
 				return seatmap.Result{}, errStopped
 			}
-			t.Reset(min(left, localPoll))
+			w.t.Reset(min(left, localPoll))
 		}
 	}
 }
