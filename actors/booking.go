@@ -185,7 +185,7 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			continue
 		}
 		if b.place.Local(pid) {
-			res, err := b.callLocal(pid, cmd, deadline, now)
+			res, err := b.callLocal(pid, cmd, deadline)
 			if errors.Is(err, errStopped) {
 				b.place.Forget(identity, KindShow, pid)
 				lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show activation stopped"}
@@ -301,55 +301,6 @@ func (b *Booking) pause(attempt int, deadline time.Time, changed <-chan struct{}
 // errStopped: the local activation is gone (its process is dead).
 var errStopped = errors.New("activation stopped")
 
-// waiter is what an in-process call waits with: its reply channel and its
-// poll timer, pooled together so that a call allocates neither.
-type waiter struct {
-	ch chan seatmap.Result
-	t  *time.Timer
-}
-
-var waiterPool = sync.Pool{New: func() any {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &waiter{ch: make(chan seatmap.Result, 1), t: t}
-}}
-
-// callLocal sends to an activation in this process and waits on a channel:
-// no future actor, no encoding. deadline is when the call gives up.
-func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, deadline time.Time, now time.Time) (seatmap.Result, error) {
-	if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
-		return seatmap.Result{}, errStopped
-	}
-	w := waiterPool.Get().(*waiter)
-	b.root.Send(pid, &request{cmd: cmd, reply: w.ch})
-	// timers are synchronous (Go 1.23+): after Stop or its firing, a timer
-	// sends nothing stale, so the pooled one needs no draining
-	w.t.Reset(min(deadline.Sub(now), localPoll))
-	for {
-		select {
-		case res := <-w.ch:
-			w.t.Stop()
-			waiterPool.Put(w)
-			return res, nil
-		case <-w.t.C:
-			// the channel may still receive: leave the waiter to the
-			// garbage collector
-			left := time.Until(deadline)
-			if left <= 0 {
-				return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer in time"}
-			}
-			if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
-				// it stopped with the message in its mailbox: never answered
-				return seatmap.Result{}, errStopped
-			}
-			w.t.Reset(min(left, localPoll))
-		}
-	}
-}
-
-// localPoll is how often an in-process call checks that its activation is
-// still alive.
-const localPoll = 100 * time.Millisecond
 
 // config returns the show's config from the cache or the registry. An id the
 // registry does not know answers ErrShowNotFound without activating anything.
