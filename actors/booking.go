@@ -301,7 +301,6 @@ func (b *Booking) pause(attempt int, deadline time.Time, changed <-chan struct{}
 // errStopped: the local activation is gone (its process is dead).
 var errStopped = errors.New("activation stopped")
 
-
 // config returns the show's config from the cache or the registry. An id the
 // registry does not know answers ErrShowNotFound without activating anything.
 func (b *Booking) config(ctx context.Context, show string) (*seatmap.ShowConfig, error) {
