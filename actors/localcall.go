@@ -16,9 +16,10 @@ import (
 // per-call timer was armed and removed from the runtime's timer heaps (and a
 // two-way select parked on it) for every command, a cost that grew with the
 // calls in flight. Instead every waiting call is in localCalls, and one
-// goroutine (the reaper) checks them every reapTick: a call past its
-// deadline, or whose activation died with the command in its mailbox (it is
-// never answered), gets a wake-up on its channel.
+// goroutine (the reaper, running while calls wait and reapIdle after) checks
+// them every reapTick: a call past its deadline, or whose activation died
+// with the command in its mailbox (it is never answered), gets a wake-up on
+// its channel.
 //
 // The reply channel holds two: the answer and at most one wake-up, so the
 // actor's or writer's blocking send of the answer never blocks. The reaper
@@ -61,16 +62,23 @@ const waitShards = 16
 
 // waitRegistry is the set of waiting in-process calls.
 type waitRegistry struct {
-	shards [waitShards]waitShard
-	next   atomic.Uint32 // round robin over shards
-	once   sync.Once     // starts the reaper
+	shards  [waitShards]waitShard
+	next    atomic.Uint32 // round robin over shards
+	waiting atomic.Int64  // registered calls
+	running atomic.Bool   // a reaper runs (it stops after reapIdle without calls)
 }
+
+// reapIdle is how long the reaper runs on without calls before it stops.
+const reapIdle = time.Second
 
 var localCalls waitRegistry
 
-// add registers w and starts the reaper on first use.
+// add registers w and starts the reaper if none runs.
 func (r *waitRegistry) add(w *waiter) {
-	r.once.Do(func() { go r.reap() })
+	r.waiting.Add(1)
+	if !r.running.Load() && r.running.CompareAndSwap(false, true) {
+		go r.reap()
+	}
 	sh := &r.shards[r.next.Add(1)%waitShards]
 	sh.mu.Lock()
 	w.shard, w.idx = sh, len(sh.waiting)
@@ -89,18 +97,34 @@ func (r *waitRegistry) remove(w *waiter) {
 	sh.waiting = sh.waiting[:last]
 	sh.mu.Unlock()
 	w.shard = nil
+	r.waiting.Add(-1)
 }
 
 // reap wakes, every reapTick, the calls past their deadline and, every
-// localPoll, those whose activation is gone. It runs for the life of the
-// process (one goroutine, idle but for its tick).
+// localPoll, those whose activation is gone. It returns after reapIdle
+// without calls; add starts another.
 func (r *waitRegistry) reap() {
 	t := time.NewTicker(reapTick)
 	defer t.Stop()
 	every := int(localPoll / reapTick)
+	idle := 0
 	for n := 1; ; n++ {
 		now := (<-t.C).UnixNano()
 		r.sweep(now, n%every == 0)
+		if r.waiting.Load() > 0 {
+			idle = 0
+			continue
+		}
+		if idle++; idle < int(reapIdle/reapTick) {
+			continue
+		}
+		r.running.Store(false)
+		// a call registered after the check above saw running set, or
+		// started a reaper of its own: carry on only in the first case
+		if r.waiting.Load() == 0 || !r.running.CompareAndSwap(false, true) {
+			return
+		}
+		idle = 0
 	}
 }
 

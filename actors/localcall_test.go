@@ -60,7 +60,7 @@ func TestCallLocalGivesUp(t *testing.T) {
 // channel keeps room for the answer), and nothing once it is unregistered.
 func TestReaperWakesOnce(t *testing.T) {
 	var r waitRegistry
-	r.once.Do(func() {}) // no reaper goroutine: sweep by hand
+	r.running.Store(true) // no reaper goroutine: sweep by hand
 	pid := testNode.System.Root.Spawn(silentActor(false))
 	defer testNode.System.Root.Stop(pid)
 	w := &waiter{ch: make(chan seatmap.Result, 2), deadline: 100, pid: pid, reg: testNode.System.ProcessRegistry}
@@ -98,6 +98,38 @@ func TestReaperWakesOnce(t *testing.T) {
 	for i := range r.shards {
 		if n := len(r.shards[i].waiting); n != 0 {
 			t.Fatalf("shard %d keeps %d waiters", i, n)
+		}
+	}
+	if n := r.waiting.Load(); n != 0 {
+		t.Fatalf("%d calls counted as waiting", n)
+	}
+}
+
+// TestReaperStopsWhenIdle: the reaper goroutine ends after reapIdle
+// without calls, and the next call starts one that still gives up on time.
+func TestReaperStopsWhenIdle(t *testing.T) {
+	var r waitRegistry
+	pid := testNode.System.Root.Spawn(silentActor(false))
+	defer testNode.System.Root.Stop(pid)
+	w := &waiter{ch: make(chan seatmap.Result, 2), deadline: time.Now().Add(50 * time.Millisecond).UnixNano(), pid: pid,
+		reg: testNode.System.ProcessRegistry}
+	for round := range 2 {
+		r.add(w)
+		select {
+		case res := <-w.ch:
+			if res.Err != errWake {
+				t.Fatalf("round %d: got %v, want a wake-up", round, res.Err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: no wake-up past the deadline", round)
+		}
+		r.remove(w)
+		deadline := time.Now().Add(reapIdle + 2*time.Second)
+		for r.running.Load() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the reaper still runs %v after the last call", round, reapIdle+2*time.Second)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
