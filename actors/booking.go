@@ -151,14 +151,13 @@ func isMoved(err error) bool {
 // call's deadline) on a fresh one. Errors of the command itself come back as
 // seatmap errors.
 func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command) (seatmap.Result, error) {
-	timeout := b.opt.RequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(b.opt.RequestTimeout)
 	}
-	if timeout <= 0 {
+	if !time.Now().Before(deadline) {
 		return seatmap.Result{}, seatmap.ErrUnavailable
 	}
-	deadline := time.Now().Add(timeout)
 	n := b.counter(identity)
 	if n.Add(1) > b.opt.MaxInflight {
 		n.Add(-1)
@@ -178,14 +177,15 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			}
 			return seatmap.Result{}, lastErr
 		}
-		remaining := time.Until(deadline)
+		now := time.Now()
+		remaining := deadline.Sub(now)
 		pid, err := b.place.PID(identity, KindShow)
 		if err != nil {
 			lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: err.Error()}
 			continue
 		}
 		if b.place.Local(pid) {
-			res, err := b.callLocal(pid, cmd, remaining)
+			res, err := b.callLocal(pid, cmd, deadline)
 			if errors.Is(err, errStopped) {
 				b.place.Forget(identity, KindShow, pid)
 				lastErr = &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show activation stopped"}
@@ -300,44 +300,6 @@ func (b *Booking) pause(attempt int, deadline time.Time, changed <-chan struct{}
 
 // errStopped: the local activation is gone (its process is dead).
 var errStopped = errors.New("activation stopped")
-
-var replyPool = sync.Pool{New: func() any { return make(chan seatmap.Result, 1) }}
-
-// callLocal sends to an activation in this process and waits on a channel:
-// no future actor, no encoding.
-func (b *Booking) callLocal(pid *actor.PID, cmd seatmap.Command, timeout time.Duration) (seatmap.Result, error) {
-	ch := replyPool.Get().(chan seatmap.Result)
-	if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
-		replyPool.Put(ch)
-		return seatmap.Result{}, errStopped
-	}
-	b.root.Send(pid, &request{cmd: cmd, reply: ch})
-	deadline := time.Now().Add(timeout)
-	t := time.NewTimer(min(timeout, localPoll))
-	defer t.Stop()
-	for {
-		select {
-		case res := <-ch:
-			replyPool.Put(ch)
-			return res, nil
-		case <-t.C:
-			// the channel may still receive: leave it to the garbage collector
-			left := time.Until(deadline)
-			if left <= 0 {
-				return seatmap.Result{}, &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "show did not answer in time"}
-			}
-			if _, alive := b.root.ActorSystem().ProcessRegistry.Get(pid); !alive {
-				// it stopped with the message in its mailbox: never answered
-				return seatmap.Result{}, errStopped
-			}
-			t.Reset(min(left, localPoll))
-		}
-	}
-}
-
-// localPoll is how often an in-process call checks that its activation is
-// still alive.
-const localPoll = 100 * time.Millisecond
 
 // config returns the show's config from the cache or the registry. An id the
 // registry does not know answers ErrShowNotFound without activating anything.

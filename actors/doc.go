@@ -21,6 +21,10 @@
 // the rows each turn changed (writer.go, rowSlots), never as a whole
 // snapshot, and the seat view copies the chunks of seats that changed.
 //
+// A call to a show in this process waits on its reply channel with a plain
+// receive; one reaper goroutine (localcall.go), running while calls wait,
+// wakes those past their deadline or whose activation died unanswered.
+//
 // A show's waiting room and waitlist are part of its seat map's state
 // (seatmap/room.go): they live in the show's actor, are journaled and fenced
 // with the show, and move with it on a failover. Booking's JoinQueue,

@@ -44,6 +44,7 @@ const (
 	routeJoinWaitlist
 	routeGetEntry
 	routeLeaveWaitlist
+	routeProfile
 	numRoutes
 )
 
@@ -85,6 +86,7 @@ var routes = [numRoutes]struct{ method, pattern string }{
 	routeJoinWaitlist:      {"POST", "/v1/shows/{show}/waitlist"},
 	routeGetEntry:          {"GET", "/v1/shows/{show}/waitlist/{entry}"},
 	routeLeaveWaitlist:     {"DELETE", "/v1/shows/{show}/waitlist/{entry}"},
+	routeProfile:           {"GET", "/v1/admin/profile"},
 }
 
 // match is the result of routing: the endpoint and its path parameters
@@ -140,6 +142,8 @@ func route(method, path []byte) match {
 		switch {
 		case n == 3 && string(seg[2]) == "perf":
 			return pick(method, match{}, routePerf, routeUnmatched)
+		case n == 3 && string(seg[2]) == "profile":
+			return pick(method, match{}, routeProfile, routeUnmatched)
 		case n == 3 && string(seg[2]) == "dead-letters":
 			return pick(method, match{}, routeDeadLetters, routeUnmatched)
 		case n == 5 && string(seg[2]) == "dead-letters" && string(seg[4]) == "retry":

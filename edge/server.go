@@ -245,6 +245,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, m match, now time.Time) {
 	case routePerf:
 		s.servePerf(ctx, s.opt.Perf)
 		return
+	case routeProfile:
+		s.serveProfile(ctx)
+		return
 	case routePageIndex, routePageShow, routePageAsset:
 		s.page(ctx, m)
 	case routeOpenAPI:

@@ -68,7 +68,7 @@ func startNoop() (*noopServer, error) {
 		return nil, err
 	}
 	n := &noopServer{ln: ln, url: "http://" + ln.Addr().String()}
-	n.srv = &fasthttp.Server{Handler: n.handle, Name: "boxoffice-noop", NoDefaultDate: true, CloseOnShutdown: true}
+	n.srv = &fasthttp.Server{Handler: n.handle, Name: "boxoffice", CloseOnShutdown: true}
 	go n.srv.Serve(ln) //nolint:errcheck // Serve returns when close shuts the listener
 	return n, nil
 }
@@ -79,11 +79,11 @@ func (n *noopServer) close() {
 	_ = n.srv.ShutdownWithContext(ctx)
 }
 
-// noopID is an id in the real format: "<show>~<shard>~<26 base32 chars>".
+// noopID is an id in the real format: "<show>~<26 base32 chars>".
 func noopID(show string) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return show + "~0~" + noopIDEncoding.EncodeToString(b[:])
+	return show + "~" + noopIDEncoding.EncodeToString(b[:])
 }
 
 var noopIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -139,7 +139,7 @@ func (n *noopServer) handle(ctx *fasthttp.RequestCtx) {
 // or quantity seats at the centre of the first row of the section (or of
 // the tier's first section), or general-admission units.
 func (n *noopServer) grant(show string, b holdBody) noopHold {
-	h := noopHold{ID: noopID(show), Show: show, User: b.User, Seats: b.Seats, General: map[string]int{},
+	h := noopHold{ID: noopID(show), Show: show, User: b.User, Seats: append([]string{}, b.Seats...), General: map[string]int{},
 		Quantity: b.Quantity, ExpiresAt: noopTime(time.Now().Add(simHoldTTLSeconds * time.Second))}
 	if len(b.Seats) > 0 {
 		h.Quantity = len(b.Seats)

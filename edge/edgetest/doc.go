@@ -3,8 +3,8 @@
 // drives it, without actors, journal, Redis or a broker; and NewServer, an
 // edge server over an in-memory listener with a client.
 //
-// Hold and order ids are "<show>~<shard>~<26 base32 chars of crypto/rand>"
-// (NewID, ShowOfID); the shard is always 0 here.
+// Hold and order ids are "<show>~<26 base32 chars of crypto/rand>" (NewID,
+// ShowOfID), as the actors make them.
 //
 // Callers' duties: none beyond edge.Backend's contract. The backend reads the
 // wall clock itself (time.Now) and runs no goroutines: before each command it

@@ -47,13 +47,14 @@ func NewMem() *MemBackend {
 	return &MemBackend{shows: map[string]*memShow{}, Now: func() int64 { return time.Now().UnixMilli() }}
 }
 
-// NewID returns a hold or order id of show: "<show>~0~<128 random bits, base32>".
+// NewID returns a hold or order id of show in the actors' format:
+// "<show>~<128 random bits, base32>".
 func NewID(show string) string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("crypto/rand: " + err.Error())
 	}
-	return show + "~0~" + idEncoding.EncodeToString(b[:])
+	return show + "~" + idEncoding.EncodeToString(b[:])
 }
 
 // randomAttempt returns a fresh payment attempt id.
