@@ -63,7 +63,7 @@ func (s *SteppedShow) StepWriter() bool {
 	select {
 	case b, ok := <-w.in:
 		if !ok {
-			w.ckpt.hand(w.rows.local) // as run does
+			w.handLastRows() // as run does
 			w.ckpt.stop()
 			if l := w.env.leaser(); l != nil {
 				w.release(l)

@@ -225,8 +225,8 @@ func (w *writer) run() {
 			continue
 		}
 		if !ok {
-			w.ckpt.hand(w.rows.local) // durable and accepted: the tail a restart replays shrinks to nothing
-			w.ckpt.stop()             // no rows write of this show outlives its writer
+			w.handLastRows()
+			w.ckpt.stop() // no rows write of this show outlives its writer
 			if l != nil {
 				w.release(l)
 			}
@@ -234,6 +234,16 @@ func (w *writer) run() {
 		}
 		w.step(w.drain([]batch{b}))
 		w.wake()
+	}
+}
+
+// handLastRows gives the checkpointer the rows of the last write at stop
+// (they describe durable records), so a restart replays no tail. Not with
+// Redis: there the local rows must never be ahead of Redis's (see
+// rowSlots), and a recovery's rows may not have reached Redis yet.
+func (w *writer) handLastRows() {
+	if w.env.Remote == nil {
+		w.ckpt.hand(w.rows.local)
 	}
 }
 
