@@ -264,6 +264,9 @@ type Stats struct {
 	WriterGroups      atomic.Int64 // groups of batches the writers took (one per loop turn)
 	WriterBatches     atomic.Int64 // batches (mailbox turns) in those groups
 	WriterReplies     atomic.Int64 // commands answered by writers once durable
+	Checkpoints       atomic.Int64 // rows-only journal writes of the checkpointers
+	CheckpointRows    atomic.Int64 // state rows those wrote (after deduplication)
+	CheckpointErrors  atomic.Int64 // of Checkpoints: failed (the journal keeps the records)
 
 	shards sync.Map // identity -> *ShardGauges
 }

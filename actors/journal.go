@@ -27,7 +27,9 @@ type Write struct {
 	// show's stored state to RowsSeq, written atomically with Records: the
 	// records up to RowsSeq are then dropped. RowsSeq must not be older than
 	// the stored rows, nor past the records (these included); the records up
-	// to it must be durable and acknowledged already.
+	// to it must be durable and acknowledged already. The writer sends
+	// records without rows, and its checkpointer rows without records (a
+	// rows-only Write, beside the writer's next Append: see checkpointer).
 	Rows    []facts.Row
 	RowsSeq uint64
 }
@@ -50,7 +52,10 @@ type Held interface {
 
 // Journal is the durable log of show records, the outbox of order events and
 // the archive of finished orders. Implementations are safe for concurrent use
-// by many show actors; each show appends from one goroutine at a time.
+// by many show actors; each show appends records from one goroutine at a
+// time (its writer), and rows-only Writes from its checkpointer, possibly at
+// the same time as the writer's Append (their rows describe records that
+// returned from an Append before).
 //
 // A failed Append is fatal for the journal's handle: every later call fails
 // until Recover reopened it from disk and dropped what the failed writes left

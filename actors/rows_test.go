@@ -21,6 +21,7 @@ type rowsJournal struct {
 	rows      int
 	maxRows   int // most rows of one Append
 	maxRecs   int // most records of one Append
+	mixed     int // Appends with records and rows
 	saveState int
 }
 
@@ -30,6 +31,9 @@ func (j *rowsJournal) Append(show string, w Write) (Held, error) {
 	j.records += len(w.Records)
 	j.rows += len(w.Rows)
 	j.maxRows, j.maxRecs = max(j.maxRows, len(w.Rows)), max(j.maxRecs, len(w.Records))
+	if len(w.Records) > 0 && len(w.Rows) > 0 {
+		j.mixed++
+	}
 	j.mu.Unlock()
 	return j.MemJournal.Append(show, w)
 }
@@ -43,9 +47,10 @@ func (j *rowsJournal) SaveState(show string, seq uint64, rows []facts.Row) error
 
 // TestCheckpointsAreIncremental: a show's checkpoints cost what its turns
 // change, never its size: no whole state is ever written while it serves,
-// every write carries about the rows its records changed, and the journal
-// keeps the records of the last write or two only, so recovery is the rows
-// plus a short tail.
+// the rows written are about the rows its records changed, written by the
+// checkpointer in their own Appends (never in the records' batch: issue
+// 12), and after the show stopped the journal keeps few records, so
+// recovery is the rows plus a short tail.
 func TestCheckpointsAreIncremental(t *testing.T) {
 	ctx := context.Background()
 	j := &rowsJournal{MemJournal: NewMemJournal()}
@@ -77,20 +82,20 @@ func TestCheckpointsAreIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = testNode.System.Root.StopFuture(pid).Wait()
+	env.WaitWriters(5 * time.Second)
 	j.mu.Lock()
-	t.Logf("%d appends, %d records, %d rows; at most %d records and %d rows in one; %d whole states",
-		j.appends, j.records, j.rows, j.maxRecs, j.maxRows, j.saveState)
-	// a hold changes its hold row, and every write the position: rows ride one
-	// write late, so one write carries at most the rows of the largest write
-	if j.saveState != 0 || j.rows > 3*j.records || j.maxRows > 2*j.maxRecs+2 {
-		t.Fatalf("checkpoints are not incremental")
+	t.Logf("%d appends, %d records, %d rows; at most %d records and %d rows in one; %d with both; %d whole states",
+		j.appends, j.records, j.rows, j.maxRecs, j.maxRows, j.mixed, j.saveState)
+	// a hold changes its hold row and a few shared rows (the show's meta)
+	if j.saveState != 0 || j.rows > 3*j.records || j.rows == 0 || j.mixed != 0 {
+		t.Fatalf("checkpoints are not incremental, or rows rode in the records' batches")
 	}
 	j.mu.Unlock()
 	st, err := j.Load(show, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.RowsSeq == 0 || len(st.Records) > 1000 {
+	if st.RowsSeq == 0 || len(st.Records) > 100 {
 		t.Fatalf("the journal keeps %d records after rows at %d", len(st.Records), st.RowsSeq)
 	}
 	sh, _, err := loadShard(j, show)

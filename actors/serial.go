@@ -11,7 +11,9 @@ import (
 // checkpoints they start). A CPU profile's samples with these labels are
 // the CPU time of the serial path (bench/serial reads them). The writers'
 // answerers (they send the answers of durable batches, beside the writer)
-// are marked SerialAnswers: not on the serial path, shown apart.
+// are marked SerialAnswers and their checkpointers (they write the state
+// rows of durable batches) SerialCheckpoint: not on the serial path, shown
+// apart.
 const SerialLabel = "boxoffice.serial"
 
 // Values of SerialLabel.
@@ -20,10 +22,14 @@ const (
 	SerialWriter = "writer"
 	// SerialAnswers: a writer's answerer, off the serial path
 	SerialAnswers = "answers"
+	// SerialCheckpoint: a writer's checkpointer (it writes the state rows
+	// of durable batches beside the writer), off the serial path
+	SerialCheckpoint = "checkpoint"
 )
 
 var (
-	actorLabels  = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialActor))
-	writerLabels = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialWriter))
-	answerLabels = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialAnswers))
+	actorLabels      = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialActor))
+	writerLabels     = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialWriter))
+	answerLabels     = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialAnswers))
+	checkpointLabels = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialCheckpoint))
 )

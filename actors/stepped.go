@@ -63,6 +63,8 @@ func (s *SteppedShow) StepWriter() bool {
 	select {
 	case b, ok := <-w.in:
 		if !ok {
+			w.handLastRows() // as run does
+			w.ckpt.stop()
 			if l := w.env.leaser(); l != nil {
 				w.release(l)
 			}

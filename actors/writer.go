@@ -102,6 +102,8 @@ type writer struct {
 	stalled atomic.Bool
 	// rows are the state rows waiting for the next write (see rowSlots).
 	rows rowSlots
+	// ckpt writes the local journal's share of rows beside this writer
+	ckpt *checkpointer
 	// wantFlush: the actor deferred a flush while this wrote (see
 	// showActor.deferFlush); the writer sends it a flush after its step
 	wantFlush atomic.Bool
@@ -163,6 +165,7 @@ const stallTimeout = 2 * time.Second
 func startWriter(env *Env, identity string, tell func(any), root *actor.RootContext, goroutine bool) *writer {
 	w := &writer{env: env, identity: identity, tell: tell, root: root, in: make(chan batch, 1024), gen: 1,
 		stopped: make(chan struct{}), stepped: !goroutine}
+	w.ckpt = startCheckpointer(env, identity, goroutine)
 	if !goroutine {
 		return w
 	}
@@ -222,6 +225,8 @@ func (w *writer) run() {
 			continue
 		}
 		if !ok {
+			w.handLastRows()
+			w.ckpt.stop() // no rows write of this show outlives its writer
 			if l != nil {
 				w.release(l)
 			}
@@ -229,6 +234,16 @@ func (w *writer) run() {
 		}
 		w.step(w.drain([]batch{b}))
 		w.wake()
+	}
+}
+
+// handLastRows gives the checkpointer the rows of the last write at stop
+// (they describe durable records), so a restart replays no tail. Not with
+// Redis: there the local rows must never be ahead of Redis's (see
+// rowSlots), and a recovery's rows may not have reached Redis yet.
+func (w *writer) handLastRows() {
+	if w.env.Remote == nil {
+		w.ckpt.hand(w.rows.local)
 	}
 }
 
@@ -360,7 +375,10 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	// waits for both. The events stay held until Redis accepted the records.
 	wr.Held = remote
 	local, toRemote := w.rows.forWrite(remote)
-	wr.Rows, wr.RowsSeq = local.rows, local.seq
+	// the local rows describe durable, acknowledged records: the
+	// checkpointer writes them beside this group's commit (their memtable
+	// inserts were most of the writer's CPU when they rode in its batch)
+	w.ckpt.hand(local)
 	var remoteErr error
 	var remoteDone chan struct{}
 	// a SteppedShow does one after the other, in the order its caller picks
@@ -414,6 +432,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 			}
 		}
 		// the records Redis did not accept were never acknowledged
+		w.ckpt.quiesce() // nothing else writes the show's stored state meanwhile
 		if err := w.env.Journal.DropAfter(w.identity, w.rs.remoteSeq); err != nil {
 			w.env.Log.Warn("dropping records Redis did not accept failed; the next activation drops them", "show", w.identity, "err", err)
 		}
@@ -478,6 +497,9 @@ func appendInventory(out []seatmap.Event, inv []seatmap.InventoryEvent) []seatma
 
 func (w *writer) fail(gen uint64, err error, fenced bool, replies []*replySet) {
 	w.rows = rowSlots{} // the actor reloads: its recovery sends the rows again
+	// the reload may replace the stored state: no rows write of the failed
+	// generation may land after it
+	w.ckpt.quiesce()
 	if gen > w.failed {
 		w.failed = gen
 		w.failedGen.Store(gen)

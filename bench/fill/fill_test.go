@@ -345,6 +345,9 @@ func fillRun(b *testing.B, withRedis bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if got := sh.ActiveHolds(); got != live {
+		b.Fatalf("recovered %d live holds from Pebble, the show answered %d", got, live)
+	}
 	h1 := heapInUse()
 	fmt.Printf("memory: the show's state alone (loaded from Pebble): %.0f B per live hold\n", float64(int64(h1)-int64(h0))/float64(sh.ActiveHolds()))
 	b.ReportMetric(float64(int64(h1)-int64(h0))/float64(sh.ActiveHolds()), "state-B/hold")

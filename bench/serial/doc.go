@@ -14,8 +14,9 @@
 //     writers are labelled, so their samples are the serial path's CPU time,
 //     wherever the goroutine ran and excluding the time it was blocked
 //     (waiting for the WAL sync, for its mailbox); the writers' answerers
-//     (they send the answers of durable batches beside the writer) are
-//     reported apart;
+//     (they send the answers of durable batches beside the writer) and
+//     their checkpointers (they write the state rows of durable batches,
+//     sorted, every 16,384 rows or 1 s) are reported apart;
 //   - wall time on the path, by the stopwatches of actors.Stats: time inside
 //     the actor's Receive, and the writer's time per group (encode, commit
 //     including the wait for the sync, answers).

@@ -42,7 +42,12 @@
 //
 //   - Each shard is written by one goroutine at a time (its actor): Commit,
 //     SaveSnapshot and DeleteShard for one shard must not run concurrently.
-//     Different shards may commit concurrently.
+//     Different shards may commit concurrently. One exception: a Commit of
+//     rows only (no Entries, Outbox or Puts) whose RowsSeq is covered by
+//     Commits that already returned may run beside the shard's next Commit
+//     of entries (reserve orders them under the store's mutex; the rows'
+//     trim and the new entries never overlap), but never beside
+//     ReplaceState, SaveSnapshot, DropShardAfter or DeleteShard of the shard.
 //   - A shard that restores a newer state from elsewhere (Redis) must
 //     SaveSnapshot or ReplaceState that state before committing entries after it.
 //   - Rows given with a Commit describe the state at RowsSeq, which must be
