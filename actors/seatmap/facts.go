@@ -257,9 +257,6 @@ func factParts(parts []gaPart) []facts.GAPart {
 }
 
 func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
-	if _, ok := s.holds.get(f.ID); ok {
-		return fmt.Errorf("hold %q exists", f.ID)
-	}
 	for _, seat := range f.Seats {
 		if int(seat) >= len(s.seats) {
 			return fmt.Errorf("no seat %d", seat)
@@ -270,10 +267,15 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 		return err
 	}
 	take := s.newTake(f.Seats, general, f.Amount)
+	slot, ok := s.holds.add(f.ID, holdSlot{take: take, quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}, true)
+	if !ok {
+		s.takes.drop(take)
+		return fmt.Errorf("hold %q exists", f.ID)
+	}
+	s.holds.at(slot).user = s.users.addHold(f.User, int(f.Quantity))
 	tk := s.takes.at(take)
 	s.moveSeats(tk.seats, tk.general, Held, Available)
-	s.lastHold, _ = s.holds.add(f.ID, holdSlot{user: s.users.addHold(f.User, int(f.Quantity)), take: take,
-		quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}, true)
+	s.lastHold = slot
 	s.activeHolds++
 	s.dirty.holds = append(s.dirty.holds, f.ID)
 	if f.Key != "" {

@@ -302,8 +302,10 @@ func (t *holdTable) id(slot uint32) string {
 // (restore: initTimers orders them after the last add).
 func (t *holdTable) add(id string, h holdSlot, ordered bool) (uint32, bool) {
 	k, canon := t.canonical(id)
-	if _, ok := t.get(id); ok {
-		return 0, false
+	if !canon {
+		if _, ok := t.side[id]; ok {
+			return 0, false
+		}
 	}
 	var slot uint32
 	if n := len(t.free); n > 0 {
@@ -315,7 +317,11 @@ func (t *holdTable) add(id string, h holdSlot, ordered bool) (uint32, bool) {
 	h.heapIdx = int32(len(t.timers))
 	*t.at(slot) = h
 	if canon {
-		t.index.put(t, slot)
+		if !t.index.put(t, slot) { // the id is live: give the slot back
+			*t.at(slot) = holdSlot{}
+			t.free = append(t.free, slot)
+			return 0, false
+		}
 	} else {
 		if t.side == nil {
 			t.side, t.sideIDs = map[string]uint32{}, map[uint32]string{}
@@ -506,10 +512,16 @@ func (u *userTable) of(name string) int {
 	return 0
 }
 
-// entry returns the number of user's entry, making one.
+// entry returns the number of user's entry, making one (one probe of the
+// index for a new user: where the probe for it ended takes it).
 func (u *userTable) entry(name string) uint32 {
-	if num, ok := u.index.get(u, name); ok {
-		return num
+	x := &u.index
+	if len(x.slots) == 0 || (x.n+1) > len(x.slots)*3/4 {
+		x.resize(u, slotsFor(x.n+1))
+	}
+	i, end, tag := x.find(u, name)
+	if i >= 0 {
+		return x.slots[i] - 1
 	}
 	var num uint32
 	if n := len(u.free); n > 0 {
@@ -518,7 +530,8 @@ func (u *userTable) entry(name string) uint32 {
 		num = u.slab.next()
 	}
 	*u.slab.at(num) = userEntry{name: name}
-	u.index.put(u, num)
+	x.slots[end], x.tags[end] = num+1, tag
+	x.n++
 	return num
 }
 
