@@ -422,6 +422,7 @@ func (s *Shard) dropHold(slot uint32, id string) {
 	s.users.takeNum(h.user, int(h.quantity), true)
 	s.takes.drop(h.take)
 	s.holds.remove(slot)
+	s.compactUsers()
 	s.activeHolds--
 	s.dirty.holds = append(s.dirty.holds, id)
 }

@@ -353,6 +353,39 @@ func (t *holdTable) remove(slot uint32) {
 		return
 	}
 	t.free = append(t.free, slot)
+	if sparse(t.n, t.slab.n) {
+		t.compact()
+	}
+}
+
+// sparse reports whether a slab of slots with live ones in use is worth
+// compacting: past its first page, and an eighth full or less (memory
+// follows live work, at O(live) a compaction, amortized over the removals
+// that emptied it).
+func sparse(live int, slots uint32) bool { return slots >= 1<<pageBits && uint32(live) <= slots/8 }
+
+// compact moves the live slots to a new slab, in slot order: slot numbers
+// change (callers keep none across a remove), and so do the timers' and
+// the index's.
+func (t *holdTable) compact() {
+	nt := holdTable{prefix: t.prefix, seed: t.seed, timers: t.timers}
+	nt.index.resize(&nt, slotsFor(t.n))
+	for slot := range t.all() {
+		h := t.at(slot)
+		ns := nt.slab.next()
+		*nt.slab.at(ns) = *h
+		nt.timers[h.heapIdx] = ns
+		if id, ok := t.sideIDs[slot]; ok {
+			if nt.side == nil {
+				nt.side, nt.sideIDs = map[string]uint32{}, map[uint32]string{}
+			}
+			nt.side[id], nt.sideIDs[ns] = ns, id
+		} else {
+			nt.index.put(&nt, ns)
+		}
+	}
+	nt.n = t.n
+	*t = nt
 }
 
 // all yields every live slot, in slot order. The table must not change
@@ -628,4 +661,30 @@ func (t *takeTable) drop(num uint32) {
 	}
 	*tk = holdTake{}
 	t.free = append(t.free, num-1)
+}
+
+// compactUsers moves the user entries to a new slab when theirs is sparse
+// (see sparse), and renumbers the live holds' users.
+func (s *Shard) compactUsers() {
+	u := &s.users
+	if !sparse(u.len(), u.slab.n) {
+		return
+	}
+	remap := make([]uint32, u.slab.n)
+	nu := userTable{seed: u.seed}
+	nu.index.resize(&nu, slotsFor(u.len()))
+	for num := uint32(0); num < u.slab.n; num++ {
+		if !u.live(num) {
+			continue
+		}
+		nn := nu.slab.next()
+		*nu.slab.at(nn) = *u.slab.at(num)
+		nu.index.put(&nu, nn)
+		remap[num] = nn
+	}
+	for slot := range s.holds.all() {
+		h := s.holds.at(slot)
+		h.user = remap[h.user]
+	}
+	*u = nu
 }

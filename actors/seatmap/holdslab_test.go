@@ -66,7 +66,7 @@ func TestHoldTableMatchesModel(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 	const prefix = "show~"
 	var ids []string
-	for i := 0; i < 6000; i++ {
+	for i := 0; i < 12_000; i++ {
 		switch i % 5 {
 		case 0:
 			ids = append(ids, "h"+strconv.Itoa(i)) // a test's id
@@ -80,7 +80,7 @@ func TestHoldTableMatchesModel(t *testing.T) {
 		slot uint32
 		exp  int64
 	}
-	for _, keys := range []int{30, 6000} {
+	for _, keys := range []int{30, 12_000} {
 		x := newHoldTable(prefix, 0)
 		m := map[string]entry{}
 		check := func(step int) {
@@ -131,9 +131,22 @@ func TestHoldTableMatchesModel(t *testing.T) {
 			return 1
 		})
 		var got []string
+		compacted, big := false, x.slab.n >= 1<<pageBits
 		for slot, ok := x.first(); ok; slot, ok = x.first() {
 			got = append(got, x.id(slot))
+			pages := len(x.slab.pages)
 			x.remove(slot)
+			if x.len() > 0 && len(x.slab.pages) < pages {
+				compacted = true
+				for _, id := range want[len(got):] { // every hold still found under its id, at its slot
+					if s, ok := x.get(id); !ok || x.id(s) != id || x.at(s).expiresAt != m[id].exp || x.timers[x.at(s).heapIdx] != s {
+						t.Fatalf("seed %d: after compaction, %s is at %d %v", seed, id, s, ok)
+					}
+				}
+			}
+		}
+		if big && !compacted {
+			t.Fatalf("seed %d: %d holds drained, never compacted", seed, len(got))
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("seed %d: timers give %d holds %v..., want %v...", seed, len(got), got[:min(5, len(got))], want[:min(5, len(want))])
@@ -217,4 +230,83 @@ func sumOf(l []userHold) int {
 		n += h.d
 	}
 	return n
+}
+
+// TestSlabCompaction: a show fills with 12,000 holds (canonical ids, ids
+// of other forms, fresh and repeated users), then most are released: the
+// slabs of holds and of users compact, and every hold left keeps its id,
+// user and expiry, the invariants hold, and the state rows restore to the
+// same state.
+func TestSlabCompaction(t *testing.T) {
+	if invariantsBuild {
+		t.Skip("12,000 holds with a full check after every command; it checks once at the end without -tags invariants")
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	s := New(0)
+	cfg := &ShowConfig{ID: "slab", HoldTTLSeconds: 600, Tiers: []Tier{{ID: "std", Price: 100}},
+		Sections: []Section{{ID: "ga", Tier: "std", Capacity: 100_000}, {ID: "a", Tier: "std", Rows: []Row{{ID: "1", Seats: 1000}, {ID: "2", Seats: 1000}}}}}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	type held struct{ id, user string }
+	var holds []held
+	for i := 0; i < 12_000; i++ {
+		h := held{id: "slab~" + randomToken(rng), user: "u" + strconv.Itoa(i)}
+		switch {
+		case i%7 == 0:
+			h.id = "slab~4~" + strconv.Itoa(i) // round 1's form
+		case i%5 == 0:
+			h.user = "shared" + strconv.Itoa(i%3)
+		}
+		c := Command{Kind: KindHold, HoldID: h.id, User: h.user, Section: "ga", Quantity: 1, Now: int64(1 + i)}
+		if i%10 == 3 {
+			c.Section = "a"
+		}
+		if r := s.Apply(c); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		holds = append(holds, h)
+	}
+	s.Ready()
+	pages, upages := len(s.holds.slab.pages), len(s.users.slab.pages)
+	rng.Shuffle(len(holds), func(i, j int) { holds[i], holds[j] = holds[j], holds[i] })
+	keep := holds[:500]
+	for _, h := range holds[500:] {
+		if r := s.Apply(Command{Kind: KindRelease, HoldID: h.id, User: h.user, Now: 20_000}); r.Err != nil {
+			t.Fatalf("release %s: %v", h.id, r.Err)
+		}
+	}
+	if len(s.holds.slab.pages) >= pages || len(s.users.slab.pages) >= upages {
+		t.Fatalf("seed %d: pages of holds %d -> %d, of users %d -> %d: not compacted", seed, pages, len(s.holds.slab.pages), upages, len(s.users.slab.pages))
+	}
+	for _, h := range keep {
+		r := s.Apply(Command{Kind: KindGetHold, HoldID: h.id, User: h.user, Now: 20_000})
+		if r.Err != nil || r.Hold.ID != h.id || r.Hold.User != h.user {
+			t.Fatalf("seed %d: hold %s of %s: %+v %v", seed, h.id, h.user, r.Hold, r.Err)
+		}
+	}
+	if err := s.CheckInvariants(); err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	s.Ready()
+	r := NewRestorer()
+	for _, row := range s.Rows() {
+		if err := r.Add(row.Key, row.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back, err := r.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := Fingerprint(s), Fingerprint(back); a != b {
+		t.Fatalf("seed %d: restored %s, want %s", seed, b, a)
+	}
+	// the rest expire in (expiry, id) order, all of them
+	s.Apply(Command{Kind: KindTick, Now: 1 << 40})
+	if s.ActiveHolds() != 0 || s.users.len() != 0 || len(s.holds.slab.pages) != 0 {
+		t.Fatalf("seed %d: %d holds, %d users, %d pages left", seed, s.ActiveHolds(), s.users.len(), len(s.holds.slab.pages))
+	}
 }

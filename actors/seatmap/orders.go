@@ -265,6 +265,7 @@ func (s *Shard) archive(o *order) {
 func (s *Shard) freeOrder(o *order) {
 	s.moveSeats(o.seats, o.general, Available, Reserved)
 	s.users.take(o.user, o.quantity)
+	s.compactUsers()
 }
 
 func (s *Shard) notified(c *Command) (Result, bool) {
