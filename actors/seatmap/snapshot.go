@@ -258,12 +258,13 @@ func restore(sn *snapshot) (*Shard, error) {
 // restoreHold adds a live hold to a built shard being restored (its timer
 // is ordered by restoreState).
 func (s *Shard) restoreHold(id, user string, seats []uint32, general []gaPart, amount int64, quantity int32, createdAt, expiresAt int64) error {
-	if _, ok := s.holds.get(id); ok {
+	take := s.newTake(seats, general, amount)
+	slot, ok := s.holds.add(id, holdSlot{take: take, quantity: quantity, createdAt: createdAt, expiresAt: expiresAt}, false)
+	if !ok {
+		s.takes.drop(take)
 		return fmt.Errorf("seatmap: snapshot has hold %s twice", id)
 	}
-	take := s.newTake(seats, general, amount)
-	s.holds.add(id, holdSlot{user: s.users.addHold(user, int(quantity)), take: take, quantity: quantity,
-		createdAt: createdAt, expiresAt: expiresAt}, false)
+	s.holds.at(slot).user = s.users.addHold(user, int(quantity))
 	s.activeHolds++
 	s.addGA(s.takes.at(take).general, Held)
 	return nil
