@@ -115,11 +115,13 @@ bench-serial:
 # seated 200,000) filled to 1,000,000 live holds by 64 callers, per 100,000:
 # holds/s, p50, p99, p99.9, max; memory per live hold; recovery from Pebble and
 # from Redis alone; then what each way of checkpointing costs a turn, a restore
-# of 1,000,000 holds from rows, and a Redis Load of 1,000,000 rows (~6 min).
+# of 1,000,000 holds from rows, the seat map's Apply of a GA hold at 1,000,000 live holds
+# (with the state's bytes per hold and a full GC's time), and a Redis Load of 1,000,000 rows (~6 min).
 # FILL_HOLDS, FILL_RUNS (pebble,redis), FILL_PROFILE=prefix (CPU profiles).
 bench-fill:
 	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench ApplyGAHold -benchtime 300000x -timeout 30m ./actors/seatmap/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadShowPebble -benchtime 2x -timeout 30m ./actors/
 

@@ -165,9 +165,12 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 	return Result{Seats: out}, false
 }
 
-func (s *Shard) holdView(h *hold) HoldView {
-	return HoldView{ID: h.id, Show: s.cfg.ID, User: h.user, Seats: s.seatIDs(h.take.seats), General: generalMap(h.take.general),
-		Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+// holdView is the view of the live hold in slot, whose id is id.
+func (s *Shard) holdView(slot uint32, id string) HoldView {
+	h := s.holds.at(slot)
+	tk := s.takes.at(h.take)
+	return HoldView{ID: id, Show: s.cfg.ID, User: s.users.name(h.user), Seats: s.seatIDs(tk.seats), General: generalMap(tk.general),
+		Quantity: int(h.quantity), Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
 // convertedHoldView is the view of a hold that became order o, rebuilt from
@@ -178,11 +181,12 @@ func (s *Shard) convertedHoldView(o *order) HoldView {
 		Quantity: o.quantity, Amount: o.amount, CreatedAt: o.holdCreatedAt, ExpiresAt: o.holdExpiresAt, OrderID: o.id}
 }
 
-// holdResult answers a hold found by lookupHold (live, or converted into o).
-func (s *Shard) holdResult(h *hold, o *order) Result {
+// holdResult answers hold id found by lookupHold (live in slot, or
+// converted into o).
+func (s *Shard) holdResult(slot int, id string, o *order) Result {
 	var v HoldView
-	if h != nil {
-		v = s.holdView(h)
+	if slot >= 0 {
+		v = s.holdView(uint32(slot), id)
 	} else {
 		v = s.convertedHoldView(o)
 	}
@@ -190,56 +194,59 @@ func (s *Shard) holdResult(h *hold, o *order) Result {
 }
 
 func (s *Shard) getHold(c *Command) (Result, bool) {
-	h, o, err := s.ownHold(c)
+	slot, o, err := s.ownHold(c)
 	if err != nil {
 		return fail(err)
 	}
-	return s.holdResult(h, o), false
+	return s.holdResult(slot, c.HoldID, o), false
 }
 
-// lookupHold finds a hold: live (h), or converted into an order still in
-// memory (o), else the reason it cannot: ErrHoldExpired for a hold that
-// expired within HoldExpiredMemory, ErrHoldNotFound otherwise (never existed,
-// released, or converted into an order that was archived).
-func (s *Shard) lookupHold(id string) (*hold, *order, error) {
-	if h, ok := s.holds.get(id); ok {
-		return h, nil, nil
+// lookupHold finds a hold: live (its slot, else -1), or converted into an
+// order still in memory (o), else the reason it cannot: ErrHoldExpired for a
+// hold that expired within HoldExpiredMemory, ErrHoldNotFound otherwise
+// (never existed, released, or converted into an order that was archived).
+func (s *Shard) lookupHold(id string) (int, *order, error) {
+	if slot, ok := s.holds.get(id); ok {
+		return int(slot), nil, nil
 	}
 	if oid, ok := s.holdOrder[id]; ok {
-		return nil, s.orders[oid], nil
+		return -1, s.orders[oid], nil
 	}
 	if _, ok := s.expiredHolds[id]; ok {
-		return nil, nil, ErrHoldExpired
+		return -1, nil, ErrHoldExpired
 	}
-	return nil, nil, ErrHoldNotFound
+	return -1, nil, ErrHoldNotFound
 }
+
+// holdUser is the user of the live hold in slot.
+func (s *Shard) holdUser(slot int) string { return s.users.name(s.holds.at(uint32(slot)).user) }
 
 // ownHold is lookupHold of c.HoldID for c's user: a hold of another user
 // answers ErrHoldNotFound, as if it did not exist.
-func (s *Shard) ownHold(c *Command) (*hold, *order, error) {
-	h, o, err := s.lookupHold(c.HoldID)
+func (s *Shard) ownHold(c *Command) (int, *order, error) {
+	slot, o, err := s.lookupHold(c.HoldID)
 	switch {
 	case errors.Is(err, ErrHoldExpired) && c.User != "" && s.expiredUsers[c.HoldID] != "" && s.expiredUsers[c.HoldID] != c.User:
-		return nil, nil, ErrHoldNotFound // another user's expired hold is not theirs to learn about
+		return -1, nil, ErrHoldNotFound // another user's expired hold is not theirs to learn about
 	case err != nil:
-		return nil, nil, err
-	case h != nil && !owns(c, h.user), o != nil && !owns(c, o.user):
-		return nil, nil, ErrHoldNotFound
+		return -1, nil, err
+	case slot >= 0 && !owns(c, s.holdUser(slot)), o != nil && !owns(c, o.user):
+		return -1, nil, ErrHoldNotFound
 	}
-	return h, o, nil
+	return slot, o, nil
 }
 
-// liveHold returns c's live hold, or why there is none: a converted hold
-// answers ErrInvalidState.
-func (s *Shard) liveHold(c *Command) (*hold, error) {
-	h, o, err := s.ownHold(c)
+// liveHold returns the slot of c's live hold, or why there is none: a
+// converted hold answers ErrInvalidState.
+func (s *Shard) liveHold(c *Command) (uint32, error) {
+	slot, o, err := s.ownHold(c)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if o != nil {
-		return nil, errorf(ErrInvalidState, "hold was converted into order %s", o.id)
+		return 0, errorf(ErrInvalidState, "hold was converted into order %s", o.id)
 	}
-	return h, nil
+	return uint32(slot), nil
 }
 
 func (s *Shard) hold(c *Command) (Result, bool) {
@@ -251,25 +258,25 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 			if e.hash != c.IdemHash {
 				return fail(errorf(ErrIdempotencyMismatch, "idempotency key was used with another request"))
 			}
-			h, o, err := s.lookupHold(e.id)
+			slot, o, err := s.lookupHold(e.id)
 			if err != nil {
 				return fail(err)
 			}
-			return s.holdResult(h, o), false
+			return s.holdResult(slot, e.id, o), false
 		}
 	}
-	switch h, o, err := s.lookupHold(c.HoldID); {
+	switch slot, o, err := s.lookupHold(c.HoldID); {
 	case err == nil: // a retried command: the same hold again (live or converted)
 		var user string
-		if h != nil {
-			user = h.user
+		if slot >= 0 {
+			user = s.holdUser(slot)
 		} else {
 			user = o.user
 		}
 		if user != c.User {
 			return fail(errorf(ErrInvalidRequest, "hold id already used"))
 		}
-		return s.holdResult(h, o), false
+		return s.holdResult(slot, c.HoldID, o), false
 	case err == ErrHoldExpired:
 		return fail(err)
 	}
@@ -333,8 +340,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
 		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
 		Key: c.IdemKey, Hash: c.IdemHash})
-	h, _ := s.holds.get(c.HoldID)
-	v := s.holdView(h)
+	v := s.holdView(s.lastHold, c.HoldID)
 	return Result{Hold: &v, Created: true}, true
 }
 
@@ -401,26 +407,28 @@ func quote(s string) string {
 }
 
 func (s *Shard) release(c *Command) (Result, bool) {
-	h, err := s.liveHold(c)
-	if err != nil {
+	if _, err := s.liveHold(c); err != nil {
 		return fail(err)
 	}
-	s.do(facts.Fact{Kind: facts.HoldReleased, ID: h.id})
+	s.do(facts.Fact{Kind: facts.HoldReleased, ID: c.HoldID})
 	return Result{}, true
 }
 
-// dropHold gives a live hold's seats back and forgets it.
-func (s *Shard) dropHold(h *hold) {
-	s.moveSeats(h.take.seats, h.take.general, Available, Held)
-	s.users.take(h.user, int(h.quantity))
-	s.holds.del(h.id)
+// dropHold gives the seats of the live hold id (in slot) back and forgets it.
+func (s *Shard) dropHold(slot uint32, id string) {
+	h := s.holds.at(slot)
+	tk := s.takes.at(h.take)
+	s.moveSeats(tk.seats, tk.general, Available, Held)
+	s.users.takeNum(h.user, int(h.quantity), true)
+	s.takes.drop(h.take)
+	s.holds.remove(slot)
+	s.compactUsers()
 	s.activeHolds--
-	s.holdTimers.disarm(h)
-	s.dirty.holds = append(s.dirty.holds, h.id)
+	s.dirty.holds = append(s.dirty.holds, id)
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {
-	h, err := s.liveHold(c)
+	slot, err := s.liveHold(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -428,11 +436,11 @@ func (s *Shard) extend(c *Command) (Result, bool) {
 		return fail(errorf(ErrInvalidRequest, "seconds must be in 1..%d", MaxHoldTTLSeconds))
 	}
 	at := c.Now + int64(c.Seconds)*1000
-	if max := h.createdAt + MaxHoldLifetimeMs; at > max {
+	if max := s.holds.at(slot).createdAt + MaxHoldLifetimeMs; at > max {
 		at = max
 	}
-	s.do(facts.Fact{Kind: facts.HoldExtended, ID: h.id, Until: at})
-	v := s.holdView(h)
+	s.do(facts.Fact{Kind: facts.HoldExtended, ID: c.HoldID, Until: at})
+	v := s.holdView(slot, c.HoldID)
 	return Result{Hold: &v}, true
 }
 
@@ -440,8 +448,8 @@ func (s *Shard) extend(c *Command) (Result, bool) {
 // reports whether anything changed.
 func (s *Shard) tick(now int64) bool {
 	changed := false
-	for len(s.holdTimers) > 0 && s.holdTimers[0].expiresAt <= now {
-		s.do(facts.Fact{Kind: facts.HoldExpired, ID: s.holdTimers[0].id})
+	for slot, ok := s.holds.first(); ok && s.holds.at(slot).expiresAt <= now; slot, ok = s.holds.first() {
+		s.do(facts.Fact{Kind: facts.HoldExpired, ID: s.holds.id(slot)})
 		changed = true
 	}
 	for len(s.orderTimers) > 0 && s.orderTimers[0].at <= now {

@@ -41,6 +41,11 @@
 // Ready.Archive; a paid order's seats stay sold (owned by the archive, and
 // counted in its buyer's tally). Idempotency keys leave after
 // IdempotencyKeepMs. Replay evicts the same orders at the same records.
+// Live holds and the users' tallies sit in slabs without pointers
+// (holdslab.go): a freed slot is reused, and a slab an eighth full or less
+// is compacted. Hold ids are kept as their 128 random bits when they have the
+// form Booking gives them (show + "~" + 26 base32 characters); any other id
+// works too, kept as a string beside.
 //
 // Payments: every charge ends paid or refunded. KindPay starts a payment
 // attempt (Command.Attempt, the gateway's charge key is OrderID+":"+Attempt);

@@ -129,19 +129,19 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 	case facts.HoldPlaced:
 		return s.applyHoldPlaced(f)
 	case facts.HoldReleased, facts.HoldExtended, facts.HoldExpired:
-		h, ok := s.holds.get(f.ID)
+		slot, ok := s.holds.get(f.ID)
 		if !ok {
 			return fmt.Errorf("no live hold %q", f.ID)
 		}
 		switch f.Kind {
 		case facts.HoldReleased:
-			s.dropHold(h)
+			s.dropHold(slot, f.ID)
 		case facts.HoldExtended:
-			h.expiresAt = f.Until
-			s.holdTimers.reset(h)
-			s.dirty.holds = append(s.dirty.holds, h.id)
+			s.holds.at(slot).expiresAt = f.Until
+			s.holds.reset(slot)
+			s.dirty.holds = append(s.dirty.holds, f.ID)
 		default:
-			s.expireHold(h)
+			s.expireHold(slot, f.ID)
 		}
 		return nil
 	case facts.OrderCreated:
@@ -257,9 +257,6 @@ func factParts(parts []gaPart) []facts.GAPart {
 }
 
 func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
-	if _, ok := s.holds.get(f.ID); ok {
-		return fmt.Errorf("hold %q exists", f.ID)
-	}
 	for _, seat := range f.Seats {
 		if int(seat) >= len(s.seats) {
 			return fmt.Errorf("no seat %d", seat)
@@ -269,52 +266,63 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	if err != nil {
 		return err
 	}
-	h := &hold{id: f.ID, user: f.User, take: s.newTake(f.Seats, general, f.Amount),
-		quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}
-	s.moveSeats(h.take.seats, h.take.general, Held, Available)
-	s.holds.put(h)
+	take := s.newTake(f.Seats, general, f.Amount)
+	slot, ok := s.holds.add(f.ID, holdSlot{take: take, quantity: int32(f.Quantity), createdAt: f.At, expiresAt: f.Until}, true)
+	if !ok {
+		s.takes.drop(take)
+		return fmt.Errorf("hold %q exists", f.ID)
+	}
+	s.holds.at(slot).user = s.users.addHold(f.User, int(f.Quantity))
+	tk := s.takes.at(take)
+	s.moveSeats(tk.seats, tk.general, Held, Available)
+	s.lastHold = slot
 	s.activeHolds++
-	s.users.add(h.user, int(h.quantity))
-	s.holdTimers.arm(h)
-	s.dirty.holds = append(s.dirty.holds, h.id)
+	s.dirty.holds = append(s.dirty.holds, f.ID)
 	if f.Key != "" {
-		s.holdIdem[f.Key] = idemEntry{id: h.id, hash: f.Hash, at: f.At}
+		s.holdIdem[f.Key] = idemEntry{id: f.ID, hash: f.Hash, at: f.At}
 		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: f.Key, at: f.At})
 		s.dirty.holdKeys = append(s.dirty.holdKeys, f.Key)
 	}
 	return nil
 }
 
-// expireHold drops a live hold at its expiry and remembers it as expired.
-func (s *Shard) expireHold(h *hold) {
-	s.dropHold(h)
-	s.expiredHolds[h.id] = h.expiresAt
-	s.expiredUsers[h.id] = h.user
-	s.expiredFIFO = append(s.expiredFIFO, idAt{id: h.id, at: h.expiresAt})
-	s.dirty.expired = append(s.dirty.expired, h.id)
+// expireHold drops the live hold id (in slot) at its expiry and remembers
+// it as expired.
+func (s *Shard) expireHold(slot uint32, id string) {
+	h := s.holds.at(slot)
+	at, user := h.expiresAt, s.users.name(h.user)
+	s.dropHold(slot, id)
+	s.expiredHolds[id] = at
+	s.expiredUsers[id] = user
+	s.expiredFIFO = append(s.expiredFIFO, idAt{id: id, at: at})
+	s.dirty.expired = append(s.dirty.expired, id)
 }
 
 func (s *Shard) applyOrderCreated(f *facts.Fact) error {
-	h, ok := s.holds.get(f.HoldID)
+	slot, ok := s.holds.get(f.HoldID)
 	if !ok {
 		return fmt.Errorf("no live hold %q", f.HoldID)
 	}
 	if _, ok := s.orders[f.ID]; ok {
 		return fmt.Errorf("order %q exists", f.ID)
 	}
-	o := &order{id: f.ID, holdID: h.id, user: h.user, seats: h.take.seats, seatIDs: s.seatIDs(h.take.seats), general: h.take.general,
-		quantity: int(h.quantity), amount: h.take.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
+	h := s.holds.at(slot)
+	tk := s.takes.at(h.take)
+	o := &order{id: f.ID, holdID: f.HoldID, user: s.users.name(h.user), seats: tk.seats, seatIDs: s.seatIDs(tk.seats), general: tk.general,
+		quantity: int(h.quantity), amount: tk.amount, createdAt: f.At, holdCreatedAt: h.createdAt, holdExpiresAt: h.expiresAt,
 		dueAt: f.Until, idemKey: f.Key}
 	s.setStatus(o, StatusPendingPayment, f.At, "")
 	s.moveSeats(o.seats, o.general, Reserved, Held)
 	// the hold leaves memory; the order carries it on (see convertedHoldView)
-	s.holdTimers.disarm(h)
-	s.holds.del(h.id)
+	// and its seats stay in the user's tally
+	s.users.takeNum(h.user, 0, true)
+	s.takes.drop(h.take)
+	s.holds.remove(slot)
 	s.activeHolds--
-	s.holdOrder[h.id] = o.id
+	s.holdOrder[f.HoldID] = o.id
 	s.orders[o.id] = o
 	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
-	s.dirty.holds = append(s.dirty.holds, h.id)
+	s.dirty.holds = append(s.dirty.holds, f.HoldID)
 	s.dirty.orders = append(s.dirty.orders, o.id)
 	if f.Key != "" {
 		s.rememberIdem(f.Key, f.Hash, o.id, f.At)

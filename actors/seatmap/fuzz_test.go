@@ -22,9 +22,25 @@ func fuzzShow(limit int) *ShowConfig {
 		}}
 }
 
+// fuzzHoldIDs are hold ids of both forms: as Booking makes them (the
+// seat map keeps their 128 bits) and others (kept as strings).
+var fuzzHoldIDs = func() []string {
+	rng := rand.New(rand.NewSource(7))
+	var ids []string
+	for i := 0; i < 6; i++ {
+		ids = append(ids, "f~"+randomToken(rng), fmt.Sprintf("h%d", i))
+	}
+	return ids
+}()
+
 // randomCommand draws a command from the whole command space, valid or not.
 func randomCommand(r *rand.Rand, now int64) Command {
-	id := func(p string) string { return fmt.Sprintf("%s%d", p, r.Intn(12)) }
+	id := func(p string) string {
+		if p == "h" {
+			return fuzzHoldIDs[r.Intn(len(fuzzHoldIDs))]
+		}
+		return fmt.Sprintf("%s%d", p, r.Intn(12))
+	}
 	c := Command{Now: now, User: fmt.Sprintf("u%d", r.Intn(4))}
 	seatIDs := []string{"s-1-1", "s-1-2", "s-1-3", "s-1-5", "s-2-4", "s-2-7", "s-3-3", "t-A-1", "t-A-4", "s-1-9", "g-1-1", "x"}
 	switch r.Intn(14) {

@@ -15,6 +15,7 @@ func (s *Shard) CheckInvariants() error {
 	reserved := map[*section]int{}
 	sold := map[*section]int{}
 	users := map[string]int{}
+	holdsOf := map[uint32]int32{} // live holds per user number
 	claim := func(who string, seats []uint32, want SeatState) error {
 		for _, seat := range seats {
 			if prev, ok := owner[seat]; ok {
@@ -28,27 +29,39 @@ func (s *Shard) CheckInvariants() error {
 		return nil
 	}
 	active := 0
-	for h := range s.holds.all() {
+	if err := s.checkHoldTable(); err != nil {
+		return err
+	}
+	for slot := range s.holds.all() {
 		active++
-		if h.heapIdx < 0 || int(h.heapIdx) >= len(s.holdTimers) || s.holdTimers[h.heapIdx] != h {
-			return fmt.Errorf("hold %s: expiry timer not armed at %d", h.id, h.expiresAt)
+		h, id := s.holds.at(slot), s.holds.id(slot)
+		if h.heapIdx < 0 || int(h.heapIdx) >= len(s.holds.timers) || s.holds.timers[h.heapIdx] != slot {
+			return fmt.Errorf("hold %s: expiry timer not armed at %d", id, h.expiresAt)
 		}
-		if h.take == nil {
-			return fmt.Errorf("hold %s took nothing", h.id)
+		if got, ok := s.holds.get(id); !ok || got != slot {
+			return fmt.Errorf("hold %s: its id finds slot %d %v, not %d", id, got, ok, slot)
 		}
-		if len(h.take.seats) == 0 && len(h.take.general) == 1 && s.takeIntern[takeKey{h.take.general[0], h.take.amount}] != h.take {
-			return fmt.Errorf("hold %s: its GA take is not the shared one", h.id)
+		if h.take == 0 || h.take > s.takes.slab.n {
+			return fmt.Errorf("hold %s took nothing", id)
 		}
-		if _, ok := s.holdOrder[h.id]; ok {
-			return fmt.Errorf("hold %s is live and converted", h.id)
+		tk := s.takes.at(h.take)
+		if len(tk.seats) == 0 && len(tk.general) == 1 && s.takeIntern[takeKey{tk.general[0], tk.amount}] != h.take {
+			return fmt.Errorf("hold %s: its GA take is not the shared one", id)
 		}
-		if err := claim("hold "+h.id, h.take.seats, Held); err != nil {
+		if tk.own == (len(tk.seats) == 0 && len(tk.general) == 1) {
+			return fmt.Errorf("hold %s: its take is own %v with %d seats, %d GA parts", id, tk.own, len(tk.seats), len(tk.general))
+		}
+		if _, ok := s.holdOrder[id]; ok {
+			return fmt.Errorf("hold %s is live and converted", id)
+		}
+		if err := claim("hold "+id, tk.seats, Held); err != nil {
 			return err
 		}
-		for _, g := range h.take.general {
+		for _, g := range tk.general {
 			held[g.sec] += g.n
 		}
-		users[h.user] += int(h.quantity)
+		users[s.users.name(h.user)] += int(h.quantity)
+		holdsOf[h.user]++
 	}
 	if active != s.activeHolds {
 		return fmt.Errorf("activeHolds = %d, counted %d", s.activeHolds, active)
@@ -149,6 +162,9 @@ func (s *Shard) CheckInvariants() error {
 	if len(users) != s.users.len() {
 		return fmt.Errorf("user tallies: %d users, counted %d", s.users.len(), len(users))
 	}
+	if err := s.users.check(holdsOf); err != nil {
+		return err
+	}
 	for u, n := range users {
 		if s.users.of(u) != n {
 			return fmt.Errorf("user %s: tally %d, counted %d", u, s.users.of(u), n)
@@ -158,4 +174,64 @@ func (s *Shard) CheckInvariants() error {
 		}
 	}
 	return s.checkRoom()
+}
+
+// checkHoldTable checks the slab of holds: live and free slots, the index,
+// the side table of ids and the timers account for each other.
+func (s *Shard) checkHoldTable() error {
+	t := &s.holds
+	live, side := 0, 0
+	for slot := uint32(0); slot < t.slab.n; slot++ {
+		if t.at(slot).take == 0 {
+			continue
+		}
+		live++
+		if _, ok := t.sideIDs[slot]; ok {
+			side++
+		}
+	}
+	switch {
+	case live != t.n:
+		return fmt.Errorf("hold table: %d live slots, counted %d", t.n, live)
+	case int(t.slab.n)-live != len(t.free):
+		return fmt.Errorf("hold table: %d slots, %d live, %d free", t.slab.n, live, len(t.free))
+	case t.index.n != live-side || len(t.side) != side || len(t.sideIDs) != side:
+		return fmt.Errorf("hold table: %d live, %d indexed, %d/%d/%d in the side table", live, t.index.n, side, len(t.side), len(t.sideIDs))
+	case len(t.timers) != live:
+		return fmt.Errorf("hold table: %d timers for %d holds", len(t.timers), live)
+	}
+	for _, slot := range t.free {
+		if slot >= t.slab.n || t.at(slot).take != 0 {
+			return fmt.Errorf("hold table: free slot %d is live", slot)
+		}
+	}
+	for i := range t.timers {
+		if i > 0 && t.less(i, (i-1)/2) {
+			return fmt.Errorf("hold table: timer %d is due before its parent", i)
+		}
+	}
+	return nil
+}
+
+// check checks that the user entries count the live holds that name them
+// (holdsOf, by number) and that the index finds each entry.
+func (u *userTable) check(holdsOf map[uint32]int32) error {
+	live := 0
+	for num := uint32(0); num < u.slab.n; num++ {
+		e := u.slab.at(num)
+		if !u.live(num) {
+			if e.holds != 0 || e.n != 0 {
+				return fmt.Errorf("user entry %d (%s) is not indexed", num, e.name)
+			}
+			continue
+		}
+		live++
+		if e.holds != holdsOf[num] {
+			return fmt.Errorf("user %s: %d live holds noted, counted %d", e.name, e.holds, holdsOf[num])
+		}
+	}
+	if live != u.len() || int(u.slab.n)-live != len(u.free) {
+		return fmt.Errorf("user table: %d entries, %d live, %d indexed, %d free", u.slab.n, live, u.len(), len(u.free))
+	}
+	return nil
 }

@@ -74,7 +74,7 @@ func (s *Shard) order(c *Command) (Result, bool) {
 		v := s.orderView(o)
 		return Result{Order: &v}, false
 	}
-	h, conv, err := s.ownHold(c)
+	_, conv, err := s.ownHold(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -87,7 +87,7 @@ func (s *Shard) order(c *Command) (Result, bool) {
 		v := s.orderView(conv)
 		return Result{Order: &v}, changed
 	}
-	s.do(facts.Fact{Kind: facts.OrderCreated, ID: c.OrderID, HoldID: h.id, At: c.Now,
+	s.do(facts.Fact{Kind: facts.OrderCreated, ID: c.OrderID, HoldID: c.HoldID, At: c.Now,
 		Until: c.Now + int64(s.cfg.PaymentTTLSeconds)*1000, Key: c.IdemKey, Hash: c.IdemHash})
 	v := s.orderView(s.orders[c.OrderID])
 	return Result{Order: &v, Created: true}, true
@@ -265,6 +265,7 @@ func (s *Shard) archive(o *order) {
 func (s *Shard) freeOrder(o *order) {
 	s.moveSeats(o.seats, o.general, Available, Reserved)
 	s.users.take(o.user, o.quantity)
+	s.compactUsers()
 }
 
 func (s *Shard) notified(c *Command) (Result, bool) {

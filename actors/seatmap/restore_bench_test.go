@@ -1,16 +1,21 @@
 package seatmap
 
 import (
+	"encoding/base32"
+	"math/rand"
 	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // fillShow holds n seats of a 2M GA section and n/10 of a 200k seated one,
-// for fresh users, as the fill benchmark does.
+// for fresh users, with ids as Booking makes them, as the fill benchmark
+// does.
 func fillShow(tb testing.TB, n int) *Shard {
+	rng := rand.New(rand.NewSource(1))
 	s := New(0)
 	cfg := &ShowConfig{ID: "fill", HoldTTLSeconds: MaxHoldTTLSeconds, Tiers: []Tier{{ID: "std", Price: 5000}}}
 	sec := Section{ID: "seated", Tier: "std"}
@@ -22,7 +27,7 @@ func fillShow(tb testing.TB, n int) *Shard {
 		tb.Fatal(r.Err)
 	}
 	for i := 1; i <= n; i++ {
-		c := Command{Kind: KindHold, HoldID: "fill~" + strconv.Itoa(1e9+i), User: "u" + strconv.Itoa(i), Section: "ga", Quantity: 1, Now: 1}
+		c := Command{Kind: KindHold, HoldID: fillID(rng), User: "u" + strconv.Itoa(i), Section: "ga", Quantity: 1, Now: 1}
 		if i%10 == 0 {
 			c.Section = "seated"
 		}
@@ -36,6 +41,18 @@ func fillShow(tb testing.TB, n int) *Shard {
 	s.Ready()
 	return s
 }
+
+// idEncoding is the encoding of hold ids' tokens (actors/ids.go).
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func randomToken(rng *rand.Rand) string {
+	var b [16]byte
+	rng.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// fillID is a hold id of show "fill" as Booking makes them (actors/ids.go).
+func fillID(rng *rand.Rand) string { return "fill~" + randomToken(rng) }
 
 // BenchmarkRestoreRows: rebuild a show of 1,000,000 live holds from its state rows.
 func BenchmarkRestoreRows(b *testing.B) {
@@ -96,7 +113,7 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 	}{
 		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
 		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
-		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.slots), slices.Clone(s.users.slots) }},
+		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.index.slots), slices.Clone(s.users.index.slots) }},
 		{"turn-rows-64-holds", func() {
 			for i := 0; i < 64; i++ {
 				next++
@@ -112,4 +129,45 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/turn")
 		})
 	}
+}
+
+// BenchmarkApplyGAHold: the seat map's Apply of a GA hold of one seat for a
+// fresh user (the fill's and bench-serial's command) on a show of 1,000,000
+// live holds, with a Ready every 64 commands (a writer group's flush).
+// Reports ns per hold; the heap per live hold of the show (built live, as
+// the actor has it) and the time of one full collection with the show
+// live (the GC's mark work over its state). FILL_BENCH=1.
+func BenchmarkApplyGAHold(b *testing.B) {
+	if os.Getenv("FILL_BENCH") == "" {
+		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
+	}
+	h0 := heapAlloc()
+	s := fillShow(b, 1_000_000)
+	perHold := float64(heapAlloc()-h0) / float64(s.ActiveHolds())
+	gc := time.Duration(1 << 62)
+	for range 3 {
+		t0 := time.Now()
+		runtime.GC()
+		gc = min(gc, time.Since(t0))
+	}
+	rng := rand.New(rand.NewSource(2))
+	cmds := make([]Command, b.N)
+	for i := range cmds {
+		cmds[i] = Command{Kind: KindHold, HoldID: fillID(rng), User: "w" + strconv.Itoa(i), Section: "ga", Quantity: 1, Now: 2}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range cmds {
+		if r := s.Apply(cmds[i]); r.Err != nil {
+			b.Fatal(r.Err)
+		}
+		if i%64 == 63 {
+			s.Advance(s.Ready())
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/hold")
+	b.ReportMetric(perHold, "state-B/hold")
+	b.ReportMetric(float64(gc.Microseconds())/1000, "gc-ms")
+	runtime.KeepAlive(s)
 }

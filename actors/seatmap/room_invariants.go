@@ -133,8 +133,8 @@ func (s *Shard) checkWaitlist() error {
 			shapes[e.shape] = true
 		case enOffered:
 			offered++
-			h, ok := s.holds.get(e.holdID)
-			if !ok || h.user != e.user || int(h.quantity) != e.shape.q || w.offers[e.holdID] != e.num {
+			slot, ok := s.holds.get(e.holdID)
+			if !ok || s.holdUser(int(slot)) != e.user || int(s.holds.at(slot).quantity) != e.shape.q || w.offers[e.holdID] != e.num {
 				return fmt.Errorf("waitlist: offered entry %s has no live hold %s of its own", e.id, e.holdID)
 			}
 		}

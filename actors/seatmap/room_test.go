@@ -82,9 +82,12 @@ func TestReplayTakesRoomFacts(t *testing.T) {
 	if !slices.Equal(firsts, want) {
 		t.Errorf("admitted in order %v, the recorded opening says %v", firsts, want)
 	}
-	h, _ := re.holds.get("e1.offer")
-	if h == nil || len(h.take.seats) != 1 || re.seatIDs(h.take.seats)[0] != other {
-		t.Errorf("offer hold %+v, the record says seat %s", h, other)
+	slot, ok := re.holds.get("e1.offer")
+	if !ok {
+		t.Fatal("no offer hold e1.offer")
+	}
+	if tk := re.takes.at(re.holds.at(slot).take); len(tk.seats) != 1 || re.seatIDs(tk.seats)[0] != other {
+		t.Errorf("offer hold %+v, the record says seat %s", tk, other)
 	}
 	if err := re.CheckInvariants(); err != nil {
 		t.Fatal(err)

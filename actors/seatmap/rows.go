@@ -173,9 +173,8 @@ func (s *Shard) AllRows() []facts.Row {
 	for u := range s.archUsers {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for h := range s.holds.all() {
-		id := h.id
-		rows = append(rows, s.holdRow(id))
+	for slot := range s.holds.all() {
+		rows = append(rows, s.holdRowAt(slot, s.holds.id(slot)))
 	}
 	for id := range s.expiredHolds {
 		rows = append(rows, s.expiredRow(id))
@@ -241,13 +240,21 @@ func (s *Shard) archUserRow(u string) facts.Row {
 }
 
 func (s *Shard) holdRow(id string) facts.Row {
-	r := facts.Row{Key: facts.RowKey(facts.RowHold, id)}
-	if h, ok := s.holds.get(id); ok {
-		hr := facts.HoldRow{User: h.user, Seats: h.take.seats, GA: factParts(h.take.general), Quantity: int64(h.quantity),
-			Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
-		r.Value = facts.AppendHold(make([]byte, 0, 48+len(h.user)+4*len(h.take.seats)), &hr)
+	if slot, ok := s.holds.get(id); ok {
+		return s.holdRowAt(slot, id)
 	}
-	return r
+	return facts.Row{Key: facts.RowKey(facts.RowHold, id)}
+}
+
+// holdRowAt is the row of the live hold id in slot.
+func (s *Shard) holdRowAt(slot uint32, id string) facts.Row {
+	h := s.holds.at(slot)
+	tk := s.takes.at(h.take)
+	user := s.users.name(h.user)
+	hr := facts.HoldRow{User: user, Seats: tk.seats, GA: factParts(tk.general), Quantity: int64(h.quantity),
+		Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+	return facts.Row{Key: facts.RowKey(facts.RowHold, id),
+		Value: facts.AppendHold(make([]byte, 0, 48+len(user)+4*len(tk.seats)), &hr)}
 }
 
 func (s *Shard) expiredRow(id string) facts.Row {
@@ -413,9 +420,8 @@ func (r *Restorer) build() error {
 	}
 	cfg.Normalize()
 	s := New(int(r.meta.Shard))
-	s.holds = newHoldIndex(int(r.meta.Holds))
-	s.users = newTallies(int(r.meta.Users))
-	s.holdTimers = make(holdHeap, 0, r.meta.Holds)
+	s.holds = newHoldTable("", int(r.meta.Holds))
+	s.users = newUserTable(int(r.meta.Users))
 	s.orders = make(map[string]*order, r.meta.Orders)
 	s.build(cfg)
 	r.s, r.sn.Config = s, &cfg
@@ -442,8 +448,7 @@ func (r *Restorer) addHold(id string, value []byte) error {
 			return fmt.Errorf("hold %s: no seat %d", id, seat)
 		}
 	}
-	return r.s.restoreHold(&hold{id: id, user: hr.User, take: r.s.newTake(hr.Seats, gp, hr.Amount), quantity: int32(hr.Quantity),
-		createdAt: hr.CreatedAt, expiresAt: hr.ExpiresAt, heapIdx: -1})
+	return r.s.restoreHold(id, hr.User, hr.Seats, gp, hr.Amount, int32(hr.Quantity), hr.CreatedAt, hr.ExpiresAt)
 }
 
 // Finish builds the shard. Its RowsBase is the rows' seq.

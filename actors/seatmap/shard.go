@@ -52,29 +52,16 @@ type gaPart struct {
 	n   int
 }
 
-// hold is a live hold. It is kept small (memory follows live holds, a
-// stadium on-sale has a million): 64 bytes with its seat ids formatted
-// when shown, what it took (and its amount) behind one pointer that every
-// GA hold of one size in one section at one amount shares (Shard.newTake),
-// and its expiry timer its place in holdTimers.
-type hold struct {
-	id        string
-	user      string
-	take      *holdTake // never nil; shared and never changed
-	createdAt int64
-	expiresAt int64
-	quantity  int32
-	heapIdx   int32 // in holdTimers while live, -1 once disarmed
-}
-
 // holdTake is what a hold took: seats, and GA capacity (interned, see
 // Shard.parts), for amount. A take of GA capacity alone is shared by every
 // hold of that size in that section at that amount (Shard.newTake): most
-// holds of a stadium's on-sale.
+// holds of a stadium's on-sale. A hold names its take by number
+// (takeTable).
 type holdTake struct {
 	seats   []uint32
 	general []gaPart
 	amount  int64
+	own     bool // a hold's own take, not a shared one
 }
 
 // takeKey names a shared take.
@@ -153,8 +140,9 @@ type Shard struct {
 	dirtyChunks []uint64
 	viewed      bool
 
-	holds        holdIndex // live holds only
-	activeHolds  int       // = len(holds)
+	holds        holdTable // live holds only (holdslab.go)
+	activeHolds  int       // = holds.len()
+	lastHold     uint32    // the slot of the hold placed last (applyHoldPlaced)
 	expiredHolds map[string]int64
 	expiredUsers map[string]string // the user of each expired hold (ownership of its 410)
 	expiredFIFO  []idAt
@@ -164,13 +152,13 @@ type Shard struct {
 	idemFIFO     []idAt
 	holdIdem     map[string]idemEntry // hold idempotency keys -> hold id
 	holdIdemFIFO []idAt
-	users        tallies        // seats per user: live holds and orders, and archived sales
+	users        userTable      // seats per user: live holds and orders, and archived sales
 	archUsers    map[string]int // seats per user sold by orders that left memory
 
-	holdTimers  holdHeap
 	orderTimers timerHeap
-	gaIntern    map[gaPart][]gaPart   // interned GA parts of holds (see parts)
-	takeIntern  map[takeKey]*holdTake // interned takes of GA capacity alone (see newTake)
+	takes       takeTable           // what live holds took (holdslab.go)
+	gaIntern    map[gaPart][]gaPart // interned GA parts of holds (see parts)
+	takeIntern  map[takeKey]uint32  // interned takes of GA capacity alone (see newTake)
 
 	seq      uint64
 	lastNow  int64
@@ -198,14 +186,14 @@ func New(shardNo int) *Shard {
 	return &Shard{
 		shard:        shardNo,
 		secByID:      map[string]*section{},
-		holds:        newHoldIndex(0),
+		holds:        newHoldTable("", 0),
 		expiredHolds: map[string]int64{},
 		expiredUsers: map[string]string{},
 		orders:       map[string]*order{},
 		holdOrder:    map[string]string{},
 		idem:         map[string]idemEntry{},
 		holdIdem:     map[string]idemEntry{},
-		users:        newTallies(0),
+		users:        newUserTable(0),
 		archUsers:    map[string]int{},
 	}
 }
@@ -257,7 +245,8 @@ func (s *Shard) build(cfg ShowConfig) {
 	s.seats = make([]SeatState, next)
 	s.buildRoom()
 	s.gaIntern = map[gaPart][]gaPart{}
-	s.takeIntern = map[takeKey]*holdTake{}
+	s.takeIntern = map[takeKey]uint32{}
+	s.holds.prefix = cfg.ID + "~"
 	s.seatsDirty = make([]bool, (next+1<<seatPageBits-1)>>seatPageBits)
 }
 
@@ -351,18 +340,18 @@ func (s *Shard) parts(general []gaPart) []gaPart {
 	return general
 }
 
-// newTake returns the take of seats and general (interned with parts) for
-// amount: a take of one GA part and no seat is shared.
-func (s *Shard) newTake(seats []uint32, general []gaPart, amount int64) *holdTake {
+// newTake returns the number of the take of seats and general (interned
+// with parts) for amount: a take of one GA part and no seat is shared.
+func (s *Shard) newTake(seats []uint32, general []gaPart, amount int64) uint32 {
 	general = s.parts(general)
 	if len(seats) > 0 || len(general) != 1 {
-		return &holdTake{seats: seats, general: general, amount: amount}
+		return s.takes.add(holdTake{seats: seats, general: general, amount: amount}, true)
 	}
 	k := takeKey{general[0], amount}
 	if t, ok := s.takeIntern[k]; ok {
 		return t
 	}
-	t := &holdTake{general: general, amount: amount}
+	t := s.takes.add(holdTake{general: general, amount: amount}, false)
 	s.takeIntern[k] = t
 	return t
 }
@@ -418,7 +407,7 @@ func (s *Shard) nextDeadline() int64 {
 			d = t
 		}
 	}
-	min(s.holdTimers.peek())
+	min(s.holds.peek())
 	min(s.orderTimers.peek())
 	if len(s.expiredFIFO) > 0 {
 		min(s.expiredFIFO[0].at + HoldExpiredMemory)
@@ -462,5 +451,5 @@ type Size struct {
 func (s *Shard) Size() Size {
 	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
 		ExpiredHolds: len(s.expiredHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
-		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holdTimers) + len(s.orderTimers)}
+		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holds.timers) + len(s.orderTimers)}
 }

@@ -134,9 +134,11 @@ func (s *Shard) snapshot() snapshot {
 			sn.Seats[i] = byte(st)
 		}
 	}
-	for h := range s.holds.all() {
-		sn.Holds = append(sn.Holds, snapHold{ID: h.id, User: h.user, Seats: h.take.seats, General: snapParts(h.take.general),
-			Quantity: int(h.quantity), Amount: h.take.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
+	for slot := range s.holds.all() {
+		h := s.holds.at(slot)
+		tk := s.takes.at(h.take)
+		sn.Holds = append(sn.Holds, snapHold{ID: s.holds.id(slot), User: s.users.name(h.user), Seats: tk.seats, General: snapParts(tk.general),
+			Quantity: int(h.quantity), Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt})
 	}
 	sort.Slice(sn.Holds, func(i, j int) bool { return sn.Holds[i].ID < sn.Holds[j].ID })
 	sn.Expired = append([]idAt{}, s.expiredFIFO...)
@@ -255,14 +257,16 @@ func restore(sn *snapshot) (*Shard, error) {
 
 // restoreHold adds a live hold to a built shard being restored (its timer
 // is ordered by restoreState).
-func (s *Shard) restoreHold(h *hold) error {
-	if !s.holds.put(h) {
-		return fmt.Errorf("seatmap: snapshot has hold %s twice", h.id)
+func (s *Shard) restoreHold(id, user string, seats []uint32, general []gaPart, amount int64, quantity int32, createdAt, expiresAt int64) error {
+	take := s.newTake(seats, general, amount)
+	slot, ok := s.holds.add(id, holdSlot{take: take, quantity: quantity, createdAt: createdAt, expiresAt: expiresAt}, false)
+	if !ok {
+		s.takes.drop(take)
+		return fmt.Errorf("seatmap: snapshot has hold %s twice", id)
 	}
+	s.holds.at(slot).user = s.users.addHold(user, int(quantity))
 	s.activeHolds++
-	s.users.add(h.user, int(h.quantity))
-	s.holdTimers.push(h)
-	s.addGA(h.take.general, Held)
+	s.addGA(s.takes.at(take).general, Held)
 	return nil
 }
 
@@ -305,13 +309,11 @@ func (s *Shard) restoreState(sn *snapshot) error {
 		if err != nil {
 			return err
 		}
-		h := &hold{id: sh.ID, user: sh.User, take: s.newTake(sh.Seats, gp, sh.Amount), quantity: int32(sh.Quantity),
-			createdAt: sh.CreatedAt, expiresAt: sh.ExpiresAt}
-		if err := s.restoreHold(h); err != nil {
+		if err := s.restoreHold(sh.ID, sh.User, sh.Seats, gp, sh.Amount, int32(sh.Quantity), sh.CreatedAt, sh.ExpiresAt); err != nil {
 			return err
 		}
 	}
-	s.holdTimers.init()
+	s.holds.initTimers()
 	for i, e := range sn.Expired {
 		s.expiredHolds[e.id] = e.at
 		s.expiredFIFO = append(s.expiredFIFO, e)

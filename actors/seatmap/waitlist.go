@@ -196,8 +196,8 @@ func (s *Shard) waitlistLeave(c *Command) (Result, bool) {
 		s.wl.leave(e, enCancelled)
 		changed = true
 	case enOffered:
-		if h, ok := s.holds.get(e.holdID); ok {
-			s.dropHold(h)
+		if slot, ok := s.holds.get(e.holdID); ok {
+			s.dropHold(slot, e.holdID)
 		}
 		e.state = enDeclined
 		delete(s.wl.offers, e.holdID)
@@ -362,14 +362,13 @@ func (s *Shard) makeOffer(e *wlEntry, seats []uint32, ids []string, general []ga
 		s.badFact("offer to waitlist entry %d: %v", e.num, err)
 		return
 	}
-	h, _ := s.holds.get(f.ID)
 	w := s.wl
 	w.leave(e, enOffered)
-	e.holdID, e.seats, e.general, e.offerExpiresAt = h.id, ids, generalMap(general), h.expiresAt
-	w.offers[h.id] = e.num
+	e.holdID, e.seats, e.general, e.offerExpiresAt = f.ID, ids, generalMap(general), f.Until
+	w.offers[f.ID] = e.num
 	s.ready.Events = append(s.ready.Events, Event{ID: e.id + ".offered", Type: EventWaitlistOffered, Show: s.cfg.ID,
-		Shard: s.shard, User: e.user, Amount: h.take.amount, Quantity: qty, Seats: ids, At: now, Hold: h.id, Entry: e.id,
-		ExpiresAt: h.expiresAt})
+		Shard: s.shard, User: e.user, Amount: amount, Quantity: qty, Seats: ids, At: now, Hold: f.ID, Entry: e.id,
+		ExpiresAt: f.Until})
 }
 
 // fit finds seats for a shape among the available ones: with together,

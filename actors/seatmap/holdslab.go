@@ -1,0 +1,690 @@
+package seatmap
+
+import (
+	"hash/maphash"
+	"iter"
+	"math/bits"
+)
+
+// The live holds are kept in a slab without pointers: a million holds of a
+// stadium on-sale are a few fixed-size pages the garbage collector does not
+// scan, indexed by slot numbers, not by pointers. A hold's id is not kept as
+// a string when it has the form Booking gives it (show + "~" + 26 characters
+// of base32, 16 random bytes: canonical): its 128 bits sit in the slot, and
+// the string is rebuilt when shown. Any other id (older forms such as
+// "<show>~<shards>~<random>", tests' "h1") is kept in a side table. Users are
+// numbers in a table of their tallies (userTable), what a hold took a number
+// in takeTable (shared by every GA hold of one size, section and amount).
+
+// holdSlot is one slot of the slab: a live hold, or a free slot (take 0).
+type holdSlot struct {
+	key       idKey // the canonical id's bits; zero for an id in the side table
+	createdAt int64
+	expiresAt int64
+	user      uint32 // number in Shard.users
+	take      uint32 // number in Shard.takes; 0: a free slot
+	quantity  int32
+	heapIdx   int32 // position in holdTable.timers while live, -1 once disarmed
+}
+
+// idKey is the 128 random bits of a canonical id, in an order-preserving
+// form: keys compare (hi, then lo) as their ids compare as strings.
+type idKey struct{ hi, lo uint64 }
+
+func (a idKey) less(b idKey) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
+
+const (
+	idTokenLen = 26 // base32 characters of 16 bytes
+	pageBits   = 12 // slots per page of a slab: 4,096
+	pageMask   = 1<<pageBits - 1
+)
+
+// idRank maps a base32 character of a token (alphabet a-z2-7) to its rank
+// in byte order ('2' < ... < '7' < 'a' < ... < 'z'), +1 (0: not in the
+// alphabet); idChar is its inverse.
+var idRank, idChar = func() (r [256]uint8, c [32]byte) {
+	const order = "234567abcdefghijklmnopqrstuvwxyz"
+	for i := 0; i < len(order); i++ {
+		r[order[i]], c[i] = uint8(i+1), order[i]
+	}
+	return r, c
+}()
+
+// lastRank and lastChar: the token's last character carries 3 bits (its
+// low 2 bits are zero in a canonical token): characters a e i m q u y 4, in
+// byte order 4 a e i m q u y.
+var lastRank, lastChar = func() (r [256]uint8, c [8]byte) {
+	const order = "4aeimquy"
+	for i := 0; i < len(order); i++ {
+		r[order[i]], c[i] = uint8(i+1), order[i]
+	}
+	return r, c
+}()
+
+// parseToken returns the key of a 26-character token, or false when it is
+// not canonical (a character outside the alphabet, or a last character
+// another token of the same bytes would not end with).
+func parseToken(t string) (idKey, bool) {
+	if len(t) != idTokenLen {
+		return idKey{}, false
+	}
+	var k idKey
+	for i := 0; i < idTokenLen-1; i++ { // 125 bits: 12 ranks fill hi's top 60 bits, ...
+		r := idRank[t[i]]
+		if r == 0 {
+			return idKey{}, false
+		}
+		k.hi, k.lo = k.hi<<5|k.lo>>59, k.lo<<5|uint64(r-1)
+	}
+	r := lastRank[t[idTokenLen-1]]
+	if r == 0 {
+		return idKey{}, false
+	}
+	k.hi, k.lo = k.hi<<3|k.lo>>61, k.lo<<3|uint64(r-1)
+	return k, true
+}
+
+// appendToken appends k's token to b.
+func appendToken(b []byte, k idKey) []byte {
+	var t [idTokenLen]byte
+	t[idTokenLen-1] = lastChar[k.lo&7]
+	k.lo = k.lo>>3 | k.hi<<61
+	k.hi >>= 3
+	for i := idTokenLen - 2; i >= 0; i-- {
+		t[i] = idChar[k.lo&31]
+		k.lo = k.lo>>5 | k.hi<<59
+		k.hi >>= 5
+	}
+	return append(b, t[:]...)
+}
+
+// slab is pages of fixed-size values, addressed by number. The first page
+// grows as a slice does (a small show stays small), the others are made
+// full size: past the first page, a value never moves and growth copies
+// nothing. A pointer from at is good until the next call of next.
+type slab[T any] struct {
+	pages [][]T
+	n     uint32 // numbers handed out: 0..n-1
+}
+
+func (p *slab[T]) at(i uint32) *T { return &p.pages[i>>pageBits][i&pageMask] }
+
+// next hands out the next number (its value zero).
+func (p *slab[T]) next() uint32 {
+	pg := int(p.n >> pageBits)
+	if pg == len(p.pages) {
+		size := 1 << pageBits
+		if pg == 0 {
+			size = 16
+		}
+		p.pages = append(p.pages, make([]T, 0, size))
+	}
+	var zero T
+	p.pages[pg] = append(p.pages[pg], zero)
+	p.n++
+	return p.n - 1
+}
+
+// numIndex is an open-addressing hash table (linear probing, backward-shift
+// deletion) of numbers in a table t, keyed by what t says a number's key is:
+// 4 bytes a slot plus a 1-byte tag of the key's hash (probes compare tags
+// before keys), at a load of 3/8 to 3/4. The zero value is empty.
+type numIndex[K comparable, T interface {
+	keyOf(num uint32) K
+	hashOf(K) uint64
+}] struct {
+	slots []uint32 // num+1; 0 free. len is 0 or a power of two
+	tags  []uint8  // per slot: the top bits of its key's hash, low bit set
+	n     int
+}
+
+const numIndexMinSlots = 16
+
+func (x *numIndex[K, T]) home(t T, k K) (int, uint8) {
+	h := t.hashOf(k)
+	return int(h & uint64(len(x.slots)-1)), uint8(h>>56) | 1
+}
+
+// find returns the slot of k, or -1, and where the probe for it ended.
+func (x *numIndex[K, T]) find(t T, k K) (at, end int, tag uint8) {
+	mask := len(x.slots) - 1
+	i, tag := x.home(t, k)
+	for ; x.tags[i] != 0; i = (i + 1) & mask {
+		if x.tags[i] == tag && t.keyOf(x.slots[i]-1) == k {
+			return i, i, tag
+		}
+	}
+	return -1, i, tag
+}
+
+func (x *numIndex[K, T]) get(t T, k K) (uint32, bool) {
+	if x.n == 0 {
+		return 0, false
+	}
+	if i, _, _ := x.find(t, k); i >= 0 {
+		return x.slots[i] - 1, true
+	}
+	return 0, false
+}
+
+// put adds num under its key; false (and no change) when the key is there.
+func (x *numIndex[K, T]) put(t T, num uint32) bool {
+	if len(x.slots) == 0 || (x.n+1) > len(x.slots)*3/4 {
+		x.resize(t, slotsFor(x.n+1))
+	}
+	i, end, tag := x.find(t, t.keyOf(num))
+	if i >= 0 {
+		return false
+	}
+	x.slots[end], x.tags[end] = num+1, tag
+	x.n++
+	return true
+}
+
+// del removes key k, if there; it shrinks the table when a quarter of it
+// would do (memory follows live work).
+func (x *numIndex[K, T]) del(t T, k K) {
+	if x.n == 0 {
+		return
+	}
+	i, _, _ := x.find(t, k)
+	if i < 0 {
+		return
+	}
+	mask := len(x.slots) - 1
+	for j := (i + 1) & mask; x.tags[j] != 0; j = (j + 1) & mask {
+		if h, _ := x.home(t, t.keyOf(x.slots[j]-1)); (j-h)&mask >= (j-i)&mask {
+			x.slots[i], x.tags[i] = x.slots[j], x.tags[j]
+			i = j
+		}
+	}
+	x.slots[i], x.tags[i] = 0, 0
+	x.n--
+	if len(x.slots) > numIndexMinSlots && x.n < len(x.slots)/8 {
+		x.resize(t, slotsFor(x.n))
+	}
+}
+
+func (x *numIndex[K, T]) resize(t T, size int) {
+	old := x.slots
+	x.slots, x.tags = make([]uint32, size), make([]uint8, size)
+	mask := size - 1
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i, tag := x.home(t, t.keyOf(s-1))
+		for x.tags[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i], x.tags[i] = s, tag
+	}
+}
+
+// slotsFor is the power of two that keeps n entries at a load of 3/4 or less.
+func slotsFor(n int) int {
+	size := numIndexMinSlots
+	for size*3/4 < n {
+		size *= 2
+	}
+	return size
+}
+
+// holdTable is the live holds: the slab, its index by id, the side table
+// of ids that are not canonical, and the expiry timers.
+type holdTable struct {
+	slab    slab[holdSlot]
+	free    []uint32 // free slots, reused last-freed first
+	n       int
+	index   numIndex[idKey, *holdTable] // canonical ids
+	side    map[string]uint32           // other ids -> slot
+	sideIDs map[uint32]string           // slot -> its id, for those
+	prefix  string                      // show id + "~": canonical ids start with it
+	seed    uint64
+	// timers is a min-heap of slots by (expiresAt, id); each live slot
+	// knows its place (heapIdx)
+	timers []uint32
+}
+
+func newHoldTable(prefix string, hint int) holdTable {
+	t := holdTable{prefix: prefix, seed: uint64(maphash.Comparable(maphash.MakeSeed(), 0))}
+	if hint > 0 {
+		t.index.slots, t.index.tags = make([]uint32, slotsFor(hint)), make([]uint8, slotsFor(hint))
+		t.timers = make([]uint32, 0, hint)
+	}
+	return t
+}
+
+func (t *holdTable) keyOf(slot uint32) idKey { return t.slab.at(slot).key }
+
+func (t *holdTable) hashOf(k idKey) uint64 {
+	h := (k.hi ^ t.seed) * 0x9e3779b97f4a7c15
+	h = bits.RotateLeft64(h, 31) ^ k.lo
+	h *= 0xbf58476d1ce4e5b9
+	return h ^ h>>29
+}
+
+func (t *holdTable) len() int { return t.n }
+
+// canonical returns the key of id when it has the canonical form.
+func (t *holdTable) canonical(id string) (idKey, bool) {
+	if len(id) != len(t.prefix)+idTokenLen || id[:len(t.prefix)] != t.prefix || t.prefix == "" {
+		return idKey{}, false
+	}
+	return parseToken(id[len(t.prefix):])
+}
+
+// get returns the slot of the live hold id.
+func (t *holdTable) get(id string) (uint32, bool) {
+	if k, ok := t.canonical(id); ok {
+		return t.index.get(t, k)
+	}
+	slot, ok := t.side[id]
+	return slot, ok
+}
+
+// at returns a slot; the pointer stays valid while the slot is live.
+func (t *holdTable) at(slot uint32) *holdSlot { return t.slab.at(slot) }
+
+// id returns the id of a live slot.
+func (t *holdTable) id(slot uint32) string {
+	if len(t.sideIDs) > 0 {
+		if id, ok := t.sideIDs[slot]; ok {
+			return id
+		}
+	}
+	b := make([]byte, 0, len(t.prefix)+idTokenLen)
+	return string(appendToken(append(b, t.prefix...), t.at(slot).key))
+}
+
+// add adds hold h (key, heapIdx ignored) under id, false when a hold of
+// that id is live. Its timer is armed, or with ordered false only pushed
+// (restore: initTimers orders them after the last add).
+func (t *holdTable) add(id string, h holdSlot, ordered bool) (uint32, bool) {
+	k, canon := t.canonical(id)
+	if !canon {
+		if _, ok := t.side[id]; ok {
+			return 0, false
+		}
+	}
+	var slot uint32
+	if n := len(t.free); n > 0 {
+		slot, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		slot = t.slab.next()
+	}
+	h.key = k
+	h.heapIdx = int32(len(t.timers))
+	*t.at(slot) = h
+	if canon {
+		if !t.index.put(t, slot) { // the id is live: give the slot back
+			*t.at(slot) = holdSlot{}
+			t.free = append(t.free, slot)
+			return 0, false
+		}
+	} else {
+		if t.side == nil {
+			t.side, t.sideIDs = map[string]uint32{}, map[uint32]string{}
+		}
+		t.side[id], t.sideIDs[slot] = slot, id
+	}
+	t.n++
+	t.timers = append(t.timers, slot)
+	if ordered {
+		t.up(int(h.heapIdx))
+	}
+	return slot, true
+}
+
+// remove forgets a live slot: its timer, its index entry, its id.
+func (t *holdTable) remove(slot uint32) {
+	h := t.at(slot)
+	t.disarm(slot)
+	if id, ok := t.sideIDs[slot]; ok {
+		delete(t.side, id)
+		delete(t.sideIDs, slot)
+	} else {
+		t.index.del(t, h.key)
+	}
+	*h = holdSlot{}
+	t.n--
+	if t.n == 0 { // all gone: the pages go too (memory follows live work)
+		*t = holdTable{prefix: t.prefix, seed: t.seed}
+		return
+	}
+	t.free = append(t.free, slot)
+	if sparse(t.n, t.slab.n) {
+		t.compact()
+	}
+}
+
+// sparse reports whether a slab of slots with live ones in use is worth
+// compacting: past its first page, and an eighth full or less (memory
+// follows live work, at O(live) a compaction, amortized over the removals
+// that emptied it).
+func sparse(live int, slots uint32) bool { return slots >= 1<<pageBits && uint32(live) <= slots/8 }
+
+// compact moves the live slots to a new slab, in slot order: slot numbers
+// change (callers keep none across a remove), and so do the timers' and
+// the index's.
+func (t *holdTable) compact() {
+	nt := holdTable{prefix: t.prefix, seed: t.seed, timers: t.timers}
+	nt.index.resize(&nt, slotsFor(t.n))
+	for slot := range t.all() {
+		h := t.at(slot)
+		ns := nt.slab.next()
+		*nt.slab.at(ns) = *h
+		nt.timers[h.heapIdx] = ns
+		if id, ok := t.sideIDs[slot]; ok {
+			if nt.side == nil {
+				nt.side, nt.sideIDs = map[string]uint32{}, map[uint32]string{}
+			}
+			nt.side[id], nt.sideIDs[ns] = ns, id
+		} else {
+			nt.index.put(&nt, ns)
+		}
+	}
+	nt.n = t.n
+	*t = nt
+}
+
+// all yields every live slot, in slot order. The table must not change
+// meanwhile.
+func (t *holdTable) all() iter.Seq[uint32] {
+	return func(yield func(uint32) bool) {
+		for slot := uint32(0); slot < t.slab.n; slot++ {
+			if t.at(slot).take != 0 && !yield(slot) {
+				return
+			}
+		}
+	}
+}
+
+// idLess orders two live slots by id.
+func (t *holdTable) idLess(a, b uint32) bool {
+	if len(t.sideIDs) == 0 {
+		return t.at(a).key.less(t.at(b).key)
+	}
+	_, sa := t.sideIDs[a]
+	_, sb := t.sideIDs[b]
+	if !sa && !sb {
+		return t.at(a).key.less(t.at(b).key)
+	}
+	return t.id(a) < t.id(b)
+}
+
+func (t *holdTable) less(i, j int) bool {
+	a, b := t.at(t.timers[i]), t.at(t.timers[j])
+	return a.expiresAt < b.expiresAt || (a.expiresAt == b.expiresAt && t.idLess(t.timers[i], t.timers[j]))
+}
+
+func (t *holdTable) swap(i, j int) {
+	q := t.timers
+	q[i], q[j] = q[j], q[i]
+	t.at(q[i]).heapIdx, t.at(q[j]).heapIdx = int32(i), int32(j)
+}
+
+func (t *holdTable) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.less(i, p) {
+			break
+		}
+		t.swap(i, p)
+		i = p
+	}
+}
+
+func (t *holdTable) down(i int) bool {
+	start, n := i, len(t.timers)
+	for {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && t.less(l, m) {
+			m = l
+		}
+		if r < n && t.less(r, m) {
+			m = r
+		}
+		if m == i {
+			return i > start
+		}
+		t.swap(i, m)
+		i = m
+	}
+}
+
+// initTimers orders the timers after unordered adds, in O(n).
+func (t *holdTable) initTimers() {
+	for i := len(t.timers)/2 - 1; i >= 0; i-- {
+		t.down(i)
+	}
+}
+
+// reset moves a live slot's timer to its expiresAt (already changed).
+func (t *holdTable) reset(slot uint32) {
+	i := int(t.at(slot).heapIdx)
+	if !t.down(i) {
+		t.up(i)
+	}
+}
+
+// disarm removes a slot's timer if it is armed.
+func (t *holdTable) disarm(slot uint32) {
+	h := t.at(slot)
+	if h.heapIdx < 0 {
+		return
+	}
+	i, last := int(h.heapIdx), len(t.timers)-1
+	if i != last {
+		t.swap(i, last)
+	}
+	t.timers = t.timers[:last]
+	if i != last {
+		if !t.down(i) {
+			t.up(i)
+		}
+	}
+	h.heapIdx = -1
+}
+
+// first returns the slot whose timer is due first.
+func (t *holdTable) first() (uint32, bool) {
+	if len(t.timers) == 0 {
+		return 0, false
+	}
+	return t.timers[0], true
+}
+
+// peek returns the earliest expiry, 0 without live holds.
+func (t *holdTable) peek() int64 {
+	if len(t.timers) == 0 {
+		return 0
+	}
+	return t.at(t.timers[0]).expiresAt
+}
+
+// userEntry is a user's tally: the seats of their live holds and orders,
+// and archived sales, and how many live holds name the entry (it stays
+// while one does).
+type userEntry struct {
+	name  string
+	n     int32
+	holds int32
+}
+
+// userTable is the users by number, with an index by name. An entry
+// leaves when its seats and holds are both zero.
+type userTable struct {
+	slab  slab[userEntry]
+	free  []uint32
+	index numIndex[string, *userTable]
+	seed  maphash.Seed
+}
+
+func newUserTable(hint int) userTable {
+	u := userTable{seed: maphash.MakeSeed()}
+	if hint > 0 {
+		u.index.slots, u.index.tags = make([]uint32, slotsFor(hint)), make([]uint8, slotsFor(hint))
+	}
+	return u
+}
+
+func (u *userTable) keyOf(num uint32) string   { return u.slab.at(num).name }
+func (u *userTable) hashOf(name string) uint64 { return maphash.String(u.seed, name) }
+
+func (u *userTable) len() int { return u.index.n }
+
+// name returns the name of user num.
+func (u *userTable) name(num uint32) string { return u.slab.at(num).name }
+
+// of returns user's seats (0 for a user without an entry).
+func (u *userTable) of(name string) int {
+	if num, ok := u.index.get(u, name); ok {
+		return int(u.slab.at(num).n)
+	}
+	return 0
+}
+
+// entry returns the number of user's entry, making one (one probe of the
+// index for a new user: where the probe for it ended takes it).
+func (u *userTable) entry(name string) uint32 {
+	x := &u.index
+	if len(x.slots) == 0 || (x.n+1) > len(x.slots)*3/4 {
+		x.resize(u, slotsFor(x.n+1))
+	}
+	i, end, tag := x.find(u, name)
+	if i >= 0 {
+		return x.slots[i] - 1
+	}
+	var num uint32
+	if n := len(u.free); n > 0 {
+		num, u.free = u.free[n-1], u.free[:n-1]
+	} else {
+		num = u.slab.next()
+	}
+	*u.slab.at(num) = userEntry{name: name}
+	x.slots[end], x.tags[end] = num+1, tag
+	x.n++
+	return num
+}
+
+// add adds d seats to user's tally (making one, as a map's += would), and
+// returns the new count.
+func (u *userTable) add(name string, d int) int {
+	e := u.slab.at(u.entry(name))
+	e.n += int32(d)
+	return int(e.n)
+}
+
+// take takes d seats from user's tally; the entry leaves at zero (unless
+// a live hold names it).
+func (u *userTable) take(name string, d int) {
+	if num, ok := u.index.get(u, name); ok {
+		u.takeNum(num, d, false)
+	}
+}
+
+// addHold adds a live hold of d seats to user's tally and returns the
+// user's number, which the hold keeps.
+func (u *userTable) addHold(name string, d int) uint32 {
+	num := u.entry(name)
+	e := u.slab.at(num)
+	e.n += int32(d)
+	e.holds++
+	return num
+}
+
+// takeNum takes d seats (and a hold, with hold) from user num.
+func (u *userTable) takeNum(num uint32, d int, hold bool) {
+	e := u.slab.at(num)
+	e.n -= int32(d)
+	if hold {
+		e.holds--
+	}
+	if e.n == 0 && e.holds == 0 {
+		u.index.del(u, e.name)
+		*e = userEntry{}
+		if u.index.n == 0 { // all gone: the pages go too
+			*u = userTable{seed: u.seed}
+			return
+		}
+		u.free = append(u.free, num)
+	}
+}
+
+// asMap returns the tallies as a map.
+func (u *userTable) asMap() map[string]int {
+	m := make(map[string]int, u.len())
+	for num := uint32(0); num < u.slab.n; num++ {
+		if e := u.slab.at(num); e.name != "" || u.live(num) {
+			m[e.name] = int(e.n)
+		}
+	}
+	return m
+}
+
+// live reports whether num is an entry (a user named "" is one too).
+func (u *userTable) live(num uint32) bool {
+	got, ok := u.index.get(u, u.slab.at(num).name)
+	return ok && got == num
+}
+
+// takeTable is what holds took, by number (from 1): a hold's own take
+// (seats) leaves with the hold, a shared one (GA capacity alone, see
+// Shard.newTake) stays.
+type takeTable struct {
+	slab slab[holdTake]
+	free []uint32
+}
+
+// at returns take num; the pointer is good until the next add.
+func (t *takeTable) at(num uint32) *holdTake { return t.slab.at(num - 1) }
+
+// add adds tk, a hold's own (dropped with it) or shared.
+func (t *takeTable) add(tk holdTake, own bool) uint32 {
+	var i uint32
+	if n := len(t.free); n > 0 {
+		i, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		i = t.slab.next()
+	}
+	tk.own = own
+	*t.slab.at(i) = tk
+	return i + 1
+}
+
+// drop forgets take num if it is a hold's own.
+func (t *takeTable) drop(num uint32) {
+	tk := t.at(num)
+	if !tk.own {
+		return
+	}
+	*tk = holdTake{}
+	t.free = append(t.free, num-1)
+}
+
+// compactUsers moves the user entries to a new slab when theirs is sparse
+// (see sparse), and renumbers the live holds' users.
+func (s *Shard) compactUsers() {
+	u := &s.users
+	if !sparse(u.len(), u.slab.n) {
+		return
+	}
+	remap := make([]uint32, u.slab.n)
+	nu := userTable{seed: u.seed}
+	nu.index.resize(&nu, slotsFor(u.len()))
+	for num := uint32(0); num < u.slab.n; num++ {
+		if !u.live(num) {
+			continue
+		}
+		nn := nu.slab.next()
+		*nu.slab.at(nn) = *u.slab.at(num)
+		nu.index.put(&nu, nn)
+		remap[num] = nn
+	}
+	for slot := range s.holds.all() {
+		h := s.holds.at(slot)
+		h.user = remap[h.user]
+	}
+	*u = nu
+}
