@@ -32,8 +32,8 @@ type State struct {
 	HasSnapshot bool
 }
 
-// rowsScanCount is how many rows one HSCAN asks for.
-const rowsScanCount = 32768
+// rowsScanCount is how many rows one HSCAN asks for (a variable for tests).
+var rowsScanCount int64 = 32768
 
 // Load reads a shard's epoch, seq, snapshot and the entries after it in one
 // script, then its state rows (HSCAN, in chunks, so Redis is never blocked

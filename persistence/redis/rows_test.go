@@ -139,6 +139,8 @@ func TestLoadManyRows(t *testing.T) {
 // activation's would be) makes it answer ErrChangedWhileRead, and the next
 // read is whole again.
 func TestLoadRows(t *testing.T) {
+	defer func(n int64) { rowsScanCount = n }(rowsScanCount)
+	rowsScanCount = 1000 // many chunks
 	_, c := openServer(t, nil)
 	ctx := context.Background()
 	const s = "fed"
