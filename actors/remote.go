@@ -168,8 +168,8 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		// them are applied
 		var ext extension
 		var copied <-chan copyResult
-		sh, st, ext, err = restoreFromRemote(lctx, r, id, func(st redis.State) {
-			copied = copyRemoteState(j, id, st, L > 0 || le != 0 || localRows > 0, acked)
+		sh, st, ext, err = restoreFromRemote(lctx, r, id, func(st redis.State, rows []facts.Row) {
+			copied = copyRemoteState(j, id, st, rows, L > 0 || le != 0 || localRows > 0, acked)
 		})
 		if copied != nil {
 			cp := <-copied
@@ -333,14 +333,14 @@ type rowLoader interface {
 // with a new Restorer, at most three times. read is called with what was
 // read before the records after the rows are applied (the caller stores
 // its copy meanwhile).
-func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis.State)) (*seatmap.Shard, redis.State, extension, error) {
+func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis.State, []facts.Row)) (*seatmap.Shard, redis.State, extension, error) {
 	rl, ok := r.(rowLoader)
 	if !ok {
 		st, err := r.Load(ctx, id)
 		if err != nil {
 			return nil, st, extension{}, fmt.Errorf("%w: %v", errRemoteDown, err)
 		}
-		read(st)
+		read(st, remoteRows(st.Rows))
 		sh, ext, err := shardFromRemote(st)
 		if err != nil {
 			err = fmt.Errorf("restoring from redis: %w", err)
@@ -351,8 +351,13 @@ func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis
 	for try := 0; ; try++ {
 		rs := seatmap.NewRestorer()
 		feed := newRowFeed(rs)
-		st, err := rl.LoadRows(ctx, id, first, feed.add)
+		sorted := newSortedRows() // for the local copy
+		st, err := rl.LoadRows(ctx, id, first, func(key string, value []byte) error {
+			sorted.add(key, value)
+			return feed.add(key, value)
+		})
 		ferr := feed.close()
+		rows := sorted.rows()
 		switch {
 		case ferr != nil:
 			return nil, st, extension{}, fmt.Errorf("restoring from redis: %w", ferr)
@@ -361,7 +366,7 @@ func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis
 		case err != nil:
 			return nil, st, extension{}, fmt.Errorf("%w: %v", errRemoteDown, err)
 		}
-		read(st)
+		read(st, rows)
 		var sh *seatmap.Shard
 		if st.Snapshot != nil {
 			sh, err = seatmap.Restore(st.Snapshot)
@@ -386,7 +391,7 @@ type copyResult struct {
 }
 
 // copyRemoteState writes, on a goroutine of its own, Redis's state rows of
-// st to the local journal as the show's state at st.SnapshotSeq (one synced
+// st (rows: the same, best in key order) to the local journal as the show's state at st.SnapshotSeq (one synced
 // batch: a crash leaves the local store without them or with all of them),
 // after dropping the show's local state first when reset (keeping the
 // outbox events of the records Redis accepted from this node, up to acked).
@@ -394,7 +399,7 @@ type copyResult struct {
 // restored into a shard first. The caller appends Redis's records after
 // the rows (entryRecords) once the result arrived: the local store then
 // holds exactly Redis's state, as a true past state plus its records.
-func copyRemoteState(j Journal, id string, st redis.State, reset bool, acked uint64) <-chan copyResult {
+func copyRemoteState(j Journal, id string, st redis.State, rows []facts.Row, reset bool, acked uint64) <-chan copyResult {
 	out := make(chan copyResult, 1)
 	go func() {
 		var res copyResult
@@ -406,16 +411,21 @@ func copyRemoteState(j Journal, id string, st redis.State, reset bool, acked uin
 			}
 		}
 		if res.err == nil && st.Snapshot == nil && st.SnapshotSeq > 0 {
-			rows := make([]facts.Row, len(st.Rows))
-			for i, r := range st.Rows {
-				rows[i] = facts.Row{Key: r.Key, Value: r.Value}
-			}
 			if res.err = j.SaveState(id, st.SnapshotSeq, rows); res.err == nil {
 				res.rowsSeq = st.SnapshotSeq
 			}
 		}
 		out <- res
 	}()
+	return out
+}
+
+// remoteRows converts Redis's rows for the journal.
+func remoteRows(rows []redis.Row) []facts.Row {
+	out := make([]facts.Row, len(rows))
+	for i, r := range rows {
+		out[i] = facts.Row{Key: r.Key, Value: r.Value}
+	}
 	return out
 }
 

@@ -63,7 +63,8 @@ func (c *Client) load(ctx context.Context, shard string, withRows bool) (State, 
 // so that the caller builds the show while the rest is still on its way:
 // the rows named in first (read with one HMGET) before the others (HSCAN,
 // in no order), each once (a row HSCAN repeats with the same value is not
-// given again). row must copy what it keeps. If the shard was written to
+// given again). The key and value are those of the State's Rows: not
+// reused, not to be changed. If the shard was written to
 // while read (a repeat with another value, or a new seq or epoch after the
 // scan), the rows given are of no one state: LoadRows returns
 // ErrChangedWhileRead and the caller starts again. The State also holds
