@@ -350,7 +350,9 @@ func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis
 	first := []string{facts.RowKey(facts.RowConfig, ""), facts.RowKey(facts.RowMeta, "")}
 	for try := 0; ; try++ {
 		rs := seatmap.NewRestorer()
-		feed := newRowFeed(rs)
+		// the read must not wait for the builder: it runs under a deadline,
+		// and Redis's reply buffers wait meanwhile
+		feed := newRowFeedQueue(rs, redisFeedQueue)
 		sorted := newSortedRows() // for the local copy
 		st, err := rl.LoadRows(ctx, id, first, func(key string, value []byte) error {
 			sorted.add(key, value)
@@ -383,6 +385,10 @@ func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis
 		return sh, st, ext, nil
 	}
 }
+
+// redisFeedQueue is how many batches of rows (feedBatchRows each) a read
+// from Redis may be ahead of the show's build: 1,000,000 rows.
+const redisFeedQueue = 1000
 
 // copyResult is what copyRemoteState stored: the local store's rows seq.
 type copyResult struct {
