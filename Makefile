@@ -116,7 +116,8 @@ bench-serial:
 # holds/s, p50, p99, p99.9, max; memory per live hold; recovery from Pebble and
 # from Redis alone; then what each way of checkpointing costs a turn, a restore
 # of 1,000,000 holds from rows, the seat map's Apply of a GA hold at 1,000,000 live holds
-# (with the state's bytes per hold and a full GC's time), and a Redis Load of 1,000,000 rows (~6 min).
+# (with the state's bytes per hold and a full GC's time), a Redis Load of 1,000,000 rows,
+# and recovery from Redis alone without the fill (BenchmarkRecoverRedis) (~7 min).
 # FILL_HOLDS, FILL_RUNS (pebble,redis), FILL_PROFILE=prefix (CPU profiles).
 bench-fill:
 	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
@@ -124,6 +125,7 @@ bench-fill:
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench ApplyGAHold -benchtime 300000x -timeout 30m ./actors/seatmap/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadShowPebble -benchtime 2x -timeout 30m ./actors/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench RecoverRedis -benchtime 2x -timeout 30m ./bench/fill/
 
 # bench-cluster: holds/s through the show's owner vs through the other node
 # of a two-node cluster with Redis (32 connections, 3 phases of 5 s; about 35 s).

@@ -33,8 +33,13 @@ type feedBatch struct {
 // feedBatchRows is how many rows go to the builder at a time.
 const feedBatchRows = 1024
 
-func newRowFeed(rs *seatmap.Restorer) *rowFeed {
-	f := &rowFeed{rs: rs, full: make(chan *feedBatch, 4), free: make(chan *feedBatch, 6), done: make(chan error, 1)}
+func newRowFeed(rs *seatmap.Restorer) *rowFeed { return newRowFeedQueue(rs, 4) }
+
+// newRowFeed with room for queued batches before add blocks: a reader that
+// must not be held up by the builder (a Redis read under a deadline) gives
+// it room for the whole show.
+func newRowFeedQueue(rs *seatmap.Restorer, queued int) *rowFeed {
+	f := &rowFeed{rs: rs, full: make(chan *feedBatch, queued), free: make(chan *feedBatch, 6), done: make(chan error, 1)}
 	f.cur = f.batch()
 	go f.build()
 	return f

@@ -162,36 +162,43 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		// another activation owned the show since: Redis's state is the
 		// truth. The events of its entries after st.EventsSeq may be in no
 		// outbox (their writer's journal failed, or it lost Redis's reply
-		// and stopped): they are emitted here again (consumers dedupe them)
-		if st, err = r.Load(lctx, id); err != nil {
-			return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
+		// and stopped): they are emitted here again (consumers dedupe them).
+		// The show is built from its rows as they arrive (restoreFromRemote);
+		// the local copy of Redis's state is written while the records after
+		// them are applied
+		var ext extension
+		var copied <-chan copyResult
+		sh, st, ext, err = restoreFromRemote(lctx, r, id, func(st redis.State, rows []facts.Row) {
+			copied = copyRemoteState(j, id, st, rows, L > 0 || le != 0 || localRows > 0, acked)
+		})
+		if copied != nil {
+			cp := <-copied
+			if err == nil && cp.err != nil {
+				err = fmt.Errorf("storing the state restored from redis: %w", cp.err)
+			}
+			localRows = cp.rowsSeq
+		}
+		if err != nil {
+			return fail(err)
 		}
 		if st.Seq != R {
 			return fail(fmt.Errorf("%w: redis moved to %d while read (from %d)", errRemoteDown, st.Seq, R))
 		}
-		var ext extension
-		if sh, ext, err = shardFromRemote(st); err != nil {
-			return fail(fmt.Errorf("restoring from redis: %w", err))
-		}
-		if L > 0 || le != 0 || localRows > 0 {
-			if err := j.Reset(id); err != nil {
-				return fail(err)
-			}
-			// this node's records Redis accepted are in Redis's history:
-			// their events stay; the rest were never acknowledged
-			if err := j.DropAfter(id, acked); err != nil {
-				return fail(err)
-			}
-		}
-		localRows = 0
-		if sh.Seq() > 0 {
+		var recs []seatmap.Record
+		if localRows == 0 && sh.Seq() > 0 && (st.Snapshot != nil || len(st.Rows) > 0) {
+			// a whole snapshot of the format before rows (or rows at no
+			// seq): the shard's rows, once
 			if err := j.SaveState(id, sh.Seq(), sh.AllRows()); err != nil {
 				return fail(fmt.Errorf("storing the state restored from redis: %w", err))
 			}
 			localRows = sh.Seq()
+		} else if recs, err = entryRecords(st.Entries, localRows); err != nil {
+			return fail(err)
 		}
-		if len(ext.events) > 0 {
-			if _, err := j.Append(id, Write{Events: ext.events}); err != nil {
+		if len(recs) > 0 || len(ext.events) > 0 {
+			// Redis's records after its rows (the local store now holds those
+			// rows), and the events of the ones no outbox may have
+			if _, err := j.Append(id, Write{Records: recs, Events: ext.events}); err != nil {
 				return fail(err)
 			}
 		}
@@ -312,6 +319,138 @@ func extendFromRemote(local *seatmap.Shard, st redis.State) (extension, error) {
 	return ext, nil
 }
 
+// rowLoader is the part of a Remote that hands a show's state rows over as
+// they are read (persistence/redis.Client and its fake implement it).
+type rowLoader interface {
+	LoadRows(ctx context.Context, show string, first []string, row func(key string, value []byte) error) (redis.State, error)
+}
+
+// restoreFromRemote reads a show's state from Redis and rebuilds it. With a
+// rowLoader, the rows are built as they arrive (the config and the position
+// first: then every hold is built as it comes), on a goroutine of its own
+// (rowFeed), while the next chunk is read; a read that overlapped a write
+// (redis.ErrChangedWhileRead: the rows are of no one state) starts again
+// with a new Restorer, at most three times. read is called with what was
+// read before the records after the rows are applied (the caller stores
+// its copy meanwhile).
+func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis.State, []facts.Row)) (*seatmap.Shard, redis.State, extension, error) {
+	rl, ok := r.(rowLoader)
+	if !ok {
+		st, err := r.Load(ctx, id)
+		if err != nil {
+			return nil, st, extension{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		}
+		read(st, remoteRows(st.Rows))
+		sh, ext, err := shardFromRemote(st)
+		if err != nil {
+			err = fmt.Errorf("restoring from redis: %w", err)
+		}
+		return sh, st, ext, err
+	}
+	first := []string{facts.RowKey(facts.RowConfig, ""), facts.RowKey(facts.RowMeta, "")}
+	for try := 0; ; try++ {
+		rs := seatmap.NewRestorer()
+		// the read must not wait for the builder: it runs under a deadline,
+		// and Redis's reply buffers wait meanwhile
+		feed := newRowFeedQueue(rs, redisFeedQueue)
+		sorted := newSortedRows() // for the local copy
+		st, err := rl.LoadRows(ctx, id, first, func(key string, value []byte) error {
+			sorted.add(key, value)
+			return feed.add(key, value)
+		})
+		ferr := feed.close()
+		rows := sorted.rows()
+		switch {
+		case ferr != nil:
+			return nil, st, extension{}, fmt.Errorf("restoring from redis: %w", ferr)
+		case errors.Is(err, redis.ErrChangedWhileRead) && try < 2:
+			continue
+		case err != nil:
+			return nil, st, extension{}, fmt.Errorf("%w: %v", errRemoteDown, err)
+		}
+		read(st, rows)
+		var sh *seatmap.Shard
+		if st.Snapshot != nil {
+			sh, err = seatmap.Restore(st.Snapshot)
+		} else {
+			sh, err = rs.Finish()
+		}
+		var ext extension
+		if err == nil {
+			ext, err = applyEntries(sh, st)
+		}
+		if err != nil {
+			return nil, st, ext, fmt.Errorf("restoring from redis: %w", err)
+		}
+		return sh, st, ext, nil
+	}
+}
+
+// redisFeedQueue is how many batches of rows (feedBatchRows each) a read
+// from Redis may be ahead of the show's build: 1,000,000 rows.
+const redisFeedQueue = 1000
+
+// copyResult is what copyRemoteState stored: the local store's rows seq.
+type copyResult struct {
+	rowsSeq uint64
+	err     error
+}
+
+// copyRemoteState writes, on a goroutine of its own, Redis's state rows of
+// st (rows: the same, best in key order) to the local journal as the show's state at st.SnapshotSeq (one synced
+// batch: a crash leaves the local store without them or with all of them),
+// after dropping the show's local state first when reset (keeping the
+// outbox events of the records Redis accepted from this node, up to acked).
+// A whole snapshot (the format before rows) is not copied here: it is
+// restored into a shard first. The caller appends Redis's records after
+// the rows (entryRecords) once the result arrived: the local store then
+// holds exactly Redis's state, as a true past state plus its records.
+func copyRemoteState(j Journal, id string, st redis.State, rows []facts.Row, reset bool, acked uint64) <-chan copyResult {
+	out := make(chan copyResult, 1)
+	go func() {
+		var res copyResult
+		if reset {
+			if res.err = j.Reset(id); res.err == nil {
+				// this node's records Redis accepted are in Redis's history:
+				// their events stay; the rest were never acknowledged
+				res.err = j.DropAfter(id, acked)
+			}
+		}
+		if res.err == nil && st.Snapshot == nil && st.SnapshotSeq > 0 {
+			if res.err = j.SaveState(id, st.SnapshotSeq, rows); res.err == nil {
+				res.rowsSeq = st.SnapshotSeq
+			}
+		}
+		out <- res
+	}()
+	return out
+}
+
+// remoteRows converts Redis's rows for the journal.
+func remoteRows(rows []redis.Row) []facts.Row {
+	out := make([]facts.Row, len(rows))
+	for i, r := range rows {
+		out[i] = facts.Row{Key: r.Key, Value: r.Value}
+	}
+	return out
+}
+
+// entryRecords decodes Redis's entries after seq.
+func entryRecords(entries []redis.Entry, seq uint64) ([]seatmap.Record, error) {
+	var recs []seatmap.Record
+	for _, e := range entries {
+		if e.Seq <= seq {
+			continue
+		}
+		rec, err := facts.DecodeRecord(e.Seq, e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("redis record %d: %w", e.Seq, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
 // shardFromRemote rebuilds a show from its Redis state: rows (or a whole
 // snapshot of the format before rows), then its entries, replayed up to
 // st.EventsSeq and applied after it (as their writer did), collecting what
@@ -346,20 +485,29 @@ func shardFromRemote(st redis.State) (*seatmap.Shard, extension, error) {
 	if err != nil {
 		return nil, ext, err
 	}
+	ext, err = applyEntries(sh, st)
+	return sh, ext, err
+}
+
+// applyEntries applies Redis's records after the rows to sh: replayed up to
+// st.EventsSeq and applied after it (as their writer did), collecting what
+// those emitted and the state rows they changed.
+func applyEntries(sh *seatmap.Shard, st redis.State) (extension, error) {
+	var ext extension
 	applied := false
 	for _, e := range st.Entries {
 		rec, err := facts.DecodeRecord(e.Seq, e.Data)
 		if err != nil {
-			return nil, ext, fmt.Errorf("redis record %d: %w", e.Seq, err)
+			return ext, fmt.Errorf("redis record %d: %w", e.Seq, err)
 		}
 		if e.Seq <= st.EventsSeq {
 			if err := sh.Replay(rec); err != nil {
-				return nil, ext, err
+				return ext, err
 			}
 			continue
 		}
 		if err := sh.ApplyRecord(rec); err != nil {
-			return nil, ext, fmt.Errorf("redis record %d did not apply: %w", e.Seq, err)
+			return ext, fmt.Errorf("redis record %d did not apply: %w", e.Seq, err)
 		}
 		applied = true
 	}
@@ -367,7 +515,7 @@ func shardFromRemote(st redis.State) (*seatmap.Shard, extension, error) {
 		rd := sh.Ready()
 		ext.events, ext.archive, ext.rows = rd.Events, rd.Archive, rd.Rows
 	}
-	return sh, ext, nil
+	return ext, nil
 }
 
 // counts is the show's read model for Redis: section -> "a,h,r,s".

@@ -31,7 +31,11 @@
 //     FLUSH).
 //   - Load reads epoch, seq, snapshot and journal in one script, then the
 //     state rows by HSCAN in chunks, and checks nothing was written meanwhile:
-//     a consistent view. LoadMeta reads where a shard is, without its state.
+//     a consistent view (a row HSCAN returns twice must have one value).
+//     LoadRows is Load that hands each row over as it arrives (named rows
+//     first, by HMGET), for a caller that builds the state meanwhile; a
+//     write during the read answers ErrChangedWhileRead (read again).
+//     LoadMeta reads where a shard is, without its state.
 //   - Seed replaces a shard's whole state by rows, staged over several calls
 //     and swapped in by one, under the epoch check.
 //   - A checkpoint's Archive (terminal orders by id) is written by the same

@@ -35,6 +35,9 @@ var (
 	ErrBadWebhookID = errors.New("redis: bad webhook id")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("redis: client closed")
+	// ErrChangedWhileRead: the shard was written to while its rows were read
+	// (LoadRows): what was read is of no one state; read again.
+	ErrChangedWhileRead = errors.New("redis: shard written to while read")
 	// ErrWholeSnapshot: a checkpoint brought state rows to a shard whose
 	// stored state is a whole snapshot (the format before rows); nothing was
 	// written. Seed the shard's rows first.

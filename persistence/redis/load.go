@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,8 +32,8 @@ type State struct {
 	HasSnapshot bool
 }
 
-// rowsScanCount is how many rows one HSCAN asks for.
-const rowsScanCount = 32768
+// rowsScanCount is how many rows one HSCAN asks for (a variable for tests).
+var rowsScanCount int64 = 32768
 
 // Load reads a shard's epoch, seq, snapshot and the entries after it in one
 // script, then its state rows (HSCAN, in chunks, so Redis is never blocked
@@ -50,6 +51,31 @@ func (c *Client) LoadLog(ctx context.Context, shard string) (State, error) {
 }
 
 func (c *Client) load(ctx context.Context, shard string, withRows bool) (State, error) {
+	for try := 0; ; try++ {
+		st, err := c.loadOnce(ctx, shard, withRows, nil, nil)
+		if !errors.Is(err, ErrChangedWhileRead) || try == 2 {
+			return st, err
+		}
+	}
+}
+
+// LoadRows is Load that also hands every state row to row as it is read,
+// so that the caller builds the show while the rest is still on its way:
+// the rows named in first (read with one HMGET) before the others (HSCAN,
+// in no order), each once (a row HSCAN repeats with the same value is not
+// given again). The key and value are those of the State's Rows: not
+// reused, not to be changed. If the shard was written to
+// while read (a repeat with another value, or a new seq or epoch after the
+// scan), the rows given are of no one state: LoadRows returns
+// ErrChangedWhileRead and the caller starts again. The State also holds
+// every row read.
+func (c *Client) LoadRows(ctx context.Context, shard string, first []string, row func(key string, value []byte) error) (State, error) {
+	return c.loadOnce(ctx, shard, true, first, row)
+}
+
+// loadOnce reads a shard once: its log in one script, its rows (withRows),
+// and then checks that nothing was written meanwhile.
+func (c *Client) loadOnce(ctx context.Context, shard string, withRows bool, first []string, fn func(string, []byte) error) (State, error) {
 	if c.closed.Load() {
 		return State{}, ErrClosed
 	}
@@ -57,90 +83,127 @@ func (c *Client) load(ctx context.Context, shard string, withRows bool) (State, 
 	if err != nil {
 		return State{}, err
 	}
-	for try := 0; ; try++ {
-		cl := &call{script: c.scr.load, keys: []string{k.meta, k.snap, k.log}, group: shard}
-		c.run(ctx, []*call{cl})
-		res, err := cl.cmd.Slice()
-		if err != nil {
-			return State{}, fmt.Errorf("redis: load %s: %w", shard, err)
-		}
-		st, err := parseState(shard, res)
-		if err != nil || st.Snapshot != nil || !withRows {
-			return st, err
-		}
-		if st.Rows, err = c.scanRows(ctx, k.rows); err != nil {
-			return State{}, fmt.Errorf("redis: load %s rows: %w", shard, err)
-		}
-		now, err := c.LoadMeta(ctx, shard)
-		if err != nil {
-			return State{}, err
-		}
-		if now.Epoch == st.Epoch && now.Seq == st.Seq && now.SnapshotSeq == st.SnapshotSeq && !now.HasSnapshot {
-			return st, nil
-		}
-		if try == 2 {
-			return State{}, fmt.Errorf("redis: load %s: written to while read, three times", shard)
-		}
+	cl := &call{script: c.scr.load, keys: []string{k.meta, k.snap, k.log}, group: shard}
+	c.run(ctx, []*call{cl})
+	res, err := cl.cmd.Slice()
+	if err != nil {
+		return State{}, fmt.Errorf("redis: load %s: %w", shard, err)
 	}
+	st, err := parseState(shard, res)
+	if err != nil || st.Snapshot != nil || !withRows {
+		return st, err
+	}
+	if st.Rows, err = c.scanRows(ctx, k.rows, first, fn); err != nil {
+		return State{}, fmt.Errorf("redis: load %s rows: %w", shard, err)
+	}
+	now, err := c.LoadMeta(ctx, shard)
+	if err != nil {
+		return State{}, err
+	}
+	if now.Epoch != st.Epoch || now.Seq != st.Seq || now.SnapshotSeq != st.SnapshotSeq || now.HasSnapshot {
+		return State{}, fmt.Errorf("%w: %s", ErrChangedWhileRead, shard)
+	}
+	return st, nil
 }
 
-// scanRows reads a rows hash in chunks.
-func (c *Client) scanRows(ctx context.Context, key string) ([]Row, error) {
+// scanRows reads a rows hash: the fields named in first, then all of it in
+// chunks (HSCAN), handing each distinct row to fn (when not nil) as it comes.
+func (c *Client) scanRows(ctx context.Context, key string, first []string, fn func(string, []byte) error) ([]Row, error) {
 	if !c.healthy.Load() {
 		return nil, ErrUnavailable
 	}
-	var rows []Row
+	fail := func(err error) ([]Row, error) {
+		if isNetworkError(err) {
+			c.reportDown(err)
+		}
+		return nil, err
+	}
+	var set rowSet
+	if len(first) > 0 {
+		vals, err := c.rdb.HMGet(ctx, key, first...).Result()
+		if err != nil {
+			return fail(err)
+		}
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				if err := set.add(first[i], []byte(s), fn); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
 	var cursor uint64
 	for {
 		kv, next, err := c.rdb.HScan(ctx, key, cursor, "", rowsScanCount).Result()
 		if err != nil {
-			if isNetworkError(err) {
-				c.reportDown(err)
-			}
-			return nil, err
+			return fail(err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
-			rows = append(rows, Row{Key: kv[i], Value: []byte(kv[i+1])})
+			if err := set.add(kv[i], []byte(kv[i+1]), fn); err != nil {
+				return nil, err
+			}
 		}
 		if cursor = next; cursor == 0 {
-			return dedupeRows(rows), nil
+			return set.rows, nil
 		}
 	}
 }
 
-// dedupeRows drops the repeats HSCAN may return (a hash that was resized
-// during the scan), keeping the last. It indexes the rows in an
-// open-addressing table of their positions (4 bytes a slot) rather than a
-// map of their keys (about 56 bytes an entry at a million rows).
-func dedupeRows(rows []Row) []Row {
-	if len(rows) < 2 {
-		return rows
+// rowSet collects the rows of a scan, each once: HSCAN may return a row
+// twice (the hash was resized, or is being rehashed, during the scan). It
+// indexes the rows in an open-addressing table of their positions (4 bytes
+// a slot) rather than a map of their keys (about 56 bytes an entry at a
+// million rows), grown as rows come.
+type rowSet struct {
+	rows  []Row
+	slots []int32 // position in rows + 1; 0 = free
+	seed  maphash.Seed
+}
+
+// add keeps a row not seen yet and hands it to fn (when not nil). A repeat
+// with the same value is dropped; with another value, the hash was written
+// to during the scan: ErrChangedWhileRead.
+func (s *rowSet) add(key string, value []byte, fn func(string, []byte) error) error {
+	if len(s.rows)+1 > len(s.slots)*3/4 {
+		s.grow()
 	}
-	size := 16
-	for size*3/4 < len(rows) {
-		size *= 2
+	mask := uint64(len(s.slots) - 1)
+	i := maphash.String(s.seed, key) & mask
+	for {
+		p := s.slots[i]
+		if p == 0 {
+			break
+		}
+		if r := s.rows[p-1]; r.Key == key {
+			if bytes.Equal(r.Value, value) {
+				return nil
+			}
+			return fmt.Errorf("%w: row %q read twice with different values", ErrChangedWhileRead, key)
+		}
+		i = (i + 1) & mask
 	}
-	slots := make([]int32, size) // position in out + 1; 0 = free
-	mask := uint64(size - 1)
-	seed := maphash.MakeSeed()
-	out := rows[:0]
-	for _, r := range rows {
-		i := maphash.String(seed, r.Key) & mask
-		for {
-			p := slots[i]
-			if p == 0 {
-				slots[i] = int32(len(out) + 1)
-				out = append(out, r)
-				break
-			}
-			if out[p-1].Key == r.Key {
-				out[p-1] = r
-				break
-			}
+	s.slots[i] = int32(len(s.rows) + 1)
+	s.rows = append(s.rows, Row{Key: key, Value: value})
+	if fn != nil {
+		return fn(key, value)
+	}
+	return nil
+}
+
+// grow doubles the table (16 slots at first) and indexes the rows again.
+func (s *rowSet) grow() {
+	if s.slots == nil {
+		s.seed = maphash.MakeSeed()
+	}
+	s.slots = make([]int32, max(16, 2*len(s.slots)))
+	mask := uint64(len(s.slots) - 1)
+	for p, r := range s.rows {
+		i := maphash.String(s.seed, r.Key) & mask
+		for s.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
+		s.slots[i] = int32(p + 1)
 	}
-	return out
 }
 
 // LoadMeta reads where a shard is (epoch, seq, snapshot seq, whether a whole

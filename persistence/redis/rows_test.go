@@ -132,3 +132,66 @@ func TestLoadManyRows(t *testing.T) {
 		t.Fatalf("%d rows at %d, want %d at 7", len(seen), st.Seq, len(rows))
 	}
 }
+
+// TestLoadRows: LoadRows hands the rows named first before the others, every
+// row once (as they are read) and all of them in the State; a checkpoint
+// accepted while it reads (here: from inside its callback, as a newer
+// activation's would be) makes it answer ErrChangedWhileRead, and the next
+// read is whole again.
+func TestLoadRows(t *testing.T) {
+	defer func(n int64) { rowsScanCount = n }(rowsScanCount)
+	rowsScanCount = 1000 // many chunks
+	_, c := openServer(t, nil)
+	ctx := context.Background()
+	const s = "fed"
+	e := activate(t, c, s)
+	var rows []Row
+	for i := 0; i < 30_000; i++ {
+		rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	first := []string{"h029999", "nope", "h000123"}
+	var handed []string
+	seen := map[string]bool{}
+	st, err := c.LoadRows(ctx, s, first, func(k string, v []byte) error {
+		if seen[k] {
+			t.Fatalf("row %s handed twice", k)
+		}
+		seen[k] = true
+		if k[1:] != fmt.Sprintf("%06s", v) {
+			t.Fatalf("row %s = %s", k, v)
+		}
+		handed = append(handed, k)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(handed) != len(rows) || len(st.Rows) != len(rows) || st.Seq != 7 || handed[0] != "h029999" || handed[1] != "h000123" {
+		t.Fatalf("%d rows handed (first %v), %d in the state at %d; want %d at 7, h029999 and h000123 first",
+			len(handed), handed[:2], len(st.Rows), st.Seq, len(rows))
+	}
+	// written to while read: a checkpoint of a newer activation
+	e2 := activate(t, c, s)
+	wrote := false
+	_, err = c.LoadRows(ctx, s, nil, func(string, []byte) error {
+		if !wrote {
+			wrote = true
+			mustApply(t, c, Checkpoint{Shard: s, Epoch: e2, Entries: entries(s, 8, 8), Rows: []Row{{"h000001", []byte("x")}}, RowsSeq: 7})
+		}
+		return nil
+	})
+	if !errors.Is(err, ErrChangedWhileRead) {
+		t.Fatalf("written to while read: %v", err)
+	}
+	if st, err = c.LoadRows(ctx, s, nil, func(string, []byte) error { return nil }); err != nil || st.Seq != 8 || len(st.Rows) != len(rows) {
+		t.Fatalf("read again: %d rows at %d, %v", len(st.Rows), st.Seq, err)
+	}
+	// a callback's error stops the read
+	boom := errors.New("boom")
+	if _, err := c.LoadRows(ctx, s, nil, func(string, []byte) error { return boom }); !errors.Is(err, boom) {
+		t.Fatalf("callback error: %v", err)
+	}
+}

@@ -609,6 +609,38 @@ func (c *Client) Load(_ context.Context, id string) (redis.State, error) {
 	return c.srv.load(id), nil
 }
 
+// LoadRows is Load that hands every state row to row as well: those named
+// in first before the others, each once. The fake reads in one step: it is
+// never written to while read.
+func (c *Client) LoadRows(_ context.Context, id string, first []string, row func(key string, value []byte) error) (redis.State, error) {
+	err, lost := c.begin("load", id)
+	if err != nil || lost {
+		return redis.State{}, reply(true, err)
+	}
+	st := c.srv.load(id)
+	byKey := make(map[string]int, len(first))
+	for i, r := range st.Rows {
+		byKey[r.Key] = i
+	}
+	given := make(map[int]bool, len(first))
+	for _, k := range first {
+		if i, ok := byKey[k]; ok && !given[i] {
+			given[i] = true
+			if err := row(k, st.Rows[i].Value); err != nil {
+				return redis.State{}, err
+			}
+		}
+	}
+	for i, r := range st.Rows {
+		if !given[i] {
+			if err := row(r.Key, r.Value); err != nil {
+				return redis.State{}, err
+			}
+		}
+	}
+	return st, nil
+}
+
 // LoadLog is Load without the state rows (loadLua alone).
 func (c *Client) LoadLog(_ context.Context, id string) (redis.State, error) {
 	err, lost := c.begin("load", id)
