@@ -456,7 +456,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		// from now on tell Redis that its events are durable here
 		w.rs.eventsSeq, w.rs.ackedSeq = w.rs.ackedSeq, w.rs.remoteSeq
 		// narrows what a lost Redis tail can be; synced with the next commit
-		_ = w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false)
+		if err := w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false); err != nil {
+			w.env.journalFailed()
+		}
 	}
 	w.env.Stats.Batches.Add(1)
 	w.env.Stats.Records.Add(int64(len(wr.Records)))
