@@ -187,8 +187,9 @@ func (c *checkpointer) take() ([]rowSlot, bool) {
 
 // write stores the slots' rows, in order, as one rows-only Append. A
 // failure is the journal's (it refuses every call until recovered, so the
-// show's next write fails and reloads); the rows themselves are not needed
-// (the journal keeps their records).
+// show's next write fails and reloads); its reopen starts at once, as the
+// show may write nothing more; the rows themselves are not needed (the
+// journal keeps their records).
 func (c *checkpointer) write(slots []rowSlot) {
 	rows, seq := mergeSlots(slots)
 	c.env.Stats.CheckpointRows.Add(int64(len(rows)))
@@ -196,6 +197,7 @@ func (c *checkpointer) write(slots []rowSlot) {
 	if _, err := c.env.Journal.Append(c.identity, Write{Rows: rows, RowsSeq: seq}); err != nil {
 		c.env.Stats.CheckpointErrors.Add(1)
 		c.env.Log.Warn("writing state rows failed; the journal keeps their records", "show", c.identity, "seq", seq, "err", err)
+		c.env.journalFailed() // the show may write nothing more (idle, or gone) to reload it
 	}
 }
 

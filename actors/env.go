@@ -103,10 +103,23 @@ func (e *Env) journalReady() bool {
 	if !e.Journal.Failed() {
 		return true
 	}
-	if e.reopening.CompareAndSwap(false, true) {
+	e.journalFailed()
+	return false
+}
+
+// journalFailed starts reopening the journal (once, in the background) if
+// a write failed it. Every path that writes the journal calls it after an
+// error, not only a show's next load: the show whose write failed may never
+// load again (it stopped or moved away before its retry, or the failed
+// write was a rows-only checkpoint after its last command), and the node's
+// relay reads nothing from a failed journal, so the events in its outbox
+// would never be delivered (sim/vopr seed 182739296159656 on 5837d77: a
+// recovery's own Append failed, the show moved away before retrying, and a
+// paid order's user was never told).
+func (e *Env) journalFailed() {
+	if e.Journal.Failed() && e.reopening.CompareAndSwap(false, true) {
 		e.reopenJournal(0)
 	}
-	return false
 }
 
 // reopenJournalMaxDelay caps the pause between two attempts to reopen a

@@ -313,6 +313,7 @@ func (a *showActor) recover(ctx actor.Context) {
 	}
 	if err != nil {
 		a.log.Error("recovery failed; the show answers unavailable and retries", "err", err)
+		a.env.journalFailed() // a write of the recovery failed: the show may be gone before its retry
 		a.broken, a.shard = err, nil
 		a.env.broken.Store(a.identity, err.Error())
 		a.scheduleRetry(ctx)

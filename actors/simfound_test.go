@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/facts"
 	"github.com/boxoffice/boxoffice/persistence/redis"
@@ -251,4 +253,127 @@ func TestFailedJournalReopensWithoutAsking(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// failArmedJournal fails, once armed, the Appends that match, in turn: each
+// fails like a failed fsync (FailNext: the disk heals after it, so a Recover
+// then succeeds).
+type failArmedJournal struct {
+	*MemJournal
+	mu      sync.Mutex // protects following fields
+	matches []func(Write) bool
+	fired   chan struct{} // closed once every armed Append failed
+}
+
+func (j *failArmedJournal) arm(matches ...func(Write) bool) {
+	j.mu.Lock()
+	j.matches, j.fired = matches, make(chan struct{})
+	j.mu.Unlock()
+}
+
+func (j *failArmedJournal) Append(show string, w Write) (Held, error) {
+	j.mu.Lock()
+	fire := len(j.matches) > 0 && j.matches[0](w)
+	var done chan struct{}
+	if fire {
+		if j.matches = j.matches[1:]; len(j.matches) == 0 {
+			done = j.fired
+		}
+	}
+	j.mu.Unlock()
+	if !fire {
+		return j.MemJournal.Append(show, w)
+	}
+	j.MemJournal.FailNext(1, errors.New("fsync: input/output error"))
+	h, err := j.MemJournal.Append(show, w)
+	if done != nil {
+		close(done)
+	}
+	return h, err
+}
+
+// waitFired waits until the armed Append failed.
+func (j *failArmedJournal) waitFired(t *testing.T) {
+	t.Helper()
+	j.mu.Lock()
+	fired := j.fired
+	j.mu.Unlock()
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the armed journal write never came")
+	}
+}
+
+// startArmedShow runs one show over a failArmedJournal (and rc when set).
+func startArmedShow(t *testing.T, show string, rc Remote) (*failArmedJournal, *actor.PID, *Booking) {
+	j := &failArmedJournal{MemJournal: NewMemJournal()}
+	env := &Env{Journal: j, Log: testEnv.Log}
+	if rc != nil {
+		env.Remote = rc
+	}
+	pid := testNode.System.Root.Spawn(ShowProps(env, show))
+	t.Cleanup(func() { _ = testNode.System.Root.StopFuture(pid).Wait() })
+	return j, pid, NewBooking(&fixedPlacement{pid: pid}, testNode.System, env, BookingOptions{RequestTimeout: 3 * time.Second})
+}
+
+// journalReopens fails unless the journal is reopened with no show asking.
+func journalReopens(t *testing.T, j Journal) {
+	t.Helper()
+	eventually(t, 3*time.Second, "the failed journal reopened with no show asking (else the node's relay never delivers its outbox again)", func() error {
+		if j.Failed() {
+			return errors.New("failed")
+		}
+		return nil
+	})
+}
+
+// A recovery's own journal write fails (here: taking a record Redis accepted
+// after a lost reply), and the show moves away before its retry: the journal
+// is reopened all the same. It once reopened only when a show loaded, so the
+// node's relay never read its outbox again and a paid order's order_confirmed
+// event stayed there (sim/vopr seed 182739296159656 on 5837d77).
+func TestJournalReopensAfterRecoveryWriteFailed(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("recwrite")
+	j, pid, b := startArmedShow(t, show, newFakeRemote())
+	if _, err := b.CreateShow(ctx, smallShow(show, 10)); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the release reaches Redis, its journal write fails: the recovery takes
+	// it from Redis, and that write fails too
+	j.arm(func(w Write) bool { return len(w.Records) > 0 && w.Held }, // the writer's
+		func(w Write) bool { return len(w.Records) > 0 && !w.Held }) // the recovery's
+	if err := b.ReleaseHold(ctx, "u", show, h.ID); !errors.Is(err, seatmap.ErrUnavailable) {
+		t.Fatalf("release while the journal fails: %v", err)
+	}
+	j.waitFired(t)
+	_ = testNode.System.Root.StopFuture(pid).Wait() // the show moves away before its retry
+	journalReopens(t, j)
+}
+
+// A checkpointer's rows-only write fails after the show's last command: the
+// show writes nothing more that would fail and reload it, and the journal is
+// reopened all the same.
+func TestJournalReopensAfterCheckpointFailed(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("ckptfail")
+	j, _, b := startArmedShow(t, show, nil)
+	if _, err := b.CreateShow(ctx, smallShow(show, 10)); err != nil {
+		t.Fatal(err)
+	}
+	j.arm(func(w Write) bool { return len(w.Records) == 0 && len(w.Rows) > 0 })
+	h, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.ReleaseHold(ctx, "u", show, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	j.waitFired(t) // the show is idle from here on
+	journalReopens(t, j)
 }

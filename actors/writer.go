@@ -421,6 +421,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		w.env.Stats.LastJournalErrorMs.Store(time.Now().UnixMilli())
 		w.env.Log.Error("journal write failed; answering unavailable and reopening the journal", "show", w.identity,
 			"err", err, "batches", len(replies))
+		w.env.journalFailed() // now: the actor may stop before it handles the failure
 		w.fail(gen, err, false, replies)
 		return false
 	}
@@ -429,12 +430,14 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		if held != nil {
 			if err := held.Abort(); err != nil {
 				w.env.Log.Warn("dropping events of a refused batch failed", "show", w.identity, "err", err)
+				w.env.journalFailed()
 			}
 		}
 		// the records Redis did not accept were never acknowledged
 		w.ckpt.quiesce() // nothing else writes the show's stored state meanwhile
 		if err := w.env.Journal.DropAfter(w.identity, w.rs.remoteSeq); err != nil {
 			w.env.Log.Warn("dropping records Redis did not accept failed; the next activation drops them", "show", w.identity, "err", err)
+			w.env.journalFailed()
 		}
 		fenced := errors.Is(remoteErr, ErrFenced)
 		if fenced {
@@ -453,7 +456,9 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		// from now on tell Redis that its events are durable here
 		w.rs.eventsSeq, w.rs.ackedSeq = w.rs.ackedSeq, w.rs.remoteSeq
 		// narrows what a lost Redis tail can be; synced with the next commit
-		_ = w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false)
+		if err := w.env.Journal.SetLocalEpoch(w.identity, w.rs.epoch, w.rs.remoteSeq, false); err != nil {
+			w.env.journalFailed()
+		}
 	}
 	w.env.Stats.Batches.Add(1)
 	w.env.Stats.Records.Add(int64(len(wr.Records)))

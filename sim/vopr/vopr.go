@@ -362,6 +362,13 @@ func (w *world) drain() {
 		w.pollAnswers()
 	}
 	w.runFor(time.Second)
+	for _, n := range w.nodes {
+		// the disks healed minutes ago: a journal still failed now reads
+		// nothing to its node's relay, whose outbox is never delivered
+		if n.alive && n.journal.Failed() {
+			w.model.fail("node%d's journal is still failed after the drain (its disk healed): its relay never delivers its outbox", n.id)
+		}
+	}
 	for _, st := range w.shows {
 		a := w.nodes[w.owner[st.id]].acts[st.id]
 		if a == nil {
