@@ -123,6 +123,7 @@ bench-fill:
 	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench ApplyGAHold -benchtime 300000x -timeout 30m ./actors/seatmap/
+	FILL_BENCH=1 $(GO) test -run '^$$' -bench WorstApplyFilling -benchtime 1x -timeout 30m ./actors/seatmap/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadRows -benchtime 1x -timeout 30m ./persistence/redis/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench LoadShowPebble -benchtime 2x -timeout 30m ./actors/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench RecoverRedis -benchtime 2x -timeout 30m ./bench/fill/

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"iter"
 	"math/bits"
+	"slices"
 )
 
 // The live holds are kept in a slab without pointers: a million holds of a
@@ -125,11 +126,91 @@ func (p *slab[T]) next() uint32 {
 	return p.n - 1
 }
 
-// numIndex is an open-addressing hash table (linear probing, backward-shift
-// deletion) of numbers in a table t, keyed by what t says a number's key is:
-// 4 bytes a slot plus a 1-byte tag of the key's hash (probes compare tags
-// before keys), at a load of 3/8 to 3/4. The zero value is empty.
+// numIndex is a hash index of numbers in a table t, keyed by what t says a
+// number's key is, split into numIndexParts open-addressing tables by bits of
+// the key's hash. Growing or shrinking rehashes one part, 1/64 of the entries:
+// one table's doubling rehashed every entry on one actor turn, ~0.1 s for the
+// holds' and the users' indexes at 786,432 live holds (the fill's slowest
+// holds, bench/README.md "One index in parts"). The zero value is empty.
 type numIndex[K comparable, T interface {
+	keyOf(num uint32) K
+	hashOf(K) uint64
+}] struct {
+	parts [numIndexParts]numTable[K, T]
+	n     int
+}
+
+const numIndexParts = 64
+
+// part is the table of a key's hash: bits the tables' homes (low bits) and
+// tags (top byte) do not use while a part has fewer than 2^48 slots.
+func (x *numIndex[K, T]) part(h uint64) *numTable[K, T] {
+	return &x.parts[(h>>48)&(numIndexParts-1)]
+}
+
+func (x *numIndex[K, T]) get(t T, k K) (uint32, bool) {
+	if x.n == 0 {
+		return 0, false
+	}
+	h := t.hashOf(k)
+	return x.part(h).get(t, k, h)
+}
+
+// put adds num under its key; false (and no change) when the key is there.
+func (x *numIndex[K, T]) put(t T, num uint32) bool {
+	k := t.keyOf(num)
+	h := t.hashOf(k)
+	if !x.part(h).put(t, k, h, num) {
+		return false
+	}
+	x.n++
+	return true
+}
+
+// del removes key k, if there.
+func (x *numIndex[K, T]) del(t T, k K) {
+	if x.n == 0 {
+		return
+	}
+	h := t.hashOf(k)
+	if x.part(h).del(t, k, h) {
+		x.n--
+	}
+}
+
+// reserve sizes every part for n entries in all (spread evenly, with room
+// for the spread), dropping what they held: for an empty index.
+func (x *numIndex[K, T]) reserve(n int) {
+	per := slotsFor(n/numIndexParts + n/(8*numIndexParts) + 1)
+	for i := range x.parts {
+		x.parts[i] = numTable[K, T]{slots: make([]uint32, per), tags: make([]uint8, per)}
+	}
+	x.n = 0
+}
+
+// slotCount is the slots of all parts (memory; tests).
+func (x *numIndex[K, T]) slotCount() int {
+	c := 0
+	for i := range x.parts {
+		c += len(x.parts[i].slots)
+	}
+	return c
+}
+
+// clone copies the index (the least a copy-on-write snapshot would copy;
+// restore_bench_test.go).
+func (x *numIndex[K, T]) clone() numIndex[K, T] {
+	c := numIndex[K, T]{n: x.n}
+	for i := range x.parts {
+		c.parts[i] = numTable[K, T]{slots: slices.Clone(x.parts[i].slots), tags: slices.Clone(x.parts[i].tags), n: x.parts[i].n}
+	}
+	return c
+}
+
+// numTable is one part of a numIndex: an open-addressing hash table (linear
+// probing, backward-shift deletion), 4 bytes a slot plus a 1-byte tag of the
+// key's hash (probes compare tags before keys), at a load of 3/8 to 3/4.
+type numTable[K comparable, T interface {
 	keyOf(num uint32) K
 	hashOf(K) uint64
 }] struct {
@@ -140,15 +221,15 @@ type numIndex[K comparable, T interface {
 
 const numIndexMinSlots = 16
 
-func (x *numIndex[K, T]) home(t T, k K) (int, uint8) {
-	h := t.hashOf(k)
+func (x *numTable[K, T]) home(h uint64) (int, uint8) {
 	return int(h & uint64(len(x.slots)-1)), uint8(h>>56) | 1
 }
 
-// find returns the slot of k, or -1, and where the probe for it ended.
-func (x *numIndex[K, T]) find(t T, k K) (at, end int, tag uint8) {
+// find returns the slot of k (hash h), or -1, and where the probe for it
+// ended.
+func (x *numTable[K, T]) find(t T, k K, h uint64) (at, end int, tag uint8) {
 	mask := len(x.slots) - 1
-	i, tag := x.home(t, k)
+	i, tag := x.home(h)
 	for ; x.tags[i] != 0; i = (i + 1) & mask {
 		if x.tags[i] == tag && t.keyOf(x.slots[i]-1) == k {
 			return i, i, tag
@@ -157,22 +238,21 @@ func (x *numIndex[K, T]) find(t T, k K) (at, end int, tag uint8) {
 	return -1, i, tag
 }
 
-func (x *numIndex[K, T]) get(t T, k K) (uint32, bool) {
+func (x *numTable[K, T]) get(t T, k K, h uint64) (uint32, bool) {
 	if x.n == 0 {
 		return 0, false
 	}
-	if i, _, _ := x.find(t, k); i >= 0 {
+	if i, _, _ := x.find(t, k, h); i >= 0 {
 		return x.slots[i] - 1, true
 	}
 	return 0, false
 }
 
-// put adds num under its key; false (and no change) when the key is there.
-func (x *numIndex[K, T]) put(t T, num uint32) bool {
+func (x *numTable[K, T]) put(t T, k K, h uint64, num uint32) bool {
 	if len(x.slots) == 0 || (x.n+1) > len(x.slots)*3/4 {
 		x.resize(t, slotsFor(x.n+1))
 	}
-	i, end, tag := x.find(t, t.keyOf(num))
+	i, end, tag := x.find(t, k, h)
 	if i >= 0 {
 		return false
 	}
@@ -183,17 +263,17 @@ func (x *numIndex[K, T]) put(t T, num uint32) bool {
 
 // del removes key k, if there; it shrinks the table when a quarter of it
 // would do (memory follows live work).
-func (x *numIndex[K, T]) del(t T, k K) {
+func (x *numTable[K, T]) del(t T, k K, h uint64) bool {
 	if x.n == 0 {
-		return
+		return false
 	}
-	i, _, _ := x.find(t, k)
+	i, _, _ := x.find(t, k, h)
 	if i < 0 {
-		return
+		return false
 	}
 	mask := len(x.slots) - 1
 	for j := (i + 1) & mask; x.tags[j] != 0; j = (j + 1) & mask {
-		if h, _ := x.home(t, t.keyOf(x.slots[j]-1)); (j-h)&mask >= (j-i)&mask {
+		if hj, _ := x.home(t.hashOf(t.keyOf(x.slots[j] - 1))); (j-hj)&mask >= (j-i)&mask {
 			x.slots[i], x.tags[i] = x.slots[j], x.tags[j]
 			i = j
 		}
@@ -203,9 +283,10 @@ func (x *numIndex[K, T]) del(t T, k K) {
 	if len(x.slots) > numIndexMinSlots && x.n < len(x.slots)/8 {
 		x.resize(t, slotsFor(x.n))
 	}
+	return true
 }
 
-func (x *numIndex[K, T]) resize(t T, size int) {
+func (x *numTable[K, T]) resize(t T, size int) {
 	old := x.slots
 	x.slots, x.tags = make([]uint32, size), make([]uint8, size)
 	mask := size - 1
@@ -213,7 +294,7 @@ func (x *numIndex[K, T]) resize(t T, size int) {
 		if s == 0 {
 			continue
 		}
-		i, tag := x.home(t, t.keyOf(s-1))
+		i, tag := x.home(t.hashOf(t.keyOf(s - 1)))
 		for x.tags[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -249,7 +330,7 @@ type holdTable struct {
 func newHoldTable(prefix string, hint int) holdTable {
 	t := holdTable{prefix: prefix, seed: uint64(maphash.Comparable(maphash.MakeSeed(), 0))}
 	if hint > 0 {
-		t.index.slots, t.index.tags = make([]uint32, slotsFor(hint)), make([]uint8, slotsFor(hint))
+		t.index.reserve(hint)
 		t.timers = make([]uint32, 0, hint)
 	}
 	return t
@@ -369,7 +450,7 @@ func sparse(live int, slots uint32) bool { return slots >= 1<<pageBits && uint32
 // the index's.
 func (t *holdTable) compact() {
 	nt := holdTable{prefix: t.prefix, seed: t.seed, timers: t.timers}
-	nt.index.resize(&nt, slotsFor(t.n))
+	nt.index.reserve(t.n)
 	for slot := range t.all() {
 		h := t.at(slot)
 		ns := nt.slab.next()
@@ -524,7 +605,7 @@ type userTable struct {
 func newUserTable(hint int) userTable {
 	u := userTable{seed: maphash.MakeSeed()}
 	if hint > 0 {
-		u.index.slots, u.index.tags = make([]uint32, slotsFor(hint)), make([]uint8, slotsFor(hint))
+		u.index.reserve(hint)
 	}
 	return u
 }
@@ -548,11 +629,12 @@ func (u *userTable) of(name string) int {
 // entry returns the number of user's entry, making one (one probe of the
 // index for a new user: where the probe for it ended takes it).
 func (u *userTable) entry(name string) uint32 {
-	x := &u.index
+	h := u.hashOf(name)
+	x := u.index.part(h)
 	if len(x.slots) == 0 || (x.n+1) > len(x.slots)*3/4 {
 		x.resize(u, slotsFor(x.n+1))
 	}
-	i, end, tag := x.find(u, name)
+	i, end, tag := x.find(u, name, h)
 	if i >= 0 {
 		return x.slots[i] - 1
 	}
@@ -565,6 +647,7 @@ func (u *userTable) entry(name string) uint32 {
 	*u.slab.at(num) = userEntry{name: name}
 	x.slots[end], x.tags[end] = num+1, tag
 	x.n++
+	u.index.n++
 	return num
 }
 
@@ -672,7 +755,7 @@ func (s *Shard) compactUsers() {
 	}
 	remap := make([]uint32, u.slab.n)
 	nu := userTable{seed: u.seed}
-	nu.index.resize(&nu, slotsFor(u.len()))
+	nu.index.reserve(u.len())
 	for num := uint32(0); num < u.slab.n; num++ {
 		if !u.live(num) {
 			continue

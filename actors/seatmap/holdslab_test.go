@@ -151,8 +151,8 @@ func TestHoldTableMatchesModel(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("seed %d: timers give %d holds %v..., want %v...", seed, len(got), got[:min(5, len(got))], want[:min(5, len(want))])
 		}
-		if x.len() != 0 || len(x.slab.pages) != 0 || len(x.index.slots) != 0 {
-			t.Fatalf("seed %d: emptied table keeps %d holds, %d pages, %d index slots", seed, x.len(), len(x.slab.pages), len(x.index.slots))
+		if x.len() != 0 || len(x.slab.pages) != 0 || x.index.slotCount() != 0 {
+			t.Fatalf("seed %d: emptied table keeps %d holds, %d pages, %d index slots", seed, x.len(), len(x.slab.pages), x.index.slotCount())
 		}
 	}
 }
@@ -308,5 +308,31 @@ func TestSlabCompaction(t *testing.T) {
 	s.Apply(Command{Kind: KindTick, Now: 1 << 40})
 	if s.ActiveHolds() != 0 || s.users.len() != 0 || len(s.holds.slab.pages) != 0 {
 		t.Fatalf("seed %d: %d holds, %d users, %d pages left", seed, s.ActiveHolds(), s.users.len(), len(s.holds.slab.pages))
+	}
+}
+
+// TestIndexGrowsInParts: an index grows one part at a time, so no insert
+// rehashes more than a small share of the entries on the actor's turn (one
+// table's doubling at 786,432 live holds rehashed them all: the fill's
+// slowest holds, ~0.1-0.2 s).
+func TestIndexGrowsInParts(t *testing.T) {
+	u := newUserTable(0)
+	const users = 300_000
+	before := 0
+	for i := 0; i < users; i++ {
+		u.add("user-"+strconv.Itoa(i), 1)
+		after := u.index.slotCount()
+		if grown := after - before; before >= 1<<14 && grown > before/16 {
+			t.Fatalf("insert %d grew the index from %d to %d slots at once (more than 1/16)", i, before, after)
+		}
+		before = after
+	}
+	if u.len() != users {
+		t.Fatalf("%d users indexed, want %d", u.len(), users)
+	}
+	for i := 0; i < users; i += 997 {
+		if got := u.of("user-" + strconv.Itoa(i)); got != 1 {
+			t.Fatalf("user-%d has %d seats, want 1", i, got)
+		}
 	}
 }

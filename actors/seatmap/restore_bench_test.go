@@ -5,7 +5,6 @@ import (
 	"math/rand"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -113,7 +112,7 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 	}{
 		{"json-snapshot", func() { _, _ = s.legacySnapshot() }},
 		{"binary-snapshot", func() { _, _ = s.Snapshot() }},
-		{"cow-map-copies", func() { _, _ = slices.Clone(s.holds.index.slots), slices.Clone(s.users.index.slots) }},
+		{"cow-map-copies", func() { _, _ = s.holds.index.clone(), s.users.index.clone() }},
 		{"turn-rows-64-holds", func() {
 			for i := 0; i < 64; i++ {
 				next++
