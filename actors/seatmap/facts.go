@@ -358,49 +358,6 @@ func (s *Shard) forget(holdsAt, keysAt int64) {
 	s.dirty.holdKeys = expireKeys(s.holdIdem, &s.holdIdemFIFO, keysAt, s.dirty.holdKeys)
 }
 
-// releasedPruneStepMs rounds the deadline of forgetting released ids up, so
-// that a steady stream of releases asks for one tick a second, not one each.
-const releasedPruneStepMs = 1000
-
-// rememberReleased remembers that hold id was released at at (HoldReleasedMemory),
-// and forgets the ids released long enough before.
-func (s *Shard) rememberReleased(id string, at int64) {
-	s.forgetReleased(at)
-	s.releasedHolds[id] = at
-	s.releasedFIFO = append(s.releasedFIFO, idAt{id: id, at: at})
-}
-
-// forgetReleased forgets the hold ids released HoldReleasedMemory or more
-// before now. Live ticks and releases call it; it records nothing, as the
-// memory it prunes is not in state rows and answers by time alone (see
-// releasedHold).
-func (s *Shard) forgetReleased(now int64) {
-	q := s.releasedFIFO
-	n := 0
-	for n < len(q) && q[n].at+HoldReleasedMemory <= now {
-		if at, ok := s.releasedHolds[q[n].id]; ok && at == q[n].at {
-			delete(s.releasedHolds, q[n].id)
-		}
-		q[n] = idAt{}
-		n++
-	}
-	s.releasedFIFO = q[n:]
-}
-
-// releasedHold reports whether hold id was released less than
-// HoldReleasedMemory before now.
-func (s *Shard) releasedHold(id string, now int64) bool {
-	at, ok := s.releasedHolds[id]
-	return ok && at+HoldReleasedMemory > now
-}
-
-// releasedDue is when the id released at at is forgotten by a tick, rounded
-// up to releasedPruneStepMs.
-func releasedDue(at int64) int64 {
-	d := at + HoldReleasedMemory
-	return (d + releasedPruneStepMs - 1) / releasedPruneStepMs * releasedPruneStepMs
-}
-
 // expireKeys forgets the keys made at or before at, appending them to dirty.
 func expireKeys(m map[string]idemEntry, fifo *[]idAt, at int64, dirty []string) []string {
 	q := *fifo

@@ -179,25 +179,6 @@ func (s *Shard) CheckInvariants() error {
 	return s.checkRoom()
 }
 
-// checkReleased checks the memory of released hold ids: its FIFO is in
-// release order, and each remembered id has its entry there (else it would
-// never be forgotten).
-func (s *Shard) checkReleased() error {
-	found := make(map[string]bool, len(s.releasedHolds))
-	for i, e := range s.releasedFIFO {
-		if i > 0 && e.at < s.releasedFIFO[i-1].at {
-			return fmt.Errorf("released hold %s at %d comes after one released at %d", e.id, e.at, s.releasedFIFO[i-1].at)
-		}
-		if at, ok := s.releasedHolds[e.id]; ok && at == e.at {
-			found[e.id] = true
-		}
-	}
-	if len(found) != len(s.releasedHolds) {
-		return fmt.Errorf("%d released hold ids remembered, %d of them in the FIFO that forgets them", len(s.releasedHolds), len(found))
-	}
-	return nil
-}
-
 // checkHoldTable checks the slab of holds: live and free slots, the index,
 // the side table of ids and the timers account for each other.
 func (s *Shard) checkHoldTable() error {

@@ -2,6 +2,7 @@ package seatmap
 
 import (
 	"errors"
+	"math/rand"
 	"strconv"
 	"testing"
 )
@@ -18,11 +19,14 @@ func TestLateHoldAfterRelease(t *testing.T) {
 		name   string
 		replay bool  // apply the late copy on a shard rebuilt from the journal
 		late   int64 // ms between the release and the late copy
+		canon  bool  // hold ids as Booking makes them (kept as 128 bits), else any string
 	}{
-		{"live-1s", false, 1000},
-		{"live-59s", false, HoldReleasedMemory - 1000},
-		{"replayed-1s", true, 1000},
-		{"replayed-59s", true, HoldReleasedMemory - 1000},
+		{"live-1s", false, 1000, true},
+		{"live-59s", false, HoldReleasedMemory - 1000, true},
+		{"replayed-1s", true, 1000, true},
+		{"replayed-59s", true, HoldReleasedMemory - 1000, true},
+		{"live-other-ids", false, 1000, false},
+		{"replayed-other-ids", true, 1000, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := New(0)
@@ -38,9 +42,17 @@ func TestLateHoldAfterRelease(t *testing.T) {
 				t.Fatal(r.Err)
 			}
 			const t0 = 1_000_000
+			ids := []string{"h1", "h2"}
+			if tc.canon {
+				rng := rand.New(rand.NewSource(1))
+				ids = []string{"late~" + randomToken(rng), "late~" + randomToken(rng)}
+				if _, ok := s.holds.canonical(ids[0]); !ok {
+					t.Fatalf("%s is not canonical", ids[0])
+				}
+			}
 			holds := []Command{
-				{Kind: KindHold, Now: t0, HoldID: "h1", User: "u1", Seats: []string{"a-1-1", "a-1-2"}},
-				{Kind: KindHold, Now: t0, HoldID: "h2", User: "u1", Section: "g", Quantity: 3},
+				{Kind: KindHold, Now: t0, HoldID: ids[0], User: "u1", Seats: []string{"a-1-1", "a-1-2"}},
+				{Kind: KindHold, Now: t0, HoldID: ids[1], User: "u1", Section: "g", Quantity: 3},
 			}
 			for _, c := range holds {
 				if r := run(c); r.Err != nil {
@@ -89,10 +101,14 @@ func TestReleasedMemoryBounded(t *testing.T) {
 		t.Fatal(r.Err)
 	}
 	const perSec, secs = 50, 300 // 50 releases a second for 5 minutes
+	rng := rand.New(rand.NewSource(2))
 	now := int64(1_000_000)
 	for i := 0; i < perSec*secs; i++ {
 		now += 1000 / perSec
-		id := "h" + strconv.Itoa(i)
+		id := "h" + strconv.Itoa(i) // half of them in the form Booking gives
+		if i%2 == 0 {
+			id = "mem~" + randomToken(rng)
+		}
 		for _, c := range []Command{{Kind: KindHold, Now: now, HoldID: id, User: "u", Section: "g", Quantity: 1}, {Kind: KindRelease, Now: now, HoldID: id}} {
 			if r := s.Apply(c); r.Err != nil {
 				t.Fatalf("%s %s: %v", c.Kind, id, r.Err)
@@ -103,7 +119,10 @@ func TestReleasedMemoryBounded(t *testing.T) {
 	if got, max := s.Size().ReleasedHolds, perSec*HoldReleasedMemory/1000+1; got > max || got < max-2 {
 		t.Fatalf("remembered %d released ids, want about %d", got, max)
 	}
-	if got := len(s.releasedFIFO); got != s.Size().ReleasedHolds {
+	if len(s.released.keys) == 0 || len(s.released.other) == 0 {
+		t.Fatalf("remembered %d ids as keys, %d as strings: want both", len(s.released.keys), len(s.released.other))
+	}
+	if got := len(s.released.otherFIFO) + len(s.released.keyFIFO); got != s.Size().ReleasedHolds {
 		t.Fatalf("fifo %d, map %d", got, s.Size().ReleasedHolds)
 	}
 	d := s.Ready().Deadline
@@ -119,7 +138,7 @@ func TestReleasedMemoryBounded(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
-	if d := s.Ready().Deadline; d != 0 || len(s.releasedFIFO) != 0 {
-		t.Fatalf("after forgetting: deadline %d, fifo %d", d, len(s.releasedFIFO))
+	if d := s.Ready().Deadline; d != 0 || len(s.released.otherFIFO)+len(s.released.keyFIFO) != 0 {
+		t.Fatalf("after forgetting: deadline %d, fifos %d+%d", d, len(s.released.otherFIFO), len(s.released.keyFIFO))
 	}
 }

@@ -146,18 +146,15 @@ type Shard struct {
 	expiredHolds map[string]int64
 	expiredUsers map[string]string // the user of each expired hold (ownership of its 410)
 	expiredFIFO  []idAt
-	// released hold ids and when (HoldReleasedMemory; memory only), and
-	// the same in release order, for forgetting them
-	releasedHolds map[string]int64
-	releasedFIFO  []idAt
-	orders        map[string]*order    // orders in memory (live, or terminal within retention)
-	holdOrder     map[string]string    // converted hold id -> its order, while the order is in memory
-	idem          map[string]idemEntry // order idempotency keys -> order id
-	idemFIFO      []idAt
-	holdIdem      map[string]idemEntry // hold idempotency keys -> hold id
-	holdIdemFIFO  []idAt
-	users         userTable      // seats per user: live holds and orders, and archived sales
-	archUsers     map[string]int // seats per user sold by orders that left memory
+	released     releasedIDs          // hold ids released within HoldReleasedMemory (released.go)
+	orders       map[string]*order    // orders in memory (live, or terminal within retention)
+	holdOrder    map[string]string    // converted hold id -> its order, while the order is in memory
+	idem         map[string]idemEntry // order idempotency keys -> order id
+	idemFIFO     []idAt
+	holdIdem     map[string]idemEntry // hold idempotency keys -> hold id
+	holdIdemFIFO []idAt
+	users        userTable      // seats per user: live holds and orders, and archived sales
+	archUsers    map[string]int // seats per user sold by orders that left memory
 
 	orderTimers timerHeap
 	takes       takeTable           // what live holds took (holdslab.go)
@@ -188,18 +185,17 @@ type Shard struct {
 // KindCreate command gives it its show.
 func New(shardNo int) *Shard {
 	return &Shard{
-		shard:         shardNo,
-		secByID:       map[string]*section{},
-		holds:         newHoldTable("", 0),
-		expiredHolds:  map[string]int64{},
-		expiredUsers:  map[string]string{},
-		releasedHolds: map[string]int64{},
-		orders:        map[string]*order{},
-		holdOrder:     map[string]string{},
-		idem:          map[string]idemEntry{},
-		holdIdem:      map[string]idemEntry{},
-		users:         newUserTable(0),
-		archUsers:     map[string]int{},
+		shard:        shardNo,
+		secByID:      map[string]*section{},
+		holds:        newHoldTable("", 0),
+		expiredHolds: map[string]int64{},
+		expiredUsers: map[string]string{},
+		orders:       map[string]*order{},
+		holdOrder:    map[string]string{},
+		idem:         map[string]idemEntry{},
+		holdIdem:     map[string]idemEntry{},
+		users:        newUserTable(0),
+		archUsers:    map[string]int{},
 	}
 }
 
@@ -417,8 +413,8 @@ func (s *Shard) nextDeadline() int64 {
 	if len(s.expiredFIFO) > 0 {
 		min(s.expiredFIFO[0].at + HoldExpiredMemory)
 	}
-	if len(s.releasedFIFO) > 0 {
-		min(releasedDue(s.releasedFIFO[0].at))
+	if at, ok := s.released.first(); ok {
+		min(releasedDue(at))
 	}
 	if len(s.idemFIFO) > 0 {
 		min(s.idemFIFO[0].at + IdempotencyKeepMs)
@@ -458,6 +454,6 @@ type Size struct {
 // Size reports the shard's memory by map.
 func (s *Shard) Size() Size {
 	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
-		ExpiredHolds: len(s.expiredHolds), ReleasedHolds: len(s.releasedHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
+		ExpiredHolds: len(s.expiredHolds), ReleasedHolds: s.released.len(), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
 		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holds.timers) + len(s.orderTimers)}
 }
