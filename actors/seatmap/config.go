@@ -31,7 +31,9 @@ const (
 	// that would still place a ghost hold. Memory only (not in state rows):
 	// after a recovery from rows, the ids released before the rows are not
 	// remembered; those released in the journal after them are, as their
-	// release facts are replayed.
+	// release facts are replayed. Memory: about 58 B per id of Booking's
+	// form; at 7,000 releases a second, 61 s of them (the window and the
+	// tick's second) is 427,000 ids, 24 MB (BenchmarkHoldReleaseStream).
 	HoldReleasedMemory = 60 * 1000
 	IdempotencyKeepMs  = 25 * 3600 * 1000
 	DefaultHoldTTL     = 600
