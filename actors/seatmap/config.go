@@ -31,9 +31,10 @@ const (
 	// that would still place a ghost hold. Memory only (not in state rows):
 	// after a recovery from rows, the ids released before the rows are not
 	// remembered; those released in the journal after them are, as their
-	// release facts are replayed. Memory: about 58 B per id of Booking's
-	// form; at 7,000 releases a second, 61 s of them (the window and the
-	// tick's second) is 427,000 ids, 24 MB (BenchmarkHoldReleaseStream).
+	// release facts are replayed. Memory: about 60 B per id of Booking's
+	// form (BenchmarkHoldReleaseStream: 24.2 MiB for the 420,000 ids of a
+	// window at 7,000 releases a second); with the tick's second of slack,
+	// 427,000 ids, about 25 MiB, at that rate.
 	HoldReleasedMemory = 60 * 1000
 	IdempotencyKeepMs  = 25 * 3600 * 1000
 	DefaultHoldTTL     = 600
