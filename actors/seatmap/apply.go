@@ -279,6 +279,11 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 		return s.holdResult(slot, c.HoldID, o), false
 	case err == ErrHoldExpired:
 		return fail(err)
+	case s.releasedHold(c.HoldID, c.Now) && !s.replaying:
+		// ids are made by the server: only a late copy of the command that
+		// placed the hold, released since, can name it again (a legacy
+		// record replayed is taken as it was acknowledged)
+		return fail(errorf(ErrInvalidRequest, "hold id already used"))
 	}
 	var (
 		seats   []uint32
@@ -469,6 +474,7 @@ func (s *Shard) tick(now int64) bool {
 		}
 		changed = true
 	}
+	s.forgetReleased(now) // memory only: no fact
 	if s.dueToForget(now) {
 		s.do(facts.Fact{Kind: facts.Forgotten, At: now - HoldExpiredMemory, Until: now - IdempotencyKeepMs})
 		changed = true

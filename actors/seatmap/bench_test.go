@@ -2,6 +2,7 @@ package seatmap
 
 import (
 	"fmt"
+	"math/rand"
 	"runtime"
 	"testing"
 )
@@ -28,7 +29,9 @@ func newStadium(b *testing.B) *Shard {
 	return s
 }
 
-// BenchmarkHoldRelease: hold two specific seats, then release them.
+// BenchmarkHoldRelease: hold two specific seats, then release them. The
+// clock moves 40 ms a pair, so that an id comes back (every 2,000 pairs)
+// after the shard stopped remembering its release (HoldReleasedMemory).
 func BenchmarkHoldRelease(b *testing.B) {
 	s := newStadium(b)
 	ids := make([]string, 2000)
@@ -40,15 +43,65 @@ func BenchmarkHoldRelease(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		id := ids[i%len(ids)]
-		if r := s.Apply(Command{Kind: KindHold, User: "u", HoldID: id, Seats: seats[i%2], Now: int64(i)}); r.Err != nil {
+		now := int64(i) * 40
+		if r := s.Apply(Command{Kind: KindHold, User: "u", HoldID: id, Seats: seats[i%2], Now: now}); r.Err != nil {
 			b.Fatal(r.Err)
 		}
-		s.Apply(Command{Kind: KindRelease, HoldID: id, Now: int64(i)})
+		s.Apply(Command{Kind: KindRelease, HoldID: id, Now: now})
 		if i%1024 == 0 {
 			s.Advance(s.Ready())
 		}
 	}
 	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkHoldReleaseStream: a GA hold of one seat and its release, with
+// hold ids as Booking makes them (never reused), at 7,000 releases a second
+// of the show's clock, a tick a second (the deadline it asks for) and a
+// Ready every 64 commands. A window of HoldReleasedMemory (60 s, 420,000
+// pairs) runs first, untimed, so that the timed pairs run against a full
+// memory of released ids; released-MB is the heap that window left behind.
+func BenchmarkHoldReleaseStream(b *testing.B) {
+	const perSec = 7000
+	s := New(0)
+	cfg := &ShowConfig{ID: "fill", Tiers: []Tier{{ID: "std", Price: 100}}, Sections: []Section{{ID: "ga", Tier: "std", Capacity: 100_000}}}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		b.Fatal(r.Err)
+	}
+	rng := rand.New(rand.NewSource(3))
+	i := 0
+	pair := func(id string) {
+		now := int64(1_000_000 + i*1000/perSec)
+		if r := s.Apply(Command{Kind: KindHold, HoldID: id, User: "u", Section: "ga", Quantity: 1, Now: now}); r.Err != nil {
+			b.Fatal(r.Err)
+		}
+		s.Apply(Command{Kind: KindRelease, HoldID: id, Now: now})
+		if i%32 == 31 {
+			s.Advance(s.Ready())
+		}
+		if i%perSec == perSec-1 {
+			s.Apply(Command{Kind: KindTick, Now: now})
+		}
+		i++
+	}
+	h0 := heapAlloc()
+	for range 60 * perSec {
+		pair(fillID(rng))
+	}
+	retained := heapAlloc() - h0
+	ids := make([]string, b.N)
+	for n := range ids {
+		ids[n] = fillID(rng)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, id := range ids {
+		pair(id)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pair")
+	b.ReportMetric(float64(retained)/(1<<20), "released-MB")
+	runtime.KeepAlive(s)
 }
 
 // BenchmarkBestAvailable fills a 50k-seat stadium with best-available holds of 1-4 seats.

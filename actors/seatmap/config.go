@@ -18,10 +18,28 @@ const (
 	MaxPaymentTTL     = 86400
 	MaxHoldLifetimeMs = 2 * 3600 * 1000 // a hold never lives past 2 h after creation
 	HoldExpiredMemory = 2 * 3600 * 1000 // expired holds answer hold_expired this long (≥ 1 h promised)
-	IdempotencyKeepMs = 25 * 3600 * 1000
-	DefaultHoldTTL    = 600
-	DefaultPaymentTTL = 900
-	DefaultShardSects = 32 // unused: a show is one shard (kept for callers that name it)
+	// HoldReleasedMemory is how long (ms) a released hold id is remembered,
+	// so that a late copy of the hold command that placed it is refused
+	// instead of placing the hold again (a ghost keeping the seats and the
+	// user's tally until its TTL). Such a copy is the first attempt of a
+	// call that was retried (actors.Booking.call) and reaches the show after
+	// the caller had its answer from a later attempt and released the hold.
+	// A call gives up at its deadline: the edge's BackendTimeout or Booking's
+	// RequestTimeout, 5 s by default, each remote attempt bounded by 2 s
+	// (remoteAttempt); a copy still in flight after that is at most in a
+	// mailbox or on the wire. 60 s is twelve deadlines. A copy later than
+	// that would still place a ghost hold. Memory only (not in state rows):
+	// after a recovery from rows, the ids released before the rows are not
+	// remembered; those released in the journal after them are, as their
+	// release facts are replayed. Memory: about 60 B per id of Booking's
+	// form (BenchmarkHoldReleaseStream: 24.2 MiB for the 420,000 ids of a
+	// window at 7,000 releases a second); with the tick's second of slack,
+	// 427,000 ids, about 25 MiB, at that rate.
+	HoldReleasedMemory = 60 * 1000
+	IdempotencyKeepMs  = 25 * 3600 * 1000
+	DefaultHoldTTL     = 600
+	DefaultPaymentTTL  = 900
+	DefaultShardSects  = 32 // unused: a show is one shard (kept for callers that name it)
 	// DefaultArchiveAfter is how long (seconds) a terminal order stays in
 	// memory before it leaves through Ready.Archive.
 	DefaultArchiveAfter = 600

@@ -33,7 +33,10 @@
 //     naming an archived order). Commands for an archived order answer
 //     ErrOrderNotFound; a payment success for one is the shell's to refund.
 //
-// Memory follows live work. A hold leaves memory when it is released, when it
+// Memory follows live work. A hold leaves memory when it is released (its id
+// alone remembered for HoldReleasedMemory, so that a late copy of the command
+// that placed it is refused; memory only, rebuilt by replaying the release
+// facts, not in state rows), when it
 // converts into an order (the order carries it on: GET of the hold answers
 // the hold's view with order_id) and when it expires (remembered as expired
 // for HoldExpiredMemory). A terminal order (paid, cancelled, expired) leaves

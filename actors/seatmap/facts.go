@@ -136,6 +136,7 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 		switch f.Kind {
 		case facts.HoldReleased:
 			s.dropHold(slot, f.ID)
+			s.rememberReleased(f.ID, s.lastNow) // the record's time, live and replayed
 		case facts.HoldExtended:
 			s.holds.at(slot).expiresAt = f.Until
 			s.holds.reset(slot)

@@ -173,6 +173,9 @@ func (s *Shard) CheckInvariants() error {
 			return fmt.Errorf("user %s has %d seats, over the limit %d", u, n, max)
 		}
 	}
+	if err := s.checkReleased(); err != nil {
+		return err
+	}
 	return s.checkRoom()
 }
 

@@ -146,6 +146,7 @@ type Shard struct {
 	expiredHolds map[string]int64
 	expiredUsers map[string]string // the user of each expired hold (ownership of its 410)
 	expiredFIFO  []idAt
+	released     releasedIDs          // hold ids released within HoldReleasedMemory (released.go)
 	orders       map[string]*order    // orders in memory (live, or terminal within retention)
 	holdOrder    map[string]string    // converted hold id -> its order, while the order is in memory
 	idem         map[string]idemEntry // order idempotency keys -> order id
@@ -412,6 +413,9 @@ func (s *Shard) nextDeadline() int64 {
 	if len(s.expiredFIFO) > 0 {
 		min(s.expiredFIFO[0].at + HoldExpiredMemory)
 	}
+	if at, ok := s.released.first(); ok {
+		min(releasedDue(at))
+	}
 	if len(s.idemFIFO) > 0 {
 		min(s.idemFIFO[0].at + IdempotencyKeepMs)
 	}
@@ -444,12 +448,12 @@ func (s *Shard) ActiveHolds() int { return s.activeHolds }
 // retention, keys and expired holds within their memory) and the buyers of
 // archived sales.
 type Size struct {
-	Holds, Orders, HoldIndex, ExpiredHolds, IdemKeys, HoldIdemKeys, Users, ArchivedUsers, Timers int
+	Holds, Orders, HoldIndex, ExpiredHolds, ReleasedHolds, IdemKeys, HoldIdemKeys, Users, ArchivedUsers, Timers int
 }
 
 // Size reports the shard's memory by map.
 func (s *Shard) Size() Size {
 	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
-		ExpiredHolds: len(s.expiredHolds), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
+		ExpiredHolds: len(s.expiredHolds), ReleasedHolds: s.released.len(), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
 		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holds.timers) + len(s.orderTimers)}
 }

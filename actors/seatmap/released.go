@@ -1,0 +1,137 @@
+package seatmap
+
+import "fmt"
+
+// Released hold ids. A shard remembers the id of each hold released within
+// HoldReleasedMemory, so that a late copy of the hold command that placed it
+// is refused (Shard.hold) instead of placing a ghost hold. The memory is set
+// when a release fact is applied, live or replayed, with the record's time;
+// it is not in state rows. Releases and ticks forget what is older, without
+// a fact: answers depend on the time alone (releasedHold), so a shard that
+// forgot later answers alike.
+
+// releasedPruneStepMs rounds the deadline of forgetting released ids up, so
+// that a steady stream of releases asks for one tick a second, not one each.
+const releasedPruneStepMs = 1000
+
+// releasedIDs is the memory of released hold ids, each with its release
+// time. Ids of the form Booking gives them are kept as their 128 bits, in a
+// map and a FIFO without pointers (the GC does not scan them); any other id
+// as a string beside.
+type releasedIDs struct {
+	keys      map[idKey]int64
+	keyFIFO   []stamped[idKey]
+	other     map[string]int64
+	otherFIFO []stamped[string]
+}
+
+// stamped is an id and when it was released, in a FIFO of release order.
+type stamped[K comparable] struct {
+	k  K
+	at int64
+}
+
+func (r *releasedIDs) len() int { return len(r.keys) + len(r.other) }
+
+// first returns the earliest release time remembered.
+func (r *releasedIDs) first() (int64, bool) {
+	switch {
+	case len(r.keyFIFO) > 0 && len(r.otherFIFO) > 0:
+		return min(r.keyFIFO[0].at, r.otherFIFO[0].at), true
+	case len(r.keyFIFO) > 0:
+		return r.keyFIFO[0].at, true
+	case len(r.otherFIFO) > 0:
+		return r.otherFIFO[0].at, true
+	}
+	return 0, false
+}
+
+// rememberReleased remembers that hold id was released at at, and forgets
+// the ids released HoldReleasedMemory before.
+func (s *Shard) rememberReleased(id string, at int64) {
+	s.forgetReleased(at)
+	r := &s.released
+	if k, ok := s.holds.canonical(id); ok {
+		if r.keys == nil {
+			r.keys = map[idKey]int64{}
+		}
+		r.keys[k] = at
+		r.keyFIFO = append(r.keyFIFO, stamped[idKey]{k, at})
+		return
+	}
+	if r.other == nil {
+		r.other = map[string]int64{}
+	}
+	r.other[id] = at
+	r.otherFIFO = append(r.otherFIFO, stamped[string]{id, at})
+}
+
+// forgetReleased forgets the hold ids released HoldReleasedMemory or more
+// before now. It records nothing (see above).
+func (s *Shard) forgetReleased(now int64) {
+	r := &s.released
+	r.keyFIFO = forgetStamped(r.keys, r.keyFIFO, now)
+	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now)
+}
+
+func forgetStamped[K comparable](m map[K]int64, q []stamped[K], now int64) []stamped[K] {
+	n := 0
+	for n < len(q) && q[n].at+HoldReleasedMemory <= now {
+		if at, ok := m[q[n].k]; ok && at == q[n].at {
+			delete(m, q[n].k)
+		}
+		q[n] = stamped[K]{}
+		n++
+	}
+	return q[n:]
+}
+
+// releasedHold reports whether hold id was released less than
+// HoldReleasedMemory before now.
+func (s *Shard) releasedHold(id string, now int64) bool {
+	if s.released.len() == 0 {
+		return false
+	}
+	var at int64
+	var ok bool
+	if k, canon := s.holds.canonical(id); canon {
+		at, ok = s.released.keys[k]
+	} else {
+		at, ok = s.released.other[id]
+	}
+	return ok && at+HoldReleasedMemory > now
+}
+
+// releasedDue is when the id released at at is forgotten by a tick, rounded
+// up to releasedPruneStepMs.
+func releasedDue(at int64) int64 {
+	d := at + HoldReleasedMemory
+	return (d + releasedPruneStepMs - 1) / releasedPruneStepMs * releasedPruneStepMs
+}
+
+// checkReleased checks the memory of released hold ids: its FIFOs are in
+// release order, and each remembered id has its entry there (else it would
+// never be forgotten).
+func (s *Shard) checkReleased() error {
+	r := &s.released
+	if err := checkStamped(r.keys, r.keyFIFO); err != nil {
+		return err
+	}
+	return checkStamped(r.other, r.otherFIFO)
+}
+
+func checkStamped[K comparable](m map[K]int64, q []stamped[K]) error {
+	found := make(map[K]bool, len(m))
+	for i, e := range q {
+		if i > 0 && e.at < q[i-1].at {
+			return fmt.Errorf("released hold %v at %d comes after one released at %d", e.k, e.at, q[i-1].at)
+		}
+		if at, ok := m[e.k]; ok && at == e.at {
+			found[e.k] = true
+		}
+	}
+	if len(found) != len(m) {
+		return fmt.Errorf("%d released hold ids remembered, %d of them in the FIFO that forgets them", len(m), len(found))
+	}
+	return nil
+}
