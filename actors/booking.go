@@ -666,6 +666,8 @@ func (b *Booking) Gauges() map[string]float64 {
 		"journal_records_total": float64(s.Records.Load()), "journal_errors_total": float64(s.JournalErrors.Load()),
 		"journal_seconds_total": float64(s.JournalMicros.Load()) / 1e6,
 		"shards_fenced_total":   float64(s.Fenced.Load()), "redis_writes_refused_total": float64(s.RemoteSkipped.Load()), "redis_data_loss_total": float64(s.RemoteDataLoss.Load()),
+		"journal_checkpoints_total": float64(s.Checkpoints.Load()), "journal_checkpoint_rows_total": float64(s.CheckpointRows.Load()),
+		"journal_checkpoint_errors_total": float64(s.CheckpointErrors.Load()),
 	}
 }
 

@@ -140,3 +140,38 @@ func TestRecoveryReplaysTheCheckpointTail(t *testing.T) {
 		t.Fatalf("recovered %d holds, acknowledged %d", got, holds/8*8)
 	}
 }
+
+// TestCheckpointCountersInGauges: the checkpointers' rows writes are counted
+// in the node's gauges (/metrics: boxoffice_journal_checkpoints_total, ..._rows_total,
+// ..._errors_total), so an operator sees them run and fail.
+func TestCheckpointCountersInGauges(t *testing.T) {
+	ctx := context.Background()
+	env := &Env{Journal: NewMemJournal(), Log: testEnv.Log}
+	show := uniq("gauges")
+	pid := testNode.System.Root.Spawn(ShowProps(env, show))
+	b := NewBooking(&fixedPlacement{pid: pid}, testNode.System, env, BookingOptions{})
+	cfg := smallShow(show, 10)
+	if _, err := b.CreateShow(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	const holds = 5
+	for i := 0; i < holds; i++ {
+		if _, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprintf("u%d", i), Section: "s0", Quantity: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := testNode.System.Root.StopFuture(pid).Wait(); err != nil { // a clean stop writes every row
+		t.Fatal(err)
+	}
+	// the writer and its checkpointer end after the actor: wait for them
+	var g map[string]float64
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if g = b.Gauges(); g["journal_checkpoint_rows_total"] >= holds {
+			break
+		}
+	}
+	if g["journal_checkpoints_total"] < 1 || g["journal_checkpoint_rows_total"] < holds || g["journal_checkpoint_errors_total"] != 0 {
+		t.Fatalf("checkpoints %v, rows %v, errors %v after %d holds and a stop", g["journal_checkpoints_total"],
+			g["journal_checkpoint_rows_total"], g["journal_checkpoint_errors_total"], holds)
+	}
+}
