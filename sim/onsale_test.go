@@ -56,7 +56,13 @@ func TestOnsale(t *testing.T) {
 		// the room may leave the last few seats to the end of the run: it
 		// admits one fan at a time then, and most parties need two seats
 		soldOut := r.SoldOutAfter >= 0 || r.SeatsSold >= p.seats*95/100
-		if !soldOut || r.FansServed == 0 || r.SeatsReturned == 0 || r.Offers == 0 {
+		// with the room, a returned seat may find no waiting entry it fits
+		// (parties of two, one seat back at a time): the checker above then
+		// proves none fit after any return (seed 1795828651897662727: 107
+		// returns with entries waiting, none fitting, 0 offers). Without the
+		// room the waitlist takes every return.
+		noOffers := r.Offers == 0 && !room
+		if !soldOut || r.FansServed == 0 || r.SeatsReturned == 0 || noOffers {
 			t.Errorf("seed %d room=%v: the run did not sell out (%.0f s), serve (%d), return seats (%d) and offer them (%d)",
 				seed, room, r.SoldOutAfter, r.FansServed, r.SeatsReturned, r.Offers)
 		}
