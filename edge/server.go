@@ -129,11 +129,30 @@ func New(b Backend, opt Options) *Server {
 	if opt.Limiter == nil {
 		opt.Limiter = NewMemLimiter(0)
 	}
-	if opt.Logger == nil {
-		opt.Logger = slog.Default()
-	}
 	if opt.BackendTimeout <= 0 {
 		opt.BackendTimeout = DefaultBackendTimeout
+	}
+	opt = opt.withHTTPDefaults()
+	if opt.InternalToken == "" {
+		opt.InternalToken = opt.AdminToken
+	}
+	lister, _ := b.(ShowLister) // before the perf wrapper hides it
+	queue, _ := b.(QueueBackend)
+	b = attachPerf(opt.Perf, b)
+	s := &Server{b: b, lister: lister, queue: queue, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
+		internalTok: []byte(opt.InternalToken), closing: make(chan struct{}), passKey: opt.QueuePassKey}
+	if len(s.passKey) == 0 {
+		s.passKey = passKey(opt.AdminToken)
+	}
+	s.srv = s.httpServer(s.handle)
+	return s
+}
+
+// withHTTPDefaults fills the zero connection settings of opt (timeouts,
+// header limit, logger) with their defaults.
+func (opt Options) withHTTPDefaults() Options {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
 	}
 	if opt.ReadTimeout <= 0 {
 		opt.ReadTimeout = DefaultReadTimeout
@@ -147,34 +166,39 @@ func New(b Backend, opt Options) *Server {
 	if opt.MaxHeaderBytes <= 0 {
 		opt.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
-	if opt.InternalToken == "" {
-		opt.InternalToken = opt.AdminToken
-	}
-	lister, _ := b.(ShowLister) // before the perf wrapper hides it
-	queue, _ := b.(QueueBackend)
-	b = attachPerf(opt.Perf, b)
-	s := &Server{b: b, lister: lister, queue: queue, opt: opt, log: opt.Logger, limiter: opt.Limiter, admin: []byte(opt.AdminToken),
-		internalTok: []byte(opt.InternalToken), closing: make(chan struct{}), passKey: opt.QueuePassKey}
-	if len(s.passKey) == 0 {
-		s.passKey = passKey(opt.AdminToken)
-	}
-	s.srv = &fasthttp.Server{
-		Handler:               s.handle,
+	return opt
+}
+
+// httpServer is the fasthttp server of s.opt around handler h.
+func (s *Server) httpServer(h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               h,
 		ErrorHandler:          s.handleReadError,
 		Name:                  "boxoffice",
 		MaxRequestBodySize:    MaxBodyBytes,
-		ReadTimeout:           opt.ReadTimeout,
-		WriteTimeout:          opt.WriteTimeout,
-		IdleTimeout:           opt.IdleTimeout,
-		MaxConnsPerIP:         opt.MaxConnsPerIP,
-		ReadBufferSize:        opt.MaxHeaderBytes,
-		Concurrency:           opt.Concurrency,
+		ReadTimeout:           s.opt.ReadTimeout,
+		WriteTimeout:          s.opt.WriteTimeout,
+		IdleTimeout:           s.opt.IdleTimeout,
+		MaxConnsPerIP:         s.opt.MaxConnsPerIP,
+		ReadBufferSize:        s.opt.MaxHeaderBytes,
+		Concurrency:           s.opt.Concurrency,
 		NoDefaultContentType:  true,
 		NoDefaultServerHeader: true,
-		Logger:                fasthttpLogger{opt.Logger},
+		Logger:                fasthttpLogger{s.opt.Logger},
 		CloseOnShutdown:       true,
 	}
-	return s
+}
+
+// NewHTTPServer returns the fasthttp server that New serves the API with
+// (opt's timeouts, connection limits, concurrency, read buffer, body limit,
+// headers and read-error answers, defaults filled as New fills them), around
+// another handler h. The load generator's no-op ceiling (boxoffice noop) is
+// served this way, so that a comparison of boxoffice with it differs in the
+// handler alone. Only the connection fields of opt are used.
+func NewHTTPServer(h fasthttp.RequestHandler, opt Options) *fasthttp.Server {
+	s := &Server{opt: opt.withHTTPDefaults()}
+	s.log = s.opt.Logger
+	return s.httpServer(h)
 }
 
 // Handler returns the request handler, for tests over an in-memory listener.

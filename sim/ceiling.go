@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/edge"
 	"github.com/valyala/fasthttp"
 )
 
@@ -61,17 +62,25 @@ type noopStatus struct {
 	At     string `json:"at"`
 }
 
-// startNoop starts the no-op server on a free loopback port.
+// startNoop starts the no-op server in this process on a free loopback
+// port, with the API server's fasthttp settings (edge.NewHTTPServer).
 func startNoop() (*noopServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	n := &noopServer{ln: ln, url: "http://" + ln.Addr().String()}
-	n.srv = &fasthttp.Server{Handler: n.handle, Name: "boxoffice", CloseOnShutdown: true}
+	n.srv = edge.NewHTTPServer(n.handle, edge.Options{})
 	go n.srv.Serve(ln) //nolint:errcheck // Serve returns when close shuts the listener
 	return n, nil
 }
+
+// NoopHandler returns a fresh no-op ceiling server's request handler: the
+// API's routes that the load scenarios use, answered in the API's shapes and
+// sizes with nothing booked (see noopServer), plus /healthz and /readyz.
+// boxoffice noop serves it in a process of its own with edge.NewHTTPServer,
+// so that the ceiling is a server process like boxoffice serve.
+func NoopHandler() fasthttp.RequestHandler { return (&noopServer{}).handle }
 
 func (n *noopServer) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -97,6 +106,8 @@ func (n *noopServer) handle(ctx *fasthttp.RequestCtx) {
 	parts := strings.Split(path, "/")
 	method := string(ctx.Method())
 	switch {
+	case method == "GET" && (string(ctx.Path()) == "/healthz" || string(ctx.Path()) == "/readyz"):
+		ctx.SetStatusCode(200)
 	case method == "POST" && path == "shows":
 		var cfg seatmap.ShowConfig
 		if n.decode(ctx, &cfg) {

@@ -35,12 +35,15 @@ type loadOptions struct {
 	conns    int
 	duration time.Duration
 	ceiling  bool
-	report   string
-	json     bool
-	jsonOut  string
-	seed     uint64
-	timeout  time.Duration
-	params   loadParams
+	// ceilingTarget is a no-op server (boxoffice noop) to run the ceiling
+	// against instead of one in this process
+	ceilingTarget string
+	report        string
+	json          bool
+	jsonOut       string
+	seed          uint64
+	timeout       time.Duration
+	params        loadParams
 }
 
 // LoadMain runs "boxoffice load SCENARIO --target URL --admin-token T
@@ -97,7 +100,7 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--ceiling] [--report out.html] [--json] [--json-out FILE]\n",
+		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--ceiling] [--ceiling-target URL] [--report out.html] [--json] [--json-out FILE]\n",
 			strings.Join(scenarioNames, "|"))
 		fs.PrintDefaults()
 	}
@@ -107,6 +110,7 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs.IntVar(&o.conns, "connections", 0, fmt.Sprintf("closed loop: connections (default %d); with --rate: max arrivals in flight (default %d)", defaultClosedConns, defaultOpenInflight))
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of the run")
 	fs.BoolVar(&o.ceiling, "ceiling", false, "first run the same load against an in-process no-op server and report the ratio")
+	fs.StringVar(&o.ceilingTarget, "ceiling-target", "", "with or without --ceiling: run the ceiling against this no-op server (boxoffice noop, loopback) instead of one in this process")
 	fs.StringVar(&o.report, "report", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of the table")
 	fs.StringVar(&o.jsonOut, "json-out", "", "also write the report as JSON to this file")
@@ -136,6 +140,12 @@ func (o *loadOptions) validate() error {
 	}
 	if _, _, err := parseLoopbackTarget(o.target); err != nil {
 		return err
+	}
+	if o.ceilingTarget != "" {
+		if _, _, err := parseLoopbackTarget(o.ceilingTarget); err != nil {
+			return fmt.Errorf("--ceiling-target: %w", err)
+		}
+		o.ceiling = true
 	}
 	if o.duration < time.Second || o.duration > maxLoadDuration {
 		return fmt.Errorf("--duration must be in 1s..%s", maxLoadDuration)
@@ -209,17 +219,12 @@ func runLoad(o loadOptions, stdout io.Writer) (*Report, error) {
 	}
 	started := time.Now()
 	var ceil *runResult
-	var ceilURL string
+	var ceilWhere string
 	if o.ceiling {
-		srv, err := startNoop()
+		var err error
+		ceil, ceilWhere, err = runCeiling(o, progress)
 		if err != nil {
-			return nil, fmt.Errorf("starting the no-op ceiling server: %w", err)
-		}
-		ceilURL = srv.url
-		ceil, err = runOnce(o, srv.url, false, progress, "no-op ceiling")
-		srv.close()
-		if err != nil {
-			return nil, fmt.Errorf("ceiling run: %w", err)
+			return nil, err
 		}
 	}
 	res, err := runOnce(o, o.target, true, progress, "boxoffice")
@@ -228,7 +233,7 @@ func runLoad(o loadOptions, stdout io.Writer) (*Report, error) {
 	}
 	rep := newReport(o, res, started)
 	if ceil != nil {
-		rep.Ceiling = &CeilingResult{Target: ceilURL + " (no-op, in process)", All: ceil.all, Endpoints: ceil.endpoints,
+		rep.Ceiling = &CeilingResult{Target: ceilWhere, All: ceil.all, Endpoints: ceil.endpoints,
 			ThroughputPerSecond: ceil.all.RatePerSecond,
 			Note:                "requests per second over all endpoints; the no-op server grants every hold, so its request mix can differ"}
 		if ceil.all.RatePerSecond > 0 {
@@ -239,6 +244,28 @@ func runLoad(o loadOptions, stdout io.Writer) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// runCeiling runs the load against the no-op server: o.ceilingTarget's, or
+// one started in this process. It returns the run and where it ran.
+func runCeiling(o loadOptions, progress io.Writer) (*runResult, string, error) {
+	if o.ceilingTarget != "" {
+		ceil, err := runOnce(o, o.ceilingTarget, false, progress, "no-op ceiling")
+		if err != nil {
+			return nil, "", fmt.Errorf("ceiling run: %w", err)
+		}
+		return ceil, o.ceilingTarget + " (no-op, own process)", nil
+	}
+	srv, err := startNoop()
+	if err != nil {
+		return nil, "", fmt.Errorf("starting the no-op ceiling server: %w", err)
+	}
+	ceil, err := runOnce(o, srv.url, false, progress, "no-op ceiling")
+	srv.close()
+	if err != nil {
+		return nil, "", fmt.Errorf("ceiling run: %w", err)
+	}
+	return ceil, srv.url + " (no-op, in process)", nil
 }
 
 func newReport(o loadOptions, res *runResult, started time.Time) *Report {

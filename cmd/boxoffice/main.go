@@ -13,6 +13,7 @@ func usage() {
   boxoffice load SCENARIO --target URL [flags]                           load generator (holds, orders, seat-race, flash-sale, browse, mixed)
   boxoffice consume payment|notify --rocketmq NS --node URL [flags]      one order-pipeline consumer, alone
   boxoffice token --secret S --sub USER [--ttl 1h]                       mint an HS256 user token
+  boxoffice noop [--http ADDR]                                           load's no-op ceiling server, own process (benchmarks)
 Run a command with -h for its flags.
 `)
 }
@@ -34,6 +35,8 @@ func main() {
 		code = consumeMain(os.Args[2:])
 	case "token":
 		code = tokenMain(os.Args[2:])
+	case "noop":
+		code = noopMain(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 	default:
