@@ -151,11 +151,12 @@ func isMoved(err error) bool {
 // call's deadline) on a fresh one. Errors of the command itself come back as
 // seatmap errors.
 func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command) (seatmap.Result, error) {
+	now := time.Now() // the first attempt's: one clock read per call
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(b.opt.RequestTimeout)
+		deadline = now.Add(b.opt.RequestTimeout)
 	}
-	if !time.Now().Before(deadline) {
+	if !now.Before(deadline) {
 		return seatmap.Result{}, seatmap.ErrUnavailable
 	}
 	n := b.counter(identity)
@@ -177,7 +178,9 @@ func (b *Booking) call(ctx context.Context, identity string, cmd seatmap.Command
 			}
 			return seatmap.Result{}, lastErr
 		}
-		now := time.Now()
+		if attempt > 0 {
+			now = time.Now()
+		}
 		remaining := deadline.Sub(now)
 		pid, err := b.place.PID(identity, KindShow)
 		if err != nil {

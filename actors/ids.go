@@ -23,7 +23,26 @@ func randomToken() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-func newID(show string) string { return show + "~" + randomToken() }
+// tokenChars is the length of a random token: 16 bytes in unpadded base32.
+const tokenChars = 26
+
+// newID returns "<show>~<random token>" in one allocation (a hold id per
+// hold: on the booking path of every hold).
+func newID(show string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	var buf [128]byte
+	id := buf[:0]
+	if len(show)+1+tokenChars > len(buf) {
+		id = make([]byte, 0, len(show)+1+tokenChars)
+	}
+	id = append(id, show...)
+	id = append(id, '~')
+	id = idEncoding.AppendEncode(id, b[:])
+	return string(id)
+}
 
 // errMalformedID: the id does not have the form "<show>~<random>".
 var errMalformedID = errors.New("malformed id")

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +17,7 @@ import (
 	"github.com/boxoffice/boxoffice/sim"
 )
 
-// noopMain runs "boxoffice noop [--http ADDR] [--log-level L]": the load
+// noopMain runs "boxoffice noop [--http ADDR] [--log-level L] [--pprof ADDR]": the load
 // generator's no-op ceiling (sim.NoopHandler: the API's answers for the load
 // scenarios, nothing booked) as a server process of its own, started the way
 // boxoffice serve is (same runtime settings: GOMAXPROCS from the
@@ -30,6 +31,7 @@ func noopMain(args []string) int {
 	fs := flag.NewFlagSet("noop", flag.ContinueOnError)
 	addr := fs.String("http", "127.0.0.1:0", "HTTP listen address")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address, as serve --pprof (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -46,6 +48,9 @@ func noopMain(args []string) int {
 	if err != nil {
 		log.Error("listen", "err", err)
 		return 1
+	}
+	if *pprofAddr != "" {
+		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 	srv := edge.NewHTTPServer(sim.NoopHandler(), edge.Options{Logger: log})
 	errc := make(chan error, 1)
