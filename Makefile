@@ -99,7 +99,8 @@ bench-http: build
 
 # bench-hot: issue 12 over HTTP: GA holds (hold then release) on one show
 # (one actor), synced, at 64, 512 and 1,024 connections, and the no-op
-# server with the same client at 512 (~50 s).
+# server with the same client at 512 (boxoffice noop: a server process of its
+# own, started like the real one); CPU µs per arrival of each server (~50 s).
 bench-hot: build
 	BENCH_SET=hot scripts/bench-http $(BIN)
 

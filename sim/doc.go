@@ -13,7 +13,9 @@
 //     accounted for) or closed-loop (N connections) load generator over HTTP,
 //     with per-endpoint log-linear latency histograms, a summary table, JSON
 //     output, a self-contained HTML report and an optional ceiling run against
-//     a no-op server that answers the same shapes and sizes. Scenarios:
+//     a no-op server that answers the same shapes and sizes (in the load
+//     generator's process, or with --ceiling-target a process of its own:
+//     boxoffice noop serves NoopHandler). Scenarios:
 //     seat-race, flash-sale, browse and mixed (contention and sell-outs), and
 //     holds and orders (sustained durable writes in a big venue: hold then
 //     release, hold then order; what make bench measures), and ga-holds

@@ -38,7 +38,8 @@ type Report struct {
 	Ceiling             *CeilingResult    `json:"ceiling,omitempty"`
 }
 
-// CeilingResult is the same load run against the in-process no-op server.
+// CeilingResult is the same load run against the no-op server (in process,
+// or the --ceiling-target process; Target says which).
 type CeilingResult struct {
 	Target              string            `json:"target"`
 	ThroughputPerSecond float64           `json:"throughput_per_second"`
