@@ -210,8 +210,8 @@ func TestBackgroundMetrics(t *testing.T) {
 	if m["wal_syncs_total"] < 40 {
 		t.Fatalf("%v WAL syncs for 40 synced commits", m["wal_syncs_total"])
 	}
-	if min := m["wal_syncs_total"] * delay.Seconds(); m["wal_sync_seconds_total"] < min {
-		t.Fatalf("WAL sync time %vs, want at least %vs (%v syncs of >= %v)", m["wal_sync_seconds_total"], min, m["wal_syncs_total"], delay)
+	if want := m["wal_syncs_total"] * delay.Seconds(); m["wal_sync_seconds_total"] < want {
+		t.Fatalf("WAL sync time %vs, want at least %vs (%v syncs of >= %v)", m["wal_sync_seconds_total"], want, m["wal_syncs_total"], delay)
 	}
 	if m["pebble_flush_bytes_total"] <= 0 || m["pebble_l0_files"] <= 0 {
 		t.Fatalf("after a flush: %v flushed bytes, %v L0 files", m["pebble_flush_bytes_total"], m["pebble_l0_files"])
