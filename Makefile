@@ -119,7 +119,8 @@ bench-serial:
 # of 1,000,000 holds from rows, the seat map's Apply of a GA hold at 1,000,000 live holds
 # (with the state's bytes per hold and a full GC's time), a Redis Load of 1,000,000 rows,
 # and recovery from Redis alone without the fill (BenchmarkRecoverRedis) (~7 min).
-# FILL_HOLDS, FILL_RUNS (pebble,redis), FILL_PROFILE=prefix (CPU profiles).
+# FILL_HOLDS, FILL_RUNS (pebble,redis), FILL_PROFILE=prefix (a CPU profile per tenth),
+# FILL_PEBBLE (Pebble options to try; bench/fill/doc.go).
 bench-fill:
 	$(GO) test -run '^$$' -bench Fill -benchtime 1x -timeout 30m ./bench/fill/
 	FILL_BENCH=1 $(GO) test -run '^$$' -bench 'CheckpointChoice|RestoreRows' -benchtime 1x -timeout 30m ./actors/seatmap/

@@ -10,9 +10,22 @@
 // in a closed loop, as 64 HTTP connections would be. The HTTP edge is not
 // in it (its cost does not grow with the show; bench-http measures it).
 //
+// Per tenth it also prints what the fill cost (process CPU and GC CPU per
+// hold, GC cycles, WAL bytes, Pebble flushes and compactions with the bytes
+// they wrote, L0 files, WAL syncs and their mean time, holds per commit),
+// where in the fill Pebble finished a flush or a compaction, and the fill's
+// rate and WAL sync while one runs against while none does: the tenths are
+// compared within one run, as the machine's load moves absolute figures.
+//
 // Run: make bench-fill (go test -run '^$' -bench Fill -benchtime 1x
 // ./bench/fill/). FILL_HOLDS sets the number of holds (default 1,000,000;
-// the per-100,000 rows become per tenth), FILL_RUNS the runs (pebble,redis).
+// the per-100,000 rows become per tenth), FILL_RUNS the runs (pebble,redis),
+// FILL_PROFILE=prefix a CPU profile per tenth (prefix-01.pprof ..
+// prefix-10.pprof; Pebble's flushes and compactions carry the pprof label
+// pebble=flush / compact, the node's serial path boxoffice.serial=...) and
+// of the load (prefix-load.pprof), FILL_PEBBLE Pebble options to try on the
+// fill (memtable=MiB, l0compact=N, l0stop=N, bytespersync=KiB, targetl0=MiB,
+// l0nocompress=1; comma-separated), for measurements only.
 // Callers' duties: none; it needs redis-server for the redis run (the
 // tests' harness installs it).
 package fill

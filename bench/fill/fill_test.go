@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 	"github.com/boxoffice/boxoffice/persistence/pebble"
 	"github.com/boxoffice/boxoffice/persistence/redis"
 	"github.com/boxoffice/boxoffice/persistence/redis/redistest"
+	pebbledb "github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 )
 
 const (
@@ -51,7 +55,7 @@ type node struct {
 
 func startNode(b *testing.B, dir string, remote actors.Remote) *node {
 	b.Helper()
-	st, err := pebble.Open(pebble.Options{Dir: dir})
+	st, err := pebble.Open(pebble.Options{Dir: dir, Tune: tuneFromEnv(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,6 +79,54 @@ func (n *node) stop(b *testing.B) {
 	n.sys.Shutdown()
 	if err := n.store.Close(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// tuneFromEnv returns FILL_PEBBLE's changes to the store's Pebble options,
+// for trying them on the fill: comma-separated memtable=MiB, l0compact=N
+// (L0CompactionThreshold), l0stop=N (L0StopWritesThreshold),
+// bytespersync=KiB (BytesPerSync), l0nocompress=1, targetl0=MiB
+// (TargetFileSizes[0], the levels below doubling). Nil if unset.
+func tuneFromEnv(b *testing.B) func(*pebbledb.Options) {
+	v := os.Getenv("FILL_PEBBLE")
+	if v == "" {
+		return nil
+	}
+	var set []func(*pebbledb.Options)
+	for _, kv := range strings.Split(v, ",") {
+		k, val, _ := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			b.Fatalf("FILL_PEBBLE: %q: %v", kv, err)
+		}
+		switch k {
+		case "memtable":
+			set = append(set, func(o *pebbledb.Options) { o.MemTableSize = uint64(n) << 20 })
+		case "l0compact":
+			set = append(set, func(o *pebbledb.Options) { o.L0CompactionThreshold = n })
+		case "targetl0":
+			set = append(set, func(o *pebbledb.Options) {
+				o.TargetFileSizes[0] = int64(n) << 20
+				for i := 1; i < len(o.TargetFileSizes); i++ {
+					o.TargetFileSizes[i] = o.TargetFileSizes[i-1] * 2
+				}
+			})
+		case "bytespersync":
+			set = append(set, func(o *pebbledb.Options) { o.BytesPerSync = n << 10 })
+		case "l0nocompress":
+			set = append(set, func(o *pebbledb.Options) {
+				o.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+			})
+		case "l0stop":
+			set = append(set, func(o *pebbledb.Options) { o.L0StopWritesThreshold = n })
+		default:
+			b.Fatalf("FILL_PEBBLE: unknown %q", k)
+		}
+	}
+	return func(o *pebbledb.Options) {
+		for _, f := range set {
+			f(o)
+		}
 	}
 }
 
@@ -125,6 +177,10 @@ func fill(b *testing.B, n *node, total int) []sample {
 		stop := profileTenths(prefix, &next, total)
 		defer stop()
 	}
+	stopCosts := costTenths(n.store, &next, total)
+	defer func() { printCosts(stopCosts()) }()
+	stopEvents := pebbleEvents(n.store, &next)
+	defer func() { fmt.Println(stopEvents()) }()
 	for c := 0; c < callers; c++ {
 		wg.Add(1)
 		go func() {
@@ -168,40 +224,159 @@ func fill(b *testing.B, n *node, total int) []sample {
 	return all
 }
 
-// profileTenths writes CPU profiles of the first and the last tenth of the
-// fill to prefix-first.pprof and prefix-last.pprof (FILL_PROFILE=prefix).
+// profileTenths writes a CPU profile of each tenth of the fill (by holds
+// issued) to prefix-01.pprof .. prefix-10.pprof (FILL_PROFILE=prefix):
+// compare the first and the last.
 func profileTenths(prefix string, next *atomic.Int64, total int) (stop func()) {
 	done := make(chan struct{})
+	finished := make(chan struct{})
 	go func() {
-		profile := func(name string, from, to int64) {
-			for next.Load() < from {
-				select {
-				case <-done:
-					return
-				case <-time.After(time.Millisecond):
-				}
-			}
-			f, err := os.Create(prefix + "-" + name + ".pprof")
+		defer close(finished)
+		for t := 1; t <= 10; t++ {
+			f, err := os.Create(fmt.Sprintf("%s-%02d.pprof", prefix, t))
 			if err != nil {
 				return
 			}
-			defer f.Close()
 			if pprof.StartCPUProfile(f) != nil {
+				_ = f.Close()
 				return
 			}
-			defer pprof.StopCPUProfile()
-			for next.Load() < to {
-				select {
-				case <-done:
-					return
-				case <-time.After(time.Millisecond):
-				}
+			ok := waitIssued(done, next, int64(total)*int64(t)/10)
+			pprof.StopCPUProfile()
+			_ = f.Close()
+			if !ok {
+				return
 			}
 		}
-		profile("first", 0, int64(total/10))
-		profile("last", int64(total-total/10), int64(total))
 	}()
-	return func() { close(done) }
+	return func() { close(done); <-finished }
+}
+
+// waitIssued waits until next reaches n (false: done was closed first).
+func waitIssued(done <-chan struct{}, next *atomic.Int64, n int64) bool {
+	for next.Load() < n {
+		select {
+		case <-done:
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return true
+}
+
+// cost is what the process and Pebble spent up to a point of the fill.
+type cost struct {
+	cpu         time.Duration // process CPU, user + system
+	gcCPU       time.Duration // of it, the GC's (runtime/metrics estimate)
+	gcs         uint64        // GC cycles
+	pebble      map[string]float64
+	holdsIssued int64
+}
+
+func costNow(st *pebble.Store, issued int64) cost {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return cost{
+		cpu:         time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		gcCPU:       time.Duration(s[0].Value.Float64() * 1e9),
+		gcs:         s[1].Value.Uint64(),
+		pebble:      st.Metrics(),
+		holdsIssued: issued,
+	}
+}
+
+// costTenths records the cost at the end of each tenth of the fill (by
+// holds issued): 11 points, the first at the start.
+func costTenths(st *pebble.Store, next *atomic.Int64, total int) (stop func() []cost) {
+	done := make(chan struct{})
+	var out []cost
+	finished := make(chan struct{})
+	out = append(out, costNow(st, 0))
+	go func() {
+		defer close(finished)
+		for t := 1; t <= 10; t++ {
+			if !waitIssued(done, next, int64(total)*int64(t)/10) {
+				return
+			}
+			out = append(out, costNow(st, next.Load()))
+		}
+	}()
+	return func() []cost { close(done); <-finished; return out }
+}
+
+// pebbleEvents notes, every 10 ms, where in the fill (holds issued) Pebble
+// finished a flush or a compaction, and compares the fill while one runs
+// with the fill while none does: holds/s and the mean WAL sync.
+func pebbleEvents(st *pebble.Store, next *atomic.Int64) (stop func() string) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	var out strings.Builder
+	type window struct {
+		took          time.Duration
+		holds         int64
+		syncs, syncUs float64
+	}
+	var busy, idle window
+	go func() {
+		defer close(finished)
+		var flushes, compactions float64
+		prev, prevAt, prevHolds := st.Metrics(), time.Now(), next.Load()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			m, at, holds := st.Metrics(), time.Now(), next.Load()
+			if f := m["pebble_flushes_total"]; f > flushes {
+				fmt.Fprintf(&out, " flush@%d", holds)
+				flushes = f
+			}
+			if c := m["pebble_compactions_total"]; c > compactions {
+				fmt.Fprintf(&out, " compaction@%d", holds)
+				compactions = c
+			}
+			w := &idle
+			if m["pebble_flushes_in_progress"]+m["pebble_compactions_in_progress"] > 0 ||
+				m["pebble_flushes_total"]+m["pebble_compactions_total"] > prev["pebble_flushes_total"]+prev["pebble_compactions_total"] {
+				w = &busy
+			}
+			w.took += at.Sub(prevAt)
+			w.holds += holds - prevHolds
+			w.syncs += m["wal_syncs_total"] - prev["wal_syncs_total"]
+			w.syncUs += (m["wal_sync_seconds_total"] - prev["wal_sync_seconds_total"]) * 1e6
+			prev, prevAt, prevHolds = m, at, holds
+		}
+	}()
+	return func() string {
+		close(done)
+		<-finished
+		f := func(w window) string {
+			return fmt.Sprintf("%s, %.0f holds/s, %.0f holds/sync, WAL sync %.0f µs", w.took.Round(time.Millisecond),
+				float64(w.holds)/w.took.Seconds(), float64(w.holds)/max(w.syncs, 1), w.syncUs/max(w.syncs, 1))
+		}
+		return "pebble:" + out.String() + "\nwhile a flush or compaction runs: " + f(busy) + "\nwhile none runs: " + f(idle)
+	}
+}
+
+// printCosts prints, per tenth, the process CPU and the GC's share per hold
+// and what Pebble did in the background.
+func printCosts(cs []cost) {
+	fmt.Printf("%9s %9s %8s %4s %7s %7s %7s %9s %9s %8s %4s %6s %8s %8s\n", "holds", "cpu µs/h", "gc µs/h", "gcs", "WAL MB",
+		"flushes", "compact", "flush MB", "compct MB", "compct s", "L0", "syncs", "sync µs", "h/commit")
+	for i := 1; i < len(cs); i++ {
+		a, b := cs[i-1], cs[i]
+		h := float64(b.holdsIssued - a.holdsIssued)
+		d := func(k string) float64 { return b.pebble[k] - a.pebble[k] }
+		syncs := d("wal_syncs_total")
+		fmt.Printf("%9d %9.2f %8.2f %4d %7.1f %7.0f %7.0f %9.1f %9.1f %8.2f %4.0f %6.0f %8.0f %8.1f\n", b.holdsIssued,
+			float64((b.cpu-a.cpu).Microseconds())/h, float64((b.gcCPU-a.gcCPU).Microseconds())/h, b.gcs-a.gcs,
+			d("pebble_wal_bytes_written")/(1<<20), d("pebble_flushes_total"), d("pebble_compactions_total"), d("pebble_flush_bytes_total")/(1<<20),
+			d("pebble_compacted_bytes_total")/(1<<20), d("pebble_compaction_seconds_total"), b.pebble["pebble_l0_files"],
+			syncs, d("wal_sync_seconds_total")*1e6/max(syncs, 1), h/max(d("commits_total"), 1))
+	}
 }
 
 // buckets cuts the samples into tenths (of 100,000 at full size).

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 func TestHistogramQuantiles(t *testing.T) {
@@ -155,5 +158,67 @@ func TestLogLimiter(t *testing.T) {
 	at = at.Add(10 * time.Second)
 	if n, ok := l.allow(); !ok || n != 1000 {
 		t.Fatalf("after the period: %d suppressed, %v", n, ok)
+	}
+}
+
+// slowSyncFS makes every Sync and SyncData of a file take at least delay.
+type slowSyncFS struct {
+	vfs.FS
+	delay time.Duration
+}
+
+func (fs slowSyncFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, c)
+	return slowSyncFile{File: f, delay: fs.delay}, err
+}
+
+func (fs slowSyncFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(oldname, newname, c)
+	return slowSyncFile{File: f, delay: fs.delay}, err
+}
+
+type slowSyncFile struct {
+	vfs.File
+	delay time.Duration
+}
+
+func (f slowSyncFile) Sync() error     { time.Sleep(f.delay); return f.File.Sync() }
+func (f slowSyncFile) SyncData() error { time.Sleep(f.delay); return f.File.SyncData() }
+
+// The gauges the fill benchmark reads per tenth (bench/fill): time spent in
+// WAL syncs, bytes flushed, flushes and compactions in progress.
+func TestBackgroundMetrics(t *testing.T) {
+	const delay = 2 * time.Millisecond
+	fs := slowSyncFS{FS: vfs.NewMem(), delay: delay}
+	s := openOn(t, fs, func(o *pebble.Options) { o.MemTableSize = 256 << 10 })
+	defer s.Close()
+	const shard = "show/m/0"
+	for seq := uint64(1); seq <= 4000; seq += 100 {
+		if _, err := s.Commit(Batch{Shard: shard, Entries: entries(shard, seq, seq+99)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	m := s.Metrics()
+	for m["pebble_flushes_total"] == 0 || m["pebble_flushes_in_progress"] > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no flush finished: %v", m)
+		}
+		time.Sleep(10 * time.Millisecond)
+		m = s.Metrics()
+	}
+	if m["wal_syncs_total"] < 40 {
+		t.Fatalf("%v WAL syncs for 40 synced commits", m["wal_syncs_total"])
+	}
+	if want := m["wal_syncs_total"] * delay.Seconds(); m["wal_sync_seconds_total"] < want {
+		t.Fatalf("WAL sync time %vs, want at least %vs (%v syncs of >= %v)", m["wal_sync_seconds_total"], want, m["wal_syncs_total"], delay)
+	}
+	if m["pebble_flush_bytes_total"] <= 0 || m["pebble_l0_files"] <= 0 {
+		t.Fatalf("after a flush: %v flushed bytes, %v L0 files", m["pebble_flush_bytes_total"], m["pebble_l0_files"])
+	}
+	for _, k := range []string{"pebble_compacted_bytes_total", "pebble_compaction_seconds_total", "pebble_l0_sublevels", "pebble_compactions_in_progress"} {
+		if _, ok := m[k]; !ok {
+			t.Fatalf("no %s in %v", k, m)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -18,6 +19,7 @@ type storeMetrics struct {
 	commitBytes            atomic.Uint64 // payload bytes (journal + outbox data) written
 	syncedWrites           atomic.Uint64 // writes that waited for a WAL sync (all kinds)
 	walSyncs               atomic.Uint64 // WAL file syncs issued by Pebble
+	walSyncMicros          atomic.Uint64 // time spent in them, micros
 	snapshots              atomic.Uint64 // SaveSnapshot calls that succeeded
 	acked                  atomic.Uint64 // outbox entries deleted by AckOutbox
 	reopens                atomic.Uint64 // successful Reopens of a failed store
@@ -107,14 +109,15 @@ func storeMax(a *atomic.Uint64, v uint64) {
 // the commit count shows how many commits each fsync carried (group commit).
 type syncCountingFS struct {
 	vfs.FS
-	syncs *atomic.Uint64
+	syncs      *atomic.Uint64
+	syncMicros *atomic.Uint64 // time spent in WAL syncs
 }
 
 func (fs syncCountingFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
 	if err != nil || !strings.HasSuffix(name, ".log") {
 		return f, err
 	}
-	return syncCountingFile{File: f, syncs: fs.syncs}, nil
+	return syncCountingFile{File: f, syncs: fs.syncs, syncMicros: fs.syncMicros}, nil
 }
 
 // Create implements vfs.FS.
@@ -140,23 +143,32 @@ func (fs syncCountingFS) Unwrap() vfs.FS { return fs.FS }
 
 type syncCountingFile struct {
 	vfs.File
-	syncs *atomic.Uint64
+	syncs      *atomic.Uint64
+	syncMicros *atomic.Uint64
+}
+
+// timed adds the time since start to the file's sync time.
+func (f syncCountingFile) timed(start time.Time) {
+	f.syncMicros.Add(uint64(time.Since(start).Microseconds()))
 }
 
 // Sync implements vfs.File.
 func (f syncCountingFile) Sync() error {
 	f.syncs.Add(1)
+	defer f.timed(time.Now())
 	return f.File.Sync()
 }
 
 // SyncData implements vfs.File.
 func (f syncCountingFile) SyncData() error {
 	f.syncs.Add(1)
+	defer f.timed(time.Now())
 	return f.File.SyncData()
 }
 
 // SyncTo implements vfs.File.
 func (f syncCountingFile) SyncTo(length int64) (bool, error) {
+	defer f.timed(time.Now())
 	full, err := f.File.SyncTo(length)
 	if full {
 		f.syncs.Add(1)

@@ -142,7 +142,7 @@ func (s *Store) openDB() (*pebble.DB, error) {
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref() // the DB holds its own reference
 	popts := &pebble.Options{
-		FS:                 syncCountingFS{FS: s.fs, syncs: &s.metrics.walSyncs},
+		FS:                 syncCountingFS{FS: s.fs, syncs: &s.metrics.walSyncs, syncMicros: &s.metrics.walSyncMicros},
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             slogLogger{l: s.log},
 		EventListener:      eventListener(s.log),
@@ -296,6 +296,7 @@ func (s *Store) Metrics() map[string]float64 {
 		"commit_bytes_total":         float64(m.commitBytes.Load()),
 		"synced_writes_total":        float64(m.syncedWrites.Load()),
 		"wal_syncs_total":            float64(m.walSyncs.Load()),
+		"wal_sync_seconds_total":     float64(m.walSyncMicros.Load()) / 1e6,
 		"snapshots_total":            float64(m.snapshots.Load()),
 		"outbox_acked_total":         float64(m.acked.Load()),
 		"outbox_len":                 float64(s.outboxLen.Load()),
@@ -332,6 +333,17 @@ func (s *Store) Metrics() map[string]float64 {
 		out["pebble_disk_usage_bytes"] = float64(pm.DiskSpaceUsage())
 		out["pebble_memtable_bytes"] = float64(pm.MemTable.Size)
 		out["pebble_wal_bytes_written"] = float64(pm.WAL.BytesWritten)
+		var compacted uint64
+		for i := range pm.Levels {
+			compacted += pm.Levels[i].TableBytesCompacted
+		}
+		out["pebble_flush_bytes_total"] = float64(pm.Levels[0].TableBytesFlushed) // sstables written by flushes
+		out["pebble_compacted_bytes_total"] = float64(compacted)                  // sstables written by compactions
+		out["pebble_compaction_seconds_total"] = pm.Compact.Duration.Seconds()
+		out["pebble_l0_files"] = float64(pm.Levels[0].TablesCount)
+		out["pebble_l0_sublevels"] = float64(pm.Levels[0].Sublevels)
+		out["pebble_flushes_in_progress"] = float64(pm.Flush.NumInProgress)
+		out["pebble_compactions_in_progress"] = float64(pm.Compact.NumInProgress)
 	}
 	return out
 }
