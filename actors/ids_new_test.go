@@ -53,7 +53,7 @@ func TestNewIDSortsByTime(t *testing.T) {
 		}
 		last = id
 		ms += 1 + r.Int64N(1<<r.IntN(38)) // steps from 1 ms to years
-		if ms >= 5429503678976 {        // 26^9: the end of the range
+		if ms >= 5429503678976 {          // 26^9: the end of the range
 			break
 		}
 	}
