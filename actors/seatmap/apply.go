@@ -169,7 +169,7 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 func (s *Shard) holdView(slot uint32, id string) HoldView {
 	h := s.holds.at(slot)
 	tk := s.takes.at(h.take)
-	return HoldView{ID: id, Show: s.cfg.ID, User: s.users.name(h.user), Seats: s.seatIDs(tk.seats), General: generalMap(tk.general),
+	return HoldView{ID: id, Show: s.cfg.ID, User: s.users.name(h.user), Seats: s.seatIDs(tk.seats), General: generalView(tk),
 		Quantity: int(h.quantity), Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
@@ -345,8 +345,9 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
 		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
 		Key: c.IdemKey, Hash: c.IdemHash})
-	v := s.holdView(s.lastHold, c.HoldID)
-	return Result{Hold: &v, Created: true}, true
+	v := &s.viewChunks.take(1)[0]
+	*v = s.holdView(s.lastHold, c.HoldID)
+	return Result{Hold: v, Created: true}, true
 }
 
 // bestAvailable is the best-available algorithm (best.go). Tests swap it to
@@ -429,7 +430,7 @@ func (s *Shard) dropHold(slot uint32, id string) {
 	s.holds.remove(slot)
 	s.compactUsers()
 	s.activeHolds--
-	s.dirty.holds = append(s.dirty.holds, id)
+	s.dirty.holdGone(id)
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {

@@ -3,7 +3,6 @@ package seatmap
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -111,7 +110,9 @@ func (s *Shard) record(now int64) {
 	if s.ready.Records == nil && s.lastTurn > 1 {
 		s.ready.Records = make([]Record, 0, s.lastTurn)
 	}
-	s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, At: now, Facts: slices.Clone(s.facts)})
+	fs := s.factChunks.take(len(s.facts))
+	copy(fs, s.facts)
+	s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, At: now, Facts: fs})
 	s.dirty.meta = true
 }
 
@@ -140,7 +141,7 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 		case facts.HoldExtended:
 			s.holds.at(slot).expiresAt = f.Until
 			s.holds.reset(slot)
-			s.dirty.holds = append(s.dirty.holds, f.ID)
+			s.dirty.hold(f.ID, slot, s.holds.at(slot).key)
 		default:
 			s.expireHold(slot, f.ID)
 		}
@@ -278,7 +279,7 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	s.moveSeats(tk.seats, tk.general, Held, Available)
 	s.lastHold = slot
 	s.activeHolds++
-	s.dirty.holds = append(s.dirty.holds, f.ID)
+	s.dirty.hold(f.ID, slot, s.holds.at(slot).key)
 	if f.Key != "" {
 		s.holdIdem[f.Key] = idemEntry{id: f.ID, hash: f.Hash, at: f.At}
 		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: f.Key, at: f.At})
@@ -323,7 +324,7 @@ func (s *Shard) applyOrderCreated(f *facts.Fact) error {
 	s.holdOrder[f.HoldID] = o.id
 	s.orders[o.id] = o
 	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
-	s.dirty.holds = append(s.dirty.holds, f.HoldID)
+	s.dirty.holdGone(f.HoldID)
 	s.dirty.orders = append(s.dirty.orders, o.id)
 	if f.Key != "" {
 		s.rememberIdem(f.Key, f.Hash, o.id, f.At)

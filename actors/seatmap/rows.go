@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -26,11 +27,66 @@ type dirtySet struct {
 	seats        []uint32 // first seat of each changed run of seats (facts.SeatRun)
 	archSold     []int    // sections (config index)
 	archUsers    []string
-	holds        []string
+	holds        []holdMark
 	expired      []string
 	orders       []string
 	orderKeys    []string
 	holdKeys     []string
+}
+
+// holdMark is a changed hold's row: its id and, when it was live in a slot
+// then, that slot and its key (zero for an id of the side table, or a hold
+// that left): changedRows finds the hold there without a lookup by id when
+// the slot still holds that key (issue 12: the lookup was a cache miss per
+// hold on the show's serial path).
+type holdMark struct {
+	id   string
+	key  idKey
+	slot uint32
+}
+
+// hold marks the row of hold id, live in slot.
+func (d *dirtySet) hold(id string, slot uint32, key idKey) {
+	d.holds = append(d.holds, holdMark{id: id, key: key, slot: slot})
+}
+
+// holdGone marks the row of hold id, which left (its row goes).
+func (d *dirtySet) holdGone(id string) { d.holds = append(d.holds, holdMark{id: id}) }
+
+// compareMarks orders marks as their ids compare: canonical keys compare
+// as their ids do (holdslab.go), and two canonical ids of one shard share
+// its prefix; any other pair compares its ids.
+func compareMarks(a, b holdMark) int {
+	if a.key != (idKey{}) && b.key != (idKey{}) {
+		switch {
+		case a.key.less(b.key):
+			return -1
+		case b.key.less(a.key):
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// dedupeMarks sorts marks by id and drops repeats, in place.
+func dedupeMarks(l []holdMark) []holdMark {
+	if len(l) < 2 {
+		return l
+	}
+	slices.SortFunc(l, compareMarks)
+	return slices.CompactFunc(l, func(a, b holdMark) bool { return a.id == b.id })
+}
+
+// markedRow is the row of a marked hold: from its slot when the slot still
+// holds its key, else by its id.
+func (s *Shard) markedRow(m holdMark) facts.Row {
+	if m.key != (idKey{}) && m.slot < s.holds.slab.n {
+		if h := s.holds.at(m.slot); h.take != 0 && h.key == m.key {
+			return s.holdRowAt(m.slot, m.id)
+		}
+	}
+	return s.holdRow(m.id)
 }
 
 func (d *dirtySet) seat(base uint32) {
@@ -90,8 +146,8 @@ func (s *Shard) changedRows() []facts.Row {
 	for _, u := range dedupe(d.archUsers) {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for _, id := range dedupe(d.holds) {
-		rows = append(rows, s.holdRow(id))
+	for _, m := range dedupeMarks(d.holds) {
+		rows = append(rows, s.markedRow(m))
 	}
 	for _, id := range dedupe(d.expired) {
 		rows = append(rows, s.expiredRow(id))
@@ -106,7 +162,7 @@ func (s *Shard) changedRows() []facts.Row {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
 	*d = dirtySet{seats: reuse(d.seats), archSold: reuse(d.archSold), archUsers: reuse(d.archUsers),
-		holds: reuse(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
+		holds: reuseMarks(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
 		holdKeys: reuse(d.holdKeys)}
 	return rows
 }
@@ -114,6 +170,14 @@ func (s *Shard) changedRows() []facts.Row {
 // reuse empties l for the next turn, keeping a small backing array (a big
 // one, left by a long replay, goes: memory follows live work).
 func reuse[T int | uint32 | string](l []T) []T {
+	if cap(l) > 4096 {
+		return nil
+	}
+	clear(l)
+	return l[:0]
+}
+
+func reuseMarks(l []holdMark) []holdMark {
 	if cap(l) > 4096 {
 		return nil
 	}
