@@ -427,10 +427,10 @@ func (s *Shard) dropHold(slot uint32, id string) {
 	s.moveSeats(tk.seats, tk.general, Available, Held)
 	s.users.takeNum(h.user, int(h.quantity), true)
 	s.takes.drop(h.take)
+	s.dirty.hold(id, slot, h.key) // the slot no longer holds it at the flush: its row goes
 	s.holds.remove(slot)
 	s.compactUsers()
 	s.activeHolds--
-	s.dirty.holdGone(id)
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {

@@ -319,12 +319,13 @@ func (s *Shard) applyOrderCreated(f *facts.Fact) error {
 	// and its seats stay in the user's tally
 	s.users.takeNum(h.user, 0, true)
 	s.takes.drop(h.take)
+	key := h.key
 	s.holds.remove(slot)
 	s.activeHolds--
 	s.holdOrder[f.HoldID] = o.id
 	s.orders[o.id] = o
 	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
-	s.dirty.holdGone(f.HoldID)
+	s.dirty.hold(f.HoldID, slot, key)
 	s.dirty.orders = append(s.dirty.orders, o.id)
 	if f.Key != "" {
 		s.rememberIdem(f.Key, f.Hash, o.id, f.At)

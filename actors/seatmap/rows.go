@@ -34,24 +34,21 @@ type dirtySet struct {
 	holdKeys     []string
 }
 
-// holdMark is a changed hold's row: its id and, when it was live in a slot
-// then, that slot and its key (zero for an id of the side table, or a hold
-// that left): changedRows finds the hold there without a lookup by id when
-// the slot still holds that key (issue 12: the lookup was a cache miss per
-// hold on the show's serial path).
+// holdMark is a changed hold's row: its id, and the slot and key it had
+// when marked (key zero for an id of the side table): changedRows finds the
+// hold there without a lookup by id when the slot still holds that key (a
+// live hold's key is unique), else by id (it left, or moved: a compaction);
+// issue 12: the lookup was a cache miss per hold on the show's serial path.
 type holdMark struct {
 	id   string
 	key  idKey
 	slot uint32
 }
 
-// hold marks the row of hold id, live in slot.
+// hold marks the row of hold id, live in slot under key (or leaving it).
 func (d *dirtySet) hold(id string, slot uint32, key idKey) {
 	d.holds = append(d.holds, holdMark{id: id, key: key, slot: slot})
 }
-
-// holdGone marks the row of hold id, which left (its row goes).
-func (d *dirtySet) holdGone(id string) { d.holds = append(d.holds, holdMark{id: id}) }
 
 // compareMarks orders marks as their ids compare: canonical keys compare
 // as their ids do (holdslab.go), and two canonical ids of one shard share
@@ -69,13 +66,47 @@ func compareMarks(a, b holdMark) int {
 	return strings.Compare(a.id, b.id)
 }
 
-// dedupeMarks sorts marks by id and drops repeats, in place.
-func dedupeMarks(l []holdMark) []holdMark {
+// dedupeMarks drops repeated marks, in place. When every mark has its key
+// (the usual case: canonical ids), it keeps the first of each in the order
+// they came, by a hash set of the keys in scratch (O(n): sorting a group's
+// hundreds of ids was a tenth of a flush); otherwise it sorts them by id.
+func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
 	if len(l) < 2 {
 		return l
 	}
-	slices.SortFunc(l, compareMarks)
-	return slices.CompactFunc(l, func(a, b holdMark) bool { return a.id == b.id })
+	for _, m := range l {
+		if m.key == (idKey{}) {
+			slices.SortFunc(l, compareMarks)
+			return slices.CompactFunc(l, func(a, b holdMark) bool { return a.id == b.id })
+		}
+	}
+	size := 4
+	for size < 2*len(l) {
+		size *= 2
+	}
+	if cap(*scratch) < size {
+		*scratch = make([]int32, size)
+	}
+	set := (*scratch)[:size]
+	clear(set)
+	mask := uint64(size - 1)
+	n := 0
+	for _, m := range l {
+		i := (m.key.hi ^ m.key.lo) * 0x9e3779b97f4a7c15 >> 32 & mask // keys are random bits
+		for ; set[i] != 0 && l[set[i]-1].key != m.key; i = (i + 1) & mask {
+		}
+		if set[i] != 0 {
+			continue // a repeat (same key, same id)
+		}
+		l[n] = m
+		n++
+		set[i] = int32(n)
+	}
+	clear(l[n:])
+	if size > 1<<14 {
+		*scratch = nil // left by a long replay: memory follows live work
+	}
+	return l[:n]
 }
 
 // markedRow is the row of a marked hold: from its slot when the slot still
@@ -127,7 +158,8 @@ func (s *Shard) changedRows() []facts.Row {
 	if d.empty() {
 		return nil
 	}
-	var rows []facts.Row
+	rows := make([]facts.Row, 0, 3+len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)) // at most: no growth copies
 	if d.config {
 		rows = append(rows, s.configRow())
 	}
@@ -146,7 +178,7 @@ func (s *Shard) changedRows() []facts.Row {
 	for _, u := range dedupe(d.archUsers) {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for _, m := range dedupeMarks(d.holds) {
+	for _, m := range dedupeMarks(d.holds, &s.markSet) {
 		rows = append(rows, s.markedRow(m))
 	}
 	for _, id := range dedupe(d.expired) {

@@ -200,6 +200,7 @@ type Shard struct {
 	gaChunks      chunks[GACount]
 	sectionChunks chunks[SectionView]
 	viewChunks    chunks[HoldView]
+	markSet       []int32 // scratch of changedRows (dedupeMarks)
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
