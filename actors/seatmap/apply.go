@@ -342,7 +342,7 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	for _, g := range general {
 		amount += g.sec.price * int64(g.n)
 	}
-	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
+	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: s.factGA(general),
 		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
 		Key: c.IdemKey, Hash: c.IdemHash})
 	v := &s.viewChunks.take(1)[0]

@@ -218,7 +218,7 @@ func (s *Shard) gaParts(in []facts.GAPart) ([]gaPart, error) {
 	}
 	if len(in) == 1 { // the common case: an interned part, no allocation
 		if sec := s.sectionAt(int(in[0].Section)); sec != nil && sec.ga {
-			if p, ok := s.gaIntern[gaPart{sec: sec, n: int(in[0].N)}]; ok {
+			if p := s.internedPart(gaPart{sec: sec, n: int(in[0].N)}); p != nil {
 				return p, nil
 			}
 		}

@@ -201,6 +201,15 @@ type Shard struct {
 	sectionChunks chunks[SectionView]
 	viewChunks    chunks[HoldView]
 	markSet       []int32 // scratch of changedRows (dedupeMarks)
+	// the GA part, its fact parts and the shared take found last (see
+	// internedPart, factGA, newTake)
+	last struct {
+		part    gaPart
+		parts   []gaPart
+		factGA  []facts.GAPart
+		takeKey takeKey
+		take    uint32
+	}
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -356,11 +365,38 @@ func (s *Shard) parts(general []gaPart) []gaPart {
 	if len(general) != 1 {
 		return general
 	}
-	if p, ok := s.gaIntern[general[0]]; ok {
+	if p := s.internedPart(general[0]); p != nil {
 		return p
 	}
 	s.gaIntern[general[0]] = general
 	return general
+}
+
+// internedPart returns the interned parts of g, or nil. The last one found
+// is kept at hand: an on-sale's holds ask for the same part again and again,
+// twice a hold (issue 12: map lookups of the hold path).
+func (s *Shard) internedPart(g gaPart) []gaPart {
+	if s.last.parts != nil && s.last.part == g {
+		return s.last.parts
+	}
+	p, ok := s.gaIntern[g]
+	if ok {
+		s.last.part, s.last.parts, s.last.factGA = g, p, nil
+	}
+	return p
+}
+
+// factGA is factParts of a hold's parts; the parts of the last interned part
+// are made once and shared by the facts that name them (no one changes a
+// fact's slices).
+func (s *Shard) factGA(general []gaPart) []facts.GAPart {
+	if len(general) != 1 || s.last.parts == nil || s.last.part != general[0] {
+		return factParts(general)
+	}
+	if s.last.factGA == nil {
+		s.last.factGA = factParts(general)
+	}
+	return s.last.factGA
 }
 
 // newTake returns the number of the take of seats and general (interned
@@ -371,11 +407,15 @@ func (s *Shard) newTake(seats []uint32, general []gaPart, amount int64) uint32 {
 		return s.takes.add(holdTake{seats: seats, general: general, amount: amount}, true)
 	}
 	k := takeKey{general[0], amount}
-	if t, ok := s.takeIntern[k]; ok {
-		return t
+	if s.last.take != 0 && s.last.takeKey == k { // shared takes stay: the number holds
+		return s.last.take
 	}
-	t := s.takes.add(holdTake{general: general, amount: amount}, false)
-	s.takeIntern[k] = t
+	t, ok := s.takeIntern[k]
+	if !ok {
+		t = s.takes.add(holdTake{general: general, amount: amount}, false)
+		s.takeIntern[k] = t
+	}
+	s.last.takeKey, s.last.take = k, t
 	return t
 }
 
