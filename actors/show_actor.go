@@ -612,6 +612,9 @@ func (a *showActor) flush(ctx actor.Context) {
 	}
 	rd := a.shard.Ready()
 	b := batch{gen: a.gen, rd: rd}
+	if !a.stepped && len(rd.Records) >= encodeMinRecords {
+		b.enc = encodeRecords(rd.Records) // beside: the writer takes them when it writes this batch
+	}
 	if len(a.pending) > 0 {
 		// the answers go with the batch as they are (no copy); the next turn
 		// starts a slice of the same size
