@@ -74,6 +74,9 @@ type showActor struct {
 	sent        uint64     // batches handed to the writer
 	seatsPub    *seatsView // the seat states last published (seats_view.go)
 	recvStart   time.Time  // when Receive began with the message being received
+	// recvNow: recvStart is the message's instant (no recovery ran since:
+	// it can take seconds)
+	recvNow bool
 }
 
 // retryRecover is the recovery retry timer firing.
@@ -106,17 +109,17 @@ var showMailbox = actor.UnboundedLockfree()
 // Receive runs one message; its time counts as the show's serial path
 // (Stats.ActorNanos).
 func (a *showActor) Receive(ctx actor.Context) {
-	a.recvStart = time.Now()
+	a.recvStart, a.recvNow = time.Now(), true
 	a.receive(ctx)
 	a.env.Stats.ActorNanos.Add(int64(time.Since(a.recvStart)))
 }
 
 // nowMs is the shard's clock for the message being received: with the
-// system clock, the instant its Receive began (a clock read per command
-// less on the serial path: they cost ~40 ns each on this VM), else
-// Env.NowMs.
+// system clock, the instant its Receive began unless a recovery ran since
+// (a clock read per command less on the serial path: they cost ~40 ns
+// each on this VM), else Env.NowMs.
 func (a *showActor) nowMs() int64 {
-	if a.env.systemNow && !a.recvStart.IsZero() {
+	if a.env.systemNow && a.recvNow {
 		return a.recvStart.UnixMilli()
 	}
 	return a.env.NowMs()
@@ -277,6 +280,7 @@ func (a *showActor) fence(ctx actor.Context, err error) {
 // failure leaves the show broken (or read-only when only Redis is missing)
 // and schedules a retry with backoff.
 func (a *showActor) recover(ctx actor.Context) {
+	a.recvNow = false // the message's instant is stale after a recovery
 	a.env.Stats.Recovering.Add(1)
 	defer a.env.Stats.Recovering.Add(-1)
 	if a.log == nil {
