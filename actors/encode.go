@@ -2,6 +2,7 @@ package actors
 
 import (
 	"runtime/pprof"
+	"sync/atomic"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/facts"
@@ -10,38 +11,69 @@ import (
 // Records are encoded beside the serial path (issue 12): when the actor
 // hands a batch of records to the writer, a goroutine of its own encodes
 // them (facts.EncodeRecord) while the writer finishes what it does; the
-// writer waits for the encodings only when it writes the batch, and the
-// journal and Redis both take them (each encoded its own copy before). The
-// records are not changed once handed over (the actor never calls
-// Shard.Advance), so the goroutine reads them without a lock.
+// journal and Redis both take the encodings (each encoded its own copy
+// before). The work is split in chunks that the encoder and the writer
+// claim in turn: a writer that needs the encodings before the encoder ran
+// (a busy machine had no CPU for it yet) encodes what is left itself
+// instead of waiting for it, so encoding beside never adds a wait for a
+// goroutine's scheduling to a batch (it did at 64 callers: fewer holds/s).
+// The records are not changed once handed over (the actor never calls
+// Shard.Advance), so both read them without a lock.
 
 // encodeMinRecords is the least records a batch encodes beside the serial
 // path: below it, starting a goroutine costs the actor about what encoding
 // costs the writer.
 const encodeMinRecords = 4
 
+// encodeChunk is the records a claim encodes.
+const encodeChunk = 8
+
 // encodedRecords is a batch's records being encoded.
 type encodedRecords struct {
-	done chan struct{} // closed when data is filled
+	recs []seatmap.Record
 	data [][]byte
+	next atomic.Int64  // the next chunk to claim
+	left atomic.Int64  // chunks not encoded yet
+	done chan struct{} // closed when the last chunk is encoded
+}
+
+func newEncodedRecords(recs []seatmap.Record) *encodedRecords {
+	e := &encodedRecords{recs: recs, data: make([][]byte, len(recs)), done: make(chan struct{})}
+	e.left.Store(int64((len(recs) + encodeChunk - 1) / encodeChunk))
+	return e
 }
 
 // encodeRecords starts encoding recs on a goroutine of its own (label
 // SerialEncode: off the serial path).
 func encodeRecords(recs []seatmap.Record) *encodedRecords {
-	e := &encodedRecords{done: make(chan struct{}), data: make([][]byte, len(recs))}
+	e := newEncodedRecords(recs)
 	go func() {
 		pprof.SetGoroutineLabels(encodeLabels)
-		for i := range recs {
-			e.data[i] = facts.EncodeRecord(&recs[i])
-		}
-		close(e.done)
+		e.work()
 	}()
 	return e
 }
 
-// wait returns the encodings once made.
+// work encodes chunks until none is left to claim.
+func (e *encodedRecords) work() {
+	for {
+		c := int(e.next.Add(1) - 1)
+		from := c * encodeChunk
+		if from >= len(e.recs) {
+			return
+		}
+		for i := from; i < min(from+encodeChunk, len(e.recs)); i++ {
+			e.data[i] = facts.EncodeRecord(&e.recs[i])
+		}
+		if e.left.Add(-1) == 0 {
+			close(e.done)
+		}
+	}
+}
+
+// wait returns the encodings, encoding the chunks no one claimed yet.
 func (e *encodedRecords) wait() [][]byte {
+	e.work()
 	<-e.done
 	return e.data
 }

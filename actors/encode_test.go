@@ -9,8 +9,10 @@ import (
 )
 
 // TestEncodedRun: a run's records encoded beside the writer are exactly
-// what the journal would encode, in the run's order; a run with a batch of
-// records not encoded beside gives nil (the journal encodes them all).
+// what the journal would encode, in the run's order, whoever encoded them
+// (the encoder goroutine, or the writer: the chunks no one claimed yet); a
+// run with a batch of records not encoded beside gives nil (the journal
+// encodes them all).
 func TestEncodedRun(t *testing.T) {
 	recs := func(from uint64, n int) []seatmap.Record {
 		var out []seatmap.Record
@@ -25,7 +27,11 @@ func TestEncodedRun(t *testing.T) {
 		return batch{rd: seatmap.Ready{Records: r}, enc: encodeRecords(r)}
 	}
 	plain := func(r []seatmap.Record) batch { return batch{rd: seatmap.Ready{Records: r}} }
-	a, b, c := recs(1, 5), recs(6, 4), recs(10, 2)
+	// the writer encodes what the encoder has not claimed (here: all of it)
+	unstarted := func(r []seatmap.Record) batch {
+		return batch{rd: seatmap.Ready{Records: r}, enc: newEncodedRecords(r)}
+	}
+	a, b, c, d := recs(1, 5), recs(6, 4), recs(10, 2), recs(12, 3*encodeChunk+1)
 	for _, tc := range []struct {
 		name string
 		run  []batch
@@ -36,6 +42,8 @@ func TestEncodedRun(t *testing.T) {
 		{"all encoded", []batch{encoded(a), encoded(b)}, true},
 		{"encoded and rows only", []batch{encoded(a), plain(nil), encoded(b)}, true},
 		{"one plain among them", []batch{encoded(a), plain(c), encoded(b)}, false},
+		{"not started", []batch{unstarted(d)}, true},
+		{"started and not", []batch{encoded(a), unstarted(b), encoded(recs(10, 40))}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var all []seatmap.Record
