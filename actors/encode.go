@@ -47,11 +47,18 @@ func newEncodedRecords(recs []seatmap.Record) *encodedRecords {
 // SerialEncode: off the serial path).
 func encodeRecords(recs []seatmap.Record) *encodedRecords {
 	e := newEncodedRecords(recs)
+	e.start()
+	return e
+}
+
+// start starts the encoder goroutine. The actor starts it after it handed
+// the batch to the writer: the goroutine started last runs next on this
+// CPU, ahead of the writer the hand-off woke.
+func (e *encodedRecords) start() {
 	go func() {
 		pprof.SetGoroutineLabels(encodeLabels)
 		e.work()
 	}()
-	return e
 }
 
 // work encodes chunks until none is left to claim.

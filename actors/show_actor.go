@@ -617,7 +617,7 @@ func (a *showActor) flush(ctx actor.Context) {
 	rd := a.shard.Ready()
 	b := batch{gen: a.gen, rd: rd}
 	if !a.stepped && len(rd.Records) >= encodeMinRecords {
-		b.enc = encodeRecords(rd.Records) // beside: the writer takes them when it writes this batch
+		b.enc = newEncodedRecords(rd.Records) // beside: the writer takes them when it writes this batch
 	}
 	if len(a.pending) > 0 {
 		// the answers go with the batch as they are (no copy); the next turn
@@ -633,6 +633,9 @@ func (a *showActor) flush(ctx actor.Context) {
 	}
 	a.publishSeats() // before the writer can answer: an acknowledged change is in the view
 	a.send(b)
+	if b.enc != nil {
+		b.enc.start()
+	}
 	if a.w.stalled.Load() && !a.stepped {
 		// the writer is stuck on a write: these commands answer 503 now, as
 		// those queued when the stall began did (their outcome is unknown)
