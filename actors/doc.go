@@ -21,6 +21,12 @@
 // the rows each turn changed (writer.go, rowSlots), never as a whole
 // snapshot, and the seat view copies the chunks of seats that changed.
 //
+// A show's serial path (its actor's turns and its writer) does what must be
+// serial: applying commands and ordering the batch, committing it. Beside
+// it, on goroutines of their own: a batch's records are encoded for the
+// journal and Redis (encode.go), its answers are sent (the writer's
+// answerer) and the state rows it changed are written (the checkpointer).
+//
 // A call to a show in this process waits on its reply channel with a plain
 // receive; one reaper goroutine (localcall.go), running while calls wait,
 // wakes those past their deadline or whose activation died unanswered.

@@ -26,6 +26,9 @@ type Env struct {
 	// NowMs is the clock, in Unix milliseconds. Only the actor reads it; the
 	// core gets the value as an input.
 	NowMs func() int64
+	// systemNow: NowMs is the system clock (set by defaults), so the actor
+	// may take the time of a message from its own stopwatch (showActor.nowMs)
+	systemNow bool
 	// Clock runs the shell's timers and its lease clock (default
 	// SystemClock; the simulator's in sim/vopr).
 	Clock Clock
@@ -235,6 +238,7 @@ func (e *Env) defaults() {
 	}
 	if e.NowMs == nil {
 		e.NowMs = func() int64 { return time.Now().UnixMilli() }
+		e.systemNow = true
 	}
 	if e.Clock == nil {
 		e.Clock = SystemClock{}

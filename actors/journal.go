@@ -17,7 +17,11 @@ import (
 
 // Write is one show's share of a journal batch.
 type Write struct {
-	Records []seatmap.Record    // consecutive, continuing the show's journal
+	Records []seatmap.Record // consecutive, continuing the show's journal
+	// Encoded, when not nil, is Records encoded (facts.EncodeRecord, one
+	// each, in order), made beside the writer (encodeRecords): a journal
+	// that stores encoded records takes them instead of encoding again.
+	Encoded [][]byte
 	Events  []seatmap.Event     // outbox events of these records
 	Archive []seatmap.OrderView // orders that left the actor's memory
 	// Held keeps Events from the relay until the returned Held is released

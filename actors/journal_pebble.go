@@ -27,7 +27,7 @@ func archiveKey(orderID string) string { return "archive/" + orderID }
 func (j *PebbleJournal) Append(show string, w Write) (Held, error) {
 	b := pebble.Batch{Shard: show, Entries: make([]pebble.Entry, len(w.Records)), Outbox: make([][]byte, len(w.Events))}
 	for i := range w.Records {
-		b.Entries[i] = pebble.Entry{Seq: w.Records[i].Seq, Data: facts.EncodeRecord(&w.Records[i])}
+		b.Entries[i] = pebble.Entry{Seq: w.Records[i].Seq, Data: encodedRecord(w.Records, w.Encoded, i)}
 	}
 	for i, e := range w.Events {
 		data, err := json.Marshal(e)

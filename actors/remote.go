@@ -549,7 +549,7 @@ type remoteState struct {
 
 // remoteCheckpoint applies one group's records to Redis under the
 // activation's epoch. Any error means the group is not acknowledged.
-func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, archive []seatmap.OrderView, rows rowSlot) error {
+func (w *writer) remoteCheckpoint(recs []seatmap.Record, enc [][]byte, cnt map[string]string, archive []seatmap.OrderView, rows rowSlot) error {
 	rs := &w.rs
 	if rs.epoch == 0 {
 		return errRemoteDown
@@ -565,7 +565,7 @@ func (w *writer) remoteCheckpoint(recs []seatmap.Record, cnt map[string]string, 
 		cp.LeaseTTL = w.env.Lease
 	}
 	for i := range recs {
-		cp.Entries[i] = redis.Entry{Seq: recs[i].Seq, Data: facts.EncodeRecord(&recs[i])}
+		cp.Entries[i] = redis.Entry{Seq: recs[i].Seq, Data: encodedRecord(recs, enc, i)}
 	}
 	if len(archive) > 0 {
 		cp.Archive = make(map[string][]byte, len(archive))

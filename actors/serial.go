@@ -11,9 +11,9 @@ import (
 // checkpoints they start). A CPU profile's samples with these labels are
 // the CPU time of the serial path (bench/serial reads them). The writers'
 // answerers (they send the answers of durable batches, beside the writer)
-// are marked SerialAnswers and their checkpointers (they write the state
-// rows of durable batches) SerialCheckpoint: not on the serial path, shown
-// apart.
+// are marked SerialAnswers, their checkpointers (they write the state rows
+// of durable batches) SerialCheckpoint and the encoders of batches' records
+// SerialEncode: not on the serial path, shown apart.
 const SerialLabel = "boxoffice.serial"
 
 // Values of SerialLabel.
@@ -25,6 +25,10 @@ const (
 	// SerialCheckpoint: a writer's checkpointer (it writes the state rows
 	// of durable batches beside the writer), off the serial path
 	SerialCheckpoint = "checkpoint"
+	// SerialEncode: the goroutines that encode a batch's records for the
+	// journal and Redis (encodeRecords), beside the actor and the writer:
+	// off the serial path
+	SerialEncode = "encode"
 )
 
 var (
@@ -32,4 +36,5 @@ var (
 	writerLabels     = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialWriter))
 	answerLabels     = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialAnswers))
 	checkpointLabels = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialCheckpoint))
+	encodeLabels     = pprof.WithLabels(context.Background(), pprof.Labels(SerialLabel, SerialEncode))
 )

@@ -27,6 +27,9 @@ type batch struct {
 	// recovered: rd.Rows are the rows a recovery's replay changed (no records)
 	recovered bool
 	init      *remoteInit // the activation's view of Redis (with Remote)
+	// enc is rd.Records being encoded beside the actor and the writer (nil:
+	// the journal encodes them); see encodeRecords
+	enc *encodedRecords
 	// sections: the show was created in this batch; its stream starts at
 	// streamSeq with these counters once the batch is durable
 	sections  []seatmap.SectionView
@@ -364,6 +367,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		}
 		runRows.add(b.rd.Rows, b.rd.RowsSeq)
 	}
+	wr.Encoded = encodedRun(run, len(wr.Records))
 	if len(wr.Records) == 0 && len(wr.Events) == 0 && len(wr.Archive) == 0 {
 		for _, r := range replies { // reads and refusals behind earlier writes: those are durable now
 			r.answer(w)
@@ -385,12 +389,12 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	redisLast := remote && w.stepped && w.journalFirst != nil && w.journalFirst()
 	switch {
 	case remote && w.stepped && !redisLast:
-		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive, toRemote)
+		remoteErr = w.remoteCheckpoint(wr.Records, wr.Encoded, cnt, wr.Archive, toRemote)
 	case remote && !w.stepped:
 		remoteDone = make(chan struct{})
 		go func() {
 			defer close(remoteDone)
-			remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive, toRemote)
+			remoteErr = w.remoteCheckpoint(wr.Records, wr.Encoded, cnt, wr.Archive, toRemote)
 		}()
 	}
 	start := time.Now()
@@ -413,7 +417,7 @@ func (w *writer) append(gen uint64, run []batch) bool {
 		<-remoteDone
 	}
 	if redisLast {
-		remoteErr = w.remoteCheckpoint(wr.Records, cnt, wr.Archive, toRemote)
+		remoteErr = w.remoteCheckpoint(wr.Records, wr.Encoded, cnt, wr.Archive, toRemote)
 	}
 	w.stalled.Store(false)
 	if err != nil {

@@ -169,7 +169,7 @@ func (s *Shard) getSeats(c *Command) (Result, bool) {
 func (s *Shard) holdView(slot uint32, id string) HoldView {
 	h := s.holds.at(slot)
 	tk := s.takes.at(h.take)
-	return HoldView{ID: id, Show: s.cfg.ID, User: s.users.name(h.user), Seats: s.seatIDs(tk.seats), General: generalMap(tk.general),
+	return HoldView{ID: id, Show: s.cfg.ID, User: s.users.name(h.user), Seats: s.seatIDs(tk.seats), General: generalView(tk),
 		Quantity: int(h.quantity), Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
 }
 
@@ -342,11 +342,12 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 	for _, g := range general {
 		amount += g.sec.price * int64(g.n)
 	}
-	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: factParts(general),
+	s.do(facts.Fact{Kind: facts.HoldPlaced, ID: c.HoldID, User: c.User, Seats: seats, GA: s.factGA(general),
 		Quantity: int64(qty), Amount: amount, At: c.Now, Until: c.Now + int64(s.cfg.HoldTTLSeconds)*1000,
 		Key: c.IdemKey, Hash: c.IdemHash})
-	v := s.holdView(s.lastHold, c.HoldID)
-	return Result{Hold: &v, Created: true}, true
+	v := &s.viewChunks.take(1)[0]
+	*v = s.holdView(s.lastHold, c.HoldID)
+	return Result{Hold: v, Created: true}, true
 }
 
 // bestAvailable is the best-available algorithm (best.go). Tests swap it to
@@ -426,10 +427,10 @@ func (s *Shard) dropHold(slot uint32, id string) {
 	s.moveSeats(tk.seats, tk.general, Available, Held)
 	s.users.takeNum(h.user, int(h.quantity), true)
 	s.takes.drop(h.take)
+	s.dirty.hold(id, slot, h.key) // the slot no longer holds it at the flush: its row goes
 	s.holds.remove(slot)
 	s.compactUsers()
 	s.activeHolds--
-	s.dirty.holds = append(s.dirty.holds, id)
 }
 
 func (s *Shard) extend(c *Command) (Result, bool) {

@@ -50,6 +50,11 @@
 // form Booking gives them (show + "~" + 26 base32 characters); any other id
 // works too, kept as a string beside.
 //
+// What Apply and Ready hand out is the caller's to read, never to change:
+// records' facts, inventory events' counters and holds' views come in
+// shared chunks, and a GA hold's view (HoldView.General) and fact parts are
+// shared by the holds of one take. Apply never writes into them again.
+//
 // Payments: every charge ends paid or refunded. KindPay starts a payment
 // attempt (Command.Attempt, the gateway's charge key is OrderID+":"+Attempt);
 // KindPayResult settles one. A success that does not pay the order (another

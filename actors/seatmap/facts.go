@@ -3,7 +3,6 @@ package seatmap
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -111,7 +110,9 @@ func (s *Shard) record(now int64) {
 	if s.ready.Records == nil && s.lastTurn > 1 {
 		s.ready.Records = make([]Record, 0, s.lastTurn)
 	}
-	s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, At: now, Facts: slices.Clone(s.facts)})
+	fs := s.factChunks.take(len(s.facts))
+	copy(fs, s.facts)
+	s.ready.Records = append(s.ready.Records, Record{Seq: s.seq, At: now, Facts: fs})
 	s.dirty.meta = true
 }
 
@@ -140,7 +141,7 @@ func (s *Shard) applyFact(f *facts.Fact) error {
 		case facts.HoldExtended:
 			s.holds.at(slot).expiresAt = f.Until
 			s.holds.reset(slot)
-			s.dirty.holds = append(s.dirty.holds, f.ID)
+			s.dirty.hold(f.ID, slot, s.holds.at(slot).key)
 		default:
 			s.expireHold(slot, f.ID)
 		}
@@ -217,7 +218,7 @@ func (s *Shard) gaParts(in []facts.GAPart) ([]gaPart, error) {
 	}
 	if len(in) == 1 { // the common case: an interned part, no allocation
 		if sec := s.sectionAt(int(in[0].Section)); sec != nil && sec.ga {
-			if p, ok := s.gaIntern[gaPart{sec: sec, n: int(in[0].N)}]; ok {
+			if p := s.internedPart(gaPart{sec: sec, n: int(in[0].N)}); p != nil {
 				return p, nil
 			}
 		}
@@ -278,7 +279,7 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	s.moveSeats(tk.seats, tk.general, Held, Available)
 	s.lastHold = slot
 	s.activeHolds++
-	s.dirty.holds = append(s.dirty.holds, f.ID)
+	s.dirty.hold(f.ID, slot, s.holds.at(slot).key)
 	if f.Key != "" {
 		s.holdIdem[f.Key] = idemEntry{id: f.ID, hash: f.Hash, at: f.At}
 		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: f.Key, at: f.At})
@@ -318,12 +319,13 @@ func (s *Shard) applyOrderCreated(f *facts.Fact) error {
 	// and its seats stay in the user's tally
 	s.users.takeNum(h.user, 0, true)
 	s.takes.drop(h.take)
+	key := h.key
 	s.holds.remove(slot)
 	s.activeHolds--
 	s.holdOrder[f.HoldID] = o.id
 	s.orders[o.id] = o
 	o.tm = s.orderTimers.arm(&o.tmv, o.id, o.dueAt)
-	s.dirty.holds = append(s.dirty.holds, f.HoldID)
+	s.dirty.hold(f.HoldID, slot, key)
 	s.dirty.orders = append(s.dirty.orders, o.id)
 	if f.Key != "" {
 		s.rememberIdem(f.Key, f.Hash, o.id, f.At)

@@ -322,6 +322,10 @@ type holdTable struct {
 	sideIDs map[uint32]string           // slot -> its id, for those
 	prefix  string                      // show id + "~": canonical ids start with it
 	seed    uint64
+	// the last canonical id parsed and its key (see canonical)
+	lastID  string
+	lastKey idKey
+	lastOK  bool
 	// timers is a min-heap of slots by (expiresAt, id); each live slot
 	// knows its place (heapIdx)
 	timers []uint32
@@ -347,12 +351,21 @@ func (t *holdTable) hashOf(k idKey) uint64 {
 
 func (t *holdTable) len() int { return t.n }
 
-// canonical returns the key of id when it has the canonical form.
+// canonical returns the key of id when it has the canonical form. It
+// remembers the last id it parsed: a new hold's id is parsed by its lookup
+// and again by its add, one after the other.
 func (t *holdTable) canonical(id string) (idKey, bool) {
+	if id == t.lastID && t.lastOK {
+		return t.lastKey, true
+	}
 	if len(id) != len(t.prefix)+idTokenLen || id[:len(t.prefix)] != t.prefix || t.prefix == "" {
 		return idKey{}, false
 	}
-	return parseToken(id[len(t.prefix):])
+	k, ok := parseToken(id[len(t.prefix):])
+	if ok {
+		t.lastID, t.lastKey, t.lastOK = id, k, true
+	}
+	return k, ok
 }
 
 // get returns the slot of the live hold id.

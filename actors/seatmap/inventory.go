@@ -104,17 +104,17 @@ func (s *Shard) emitInventory(c *Command, seq uint64) {
 		return
 	}
 	ev := InventoryEvent{Show: s.cfg.ID, Seq: seq, Cause: c.Kind.String(), At: c.Now,
-		Changes: make([]SeatChange, 0, len(t.seats)), GA: []GACount{}, Sections: make([]SectionView, 0, len(t.secs))}
+		Changes: make([]SeatChange, 0, len(t.seats)), GA: s.gaChunks.take(len(t.ga)), Sections: s.sectionChunks.take(len(t.secs))}
 	for _, seat := range t.seats {
 		ev.Changes = append(ev.Changes, SeatChange{Seat: s.seatID(seat), State: s.seats[seat].String()})
 	}
-	for _, sec := range t.ga {
-		ev.GA = append(ev.GA, GACount{Section: sec.id, Available: sec.counts[Available], Held: sec.counts[Held],
-			Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]})
+	for i, sec := range t.ga {
+		ev.GA[i] = GACount{Section: sec.id, Available: sec.counts[Available], Held: sec.counts[Held],
+			Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]}
 	}
-	for _, sec := range t.secs {
-		ev.Sections = append(ev.Sections, SectionView{ID: sec.id, Tier: sec.tier, Capacity: sec.cap,
-			Available: sec.counts[Available], Held: sec.counts[Held], Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]})
+	for i, sec := range t.secs {
+		ev.Sections[i] = SectionView{ID: sec.id, Tier: sec.tier, Capacity: sec.cap,
+			Available: sec.counts[Available], Held: sec.counts[Held], Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]}
 	}
 	ev.Available = s.totalAvailable()
 	if s.ready.Inventory == nil && s.lastTurn > 1 { // as busy as the last turn, likely: no growth copies

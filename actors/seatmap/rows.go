@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -26,11 +27,97 @@ type dirtySet struct {
 	seats        []uint32 // first seat of each changed run of seats (facts.SeatRun)
 	archSold     []int    // sections (config index)
 	archUsers    []string
-	holds        []string
+	holds        []holdMark
 	expired      []string
 	orders       []string
 	orderKeys    []string
 	holdKeys     []string
+}
+
+// holdMark is a changed hold's row: its id, and the slot and key it had
+// when marked (key zero for an id of the side table): changedRows finds the
+// hold there without a lookup by id when the slot still holds that key (a
+// live hold's key is unique), else by id (it left, or moved: a compaction);
+// issue 12: the lookup was a cache miss per hold on the show's serial path.
+type holdMark struct {
+	id   string
+	key  idKey
+	slot uint32
+}
+
+// hold marks the row of hold id, live in slot under key (or leaving it).
+func (d *dirtySet) hold(id string, slot uint32, key idKey) {
+	d.holds = append(d.holds, holdMark{id: id, key: key, slot: slot})
+}
+
+// compareMarks orders marks as their ids compare: canonical keys compare
+// as their ids do (holdslab.go), and two canonical ids of one shard share
+// its prefix; any other pair compares its ids.
+func compareMarks(a, b holdMark) int {
+	if a.key != (idKey{}) && b.key != (idKey{}) {
+		switch {
+		case a.key.less(b.key):
+			return -1
+		case b.key.less(a.key):
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// dedupeMarks drops repeated marks, in place. When every mark has its key
+// (the usual case: canonical ids), it keeps the first of each in the order
+// they came, by a hash set of the keys in scratch (O(n): sorting a group's
+// hundreds of ids was a tenth of a flush); otherwise it sorts them by id.
+func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
+	if len(l) < 2 {
+		return l
+	}
+	for _, m := range l {
+		if m.key == (idKey{}) {
+			slices.SortFunc(l, compareMarks)
+			return slices.CompactFunc(l, func(a, b holdMark) bool { return a.id == b.id })
+		}
+	}
+	size := 4
+	for size < 2*len(l) {
+		size *= 2
+	}
+	if cap(*scratch) < size {
+		*scratch = make([]int32, size)
+	}
+	set := (*scratch)[:size]
+	clear(set)
+	mask := uint64(size - 1)
+	n := 0
+	for _, m := range l {
+		i := (m.key.hi ^ m.key.lo) * 0x9e3779b97f4a7c15 >> 32 & mask // keys are random bits
+		for ; set[i] != 0 && l[set[i]-1].key != m.key; i = (i + 1) & mask {
+		}
+		if set[i] != 0 {
+			continue // a repeat (same key, same id)
+		}
+		l[n] = m
+		n++
+		set[i] = int32(n)
+	}
+	clear(l[n:])
+	if size > 1<<14 {
+		*scratch = nil // left by a long replay: memory follows live work
+	}
+	return l[:n]
+}
+
+// markedRow is the row of a marked hold: from its slot when the slot still
+// holds its key, else by its id.
+func (s *Shard) markedRow(m holdMark) facts.Row {
+	if m.key != (idKey{}) && m.slot < s.holds.slab.n {
+		if h := s.holds.at(m.slot); h.take != 0 && h.key == m.key {
+			return s.holdRowAt(m.slot, m.id)
+		}
+	}
+	return s.holdRow(m.id)
 }
 
 func (d *dirtySet) seat(base uint32) {
@@ -71,7 +158,8 @@ func (s *Shard) changedRows() []facts.Row {
 	if d.empty() {
 		return nil
 	}
-	var rows []facts.Row
+	rows := make([]facts.Row, 0, 3+len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)) // at most: no growth copies
 	if d.config {
 		rows = append(rows, s.configRow())
 	}
@@ -90,8 +178,8 @@ func (s *Shard) changedRows() []facts.Row {
 	for _, u := range dedupe(d.archUsers) {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for _, id := range dedupe(d.holds) {
-		rows = append(rows, s.holdRow(id))
+	for _, m := range dedupeMarks(d.holds, &s.markSet) {
+		rows = append(rows, s.markedRow(m))
 	}
 	for _, id := range dedupe(d.expired) {
 		rows = append(rows, s.expiredRow(id))
@@ -106,7 +194,7 @@ func (s *Shard) changedRows() []facts.Row {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
 	*d = dirtySet{seats: reuse(d.seats), archSold: reuse(d.archSold), archUsers: reuse(d.archUsers),
-		holds: reuse(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
+		holds: reuseMarks(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
 		holdKeys: reuse(d.holdKeys)}
 	return rows
 }
@@ -114,6 +202,14 @@ func (s *Shard) changedRows() []facts.Row {
 // reuse empties l for the next turn, keeping a small backing array (a big
 // one, left by a long replay, goes: memory follows live work).
 func reuse[T int | uint32 | string](l []T) []T {
+	if cap(l) > 4096 {
+		return nil
+	}
+	clear(l)
+	return l[:0]
+}
+
+func reuseMarks(l []holdMark) []holdMark {
 	if cap(l) > 4096 {
 		return nil
 	}

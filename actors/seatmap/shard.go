@@ -62,6 +62,21 @@ type holdTake struct {
 	general []gaPart
 	amount  int64
 	own     bool // a hold's own take, not a shared one
+	// view is general as HoldView.General shows it, made once per take (see
+	// generalView): every view of a shared take answers the same map, which
+	// no one changes
+	view map[string]int
+}
+
+// generalView is tk's GA parts as a HoldView shows them (nil without any),
+// made at the take's first view and shared by the views after: a GA hold's
+// answer allocates no map (issue 12: the map was a tenth of a hold's work on
+// the show's serial path). Callers never change the map.
+func generalView(tk *holdTake) map[string]int {
+	if tk.view == nil && len(tk.general) > 0 {
+		tk.view = generalMap(tk.general)
+	}
+	return tk.view
 }
 
 // takeKey names a shared take.
@@ -179,6 +194,22 @@ type Shard struct {
 	seatPages  *SeatStates
 	seatsDirty []bool
 	rowsBase   uint64 // the seq of the state rows this shard was restored from (rows.go)
+
+	// what commands hand out, in chunks (see chunks)
+	factChunks    chunks[facts.Fact]
+	gaChunks      chunks[GACount]
+	sectionChunks chunks[SectionView]
+	viewChunks    chunks[HoldView]
+	markSet       []int32 // scratch of changedRows (dedupeMarks)
+	// the GA part, its fact parts and the shared take found last (see
+	// internedPart, factGA, newTake)
+	last struct {
+		part    gaPart
+		parts   []gaPart
+		factGA  []facts.GAPart
+		takeKey takeKey
+		take    uint32
+	}
 }
 
 // New returns an empty shard number shardNo; it serves nothing until a
@@ -334,11 +365,38 @@ func (s *Shard) parts(general []gaPart) []gaPart {
 	if len(general) != 1 {
 		return general
 	}
-	if p, ok := s.gaIntern[general[0]]; ok {
+	if p := s.internedPart(general[0]); p != nil {
 		return p
 	}
 	s.gaIntern[general[0]] = general
 	return general
+}
+
+// internedPart returns the interned parts of g, or nil. The last one found
+// is kept at hand: an on-sale's holds ask for the same part again and again,
+// twice a hold (issue 12: map lookups of the hold path).
+func (s *Shard) internedPart(g gaPart) []gaPart {
+	if s.last.parts != nil && s.last.part == g {
+		return s.last.parts
+	}
+	p, ok := s.gaIntern[g]
+	if ok {
+		s.last.part, s.last.parts, s.last.factGA = g, p, nil
+	}
+	return p
+}
+
+// factGA is factParts of a hold's parts; the parts of the last interned part
+// are made once and shared by the facts that name them (no one changes a
+// fact's slices).
+func (s *Shard) factGA(general []gaPart) []facts.GAPart {
+	if len(general) != 1 || s.last.parts == nil || s.last.part != general[0] {
+		return factParts(general)
+	}
+	if s.last.factGA == nil {
+		s.last.factGA = factParts(general)
+	}
+	return s.last.factGA
 }
 
 // newTake returns the number of the take of seats and general (interned
@@ -349,11 +407,15 @@ func (s *Shard) newTake(seats []uint32, general []gaPart, amount int64) uint32 {
 		return s.takes.add(holdTake{seats: seats, general: general, amount: amount}, true)
 	}
 	k := takeKey{general[0], amount}
-	if t, ok := s.takeIntern[k]; ok {
-		return t
+	if s.last.take != 0 && s.last.takeKey == k { // shared takes stay: the number holds
+		return s.last.take
 	}
-	t := s.takes.add(holdTake{general: general, amount: amount}, false)
-	s.takeIntern[k] = t
+	t, ok := s.takeIntern[k]
+	if !ok {
+		t = s.takes.add(holdTake{general: general, amount: amount}, false)
+		s.takeIntern[k] = t
+	}
+	s.last.takeKey, s.last.take = k, t
 	return t
 }
 
@@ -456,4 +518,32 @@ func (s *Shard) Size() Size {
 	return Size{Holds: s.holds.len(), Orders: len(s.orders), HoldIndex: len(s.holdOrder),
 		ExpiredHolds: len(s.expiredHolds), ReleasedHolds: s.released.len(), IdemKeys: len(s.idem), HoldIdemKeys: len(s.holdIdem),
 		Users: s.users.len(), ArchivedUsers: len(s.archUsers), Timers: len(s.holds.timers) + len(s.orderTimers)}
+}
+
+// chunks hands out small slices of shared backing arrays, so that the
+// values a command hands out (its record's facts, its inventory event's
+// counters, its answer's view) cost one allocation per chunk, not one each
+// (issue 12: those allocations were a fifth of a GA hold on the show's
+// serial path). The shard never writes into a slice it handed out; a slice
+// keeps its chunk alive as long as it lives (they are short-lived: a batch
+// on its way to the journal, an answer on its way to the caller).
+type chunks[T any] struct{ buf []T }
+
+// chunkLen is the values per chunk.
+const chunkLen = 64
+
+// take returns n zero values (capacity n: appending copies), never nil.
+func (c *chunks[T]) take(n int) []T {
+	if n == 0 {
+		return []T{}
+	}
+	if n > chunkLen/4 {
+		return make([]T, n)
+	}
+	if cap(c.buf)-len(c.buf) < n {
+		c.buf = make([]T, 0, chunkLen)
+	}
+	i := len(c.buf)
+	c.buf = c.buf[:i+n]
+	return c.buf[i : i+n : i+n]
 }

@@ -48,8 +48,21 @@ var kindNames = map[Kind]string{KindCreate: "create", KindHold: "hold", KindRele
 	KindCancel: "cancel", KindNotified: "notified", KindGetShow: "get_show", KindGetSeats: "get_seats",
 	KindGetHold: "get_hold", KindGetOrder: "get_order", KindGetUsers: "get_users"}
 
+// kindNameOf is kindNames as an array, filled once every init added its
+// names: String runs once per inventory event, on the show's serial path.
+var kindNameOf = func() *[256]string { return new([256]string) }()
+
+func init() {
+	for k, n := range kindNames {
+		kindNameOf[k] = n
+	}
+}
+
 func (k Kind) String() string {
-	if n, ok := kindNames[k]; ok {
+	if n := kindNameOf[k]; n != "" {
+		return n
+	}
+	if n, ok := kindNames[k]; ok { // a name added after the array was filled
 		return n
 	}
 	return "unknown"

@@ -16,7 +16,8 @@
 //     (waiting for the WAL sync, for its mailbox); the writers' answerers
 //     (they send the answers of durable batches beside the writer) and
 //     their checkpointers (they write the state rows of durable batches,
-//     sorted, every 16,384 rows or 1 s) are reported apart;
+//     sorted, every 16,384 rows or 1 s) and the goroutines that encode a
+//     batch's records for the journal (label "encode") are reported apart;
 //   - wall time on the path, by the stopwatches of actors.Stats: time inside
 //     the actor's Receive, and the writer's time per group (encode, commit
 //     including the wait for the sync, answers).

@@ -194,12 +194,12 @@ func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Dura
 	}
 	fmt.Printf("profile: %s sampled of %s process CPU\n", profiled, s1.cpu-s0.cpu)
 	groups := float64(max(s1.groups-s0.groups, 1))
-	fmt.Printf("\nserial (%d callers, GOMAXPROCS %d, %s): %.0f holds/s; serial path CPU %.2f µs/command (actor %.2f + writer %.2f; beside it: answer fan-out %.2f, rows checkpoint %.2f);"+
+	fmt.Printf("\nserial (%d callers, GOMAXPROCS %d, %s): %.0f holds/s; serial path CPU %.2f µs/command (actor %.2f + writer %.2f; beside it: answer fan-out %.2f, rows checkpoint %.2f, record encoding %.2f);"+
 		" process CPU %.1f µs/command; wall on the path: actor %.2f, writer %.2f (of which Journal.Append %.2f) µs/command;"+
 		" %.1f commands in %.1f turns per writer group\n",
 		callers, runtime.GOMAXPROCS(0), wall.Round(time.Millisecond), float64(s1.holds-s0.holds)/wall.Seconds(),
 		per(actorCPU+writerCPU), per(actorCPU), per(writerCPU), per(cpu[actors.SerialAnswers]), per(cpu[actors.SerialCheckpoint]),
-		per(s1.cpu-s0.cpu),
+		per(cpu[actors.SerialEncode]), per(s1.cpu-s0.cpu),
 		per(time.Duration(s1.actorNs-s0.actorNs)), per(time.Duration(s1.writerNs-s0.writerNs)),
 		per(time.Duration(s1.appendNs-s0.appendNs)),
 		float64(s1.replies-s0.replies)/groups, float64(s1.batches-s0.batches)/groups)
@@ -210,6 +210,7 @@ func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Dura
 	b.ReportMetric(per(writerCPU), "writer-cpu-µs/cmd")
 	b.ReportMetric(per(cpu[actors.SerialAnswers]), "answers-cpu-µs/cmd")
 	b.ReportMetric(per(cpu[actors.SerialCheckpoint]), "checkpoint-cpu-µs/cmd")
+	b.ReportMetric(per(cpu[actors.SerialEncode]), "encode-cpu-µs/cmd")
 	b.ReportMetric(per(s1.cpu-s0.cpu), "process-cpu-µs/cmd")
 	b.ReportMetric(per(time.Duration(s1.actorNs-s0.actorNs)), "actor-wall-µs/cmd")
 	b.ReportMetric(per(time.Duration(s1.writerNs-s0.writerNs)), "writer-wall-µs/cmd")

@@ -1,0 +1,122 @@
+package actors
+
+import (
+	"runtime/pprof"
+	"sync/atomic"
+
+	"github.com/boxoffice/boxoffice/actors/seatmap"
+	"github.com/boxoffice/boxoffice/facts"
+)
+
+// Records are encoded beside the serial path (issue 12): when the actor
+// hands a batch of records to the writer, a goroutine of its own encodes
+// them (facts.EncodeRecord) while the writer finishes what it does; the
+// journal and Redis both take the encodings (each encoded its own copy
+// before). The work is split in chunks that the encoder and the writer
+// claim in turn: a writer that needs the encodings before the encoder ran
+// (a busy machine had no CPU for it yet) encodes what is left itself
+// instead of waiting for it, so encoding beside never adds a wait for a
+// goroutine's scheduling to a batch (it did at 64 callers: fewer holds/s).
+// The records are not changed once handed over (the actor never calls
+// Shard.Advance), so both read them without a lock.
+
+// encodeMinRecords is the least records a batch encodes beside the serial
+// path: below it, starting a goroutine costs the actor about what encoding
+// costs the writer.
+const encodeMinRecords = 4
+
+// encodeChunk is the records a claim encodes.
+const encodeChunk = 8
+
+// encodedRecords is a batch's records being encoded.
+type encodedRecords struct {
+	recs []seatmap.Record
+	data [][]byte
+	next atomic.Int64  // the next chunk to claim
+	left atomic.Int64  // chunks not encoded yet
+	done chan struct{} // closed when the last chunk is encoded
+}
+
+func newEncodedRecords(recs []seatmap.Record) *encodedRecords {
+	e := &encodedRecords{recs: recs, data: make([][]byte, len(recs)), done: make(chan struct{})}
+	e.left.Store(int64((len(recs) + encodeChunk - 1) / encodeChunk))
+	return e
+}
+
+// encodeRecords starts encoding recs on a goroutine of its own (label
+// SerialEncode: off the serial path).
+func encodeRecords(recs []seatmap.Record) *encodedRecords {
+	e := newEncodedRecords(recs)
+	e.start()
+	return e
+}
+
+// start starts the encoder goroutine. The actor starts it after it handed
+// the batch to the writer: the goroutine started last runs next on this
+// CPU, ahead of the writer the hand-off woke.
+func (e *encodedRecords) start() {
+	go func() {
+		pprof.SetGoroutineLabels(encodeLabels)
+		e.work()
+	}()
+}
+
+// work encodes chunks until none is left to claim.
+func (e *encodedRecords) work() {
+	for {
+		c := int(e.next.Add(1) - 1)
+		from := c * encodeChunk
+		if from >= len(e.recs) {
+			return
+		}
+		for i := from; i < min(from+encodeChunk, len(e.recs)); i++ {
+			e.data[i] = facts.EncodeRecord(&e.recs[i])
+		}
+		if e.left.Add(-1) == 0 {
+			close(e.done)
+		}
+	}
+}
+
+// wait returns the encodings, encoding the chunks no one claimed yet.
+func (e *encodedRecords) wait() [][]byte {
+	e.work()
+	<-e.done
+	return e.data
+}
+
+// encodedRun returns the encodings of a run's records (n of them, in order)
+// when every batch of it with records was encoded beside, else nil (the
+// journal encodes them).
+func encodedRun(run []batch, n int) [][]byte {
+	if n == 0 {
+		return nil
+	}
+	if len(run) == 1 {
+		if run[0].enc == nil {
+			return nil
+		}
+		return run[0].enc.wait()
+	}
+	for _, b := range run {
+		if len(b.rd.Records) > 0 && b.enc == nil {
+			return nil
+		}
+	}
+	out := make([][]byte, 0, n)
+	for _, b := range run {
+		if b.enc != nil {
+			out = append(out, b.enc.wait()...)
+		}
+	}
+	return out
+}
+
+// encodedRecord is record i of recs encoded: from enc when given, else
+// encoded now.
+func encodedRecord(recs []seatmap.Record, enc [][]byte, i int) []byte {
+	if len(enc) == len(recs) {
+		return enc[i]
+	}
+	return facts.EncodeRecord(&recs[i])
+}
