@@ -59,35 +59,60 @@ func (s *sortedRows) rows() []facts.Row {
 	}
 	s.cur = nil
 	close(s.in)
-	chunks := <-s.out
-	for len(chunks) > 1 { // pairwise: log2(chunks) passes
-		next := make([][]facts.Row, 0, (len(chunks)+1)/2)
-		for i := 0; i < len(chunks); i += 2 {
-			if i+1 == len(chunks) {
-				next = append(next, chunks[i])
-				continue
-			}
-			next = append(next, mergeRows(chunks[i], chunks[i+1]))
-		}
-		chunks = next
-	}
-	if len(chunks) == 0 {
-		return nil
-	}
-	return chunks[0]
+	return mergeRuns(<-s.out)
 }
 
 func cmpRowKeys(a, b facts.Row) int { return strings.Compare(a.Key, b.Key) }
 
-// mergeRows merges two runs sorted by key.
-func mergeRows(a, b []facts.Row) []facts.Row {
-	out := make([]facts.Row, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if b[0].Key < a[0].Key {
-			out, b = append(out, b[0]), b[1:]
-		} else {
-			out, a = append(out, a[0]), a[1:]
+// mergeRuns merges runs sorted by key into one, in one pass: the runs'
+// heads in a binary heap (a pairwise merge moves every row log2(runs)
+// times: ~160 MB of copies for a 1,000,000-row show in 16 runs).
+func mergeRuns(runs [][]facts.Row) []facts.Row {
+	switch len(runs) {
+	case 0:
+		return nil
+	case 1:
+		return runs[0]
+	}
+	n := 0
+	h := make([][]facts.Row, 0, len(runs)) // non-empty runs, smallest head first
+	for _, r := range runs {
+		n += len(r)
+		if len(r) > 0 {
+			h = append(h, r)
 		}
 	}
-	return append(append(out, a...), b...)
+	less := func(i, j int) bool { return h[i][0].Key < h[j][0].Key }
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && less(c+1, c) {
+				c++
+			}
+			if !less(c, i) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	out := make([]facts.Row, 0, n)
+	for len(h) > 1 {
+		out = append(out, h[0][0])
+		if h[0] = h[0][1:]; len(h[0]) == 0 {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		down(0)
+	}
+	if len(h) == 1 {
+		out = append(out, h[0]...)
+	}
+	return out
 }
