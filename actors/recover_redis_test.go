@@ -144,3 +144,134 @@ func TestRedisRecoveryReadAgain(t *testing.T) {
 		t.Fatalf("the restored show does not take writes: %v", r.Err)
 	}
 }
+
+// slowRemote is Redis read slowly but steadily, as on a loaded node: every
+// row it hands over takes a while to arrive.
+type slowRemote struct {
+	*redis.Client
+	perRow time.Duration
+	calls  atomic.Int32
+}
+
+func (c *slowRemote) LoadRows(ctx context.Context, show string, first []string, row func(string, []byte) error) (redis.State, error) {
+	c.calls.Add(1)
+	return c.Client.LoadRows(ctx, show, first, func(k string, v []byte) error {
+		time.Sleep(c.perRow)
+		return row(k, v)
+	})
+}
+
+// TestRedisRecoverySlowRead: a read of a show's rows from Redis that keeps
+// progressing is not cut short, however long the whole takes (here 3 times
+// the stall bound, the rows arriving well within it): the show recovers in
+// one read. With a deadline for the whole read, the round trip after the
+// last row (the check that nothing changed) found it past and the recovery
+// failed: "redis: meta ...: context deadline exceeded".
+func TestRedisRecoverySlowRead(t *testing.T) {
+	defer func(d time.Duration) { loadStallTimeout = d }(loadStallTimeout)
+	loadStallTimeout = 400 * time.Millisecond
+	srv := redistest.StartServer(t)
+	rc := openRedis(t, srv.Addr())
+	show := uniq("rslow")
+	cfg := stadium(show, 2, 3, 20, 32)
+	a := startRemoteShard(t, show, NewMemJournal(), rc)
+	if r := a.do(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	for i := 0; i < 60; i++ {
+		h := fmt.Sprintf("%s~h%d", show, i)
+		if r := a.do(seatmap.Command{Kind: seatmap.KindHold, User: fmt.Sprint("u", i), HoldID: h, Section: fmt.Sprint("s", i%2), Quantity: 1}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	before := a.do(seatmap.Command{Kind: seatmap.KindGetShow}).Show
+	testNode.System.Root.PoisonFuture(a.pid).Wait()
+	a.env.WaitWriters(5 * time.Second)
+	st, err := rc.Load(context.Background(), show)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRow := 3 * loadStallTimeout / time.Duration(len(st.Rows))
+	if perRow > loadStallTimeout/8 {
+		t.Fatalf("%d rows: too few for a read that progresses", len(st.Rows))
+	}
+
+	sr := &slowRemote{Client: rc, perRow: perRow}
+	t0 := time.Now()
+	b := startRemoteShard(t, show, NewMemJournal(), sr) // an empty disk
+	got := b.do(seatmap.Command{Kind: seatmap.KindGetShow})
+	t.Logf("%d rows at %s each: the show answered after %s", len(st.Rows), perRow, time.Since(t0).Round(time.Millisecond))
+	if got.Err != nil || fmt.Sprint(got.Show.Sections) != fmt.Sprint(before.Sections) || got.Show.HoldsActive != before.HoldsActive {
+		t.Fatalf("restored %+v (%v), want %v with %d holds", got.Show, got.Err, before.Sections, before.HoldsActive)
+	}
+	if n := sr.calls.Load(); n != 1 {
+		t.Fatalf("%d reads, want 1", n)
+	}
+	if r := b.do(seatmap.Command{Kind: seatmap.KindHold, User: "y", HoldID: show + "~y", Section: "s1", Quantity: 1}); r.Err != nil {
+		t.Fatalf("the restored show does not take writes: %v", r.Err)
+	}
+}
+
+// stalledRemote is Redis that hands over some rows of a show and then
+// nothing more (a read that hangs between round trips), until its context
+// ends.
+type stalledRemote struct {
+	*redis.Client
+	calls atomic.Int32
+}
+
+func (c *stalledRemote) LoadRows(ctx context.Context, show string, first []string, row func(string, []byte) error) (redis.State, error) {
+	if c.calls.Add(1) > 1 {
+		return c.Client.LoadRows(ctx, show, first, row)
+	}
+	n := 0
+	return c.Client.LoadRows(ctx, show, first, func(k string, v []byte) error {
+		if n++; n == 5 {
+			<-ctx.Done()
+			return context.Cause(ctx)
+		}
+		return row(k, v)
+	})
+}
+
+// TestRedisRecoveryStalledRead: a read of a show's rows that stops
+// progressing is given up after loadStallTimeout (the show serves reads
+// only), and the activation's retry restores the show.
+func TestRedisRecoveryStalledRead(t *testing.T) {
+	defer func(d time.Duration) { loadStallTimeout = d }(loadStallTimeout)
+	loadStallTimeout = 150 * time.Millisecond
+	srv := redistest.StartServer(t)
+	rc := openRedis(t, srv.Addr())
+	show := uniq("rstall")
+	cfg := stadium(show, 2, 3, 20, 32)
+	a := startRemoteShard(t, show, NewMemJournal(), rc)
+	if r := a.do(seatmap.Command{Kind: seatmap.KindCreate, Show: &cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	for i := 0; i < 20; i++ {
+		h := fmt.Sprintf("%s~h%d", show, i)
+		if r := a.do(seatmap.Command{Kind: seatmap.KindHold, User: fmt.Sprint("u", i), HoldID: h, Section: fmt.Sprint("s", i%2), Quantity: 1}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	before := a.do(seatmap.Command{Kind: seatmap.KindGetShow}).Show
+	testNode.System.Root.PoisonFuture(a.pid).Wait()
+	a.env.WaitWriters(5 * time.Second)
+
+	sr := &stalledRemote{Client: rc}
+	b := startRemoteShard(t, show, NewMemJournal(), sr) // an empty disk
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := b.do(seatmap.Command{Kind: seatmap.KindGetShow})
+		if got.Err == nil && got.Show.HoldsActive == before.HoldsActive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not restored after a stalled read: %+v (%v), want %d holds", got.Show, got.Err, before.HoldsActive)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := sr.calls.Load(); n != 2 {
+		t.Fatalf("%d reads, want 2 (the stalled one, then the retry)", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/boxoffice/boxoffice/actors/seatmap"
@@ -92,14 +93,18 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 	if err != nil {
 		return fail(err)
 	}
-	// the state itself can be big (a show's rows): its own, longer deadline;
-	// read without rows first: a node that wrote the show last has them
-	lctx, lcancel := context.WithTimeout(context.Background(), loadTimeout)
-	defer lcancel()
+	// the state itself can be big (a show's rows) and its read slow on a
+	// loaded node: it is given up only when it stops progressing (each round
+	// trip has the client's own deadline); read without rows first: a node
+	// that wrote the show last has them
+	watch := watchStall(loadStallTimeout)
+	defer watch.close()
+	lctx := watch.ctx
 	st, err := r.LoadLog(lctx, id)
 	if err != nil {
-		return fail(fmt.Errorf("%w: %v", errRemoteDown, err))
+		return fail(fmt.Errorf("%w: reading the log: %v", errRemoteDown, err))
 	}
+	watch.progress()
 	if st.Seq != prev.Seq {
 		prev.Epoch = 0 // another activation wrote between our reads: it owned the show after us
 	}
@@ -168,7 +173,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		// them are applied
 		var ext extension
 		var copied <-chan copyResult
-		sh, st, ext, err = restoreFromRemote(lctx, r, id, func(st redis.State, rows []facts.Row) {
+		sh, st, ext, err = restoreFromRemote(lctx, watch.progress, r, id, func(st redis.State, rows func() []facts.Row) {
 			copied = copyRemoteState(j, id, st, rows, L > 0 || le != 0 || localRows > 0, acked)
 		})
 		if copied != nil {
@@ -221,7 +226,9 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		if a.env.leaser() != nil {
 			sd.LeaseTTL = a.env.Lease
 		}
-		if err := r.Seed(lctx, sd); err != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), loadTimeout)
+		defer scancel()
+		if err := r.Seed(sctx, sd); err != nil {
 			return fail(fmt.Errorf("%w: re-seeding redis: %v", errRemoteDown, err))
 		}
 	}
@@ -231,8 +238,62 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 	return sh, init, localRows, pending, nil
 }
 
-// loadTimeout bounds reading a show's state from Redis, and seeding it.
+// loadTimeout bounds seeding a show's state to Redis.
 const loadTimeout = 10 * time.Second
+
+// loadStallTimeout: a read of a show's state from Redis that hands over no
+// row for this long is given up (Redis or the connection hangs between
+// round trips). A read that progresses is not cut short, however long the
+// whole takes on a loaded node: a fixed deadline for the whole read failed
+// recoveries of big shows under load (the round trip after the last chunk
+// found it past). A variable for tests.
+var loadStallTimeout = 10 * time.Second
+
+// errStalled: a read from Redis handed over nothing for loadStallTimeout.
+var errStalled = errors.New("read from redis stalled")
+
+// stallWatch is a context cancelled (cause errStalled) once progress was not
+// called for a whole stall period, until close.
+type stallWatch struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	n      atomic.Int64 // progress calls
+	stop   chan struct{}
+}
+
+func watchStall(stall time.Duration) *stallWatch {
+	w := &stallWatch{stop: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancelCause(context.Background())
+	go w.run(stall)
+	return w
+}
+
+func (w *stallWatch) run(stall time.Duration) {
+	t := time.NewTicker(stall / 4)
+	defer t.Stop()
+	seen, since := w.n.Load(), time.Now()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-t.C:
+			if n := w.n.Load(); n != seen {
+				seen, since = n, now
+			} else if now.Sub(since) >= stall {
+				w.cancel(fmt.Errorf("%w: nothing for %s", errStalled, stall))
+				return
+			}
+		}
+	}
+}
+
+// progress tells the watch the read moved on.
+func (w *stallWatch) progress() { w.n.Add(1) }
+
+func (w *stallWatch) close() {
+	close(w.stop)
+	w.cancel(nil)
+}
 
 // redisRows converts state rows for a Redis checkpoint or seed.
 func redisRows(rows []facts.Row) []redis.Row {
@@ -331,16 +392,18 @@ type rowLoader interface {
 // (rowFeed), while the next chunk is read; a read that overlapped a write
 // (redis.ErrChangedWhileRead: the rows are of no one state) starts again
 // with a new Restorer, at most three times. read is called with what was
-// read before the records after the rows are applied (the caller stores
-// its copy meanwhile).
-func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis.State, []facts.Row)) (*seatmap.Shard, redis.State, extension, error) {
+// read before the show is finished and the records after the rows are
+// applied (the caller stores its copy meanwhile); its rows (in key order)
+// are to be called once, off the caller's goroutine.
+// progress is called with every row read.
+func restoreFromRemote(ctx context.Context, progress func(), r Remote, id string, read func(redis.State, func() []facts.Row)) (*seatmap.Shard, redis.State, extension, error) {
 	rl, ok := r.(rowLoader)
 	if !ok {
 		st, err := r.Load(ctx, id)
 		if err != nil {
 			return nil, st, extension{}, fmt.Errorf("%w: %v", errRemoteDown, err)
 		}
-		read(st, remoteRows(st.Rows))
+		read(st, func() []facts.Row { return remoteRows(st.Rows) })
 		sh, ext, err := shardFromRemote(st)
 		if err != nil {
 			err = fmt.Errorf("restoring from redis: %w", err)
@@ -354,12 +417,23 @@ func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis
 		// and Redis's reply buffers wait meanwhile
 		feed := newRowFeedQueue(rs, redisFeedQueue)
 		sorted := newSortedRows() // for the local copy
+		start, n := time.Now(), 0
 		st, err := rl.LoadRows(ctx, id, first, func(key string, value []byte) error {
+			progress()
+			n++
 			sorted.add(key, value)
 			return feed.add(key, value)
 		})
+		if err != nil {
+			err = fmt.Errorf("reading the rows (%d read in %s): %w", n, time.Since(start).Round(time.Millisecond), err)
+			if cause := context.Cause(ctx); errors.Is(cause, errStalled) && !errors.Is(err, errStalled) {
+				err = fmt.Errorf("%w (%v)", err, cause)
+			}
+		}
 		ferr := feed.close()
-		rows := sorted.rows()
+		if ferr != nil || err != nil {
+			go sorted.rows() // ends its goroutine
+		}
 		switch {
 		case ferr != nil:
 			return nil, st, extension{}, fmt.Errorf("restoring from redis: %w", ferr)
@@ -368,7 +442,7 @@ func restoreFromRemote(ctx context.Context, r Remote, id string, read func(redis
 		case err != nil:
 			return nil, st, extension{}, fmt.Errorf("%w: %v", errRemoteDown, err)
 		}
-		read(st, rows)
+		read(st, sorted.rows) // merged on the copy's goroutine
 		var sh *seatmap.Shard
 		if st.Snapshot != nil {
 			sh, err = seatmap.Restore(st.Snapshot)
@@ -397,7 +471,7 @@ type copyResult struct {
 }
 
 // copyRemoteState writes, on a goroutine of its own, Redis's state rows of
-// st (rows: the same, best in key order) to the local journal as the show's state at st.SnapshotSeq (one synced
+// st (rows gives the same, best in key order; called on that goroutine) to the local journal as the show's state at st.SnapshotSeq (one synced
 // batch: a crash leaves the local store without them or with all of them),
 // after dropping the show's local state first when reset (keeping the
 // outbox events of the records Redis accepted from this node, up to acked).
@@ -405,10 +479,11 @@ type copyResult struct {
 // restored into a shard first. The caller appends Redis's records after
 // the rows (entryRecords) once the result arrived: the local store then
 // holds exactly Redis's state, as a true past state plus its records.
-func copyRemoteState(j Journal, id string, st redis.State, rows []facts.Row, reset bool, acked uint64) <-chan copyResult {
+func copyRemoteState(j Journal, id string, st redis.State, rows func() []facts.Row, reset bool, acked uint64) <-chan copyResult {
 	out := make(chan copyResult, 1)
 	go func() {
 		var res copyResult
+		all := rows() // always: it ends the sorter's goroutine
 		if reset {
 			if res.err = j.Reset(id); res.err == nil {
 				// this node's records Redis accepted are in Redis's history:
@@ -417,7 +492,7 @@ func copyRemoteState(j Journal, id string, st redis.State, rows []facts.Row, res
 			}
 		}
 		if res.err == nil && st.Snapshot == nil && st.SnapshotSeq > 0 {
-			if res.err = j.SaveState(id, st.SnapshotSeq, rows); res.err == nil {
+			if res.err = j.SaveState(id, st.SnapshotSeq, all); res.err == nil {
 				res.rowsSeq = st.SnapshotSeq
 			}
 		}

@@ -48,7 +48,14 @@ func TestRowSet(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
+	for _, reserve := range []int{0, 30_000} { // as HSCAN comes; room made from HLEN
+		rowSetRandom(t, rng, seed, reserve)
+	}
+}
+
+func rowSetRandom(t *testing.T, rng *rand.Rand, seed uint64, reserve int) {
 	var set rowSet
+	set.reserve(reserve)
 	order := []string{}
 	seen := map[string]bool{}
 	handed := 0

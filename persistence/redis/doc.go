@@ -34,7 +34,11 @@
 //     a consistent view (a row HSCAN returns twice must have one value).
 //     LoadRows is Load that hands each row over as it arrives (named rows
 //     first, by HMGET), for a caller that builds the state meanwhile; a
-//     write during the read answers ErrChangedWhileRead (read again).
+//     write during the read answers ErrChangedWhileRead (read again). Each
+//     round trip is bounded by ReadTimeout, not the read as a whole (callers
+//     bound a read by its progress: a big show on a loaded node takes long);
+//     a chunk that timed out is asked for again from its cursor, a quarter
+//     as big, up to 4 times, keeping the rows read (metric scan_retries).
 //     LoadMeta reads where a shard is, without its state.
 //   - Seed replaces a shard's whole state by rows, staged over several calls
 //     and swapped in by one, under the epoch check.

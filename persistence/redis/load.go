@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -108,6 +110,11 @@ func (c *Client) loadOnce(ctx context.Context, shard string, withRows bool, firs
 
 // scanRows reads a rows hash: the fields named in first, then all of it in
 // chunks (HSCAN), handing each distinct row to fn (when not nil) as it comes.
+// A chunk whose round trip timed out (a loaded machine: the client's
+// ReadTimeout bounds each reply) is asked for again from the same cursor,
+// a quarter of the rows at a time (back to full chunks as they come), up to
+// scanRetries times: the rows read so far are kept, the read does not start
+// from zero.
 func (c *Client) scanRows(ctx context.Context, key string, first []string, fn func(string, []byte) error) ([]Row, error) {
 	if !c.healthy.Load() {
 		return nil, ErrUnavailable
@@ -119,6 +126,11 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 		return nil, err
 	}
 	var set rowSet
+	n, err := c.rdb.HLen(ctx, key).Result()
+	if err != nil {
+		return fail(err)
+	}
+	set.reserve(int(n))
 	if len(first) > 0 {
 		vals, err := c.rdb.HMGet(ctx, key, first...).Result()
 		if err != nil {
@@ -126,63 +138,99 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 		}
 		for i, v := range vals {
 			if s, ok := v.(string); ok {
-				if err := set.add(first[i], []byte(s), fn); err != nil {
+				if err := set.add(first[i], stringBytes(s), fn); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
 	var cursor uint64
+	count, retries := rowsScanCount, 0
 	for {
-		kv, next, err := c.rdb.HScan(ctx, key, cursor, "", rowsScanCount).Result()
+		kv, next, err := c.rdb.HScan(ctx, key, cursor, "", count).Result()
+		if err != nil && isTimeout(err) && ctx.Err() == nil && retries < scanRetries {
+			retries++
+			count = max(count/4, 256)
+			c.met.scanRetries.Add(1)
+			c.log.Warn("redis: a chunk of rows timed out; asking again from the same cursor", "key", key,
+				"rows_read", len(set.rows), "count", count, "err", err)
+			continue
+		}
 		if err != nil {
 			return fail(err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
-			if err := set.add(kv[i], []byte(kv[i+1]), fn); err != nil {
+			if err := set.add(kv[i], stringBytes(kv[i+1]), fn); err != nil {
 				return nil, err
 			}
 		}
 		if cursor = next; cursor == 0 {
 			return set.rows, nil
 		}
+		count = min(2*count, rowsScanCount) // back to full chunks after a retry
 	}
 }
 
+// scanRetries is how many timed-out chunks one read of a rows hash asks for
+// again (each from its cursor).
+const scanRetries = 4
+
+// stringBytes is s as a byte slice without a copy: the reply's strings are
+// the client's own and never changed, and nor may the slice be.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // rowSet collects the rows of a scan, each once: HSCAN may return a row
 // twice (the hash was resized, or is being rehashed, during the scan). It
-// indexes the rows in an open-addressing table of their positions (4 bytes
-// a slot) rather than a map of their keys (about 56 bytes an entry at a
-// million rows), grown as rows come.
+// indexes the rows in an open-addressing table (8 bytes a slot: the row's
+// position and 32 bits of its key's hash, so that a probe compares keys
+// only when those match) rather than a map of their keys (about 56 bytes an
+// entry at a million rows), at most half full.
 type rowSet struct {
 	rows  []Row
-	slots []int32 // position in rows + 1; 0 = free
+	slots []uint64 // hash<<32 | position in rows + 1; 0 = free
 	seed  maphash.Seed
+}
+
+// reserve makes room for n rows (the hash's length before the scan).
+func (s *rowSet) reserve(n int) {
+	if n > cap(s.rows) {
+		s.rows = slices.Grow(s.rows, n+n/16)
+	}
+	if size := 16; 2*n > len(s.slots) {
+		for size < 2*n {
+			size *= 2
+		}
+		s.index(size)
+	}
 }
 
 // add keeps a row not seen yet and hands it to fn (when not nil). A repeat
 // with the same value is dropped; with another value, the hash was written
 // to during the scan: ErrChangedWhileRead.
 func (s *rowSet) add(key string, value []byte, fn func(string, []byte) error) error {
-	if len(s.rows)+1 > len(s.slots)*3/4 {
-		s.grow()
+	if 2*(len(s.rows)+1) > len(s.slots) {
+		s.index(max(16, 2*len(s.slots)))
 	}
 	mask := uint64(len(s.slots) - 1)
-	i := maphash.String(s.seed, key) & mask
+	h := maphash.String(s.seed, key)
+	tag := h &^ 0xffffffff
+	i := h & mask
 	for {
-		p := s.slots[i]
-		if p == 0 {
+		e := s.slots[i]
+		if e == 0 {
 			break
 		}
-		if r := s.rows[p-1]; r.Key == key {
-			if bytes.Equal(r.Value, value) {
-				return nil
+		if e&^0xffffffff == tag {
+			if r := s.rows[e&0xffffffff-1]; r.Key == key {
+				if bytes.Equal(r.Value, value) {
+					return nil
+				}
+				return fmt.Errorf("%w: row %q read twice with different values", ErrChangedWhileRead, key)
 			}
-			return fmt.Errorf("%w: row %q read twice with different values", ErrChangedWhileRead, key)
 		}
 		i = (i + 1) & mask
 	}
-	s.slots[i] = int32(len(s.rows) + 1)
+	s.slots[i] = tag | uint64(len(s.rows)+1)
 	s.rows = append(s.rows, Row{Key: key, Value: value})
 	if fn != nil {
 		return fn(key, value)
@@ -190,19 +238,21 @@ func (s *rowSet) add(key string, value []byte, fn func(string, []byte) error) er
 	return nil
 }
 
-// grow doubles the table (16 slots at first) and indexes the rows again.
-func (s *rowSet) grow() {
+// index makes the table size slots (a power of 2) and indexes the rows
+// again.
+func (s *rowSet) index(size int) {
 	if s.slots == nil {
 		s.seed = maphash.MakeSeed()
 	}
-	s.slots = make([]int32, max(16, 2*len(s.slots)))
+	s.slots = make([]uint64, size)
 	mask := uint64(len(s.slots) - 1)
 	for p, r := range s.rows {
-		i := maphash.String(s.seed, r.Key) & mask
+		h := maphash.String(s.seed, r.Key)
+		i := h & mask
 		for s.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		s.slots[i] = int32(p + 1)
+		s.slots[i] = h&^0xffffffff | uint64(p+1)
 	}
 }
 

@@ -13,6 +13,7 @@ const latencyWindow = 4096
 // metrics are the client's counters and a window of Apply latencies.
 type metrics struct {
 	applies, applyErrors, fenced, gaps, reloads atomic.Int64
+	scanRetries                                 atomic.Int64 // timed-out chunks of rows asked for again
 	allowGranted, allowDenied, allowErrors      atomic.Int64
 
 	mu   sync.Mutex // protects following fields
@@ -47,6 +48,7 @@ func (m *metrics) percentiles() (p50, p99 int64) {
 //
 //	applies, apply_errors, fenced, gaps    checkpoints
 //	script_reloads                         NOSCRIPT recoveries
+//	scan_retries                           chunks of state rows asked for again after a timeout
 //	apply_latency_p50_micros, apply_latency_p99_micros
 //	allow_granted, allow_denied, allow_errors
 //	healthy                                1 or 0
@@ -62,6 +64,7 @@ func (c *Client) Metrics() map[string]float64 {
 		"fenced":                   float64(c.met.fenced.Load()),
 		"gaps":                     float64(c.met.gaps.Load()),
 		"script_reloads":           float64(c.met.reloads.Load()),
+		"scan_retries":             float64(c.met.scanRetries.Load()),
 		"apply_latency_p50_micros": float64(p50),
 		"apply_latency_p99_micros": float64(p99),
 		"allow_granted":            float64(c.met.allowGranted.Load()),

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func rowsOf(st State) string {
@@ -194,4 +197,68 @@ func TestLoadRows(t *testing.T) {
 	if _, err := c.LoadRows(ctx, s, nil, func(string, []byte) error { return boom }); !errors.Is(err, boom) {
 		t.Fatalf("callback error: %v", err)
 	}
+}
+
+// TestLoadRowsChunkTimedOut: a chunk of rows whose round trip times out
+// (Redis stalls for a while, as on a loaded machine) is asked for again from
+// its cursor: the read goes on with the rows it has, hands every row once,
+// and does not scan the hash from the start again.
+func TestLoadRowsChunkTimedOut(t *testing.T) {
+	defer func(n int64) { rowsScanCount = n }(rowsScanCount)
+	rowsScanCount = 1000 // many chunks
+	srv, c := openServer(t, func(o *Options) {
+		o.ReadTimeout = 100 * time.Millisecond
+		o.HealthInterval = time.Hour // no probe marks it down meanwhile
+	})
+	ctx := context.Background()
+	const s = "slowrows"
+	e := activate(t, c, s)
+	var rows []Row
+	for i := 0; i < 20_000; i++ {
+		rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	st, err := c.LoadRows(ctx, s, nil, func(k string, v []byte) error {
+		if seen[k] {
+			t.Fatalf("row %s handed twice", k)
+		}
+		if seen[k] = true; len(seen) == 5_000 {
+			if err := srv.Stop(); err != nil { // the next chunk times out
+				t.Fatal(err)
+			}
+			time.AfterFunc(250*time.Millisecond, func() { _ = srv.Cont() })
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read with a stalled chunk: %v", err)
+	}
+	if len(seen) != len(rows) || len(st.Rows) != len(rows) || st.Seq != 7 {
+		t.Fatalf("%d rows handed, %d in the state at %d; want %d at 7", len(seen), len(st.Rows), st.Seq, len(rows))
+	}
+	if n := c.Metrics()["scan_retries"]; n < 1 {
+		t.Fatalf("scan_retries %v, want >= 1", n)
+	}
+	info, err := c.rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, l := range strings.Split(info, "\n") {
+		if strings.HasPrefix(l, "cmdstat_hscan:calls=") {
+			calls, _ = strconv.Atoi(strings.TrimPrefix(strings.SplitN(l, ",", 2)[0], "cmdstat_hscan:calls="))
+		}
+	}
+	// ~20 chunks of 1,000 (fewer rows a chunk after the timeout), and the
+	// timed-out round trips; a scan from the start would add 20 more
+	if calls == 0 || calls > 40 {
+		t.Fatalf("%d HSCAN calls for 20 chunks", calls)
+	}
+	t.Logf("%d HSCAN calls, %v chunks asked for again", calls, c.Metrics()["scan_retries"])
 }
