@@ -215,8 +215,102 @@ func AppendHold(dst []byte, h *HoldRow) []byte {
 
 // DecodeHold decodes a HoldRow; the strings are copies, the slices its own,
 // but GA reuses h.GA's array (decode into one scratch HoldRow to spare an
-// allocation a row, and copy GA out before the next).
+// allocation a row, and copy GA out before the next). It reads the fields
+// in one loop, without eachField's call per field (a million of these rows
+// are decoded when a stadium show recovers: BenchmarkDecodeHold, 2-3× faster
+// than through eachField); decodeHoldFields is the same through eachField,
+// and FuzzDecodeHold checks they agree.
 func DecodeHold(data []byte, h *HoldRow) error {
+	b, err := payload(data)
+	if err != nil {
+		return err
+	}
+	*h = HoldRow{GA: h.GA[:0]}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("%w: %v", ErrCorrupt, protowire.ParseError(n))
+		}
+		b = b[n:]
+		var v uint64
+		var raw []byte
+		switch typ {
+		case protowire.VarintType:
+			v, n = protowire.ConsumeVarint(b)
+		case protowire.BytesType:
+			raw, n = protowire.ConsumeBytes(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return fmt.Errorf("%w: field %d: %v", ErrCorrupt, num, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if typ != protowire.VarintType && typ != protowire.BytesType {
+			continue
+		}
+		switch num {
+		case holdUser:
+			h.User = string(raw)
+		case holdSeats:
+			if h.Seats, err = appendUnpacked(h.Seats, typ, v, raw); err != nil {
+				return err
+			}
+		case holdGA:
+			g, err := decodeGAFast(raw)
+			if err != nil {
+				return err
+			}
+			h.GA = append(h.GA, g)
+		case holdQty:
+			h.Quantity = int64(v)
+		case holdAmount:
+			h.Amount = int64(v)
+		case holdCrt:
+			h.CreatedAt = int64(v)
+		case holdExp:
+			h.ExpiresAt = int64(v)
+		}
+	}
+	return nil
+}
+
+// decodeGAFast is decodeGA in one loop (see DecodeHold).
+func decodeGAFast(b []byte) (GAPart, error) {
+	var g GAPart
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return g, fmt.Errorf("%w: %v", ErrCorrupt, protowire.ParseError(n))
+		}
+		b = b[n:]
+		var v uint64
+		switch typ {
+		case protowire.VarintType:
+			v, n = protowire.ConsumeVarint(b)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return g, fmt.Errorf("%w: field %d: %v", ErrCorrupt, num, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if typ != protowire.VarintType {
+			continue
+		}
+		switch num {
+		case gaSection:
+			g.Section = uint32(v)
+		case gaN:
+			g.N = uint32(v)
+		}
+	}
+	return g, nil
+}
+
+// decodeHoldFields is DecodeHold through eachField: the reference the fast
+// loop is checked against (FuzzDecodeHold).
+func decodeHoldFields(data []byte, h *HoldRow) error {
 	b, err := payload(data)
 	if err != nil {
 		return err

@@ -349,10 +349,16 @@ func (t *holdTable) len() int { return t.n }
 
 // canonical returns the key of id when it has the canonical form.
 func (t *holdTable) canonical(id string) (idKey, bool) {
-	if len(id) != len(t.prefix)+idTokenLen || id[:len(t.prefix)] != t.prefix || t.prefix == "" {
+	if !t.prefixed(id) {
 		return idKey{}, false
 	}
 	return parseToken(id[len(t.prefix):])
+}
+
+// prefixed reports whether id is the show's prefix and a token's length
+// more (a canonical id if the token parses).
+func (t *holdTable) prefixed(id string) bool {
+	return len(id) == len(t.prefix)+idTokenLen && id[:len(t.prefix)] == t.prefix && t.prefix != ""
 }
 
 // get returns the slot of the live hold id.
@@ -383,6 +389,12 @@ func (t *holdTable) id(slot uint32) string {
 // (restore: initTimers orders them after the last add).
 func (t *holdTable) add(id string, h holdSlot, ordered bool) (uint32, bool) {
 	k, canon := t.canonical(id)
+	return t.addKeyed(id, k, canon, h, ordered)
+}
+
+// addKeyed is add with id's canonical key found already (canon false: id
+// goes to the side table).
+func (t *holdTable) addKeyed(id string, k idKey, canon bool, h holdSlot, ordered bool) (uint32, bool) {
 	if !canon {
 		if _, ok := t.side[id]; ok {
 			return 0, false
