@@ -9,9 +9,9 @@ import (
 // RowBatch is state rows decoded for a Restorer (AddBatch). Decoding a row
 // needs nothing of the shard being built, so a loader may fill one batch on
 // its goroutine while a Restorer adds the batch before on another: a hold
-// row's protobuf decode and the parse of its id's token were a third of the
-// build's CPU at a million holds, and moved off the builder they overlap the
-// store's scan (bench/README.md, "Recovery from Pebble, a margin").
+// row's protobuf decode and the parse of its id's token were about a third
+// of the build's CPU at a million holds, and the build was the longer side
+// of a load (bench/README.md, "Recovery from Pebble, a margin").
 //
 // Callers' duties: one goroutine at a time; Reset before filling it again.
 // A RowBatch holds no pointer into its Restorer's shard, nor the Restorer into
@@ -99,8 +99,8 @@ func (r *Restorer) AddBatch(b *RowBatch) error {
 // sharedTake is the take a Restorer gave the last hold of one GA part and
 // no seat (a take every such hold of the part and amount shares; never
 // dropped): the next such hold takes it without three map lookups (the
-// interned part, twice, and the take; a fifth of the build's CPU at a
-// million holds, nine in ten of them GA of one seat).
+// interned part, twice, and the take: 0.03-0.2 s of CPU in profiles of a
+// million-hold load, nine in ten of them GA of one seat).
 type sharedTake struct {
 	part   facts.GAPart
 	amount int64
