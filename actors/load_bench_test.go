@@ -76,13 +76,13 @@ func BenchmarkLoadShowPebble(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		h0 := heapInUse()
 		t0 := time.Now()
 		st, err := pebble.Open(pebble.Options{Dir: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
 		opening += time.Since(t0)
+		h0 := heapInUse()
 		c0 := processCPU()
 		b.StartTimer()
 		got, err := LoadShow(NewPebbleJournal(st), show)
