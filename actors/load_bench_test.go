@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,17 +63,31 @@ func BenchmarkLoadShowPebble(b *testing.B) {
 		b.Fatal(err)
 	}
 	var perHold float64
+	var opening, cpu time.Duration
+	if prefix := os.Getenv("FILL_PROFILE"); prefix != "" {
+		f, err := os.Create(prefix + "-load.pprof")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		_ = pprof.StartCPUProfile(f) // the loads only
+		defer pprof.StopCPUProfile()
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
+		t0 := time.Now()
 		st, err := pebble.Open(pebble.Options{Dir: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
+		opening += time.Since(t0)
 		h0 := heapInUse()
+		c0 := processCPU()
 		b.StartTimer()
 		got, err := LoadShow(NewPebbleJournal(st), show)
 		b.StopTimer()
+		cpu += processCPU() - c0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -88,6 +104,18 @@ func BenchmarkLoadShowPebble(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/load")
 	b.ReportMetric(perHold, "state-B/hold")
+	b.ReportMetric(opening.Seconds()/float64(b.N), "s/open")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/load")
+}
+
+// processCPU is the CPU time the process used so far (user and system):
+// a load's CPU is less moved by other work on the machine than its time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // heapInUse is the live heap after a collection.

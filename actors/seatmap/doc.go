@@ -15,7 +15,9 @@
 //     and decides nothing (no best available, no limit, no validation), so
 //     what was acknowledged is what recovers, whatever version of the rules
 //     runs the recovery. Records of the format before facts (the command)
-//     are decided again, as they always were.
+//     are decided again, as they always were. A loader may decode rows into
+//     a RowBatch on a goroutine of its own (decoding touches no shard) and
+//     hand the batch to Restorer.AddBatch: one goroutine at a time a batch.
 //  2. Feed it commands with Apply, stamping Command.Now with a clock that never
 //     goes backwards (Apply clamps it so it cannot). Generate hold and order IDs
 //     outside (they must be unguessable) and pass them in the command.

@@ -336,3 +336,65 @@ func TestIndexGrowsInParts(t *testing.T) {
 		}
 	}
 }
+
+// parseTokenLoop is parseToken as it was: one 128-bit shift a character
+// (the reference TestParseTokenAsLoop holds the faster one to).
+func parseTokenLoop(t string) (idKey, bool) {
+	if len(t) != idTokenLen {
+		return idKey{}, false
+	}
+	var k idKey
+	for i := 0; i < idTokenLen-1; i++ {
+		r := idRank[t[i]]
+		if r == 0 {
+			return idKey{}, false
+		}
+		k.hi, k.lo = k.hi<<5|k.lo>>59, k.lo<<5|uint64(r-1)
+	}
+	r := lastRank[t[idTokenLen-1]]
+	if r == 0 {
+		return idKey{}, false
+	}
+	k.hi, k.lo = k.hi<<3|k.lo>>61, k.lo<<3|uint64(r-1)
+	return k, true
+}
+
+// TestParseTokenAsLoop: parseToken agrees with parseTokenLoop on random
+// tokens, and on tokens with one character changed to any byte.
+func TestParseTokenAsLoop(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	for i := 0; i < 5_000; i++ {
+		tok := []byte(randomToken(rng))
+		if i%2 == 1 {
+			tok[rng.Intn(len(tok))] = byte(rng.Intn(256))
+		}
+		k, ok := parseToken(string(tok))
+		wk, wok := parseTokenLoop(string(tok))
+		if k != wk || ok != wok {
+			t.Fatalf("seed %d: %q: %v %v, the loop %v %v", seed, tok, k, ok, wk, wok)
+		}
+	}
+}
+
+// BenchmarkParseToken: a token parsed (a recovery parses one a live hold).
+func BenchmarkParseToken(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	toks := make([]string, 1024)
+	for i := range toks {
+		toks[i] = randomToken(rng)
+	}
+	for _, c := range []struct {
+		name  string
+		parse func(string) (idKey, bool)
+	}{{"words", parseToken}, {"loop", parseTokenLoop}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, ok := c.parse(toks[i&1023]); !ok {
+					b.Fatal("not parsed")
+				}
+			}
+		})
+	}
+}

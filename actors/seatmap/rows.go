@@ -392,16 +392,20 @@ func keyRow(kind facts.RowKind, key string, m map[string]idemEntry) facts.Row {
 // are built as they come, without buffering).
 // Callers' duties: Add every row of one consistent state, then Finish once.
 type Restorer struct {
-	sn       snapshot // what is not built as it comes
-	doc      []byte
-	meta     *facts.MetaRow
-	s        *Shard      // built once the config and the position are known
-	pending  []facts.Row // hold rows that came before them (copies)
-	seats    map[uint32][]byte
-	archSold map[uint32]int
-	expUsers map[string]string
-	n        int
-	hold     facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
+	sn      snapshot // what is not built as it comes
+	doc     []byte
+	meta    *facts.MetaRow
+	s       *Shard      // built once the config and the position are known
+	pending []facts.Row // hold rows that came before them (copies)
+	// decoded hold rows (AddBatch) that came before them, their GA parts
+	pendingHolds []batchHold
+	pendingGA    []facts.GAPart
+	shared       sharedTake // the last shared take (AddBatch)
+	seats        map[uint32][]byte
+	archSold     map[uint32]int
+	expUsers     map[string]string
+	n            int
+	hold         facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
 }
 
 // NewRestorer returns an empty Restorer.
@@ -527,6 +531,13 @@ func (r *Restorer) build() error {
 		}
 	}
 	r.pending = nil
+	for i := range r.pendingHolds {
+		h := &r.pendingHolds[i]
+		if err := r.addDecoded(h, r.pendingGA[h.gaFrom:h.gaTo]); err != nil {
+			return fmt.Errorf("seatmap: row %q: %w", string(facts.RowHold)+h.id, err)
+		}
+	}
+	r.pendingHolds, r.pendingGA = nil, nil
 	return nil
 }
 
@@ -557,7 +568,7 @@ func (r *Restorer) Finish() (*Shard, error) {
 	}
 	s, sn := r.s, &r.sn
 	if s == nil { // a shard that was never created
-		if len(r.pending) > 0 || r.doc != nil {
+		if len(r.pending) > 0 || len(r.pendingHolds) > 0 || r.doc != nil {
 			return nil, fmt.Errorf("seatmap: state rows without a config")
 		}
 		s = New(int(r.meta.Shard))

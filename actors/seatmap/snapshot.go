@@ -258,8 +258,15 @@ func restore(sn *snapshot) (*Shard, error) {
 // restoreHold adds a live hold to a built shard being restored (its timer
 // is ordered by restoreState).
 func (s *Shard) restoreHold(id, user string, seats []uint32, general []gaPart, amount int64, quantity int32, createdAt, expiresAt int64) error {
-	take := s.newTake(seats, general, amount)
-	slot, ok := s.holds.add(id, holdSlot{take: take, quantity: quantity, createdAt: createdAt, expiresAt: expiresAt}, false)
+	k, canon := s.holds.canonical(id)
+	return s.restoreHoldTake(id, k, canon, user, s.newTake(seats, general, amount), quantity, createdAt, expiresAt)
+}
+
+// restoreHoldTake is restoreHold with the bits of id's token parsed
+// already (token: id ends in a canonical token; see RowBatch) and its take
+// made (newTake).
+func (s *Shard) restoreHoldTake(id string, k idKey, token bool, user string, take uint32, quantity int32, createdAt, expiresAt int64) error {
+	slot, ok := s.holds.addKeyed(id, k, token && s.holds.prefixed(id), holdSlot{take: take, quantity: quantity, createdAt: createdAt, expiresAt: expiresAt}, false)
 	if !ok {
 		s.takes.drop(take)
 		return fmt.Errorf("seatmap: snapshot has hold %s twice", id)

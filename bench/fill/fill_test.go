@@ -51,16 +51,19 @@ type node struct {
 	store *pebble.Store
 	pid   *actor.PID
 	book  *actors.Booking
+	open  time.Duration // how long its store took to open
 }
 
 func startNode(b *testing.B, dir string, remote actors.Remote) *node {
 	b.Helper()
+	t0 := time.Now()
 	st, err := pebble.Open(pebble.Options{Dir: dir, Tune: tuneFromEnv(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
+	opened := time.Since(t0)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	n := &node{sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log })), store: st}
+	n := &node{sys: actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return log })), store: st, open: opened}
 	n.env = &actors.Env{Journal: actors.NewPebbleJournal(st), Log: log}
 	n.env.Registry = actors.KVRegistry{Store: st}
 	if remote != nil {
@@ -533,8 +536,17 @@ func fillRun(b *testing.B, withRedis bool) {
 	}
 	fmt.Printf("recovery from Pebble: load rows + tail %s", loadTook.Round(time.Millisecond))
 	// a restart: a node on the same disk answers its first read
-	took := recoverNode(b, dir, remote)
-	fmt.Printf("; restart until the show answers %s\n", took.Round(time.Millisecond))
+	if prefix := os.Getenv("FILL_PROFILE"); prefix != "" {
+		if prof, err = os.Create(prefix + "-restart.pprof"); err == nil {
+			_ = pprof.StartCPUProfile(prof)
+		}
+	}
+	took, opened := recoverNode(b, dir, remote)
+	if prof != nil {
+		pprof.StopCPUProfile()
+		_ = prof.Close()
+	}
+	fmt.Printf("; restart until the show answers %s (opening the store %s)\n", took.Round(time.Millisecond), opened.Round(time.Millisecond))
 	b.ReportMetric(took.Seconds(), "recover-pebble-s")
 	if rc == nil {
 		return
@@ -547,14 +559,14 @@ func fillRun(b *testing.B, withRedis bool) {
 	readTook := time.Since(t0)
 	fmt.Printf("recovery from Redis alone: reading %d rows + %d records %s", len(rs.Rows), len(rs.Entries), readTook.Round(time.Millisecond))
 	rs = redis.State{}
-	took = recoverNode(b, b.TempDir(), remote) // a node with an empty disk
+	took, _ = recoverNode(b, b.TempDir(), remote) // a node with an empty disk
 	fmt.Printf("; empty node until the show answers %s (reading, restoring, writing it to the node's Pebble)\n", took.Round(time.Millisecond))
 	b.ReportMetric(took.Seconds(), "recover-redis-s")
 }
 
 // recoverNode starts a node on dir and times until the show answers a read
-// from its recovered state.
-func recoverNode(b *testing.B, dir string, remote actors.Remote) time.Duration {
+// from its recovered state; and how long of it opening the store took.
+func recoverNode(b *testing.B, dir string, remote actors.Remote) (time.Duration, time.Duration) {
 	t0 := time.Now()
 	n := startNode(b, dir, remote)
 	doc, err := n.book.GetShow(context.Background(), show)
@@ -566,5 +578,5 @@ func recoverNode(b *testing.B, dir string, remote actors.Remote) time.Duration {
 		b.Fatal("recovered an empty show")
 	}
 	n.stop(b)
-	return took
+	return took, n.open
 }

@@ -71,7 +71,7 @@ func BenchmarkRecoverRedis(b *testing.B) {
 		dir := b.TempDir()
 		cpu0 := cpuTime()
 		b.StartTimer()
-		took := recoverNode(b, dir, rc)
+		took, _ := recoverNode(b, dir, rc)
 		b.Logf("empty node until the show answers: %s (process CPU from the start to the node's stop: %s)",
 			took.Round(time.Millisecond), (cpuTime() - cpu0).Round(time.Millisecond))
 	}
