@@ -26,7 +26,8 @@ const (
 	RowOrderKey  RowKind = 0x09 // KeyRow; key + idempotency key
 	RowHoldKey   RowKind = 0x0a // KeyRow; key + idempotency key
 	RowRoom      RowKind = 0x0b // the waiting room and the waitlist (JSON, the seat map's format, as EncodeConfig); key: the kind alone
-	numRowKinds  RowKind = 0x0c
+	RowReleased  RowKind = 0x0c // ReleasedRow; key + hold id (a hold released within the seat map's HoldReleasedMemory)
+	numRowKinds  RowKind = 0x0d
 	rowKindFirst         = RowConfig
 )
 
@@ -110,6 +111,13 @@ type ExpiredRow struct {
 	User string
 }
 
+// ReleasedRow is the id of a hold released at At, remembered so that a late
+// copy of the command that placed it is refused (rows of stores written
+// before it have none: the memory starts empty).
+type ReleasedRow struct {
+	At int64
+}
+
 // KeyRow is an idempotency key: the hold or order it made, the request's
 // hash, when.
 type KeyRow struct {
@@ -123,6 +131,7 @@ const (
 	metaSeq, metaNow, metaShard, metaHolds, metaOrders, metaUsers      = 1, 2, 3, 4, 5, 6
 	holdUser, holdSeats, holdGA, holdQty, holdAmount, holdCrt, holdExp = 1, 2, 3, 4, 5, 6, 7
 	expAt, expUser                                                     = 1, 2
+	relAt                                                              = 1
 	keyID, keyHash, keyAt                                              = 1, 2, 3
 	countN                                                             = 1
 	seatStates                                                         = 1
@@ -270,6 +279,26 @@ func DecodeExpired(data []byte) (ExpiredRow, error) {
 		})
 	}
 	return e, err
+}
+
+// AppendReleased appends an encoded ReleasedRow to dst.
+func AppendReleased(dst []byte, r ReleasedRow) []byte {
+	return appendInt(append(dst, FormatV1), relAt, r.At)
+}
+
+// DecodeReleased decodes a ReleasedRow.
+func DecodeReleased(data []byte) (ReleasedRow, error) {
+	var r ReleasedRow
+	b, err := payload(data)
+	if err == nil {
+		err = eachField(b, func(num protowire.Number, _ protowire.Type, v uint64, _ []byte) error {
+			if num == relAt {
+				r.At = int64(v)
+			}
+			return nil
+		})
+	}
+	return r, err
 }
 
 // EncodeKey encodes a KeyRow.

@@ -475,7 +475,6 @@ func (s *Shard) tick(now int64) bool {
 		}
 		changed = true
 	}
-	s.forgetReleased(now) // memory only: no fact
 	if s.dueToForget(now) {
 		s.do(facts.Fact{Kind: facts.Forgotten, At: now - HoldExpiredMemory, Until: now - IdempotencyKeepMs})
 		changed = true

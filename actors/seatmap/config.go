@@ -28,10 +28,9 @@ const (
 	// RequestTimeout, 5 s by default, each remote attempt bounded by 2 s
 	// (remoteAttempt); a copy still in flight after that is at most in a
 	// mailbox or on the wire. 60 s is twelve deadlines. A copy later than
-	// that would still place a ghost hold. Memory only (not in state rows):
-	// after a recovery from rows, the ids released before the rows are not
-	// remembered; those released in the journal after them are, as their
-	// release facts are replayed. Memory: about 60 B per id of Booking's
+	// that would still place a ghost hold. The ids are in the state rows
+	// (released.go), so a shard recovered from rows or a snapshot remembers
+	// them as the live one did. Memory: about 60 B per id of Booking's
 	// form (BenchmarkHoldReleaseStream: 24.2 MiB for the 420,000 ids of a
 	// window at 7,000 releases a second); with the tick's second of slack,
 	// 427,000 ids, about 25 MiB, at that rate.

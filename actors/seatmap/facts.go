@@ -346,9 +346,12 @@ func (s *Shard) startPayment(o *order, attempt string, at int64) {
 	s.emitToken(o, EventPaymentRequested, at, o.attempt, s.payToken)
 }
 
-// forget drops the expired holds that expired at or before holdsAt and the
-// idempotency keys made at or before keysAt.
+// forget drops the expired holds that expired at or before holdsAt, the
+// idempotency keys made at or before keysAt, and the hold ids released
+// HoldReleasedMemory or more before the tick that recorded the fact (at
+// holdsAt+HoldExpiredMemory: older Forgotten facts say it alike).
 func (s *Shard) forget(holdsAt, keysAt int64) {
+	s.forgetReleased(holdsAt + HoldExpiredMemory)
 	for len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at <= holdsAt {
 		id := s.expiredFIFO[0].id
 		delete(s.expiredHolds, id)
@@ -376,9 +379,10 @@ func expireKeys(m map[string]idemEntry, fifo *[]idAt, at int64, dirty []string) 
 	return dirty
 }
 
-// dueToForget reports whether a tick at now has expired holds or keys to forget.
+// dueToForget reports whether a tick at now has expired holds, keys or
+// released hold ids to forget.
 func (s *Shard) dueToForget(now int64) bool {
-	return len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at+HoldExpiredMemory <= now ||
+	return s.releasedDueBy(now) || len(s.expiredFIFO) > 0 && s.expiredFIFO[0].at+HoldExpiredMemory <= now ||
 		len(s.idemFIFO) > 0 && s.idemFIFO[0].at+IdempotencyKeepMs <= now ||
 		len(s.holdIdemFIFO) > 0 && s.holdIdemFIFO[0].at+IdempotencyKeepMs <= now
 }

@@ -191,12 +191,13 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	if a, b := Fingerprint(s), Fingerprint(re); a != b {
 		t.Fatalf("seed %d: replayed state %s != live %s", seed, b, a)
 	}
-	// the JSON snapshot of the format before rows still restores alike
+	// the JSON snapshot of the format before rows still restores alike (but
+	// for the released hold ids, which that format never carried)
 	old, err := s.legacySnapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rl, err := Restore(old); err != nil || Fingerprint(rl) != Fingerprint(s) {
+	if rl, err := Restore(old); err != nil || fingerprint(rl, facts.RowReleased) != fingerprint(s, facts.RowReleased) {
 		t.Fatalf("seed %d: restore of a JSON snapshot: %v", seed, err)
 	}
 	// the rows every Ready handed out add up to the whole state

@@ -396,8 +396,13 @@ func (t *holdTable) id(slot uint32) string {
 			return id
 		}
 	}
+	return t.keyID(t.at(slot).key)
+}
+
+// keyID is the id of canonical key k.
+func (t *holdTable) keyID(k idKey) string {
 	b := make([]byte, 0, len(t.prefix)+idTokenLen)
-	return string(appendToken(append(b, t.prefix...), t.at(slot).key))
+	return string(appendToken(append(b, t.prefix...), k))
 }
 
 // add adds hold h (key, heapIdx ignored) under id, false when a hold of

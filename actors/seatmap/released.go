@@ -1,14 +1,21 @@
 package seatmap
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/boxoffice/boxoffice/facts"
+)
 
 // Released hold ids. A shard remembers the id of each hold released within
 // HoldReleasedMemory, so that a late copy of the hold command that placed it
 // is refused (Shard.hold) instead of placing a ghost hold. The memory is set
-// when a release fact is applied, live or replayed, with the record's time;
-// it is not in state rows. Releases and ticks forget what is older, without
-// a fact: answers depend on the time alone (releasedHold), so a shard that
-// forgot later answers alike.
+// when a release fact is applied, live or replayed, with the record's time,
+// and it is in the state rows (facts.RowReleased: one per id, put at the
+// release, deleted when forgotten), so that a shard recovered from rows
+// remembers what the live one did. It forgets what is older at each release
+// and at each Forgotten fact (which a tick records when ids are due):
+// always at a fact, so a replayed shard remembers exactly the ids, and holds
+// exactly the rows, of the live one.
 
 // releasedPruneStepMs rounds the deadline of forgetting released ids up, so
 // that a steady stream of releases asks for one tick a second, not one each.
@@ -50,6 +57,12 @@ func (r *releasedIDs) first() (int64, bool) {
 // the ids released HoldReleasedMemory before.
 func (s *Shard) rememberReleased(id string, at int64) {
 	s.forgetReleased(at)
+	s.dirty.released = append(s.dirty.released, id)
+	s.addReleased(id, at)
+}
+
+// addReleased adds hold id released at at to the memory (no row marked).
+func (s *Shard) addReleased(id string, at int64) {
 	r := &s.released
 	if k, ok := s.holds.canonical(id); ok {
 		if r.keys == nil {
@@ -67,23 +80,75 @@ func (s *Shard) rememberReleased(id string, at int64) {
 }
 
 // forgetReleased forgets the hold ids released HoldReleasedMemory or more
-// before now. It records nothing (see above).
+// before now, and marks their rows (deleted). Called only while applying a
+// fact (see above).
 func (s *Shard) forgetReleased(now int64) {
 	r := &s.released
-	r.keyFIFO = forgetStamped(r.keys, r.keyFIFO, now)
-	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now)
+	r.keyFIFO = forgetStamped(r.keys, r.keyFIFO, now, func(k idKey) {
+		s.dirty.released = append(s.dirty.released, s.holds.keyID(k))
+	})
+	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now, func(id string) {
+		s.dirty.released = append(s.dirty.released, id)
+	})
 }
 
-func forgetStamped[K comparable](m map[K]int64, q []stamped[K], now int64) []stamped[K] {
+func forgetStamped[K comparable](m map[K]int64, q []stamped[K], now int64, forgot func(K)) []stamped[K] {
 	n := 0
 	for n < len(q) && q[n].at+HoldReleasedMemory <= now {
 		if at, ok := m[q[n].k]; ok && at == q[n].at {
 			delete(m, q[n].k)
+			forgot(q[n].k)
 		}
 		q[n] = stamped[K]{}
 		n++
 	}
 	return q[n:]
+}
+
+// releasedDueBy reports whether a tick at now has released ids to forget.
+func (s *Shard) releasedDueBy(now int64) bool {
+	at, ok := s.released.first()
+	return ok && at+HoldReleasedMemory <= now
+}
+
+// releasedAt returns when hold id was released, if it is remembered.
+func (s *Shard) releasedAt(id string) (int64, bool) {
+	if k, canon := s.holds.canonical(id); canon {
+		at, ok := s.released.keys[k]
+		return at, ok
+	}
+	at, ok := s.released.other[id]
+	return at, ok
+}
+
+// releasedRow is the state row of hold id: its release time while it is
+// remembered, else none (deleted).
+func (s *Shard) releasedRow(id string) facts.Row {
+	r := facts.Row{Key: facts.RowKey(facts.RowReleased, id)}
+	if at, ok := s.releasedAt(id); ok {
+		r.Value = facts.AppendReleased(make([]byte, 0, 12), facts.ReleasedRow{At: at})
+	}
+	return r
+}
+
+// appendReleasedRows appends the row of every remembered id to rows.
+func (s *Shard) appendReleasedRows(rows []facts.Row) []facts.Row {
+	for k := range s.released.keys {
+		rows = append(rows, s.releasedRow(s.holds.keyID(k)))
+	}
+	for id := range s.released.other {
+		rows = append(rows, s.releasedRow(id))
+	}
+	return rows
+}
+
+// restoreReleased fills the memory of a shard being restored from its rows'
+// ids (in any order), without marking rows.
+func (s *Shard) restoreReleased(ids []idAt) {
+	sortIDAt(ids) // the FIFOs are in release order
+	for _, e := range ids {
+		s.addReleased(e.id, e.at)
+	}
 }
 
 // releasedHold reports whether hold id was released less than
@@ -92,13 +157,7 @@ func (s *Shard) releasedHold(id string, now int64) bool {
 	if s.released.len() == 0 {
 		return false
 	}
-	var at int64
-	var ok bool
-	if k, canon := s.holds.canonical(id); canon {
-		at, ok = s.released.keys[k]
-	} else {
-		at, ok = s.released.other[id]
-	}
+	at, ok := s.releasedAt(id)
 	return ok && at+HoldReleasedMemory > now
 }
 

@@ -3,8 +3,11 @@ package seatmap
 import (
 	"errors"
 	"math/rand"
+	"sort"
 	"strconv"
 	"testing"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // TestLateHoldAfterRelease: a hold command without an idempotency key is
@@ -140,5 +143,129 @@ func TestReleasedMemoryBounded(t *testing.T) {
 	}
 	if d := s.Ready().Deadline; d != 0 || len(s.released.otherFIFO)+len(s.released.keyFIFO) != 0 {
 		t.Fatalf("after forgetting: deadline %d, fifos %d+%d", d, len(s.released.otherFIFO), len(s.released.keyFIFO))
+	}
+}
+
+// TestRandomRoomReleasedAfterRestore is a seed of TestRandomRoomCommands
+// that failed when the memory of released hold ids was not in the state
+// rows: after Snapshot and Restore, a hold command naming an id the live
+// shard released less than HoldReleasedMemory before was refused by the
+// live shard and accepted by the restored one.
+func TestRandomRoomReleasedAfterRestore(t *testing.T) {
+	runRandomRoom(t, 1795832063929790359, 1500, 5, false)
+}
+
+// TestReleasedRows: the state rows carry the memory of released hold ids
+// (facts.RowReleased, with the release time): a shard restored from the rows
+// the Readys handed out (a store's rows, as after a restart) refuses a late
+// copy of the hold command as the live shard does, and forgets the id when
+// the live one would, deleting its row.
+func TestReleasedRows(t *testing.T) {
+	s := New(0)
+	cfg := &ShowConfig{ID: "rows", HoldTTLSeconds: 600, Tiers: []Tier{{ID: "std", Price: 100}},
+		Sections: []Section{{ID: "g", Tier: "std", Capacity: 10}}}
+	store := map[string][]byte{} // a store applying each Ready's rows
+	ready := func(s *Shard) Ready {
+		rd := s.Ready()
+		for _, r := range rd.Rows {
+			if r.Value == nil {
+				delete(store, r.Key)
+			} else {
+				store[r.Key] = r.Value
+			}
+		}
+		return rd
+	}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	ready(s)
+	rng := rand.New(rand.NewSource(4))
+	ids := []string{"rows~" + randomToken(rng), "other-id"} // a canonical id, and any string
+	released := map[string]int64{ids[0]: 1000, ids[1]: 2000}
+	for _, id := range ids {
+		at := released[id]
+		if r := s.Apply(Command{Kind: KindHold, Now: at, HoldID: id, User: "u", Section: "g", Quantity: 1}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		if r := s.Apply(Command{Kind: KindRelease, Now: at, HoldID: id}); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		ready(s)
+	}
+	for _, id := range ids {
+		v, ok := store[facts.RowKey(facts.RowReleased, id)]
+		if !ok {
+			t.Fatalf("no released row for %s in %d rows", id, len(store))
+		}
+		if e, err := facts.DecodeReleased(v); err != nil || e.At != released[id] {
+			t.Fatalf("released row of %s: %+v, %v; want at %d", id, e, err, released[id])
+		}
+	}
+	restore := func() *Shard {
+		r := NewRestorer()
+		keys := make([]string, 0, len(store))
+		for k := range store {
+			keys = append(keys, k)
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(keys))) // any order: the worst one
+		for _, k := range keys {
+			if err := r.Add(k, store[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rs, err := r.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := Fingerprint(s), Fingerprint(rs); a != b {
+			t.Fatalf("restored from rows: %s, live %s", b, a)
+		}
+		return rs
+	}
+	rs := restore()
+	if got := rs.Size().ReleasedHolds; got != 2 {
+		t.Fatalf("restored shard remembers %d released ids, want 2", got)
+	}
+	for _, sh := range []*Shard{s, rs} { // the late copies, just inside the window
+		for _, id := range ids {
+			c := Command{Kind: KindHold, Now: released[id] + HoldReleasedMemory - 1, HoldID: id, User: "u", Section: "g", Quantity: 1}
+			if r := sh.Apply(c); ErrorMessage(r.Err) != "hold id already used" {
+				t.Fatalf("late copy of %s at %d: %+v, want refused", id, c.Now, r)
+			}
+		}
+	}
+	// the tick at the deadline forgets the first id (a recorded fact) and
+	// deletes its row, on both
+	for _, sh := range []*Shard{s, rs} {
+		d := sh.Ready().Deadline
+		if want := releasedDue(released[ids[0]]); d != want {
+			t.Fatalf("deadline %d, want %d", d, want)
+		}
+		sh.Apply(Command{Kind: KindTick, Now: d})
+	}
+	rd := ready(s)
+	if len(rd.Records) != 1 || rd.Records[0].Facts[0].Kind != facts.Forgotten {
+		t.Fatalf("the tick recorded %+v, want a forgotten fact", rd.Records)
+	}
+	if _, ok := store[facts.RowKey(facts.RowReleased, ids[0])]; ok {
+		t.Fatalf("the row of forgotten %s is still stored", ids[0])
+	}
+	if _, ok := store[facts.RowKey(facts.RowReleased, ids[1])]; !ok {
+		t.Fatalf("the row of %s, still remembered, is gone", ids[1])
+	}
+	if a, b := Fingerprint(s), Fingerprint(rs); a != b {
+		t.Fatalf("after the tick: restored %s, live %s", b, a)
+	}
+	rs = restore() // from the rows after the tick
+	if got := rs.Size().ReleasedHolds; got != 1 {
+		t.Fatalf("restored shard remembers %d released ids, want 1", got)
+	}
+	now := releasedDue(released[ids[0]])
+	if r := rs.Apply(Command{Kind: KindHold, Now: now, HoldID: ids[0], User: "u", Section: "g", Quantity: 1}); r.Err != nil {
+		t.Fatalf("a hold naming forgotten %s: %v", ids[0], r.Err)
+	}
+	if r := rs.Apply(Command{Kind: KindHold, Now: now, HoldID: ids[1], User: "u", Section: "g", Quantity: 1}); ErrorMessage(r.Err) != "hold id already used" {
+		t.Fatalf("late copy of %s: %+v, want refused", ids[1], r)
 	}
 }

@@ -32,6 +32,7 @@ type dirtySet struct {
 	orders       []string
 	orderKeys    []string
 	holdKeys     []string
+	released     []string // released hold ids remembered or forgotten (released.go)
 }
 
 // holdMark is a changed hold's row: its id, and the slot and key it had
@@ -128,7 +129,7 @@ func (d *dirtySet) seat(base uint32) {
 
 func (d *dirtySet) empty() bool {
 	return !d.config && !d.meta && !d.room && len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
-		len(d.orders)+len(d.orderKeys)+len(d.holdKeys) == 0
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)+len(d.released) == 0
 }
 
 // markArchived marks the rows a terminal order's archiving changes.
@@ -159,7 +160,7 @@ func (s *Shard) changedRows() []facts.Row {
 		return nil
 	}
 	rows := make([]facts.Row, 0, 3+len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
-		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)) // at most: no growth copies
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)+len(d.released)) // at most: no growth copies
 	if d.config {
 		rows = append(rows, s.configRow())
 	}
@@ -193,9 +194,12 @@ func (s *Shard) changedRows() []facts.Row {
 	for _, k := range dedupe(d.holdKeys) {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
+	for _, id := range dedupe(d.released) {
+		rows = append(rows, s.releasedRow(id))
+	}
 	*d = dirtySet{seats: reuse(d.seats), archSold: reuse(d.archSold), archUsers: reuse(d.archUsers),
 		holds: reuseMarks(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
-		holdKeys: reuse(d.holdKeys)}
+		holdKeys: reuse(d.holdKeys), released: reuse(d.released)}
 	return rows
 }
 
@@ -247,7 +251,7 @@ func (s *Shard) Rows() []facts.Row {
 // It costs the size of the state; the shell calls it only to seed a store
 // that has no rows yet (or older ones than RowsBase).
 func (s *Shard) AllRows() []facts.Row {
-	rows := make([]facts.Row, 0, 2+s.holds.len()+len(s.orders)+len(s.expiredHolds))
+	rows := make([]facts.Row, 0, 2+s.holds.len()+len(s.orders)+len(s.expiredHolds)+s.released.len())
 	rows = append(rows, s.metaRow())
 	if !s.created {
 		return rows
@@ -284,7 +288,7 @@ func (s *Shard) AllRows() []facts.Row {
 	for k := range s.holdIdem {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
-	return rows
+	return s.appendReleasedRows(rows)
 }
 
 func allAvailable(states []SeatState) bool {
@@ -404,6 +408,7 @@ type Restorer struct {
 	seats        map[uint32][]byte
 	archSold     map[uint32]int
 	expUsers     map[string]string
+	released     []idAt // released hold ids and when
 	n            int
 	hold         facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
 }
@@ -504,6 +509,10 @@ func (r *Restorer) add(kind facts.RowKind, id string, value []byte) error {
 			sn.HoldIdem = append(sn.HoldIdem, e)
 		}
 		return err
+	case facts.RowReleased:
+		e, err := facts.DecodeReleased(value)
+		r.released = append(r.released, idAt{id: id, at: e.At})
+		return err
 	}
 	return nil
 }
@@ -597,6 +606,7 @@ func (r *Restorer) Finish() (*Shard, error) {
 		if err := s.restoreState(sn); err != nil {
 			return nil, err
 		}
+		s.restoreReleased(r.released)
 	}
 	s.seq, s.lastNow, s.rowsBase = r.meta.Seq, r.meta.Now, r.meta.Seq
 	return s, nil

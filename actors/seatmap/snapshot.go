@@ -438,9 +438,15 @@ func (s *Shard) addGA(parts []gaPart, st SeatState) {
 // Fingerprint is a short hash of the canonical state (every state row),
 // for comparing replicas. It leaves out the latest instant seen, which reads
 // and failed commands move without changing state.
-func Fingerprint(s *Shard) string {
+func Fingerprint(s *Shard) string { return fingerprint(s, 0) }
+
+// fingerprint is Fingerprint without the rows of kind skip (0: none).
+func fingerprint(s *Shard, skip facts.RowKind) string {
 	h := sha256.New()
 	for _, r := range s.Rows() {
+		if skip != 0 && r.Key[0] == byte(skip) {
+			continue
+		}
 		if r.Key == facts.RowKey(facts.RowMeta, "") {
 			m, _ := facts.DecodeMeta(r.Value)
 			m.Now = 0
