@@ -73,6 +73,9 @@ type Env struct {
 	seatsViews sync.Map
 	// reopening is set while a goroutine reopens the failed journal
 	reopening atomic.Bool
+	// watching is set once the journal (a FailureNotifier) calls
+	// journalFailed whenever it fails
+	watching atomic.Bool
 }
 
 // DefaultLease is the lease a cluster node's activations hold (Env.Lease):
@@ -145,7 +148,22 @@ func (e *Env) reopenJournal(delay time.Duration) {
 		}
 		e.reopening.Store(false)
 		e.Log.Info("journal reopened after a failed write", "took", e.Clock.Now().Sub(start))
+		e.journalFailed() // failed again before reopening was cleared
 	})
+}
+
+// watchJournal makes a journal that is a FailureNotifier start the reopen
+// whenever it fails, whoever failed it (once per Env): the relay's
+// AckOutbox, the consumers' dedupe keys and dead letters write the same
+// Pebble store and never call journalFailed themselves. A journal that
+// failed before it was watched is reopened now.
+func (e *Env) watchJournal() {
+	n, ok := e.Journal.(FailureNotifier)
+	if !ok || !e.watching.CompareAndSwap(false, true) {
+		return
+	}
+	n.OnFailed(e.journalFailed)
+	e.journalFailed()
 }
 
 // Archived reads an archived order (Booking's GET of an order that left
@@ -252,6 +270,7 @@ func (e *Env) defaults() {
 	if e.Stats == nil {
 		e.Stats = &Stats{}
 	}
+	e.watchJournal()
 }
 
 // Stats are counters shared by a node's shard actors. Safe for concurrent use.

@@ -98,6 +98,19 @@ type Journal interface {
 	Reset(show string) error
 }
 
+// FailureNotifier is a Journal that can fail by calls outside the Journal
+// interface: PebbleJournal's store is also the relay's outbox (AckOutbox)
+// and the consumers' dedupe keys and dead letters. A write of theirs that
+// fails the store fails the journal, and no show's write may follow to start
+// its reopen (sim/vopr seed 74017701984531: the relay's AckOutbox failed on
+// a node owning no show, whose journal then stayed failed and whose outbox
+// was never delivered again). The Env registers Env.journalFailed with it.
+type FailureNotifier interface {
+	// OnFailed makes the journal call f (which must not block or call the
+	// journal) whenever it fails.
+	OnFailed(f func())
+}
+
 // ErrJournalFailed: a journal write failed; the journal refuses every call
 // until Recover succeeds.
 var ErrJournalFailed = errors.New("journal failed; recover it")

@@ -93,6 +93,11 @@ func (j *PebbleJournal) Recover() error { return j.Store.Reopen() }
 
 func (j *PebbleJournal) Failed() bool { return j.Store.Err() != nil }
 
+// OnFailed makes the store call f whenever it fails, whichever of its users
+// failed it (the relay, the consumers' dedupe keys and dead letters share
+// it): see FailureNotifier.
+func (j *PebbleJournal) OnFailed(f func()) { j.Store.OnFail(f) }
+
 func (j *PebbleJournal) DropAfter(show string, seq uint64) error {
 	return j.Store.DropShardAfter(show, seq)
 }

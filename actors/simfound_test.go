@@ -5,14 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/facts"
+	"github.com/boxoffice/boxoffice/persistence/pebble"
 	"github.com/boxoffice/boxoffice/persistence/redis"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 )
 
 // Defects the deterministic simulator (sim/vopr) found, each pinned here by
@@ -383,4 +388,61 @@ func TestJournalReopensAfterCheckpointFailed(t *testing.T) {
 	}
 	j.waitFired(t)
 	journalReopens(t, j)
+}
+
+// A write of the relay (AckOutbox) or of the consumers (a dead letter or a
+// dedupe key: Put) fails the node's Pebble store, which is its journal too:
+// the journal is reopened all the same, though no show wrote or loaded since
+// (sim/vopr seed 74017701984531: the relay's AckOutbox failed on a node that
+// owned no show; its journal stayed failed, and its outbox was never
+// delivered again). Only the shell's own journal calls started the reopen.
+func TestJournalReopensAfterRelayWriteFailed(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(st *pebble.Store, id uint64) error
+	}{
+		{"relay AckOutbox", func(st *pebble.Store, id uint64) error { return st.AckOutbox(id) }},
+		{"dead letter Put", func(st *pebble.Store, _ uint64) error { return st.Put("dead/1", []byte("x"), true) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var failing atomic.Bool
+			errDisk := errors.New("injected: input/output error")
+			fs := errorfs.Wrap(vfs.NewMem(), errorfs.InjectorFunc(func(op errorfs.Op) error {
+				switch op.Kind {
+				case errorfs.OpFileWrite, errorfs.OpFileWriteAt, errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
+					if failing.Load() && strings.HasSuffix(op.Path, ".log") {
+						return errDisk
+					}
+				}
+				return nil
+			}))
+			st, err := pebble.Open(pebble.Options{Dir: "db", FS: fs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			j := NewPebbleJournal(st)
+			env := &Env{Journal: j, Log: testEnv.Log}
+			if err := env.DropUnaccepted(); err != nil { // the node starts: no show activates here
+				t.Fatal(err)
+			}
+			if _, err := j.Append("relayfail", Write{Events: []seatmap.Event{{ID: "e1", Type: seatmap.EventPaid, Show: "relayfail"}}}); err != nil {
+				t.Fatal(err)
+			}
+			es, err := st.OutboxAfter(0, 10)
+			if err != nil || len(es) != 1 {
+				t.Fatalf("outbox: %v %v", es, err)
+			}
+			failing.Store(true)
+			err = tc.write(st, es[0].ID)
+			failing.Store(false) // the disk heals at once; the reopen may retry
+			if err == nil {
+				t.Fatal("the injected fault failed no write")
+			}
+			journalReopens(t, j)
+			if es, err := st.OutboxAfter(0, 10); err != nil || len(es) != 1 {
+				t.Fatalf("after the reopen the relay reads %v, %v; want the event", es, err)
+			}
+		})
+	}
 }

@@ -21,6 +21,7 @@ import (
 // node never activated with Redis keeps its journal. Without Redis it does
 // nothing.
 func (e *Env) DropUnaccepted() error {
+	e.defaults() // watch the journal from the start: the relay may fail it before any show activates
 	if e.Remote == nil {
 		return nil
 	}

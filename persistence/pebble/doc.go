@@ -58,7 +58,10 @@
 //   - On an ErrFailed error, call Reopen (retry it while it fails, e.g. until
 //     disk space is freed) and reload every shard from the store: never use
 //     data read from the store before the failure, nor state built on a write
-//     that failed. Reopen needs every other call to return first.
+//     that failed. Reopen needs every other call to return first. Any
+//     user of the store can fail it (the relay's AckOutbox, a Put of a
+//     dedupe key): its owner sets OnFail to start the Reopen whoever failed
+//     it (from another goroutine: OnFail runs inside the failing call).
 //   - A journal that checkpoints to Redis commits with CommitHeld and calls
 //     Release once Redis accepted the batch, or DropShardAfter and Abort when
 //     Redis refused it or did not confirm. Holds live in memory: on activation

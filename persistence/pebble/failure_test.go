@@ -409,3 +409,51 @@ func eventWriter(ev string) int {
 	_, _ = fmt.Sscanf(strings.TrimPrefix(ev, "show/r/"), "%d", &w)
 	return w
 }
+
+// TestOnFailCalledOncePerFailure: the OnFail hook runs when the store fails,
+// whichever call failed it (the relay's AckOutbox, a Put, a Commit), once
+// per failure (not for the calls refused afterwards), and again after a
+// Reopen when the store fails anew; it runs before the failing call returns.
+func TestOnFailCalledOncePerFailure(t *testing.T) {
+	for _, op := range []string{"ackoutbox", "put", "commit"} {
+		t.Run(op, func(t *testing.T) {
+			faults := &walFaults{}
+			s := openOn(t, faults.wrap(vfs.NewMem()), nil)
+			defer func() { _ = s.Close() }()
+			var calls atomic.Int64
+			s.OnFail(func() { calls.Add(1) })
+			fail := func(n int) {
+				t.Helper()
+				ids := mustCommit(t, s, Batch{Shard: "a", Entries: entries("a", uint64(n), uint64(n)), Outbox: [][]byte{[]byte("e")}})
+				faults.arm(0)
+				var err error
+				switch op {
+				case "ackoutbox":
+					err = s.AckOutbox(ids[0])
+				case "put":
+					err = s.Put("k", []byte("v"), true)
+				case "commit":
+					_, err = s.Commit(Batch{Shard: "a", Entries: entries("a", uint64(n)+1, uint64(n)+1)})
+				}
+				if !errors.Is(err, ErrFailed) {
+					t.Fatalf("%s: %v, want ErrFailed", op, err)
+				}
+				if got := calls.Load(); got != int64(n) {
+					t.Fatalf("OnFail called %d times after failure %d", got, n)
+				}
+				if err := s.Put("k2", []byte("v"), true); !errors.Is(err, ErrFailed) { // refused: no new failure
+					t.Fatalf("put on a failed store: %v", err)
+				}
+				faults.heal()
+				if err := s.Reopen(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fail(1)
+			fail(2)
+			if got := calls.Load(); got != 2 {
+				t.Fatalf("OnFail called %d times for 2 failures", got)
+			}
+		})
+	}
+}

@@ -51,6 +51,8 @@ type Store struct {
 	// Reopen; nil while the store is healthy. Cleared only by Reopen (holding
 	// closeMu exclusively).
 	failure atomic.Pointer[error]
+	// onFail is called when the store fails (see OnFail); nil: none
+	onFail atomic.Pointer[func()]
 
 	residueMu sync.Mutex // protects following fields
 	// residue is what failed writes may have left in the database; Reopen
@@ -244,8 +246,27 @@ func (s *Store) fail(err error, r *residue) error {
 	}
 	if s.failure.CompareAndSwap(nil, &err) {
 		s.log.Error("pebble store failed; refusing reads and writes until Reopen", "err", err)
+		if f := s.onFail.Load(); f != nil {
+			(*f)()
+		}
 	}
 	return s.Err()
+}
+
+// OnFail makes the store call f each time it fails (a healthy store's first
+// failed write or sync, whoever made it: a journal Commit, the relay's
+// AckOutbox, a Put of a dedupe key or a dead letter), so that its owner can
+// start a Reopen although the call that failed was not its own. f runs on
+// the failing call's goroutine while that call holds the store: it must not
+// block or call the store (start the Reopen elsewhere). A later OnFail
+// replaces f; nil removes it. It is not called for a failure before it was
+// set: check Err after setting it.
+func (s *Store) OnFail(f func()) {
+	if f == nil {
+		s.onFail.Store(nil)
+		return
+	}
+	s.onFail.Store(&f)
 }
 
 // commitBatch commits b with the store's write options, counts synced writes,

@@ -259,6 +259,10 @@ func (d *pebbleDisk) Recover() (err error) {
 
 func (d *pebbleDisk) Failed() bool { return d.j.Failed() }
 
+// OnFailed: the store tells the shell when anything failed it (the relay's
+// AckOutbox too), as in production.
+func (d *pebbleDisk) OnFailed(f func()) { d.j.OnFailed(f) }
+
 func (d *pebbleDisk) DropAfter(show string, seq uint64) (err error) {
 	d.call(func() { err = d.j.DropAfter(show, seq) })
 	return err

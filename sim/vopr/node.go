@@ -197,6 +197,14 @@ func (j *simJournal) Append(show string, wr actors.Write) (actors.Held, error) {
 	return held, err
 }
 
+// OnFailed forwards to the disk when it can tell (Pebble: see
+// actors.FailureNotifier); the fake disk fails only by the Journal's calls.
+func (j *simJournal) OnFailed(f func()) {
+	if n, ok := j.disk.(actors.FailureNotifier); ok {
+		n.OnFailed(f)
+	}
+}
+
 // runRelay is Relay.Run, stepped: deliver, wait for a Wake or the next due
 // event, back off while the outbox or the transport fails.
 func (n *node) runRelay(p *proc) {

@@ -145,6 +145,7 @@ var regressions = []struct {
 	{16, "issue 9 finding 5 and the fail-closed writes: a batch Redis refused kept its records and events (the writer neither aborting its events nor dropping after the accepted seq): a seat in two holds", ""},
 	{33, "a restarted node refused to start: its fake journal's state rows were newer than its acked seq, refused unlike Pebble's (the drop after the rows: TestDropUnacceptedAfterNewerRows)", ""},
 	{453, "a failed journal was reopened only once a show loaded: the rows checkpoint of a show moving away failed after its last write, and the node's journal stayed failed (its relay never delivered its outbox again; TestJournalReopensAfterCheckpointFailed)", ""},
+	{74017701984531, "on Pebble: a write of the relay (AckOutbox) failed the store of a node owning no show, and nothing reopened it: only the shell's own journal calls started the reopen, so the node's outbox was never delivered again (the store's OnFail: TestJournalReopensAfterRelayWriteFailed)", DiskPebble},
 	{1046, "on Pebble: a failed SetLocalEpoch deleted the show's local epoch on reopen, so recovery trusted a Redis that had lost acknowledged records (TestReopenRestoresOverwrittenValue)", DiskPebble},
 }
 
