@@ -97,19 +97,51 @@ func (s *Store) commit(batches []Batch, held bool) ([]uint64, *Ticket, error) {
 		}
 		return nil, nil, nil
 	}
+	// the values the Puts overwrite, read before the batch is visible: a
+	// failed Commit puts them back (a key can be written again, e.g. an order
+	// archived again after its show went back to an older state)
+	var prev map[string][]byte
+	if sz.puts > 0 {
+		if prev, err = s.putsPrev(batches); err != nil {
+			return nil, nil, err
+		}
+	}
 	firstID, ticket, trims, err := s.reserve(batches, sz.outbox, held)
 	if err != nil {
 		return nil, nil, err
 	}
 	b := s.db.NewBatchWithSize(sz.batchBytes)
 	ids := buildBatch(b, batches, firstID, sz.outbox, trims)
-	if err := s.commitBatch(b, func() *residue { return commitResidue(batches, ids) }); err != nil {
+	if err := s.commitBatch(b, func() *residue { return commitResidue(batches, ids, prev) }); err != nil {
 		return nil, nil, err // ticket stays in flight: the relay stops below it until Reopen
 	}
 	s.complete(ticket)
 	s.outboxLen.Add(int64(sz.outbox))
 	s.recordCommit(len(batches), sz, time.Since(start))
 	return ids, ticket, nil
+}
+
+// putsPrev reads the values the batches' Puts overwrite (keys without one
+// are left out). Requires begin.
+func (s *Store) putsPrev(batches []Batch) (map[string][]byte, error) {
+	var prev map[string][]byte
+	for i := range batches {
+		for _, kv := range batches[i].Puts {
+			v, had, err := s.getLocked(kv.Key)
+			if err != nil {
+				return nil, err
+			}
+			if had {
+				if prev == nil {
+					prev = make(map[string][]byte)
+				}
+				if _, ok := prev[kv.Key]; !ok {
+					prev[kv.Key] = v
+				}
+			}
+		}
+	}
+	return prev, nil
 }
 
 // Release lets the relay see the outbox entries of a CommitHeld (once every

@@ -35,7 +35,8 @@
 //     that may never become durable (the fsyncgate rule: a failed fsync is
 //     fatal for the handle). Reopen closes the handle, opens the database from
 //     disk and deletes what the failed writes may have left (journal entries
-//     from the failed Commit's first seq on, its outbox entries and keys)
+//     from the failed Commit's first seq on, its outbox entries and keys; a
+//     key a failed Put or Batch.Put overwrote gets its previous value back)
 //     before serving again; a restart recovers what was synced.
 //
 // # Callers' duties

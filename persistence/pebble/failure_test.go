@@ -457,3 +457,31 @@ func TestOnFailCalledOncePerFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestReopenRestoresValueOverwrittenByCommitPut: a failed Commit whose
+// Batch.Puts write a key that already holds a durable value (an order
+// archived again after its show went back to an older state) must leave
+// that value after Reopen, not delete it. The deletion lost the only copy of
+// an acknowledged order once Redis lost its own (VOPR seed 244629668889926).
+func TestReopenRestoresValueOverwrittenByCommitPut(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	faults := &walFaults{}
+	s := openOn(t, faults.wrap(mem), nil)
+	defer func() { _ = s.Close() }()
+	if _, err := s.Commit(Batch{Shard: "a", Entries: []Entry{{Seq: 1, Data: []byte("r1")}},
+		Puts: []KV{{Key: "archive/o1", Value: []byte("v1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	faults.arm(0)
+	_, err := s.Commit(Batch{Shard: "a", Entries: []Entry{{Seq: 2, Data: []byte("r2")}},
+		Puts: []KV{{Key: "archive/o1", Value: []byte("v2")}, {Key: "archive/o2", Value: []byte("w")}}})
+	if !errors.Is(err, ErrFailed) {
+		t.Fatalf("commit: %v, want ErrFailed", err)
+	}
+	faults.heal()
+	if err := s.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	checkGet(t, s, "archive/o1", "v1") // the durable value, not deleted
+	checkGet(t, s, "archive/o2", "")   // the failed Commit's new key: gone
+}

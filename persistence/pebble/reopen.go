@@ -48,8 +48,8 @@ func (r *residue) empty() bool {
 }
 
 // commitResidue is the residue of a failed Commit of batches with outbox ids
-// ids.
-func commitResidue(batches []Batch, ids []uint64) *residue {
+// ids; prev holds the values its Puts overwrote (put back by Reopen).
+func commitResidue(batches []Batch, ids []uint64, prev map[string][]byte) *residue {
 	r := &residue{outbox: ids}
 	for i := range batches {
 		bt := &batches[i]
@@ -57,7 +57,11 @@ func commitResidue(batches []Batch, ids []uint64) *residue {
 			r.add(&residue{journal: map[string]uint64{bt.Shard: bt.Entries[0].Seq}})
 		}
 		for _, kv := range bt.Puts {
-			r.kv = append(r.kv, kv.Key)
+			if v, ok := prev[kv.Key]; ok {
+				r.add(&residue{kvPrev: map[string][]byte{kv.Key: v}})
+			} else {
+				r.kv = append(r.kv, kv.Key)
+			}
 		}
 	}
 	return r
@@ -72,9 +76,11 @@ func commitResidue(batches []Batch, ids []uint64) *residue {
 //     that Commit wrote on;
 //   - the outbox entries of failed Commits and of held Commits aborted while
 //     the store was failed;
-//   - the keys of failed Puts, PutIfAbsents and Batch.Puts; a failed Put
-//     over a value puts that value back (a failed Batch.Put over a value
-//     still deletes it: archive keys are written once).
+//   - the keys of failed Puts, PutIfAbsents and Batch.Puts; a failed Put or
+//     Batch.Put over a value puts that value back (an archive key can be
+//     written again: an order archived again after its show went back to an
+//     older state, e.g. restored from Redis; deleting it lost the only copy
+//     of an acknowledged order once Redis lost its own).
 //
 // A failed SaveSnapshot is not undone: its batch (new snapshot plus journal
 // truncation) is atomic, and with or without it the shard loads the same

@@ -147,6 +147,7 @@ var regressions = []struct {
 	{453, "a failed journal was reopened only once a show loaded: the rows checkpoint of a show moving away failed after its last write, and the node's journal stayed failed (its relay never delivered its outbox again; TestJournalReopensAfterCheckpointFailed)", ""},
 	{74017701984531, "on Pebble: a write of the relay (AckOutbox) failed the store of a node owning no show, and nothing reopened it: only the shell's own journal calls started the reopen, so the node's outbox was never delivered again (the store's OnFail: TestJournalReopensAfterRelayWriteFailed)", DiskPebble},
 	{1046, "on Pebble: a failed SetLocalEpoch deleted the show's local epoch on reopen, so recovery trusted a Redis that had lost acknowledged records (TestReopenRestoresOverwrittenValue)", DiskPebble},
+	{244629668889926, "on Pebble: an order archived again (its show restored from Redis to a state before its archive record, the local copy failing half-way) in a batch whose sync failed: reopen deleted its durable local archive, and once Redis lost its copy the acknowledged order was gone (TestReopenRestoresValueOverwrittenByCommitPut, TestFailedReArchiveKeepsArchivedOrder)", DiskPebble},
 }
 
 // TestVOPRRegressions runs the regression seeds.
