@@ -30,7 +30,14 @@ func testChangedRowsFollow(t *testing.T, sideEvery int) {
 		t.Fatal(r.Err)
 	}
 	store := rowStore{}
+	// the invariants build would check the whole state after each of the
+	// ~12,000 commands (O(n²): minutes under -race); check at each Ready
+	invariantsPaused = true
+	defer func() { invariantsPaused = false }()
 	ready := func() {
+		if err := s.CheckInvariants(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
 		rd := store.take(s.Ready())
 		seen := map[string]bool{}
 		for _, r := range rd.Rows {
