@@ -208,6 +208,9 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 	if len(w.Records) > 0 {
 		r.firstSeq = w.Records[0].Seq
 	}
+	if err := j.checkSeqLocked(show, w); err != nil {
+		return nil, err
+	}
 	if err := j.checkRowsLocked(show, w); err != nil {
 		return nil, err
 	}
@@ -242,6 +245,26 @@ func (j *MemJournal) Append(show string, w Write) (Held, error) {
 		return nil, nil
 	}
 	return &memHeld{j: j, ids: r.ids}, nil
+}
+
+// checkSeqLocked refuses, as the Pebble store does (ErrSeqGap, nothing
+// written, the store not failed), records that do not continue the show's
+// journal (its last record, else its rows' seq): a failed Append then never
+// held a record that was durable before it, and Recover drops only its own.
+func (j *MemJournal) checkSeqLocked(show string, w Write) error {
+	if len(w.Records) == 0 {
+		return nil
+	}
+	last := j.rowsSeq[show]
+	if recs := j.recs[show]; len(recs) > 0 {
+		last = max(last, recs[len(recs)-1].Seq)
+	}
+	for i, r := range w.Records {
+		if r.Seq != last+1+uint64(i) {
+			return fmt.Errorf("%w: memjournal: %s: record %d, want %d", pebble.ErrSeqGap, show, r.Seq, last+1+uint64(i))
+		}
+	}
+	return nil
 }
 
 // checkRowsLocked refuses rows older than the stored ones or past the records.

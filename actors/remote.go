@@ -63,8 +63,9 @@ func epochCounter(e uint64) uint64 { return e >> 20 }
 // beyond it was never acknowledged and is dropped, unless Redis lost data
 // that this node's activation had acknowledged (then the local journal wins,
 // loudly, and re-seeds Redis). It records the new epoch locally before the
-// show serves. localRows is the seq of the local store's state rows; it
-// returns that seq after what activation wrote locally, and the state rows
+// show serves. localRows is the seq of the local store's state rows (and
+// localSnap that of a whole snapshot of the format before rows, 0: none); it
+// returns the rows' seq after what activation wrote locally, and the state rows
 // the activation changed that no store may have yet (with the shard's own
 // Ready rows, they go to the writer).
 //
@@ -74,7 +75,12 @@ func epochCounter(e uint64) uint64 { return e >> 20 }
 // cannot take them and gets the whole state once, here: Redis by a Seed
 // (lost data, never seen, a whole snapshot of the format before rows, or
 // rows behind), the local store by Journal.SaveState (in recover).
-func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
+//
+// The local journal never goes back below the history it held of this
+// node's acknowledged records: a restore from Redis writes Redis's state over
+// it in one batch (restoreLocal), and is not done at all when Redis still
+// holds the history this node's last activation recorded (unchanged).
+func (a *showActor) activateRemote(local *seatmap.Shard, localRows, localSnap uint64) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
 	r, j, id := a.env.Remote, a.env.Journal, a.identity
 	fail := func(err error) (*seatmap.Shard, remoteInit, uint64, []facts.Row, error) {
 		return nil, remoteInit{}, 0, nil, err
@@ -114,6 +120,15 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 	// activations that wrote nothing did (this node's own, whose Activate
 	// reply was lost or whose local epoch was never recorded)
 	lastWriter := le != 0 && (prev.Epoch == le || st.Writer == le)
+	// Redis holds exactly the history this node's activation le found there
+	// (and recorded locally as its acked seq: the local journal held it
+	// then): le wrote nothing, nor did any activation since (Redis's last
+	// writer is older than le, and Redis's counter did not go back below
+	// le's). Restoring from Redis would only rewrite the same history
+	// (sim/vopr seed 9012426658160: activations of this node that wrote
+	// nothing, then a restore whose last local write failed)
+	unchanged := le != 0 && R == acked && epochCounter(st.Writer) < epochCounter(le) &&
+		epochCounter(prev.Epoch) >= epochCounter(le)
 	// Redis holds less than this node's activation had acknowledged, and no
 	// newer activation took the show since (or none wrote since: Redis's
 	// last writer is older than le; a lost INCR can hand le's counter out
@@ -139,7 +154,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 			a.env.Stats.LastDataLossMs.Store(time.Now().UnixMilli())
 			a.log.Error("REDIS LOST DATA: it has no state for a show this node wrote; re-seeding it from the local journal", "local_seq", L)
 		}
-	case lastWriter && L >= R:
+	case (lastWriter || unchanged) && L >= R:
 		if L > R { // the tail Redis never accepted was never acknowledged
 			if err := j.DropAfter(id, R); err != nil {
 				return fail(err)
@@ -151,7 +166,7 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 			localRows = ls.RowsSeq
 			a.log.Info("dropped records Redis never accepted", "from", R+1, "to", L)
 		}
-	case lastWriter && canExtend(st, L):
+	case (lastWriter || unchanged) && canExtend(st, L):
 		// Redis applied batches whose replies were lost: take them, and their
 		// events, which the local outbox never got
 		evs, err := extendFromRemote(local, st)
@@ -164,50 +179,12 @@ func (a *showActor) activateRemote(local *seatmap.Shard, localRows uint64) (*sea
 		pending = evs.rows
 		a.log.Info("took records Redis accepted after a lost reply", "from", L+1, "to", R)
 	default:
-		// another activation owned the show since: Redis's state is the
-		// truth. The events of its entries after st.EventsSeq may be in no
-		// outbox (their writer's journal failed, or it lost Redis's reply
-		// and stopped): they are emitted here again (consumers dedupe them).
-		// The show is built from its rows as they arrive (restoreFromRemote);
-		// the local copy of Redis's state is written while the records after
-		// them are applied
-		var ext extension
-		var copied <-chan copyResult
-		sh, st, ext, err = restoreFromRemote(lctx, watch.progress, r, id, func(st redis.State, rows func() []facts.Row) {
-			copied = copyRemoteState(j, id, st, rows, L > 0 || le != 0 || localRows > 0, acked)
-		})
-		if copied != nil {
-			cp := <-copied
-			if err == nil && cp.err != nil {
-				err = fmt.Errorf("storing the state restored from redis: %w", cp.err)
-			}
-			localRows = cp.rowsSeq
-		}
-		if err != nil {
+		// another activation owned the show since: Redis's state is the truth
+		var rowsSeq uint64
+		if sh, st, pending, rowsSeq, err = restoreLocal(lctx, watch.progress, r, j, id, R, localRows, localSnap, acked, L > 0 || le != 0 || localRows > 0); err != nil {
 			return fail(err)
 		}
-		if st.Seq != R {
-			return fail(fmt.Errorf("%w: redis moved to %d while read (from %d)", errRemoteDown, st.Seq, R))
-		}
-		var recs []seatmap.Record
-		if localRows == 0 && sh.Seq() > 0 && (st.Snapshot != nil || len(st.Rows) > 0) {
-			// a whole snapshot of the format before rows (or rows at no
-			// seq): the shard's rows, once
-			if err := j.SaveState(id, sh.Seq(), sh.AllRows()); err != nil {
-				return fail(fmt.Errorf("storing the state restored from redis: %w", err))
-			}
-			localRows = sh.Seq()
-		} else if recs, err = entryRecords(st.Entries, localRows); err != nil {
-			return fail(err)
-		}
-		if len(recs) > 0 || len(ext.events) > 0 {
-			// Redis's records after its rows (the local store now holds those
-			// rows), and the events of the ones no outbox may have
-			if _, err := j.Append(id, Write{Records: recs, Events: ext.events}); err != nil {
-				return fail(err)
-			}
-		}
-		pending = ext.rows
+		localRows = rowsSeq
 		a.log.Info("show restored from redis", "seq", sh.Seq(), "local_seq", L, "local_was_last_writer", lastWriter,
 			"redis_epoch", prev.Epoch, "local_epoch", le, "epoch", epoch)
 	}
@@ -464,6 +441,100 @@ func restoreFromRemote(ctx context.Context, progress func(), r Remote, id string
 // from Redis may be ahead of the show's build: 1,000,000 rows.
 const redisFeedQueue = 1000
 
+// restoreLocal restores the show from Redis's state (R its seq, as read
+// before) and makes the local store hold exactly that state, without ever
+// leaving it older than what it held of this node's acknowledged history
+// (acked: the highest seq Redis accepted from this node's last activation;
+// localRows: the seq of the local state rows). A failed local write (fatal
+// for the store handle) leaves either the local store as it was, or a true
+// past state of Redis's history at or after max(acked, localRows): its
+// records beyond that are never dropped before the state replacing them is
+// synced, in one batch (sim/vopr seeds 9012426658160 and 262660396635603:
+// the local show dropped, Redis's rows written, and the append of Redis's
+// records after them failed; the next activation, Redis unreachable, served
+// a state without an acknowledged hold).
+//
+// When Redis's rows are at or after max(acked, localRows), they are copied
+// while the show is built (copyRemoteState): then Redis's records after them
+// and the events of the ones no outbox may have are appended. Otherwise
+// (Redis's rows older, or a whole snapshot of the format before rows) the
+// built show's rows are written at its seq, once built, in one batch. The
+// events of Redis's entries after st.EventsSeq may be in no outbox (their
+// writer's journal failed, or it lost Redis's reply and stopped): they are
+// emitted here again (consumers dedupe them). It returns the show, Redis's
+// state as read, the state rows changed since the show's base and the seq of
+// the local rows.
+func restoreLocal(ctx context.Context, progress func(), r Remote, j Journal, id string, R, localRows, localSnap, acked uint64, local bool) (*seatmap.Shard, redis.State, []facts.Row, uint64, error) {
+	fail := func(st redis.State, err error) (*seatmap.Shard, redis.State, []facts.Row, uint64, error) {
+		return nil, st, nil, 0, err
+	}
+	// the local records after keep are this node's that Redis never accepted
+	base := max(localRows, localSnap)
+	keep := max(min(acked, R), base)
+	var copied <-chan copyResult
+	sh, st, ext, err := restoreFromRemote(ctx, progress, r, id, func(st redis.State, rows func() []facts.Row) {
+		if st.Snapshot == nil && st.SnapshotSeq > 0 && st.SnapshotSeq >= max(acked, base) && st.SnapshotSeq <= R {
+			copied = copyRemoteState(j, id, st, rows, keep, local)
+		} else {
+			go rows() // ends the sorter's goroutine
+		}
+	})
+	if copied != nil {
+		cp := <-copied
+		if err == nil && cp.err != nil {
+			err = fmt.Errorf("storing the state restored from redis: %w", cp.err)
+		}
+		localRows = cp.rowsSeq
+	}
+	if err != nil {
+		return fail(st, err)
+	}
+	if st.Seq != R {
+		return fail(st, fmt.Errorf("%w: redis moved to %d while read (from %d)", errRemoteDown, st.Seq, R))
+	}
+	var recs []seatmap.Record
+	if copied == nil {
+		if err := saveRestored(j, id, sh, base, keep, local); err != nil {
+			return fail(st, fmt.Errorf("storing the state restored from redis: %w", err))
+		}
+		localRows = sh.Seq()
+	} else if recs, err = entryRecords(st.Entries, localRows); err != nil {
+		return fail(st, err)
+	}
+	if len(recs) > 0 || len(ext.events) > 0 {
+		// Redis's records after its rows (the local store now holds those
+		// rows), and the events of the ones no outbox may have
+		if _, err := j.Append(id, Write{Records: recs, Events: ext.events}); err != nil {
+			return fail(st, fmt.Errorf("storing the state restored from redis: %w", err))
+		}
+	}
+	return sh, st, ext.rows, localRows, nil
+}
+
+// saveRestored writes the show restored from Redis as the local state at its
+// seq, in one synced batch (SaveState drops the records up to it), after
+// dropping the local records after keep (never accepted by Redis), if the
+// store holds anything of the show (local).
+func saveRestored(j Journal, id string, sh *seatmap.Shard, base, keep uint64, local bool) error {
+	switch {
+	case !local:
+	case sh.Seq() == 0 || sh.Seq() < base:
+		// Redis holds nothing, or less than the local state's base (it lost
+		// data that another activation wrote over): Redis's state is the truth
+		if err := j.Reset(id); err != nil {
+			return err
+		}
+	default:
+		if err := j.DropAfter(id, keep); err != nil {
+			return err
+		}
+	}
+	if sh.Seq() == 0 {
+		return nil
+	}
+	return j.SaveState(id, sh.Seq(), sh.AllRows())
+}
+
 // copyResult is what copyRemoteState stored: the local store's rows seq.
 type copyResult struct {
 	rowsSeq uint64
@@ -471,27 +542,25 @@ type copyResult struct {
 }
 
 // copyRemoteState writes, on a goroutine of its own, Redis's state rows of
-// st (rows gives the same, best in key order; called on that goroutine) to the local journal as the show's state at st.SnapshotSeq (one synced
-// batch: a crash leaves the local store without them or with all of them),
-// after dropping the show's local state first when reset (keeping the
-// outbox events of the records Redis accepted from this node, up to acked).
-// A whole snapshot (the format before rows) is not copied here: it is
-// restored into a shard first. The caller appends Redis's records after
-// the rows (entryRecords) once the result arrived: the local store then
-// holds exactly Redis's state, as a true past state plus its records.
-func copyRemoteState(j Journal, id string, st redis.State, rows func() []facts.Row, reset bool, acked uint64) <-chan copyResult {
+// st (rows gives the same, best in key order; called on that goroutine) to
+// the local journal as the show's state at st.SnapshotSeq (one synced batch:
+// a crash leaves the local store without them or with all of them), after
+// dropping the local records after keep (never accepted by Redis; their
+// outbox events go too; only if the store holds anything of the show:
+// local). st.SnapshotSeq must not be older than keep nor than the local
+// state's base: the local store never goes back. The caller appends
+// Redis's records after the rows (entryRecords) once the result arrived:
+// the local store then holds exactly Redis's state, as a true past state
+// plus its records.
+func copyRemoteState(j Journal, id string, st redis.State, rows func() []facts.Row, keep uint64, local bool) <-chan copyResult {
 	out := make(chan copyResult, 1)
 	go func() {
 		var res copyResult
 		all := rows() // always: it ends the sorter's goroutine
-		if reset {
-			if res.err = j.Reset(id); res.err == nil {
-				// this node's records Redis accepted are in Redis's history:
-				// their events stay; the rest were never acknowledged
-				res.err = j.DropAfter(id, acked)
-			}
+		if local {
+			res.err = j.DropAfter(id, keep)
 		}
-		if res.err == nil && st.Snapshot == nil && st.SnapshotSeq > 0 {
+		if res.err == nil {
 			if res.err = j.SaveState(id, st.SnapshotSeq, all); res.err == nil {
 				res.rowsSeq = st.SnapshotSeq
 			}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -305,7 +306,7 @@ func (a *showActor) recover(ctx actor.Context) {
 	if err == nil && a.env.Remote != nil {
 		var init remoteInit
 		var active *seatmap.Shard
-		active, init, localRows, pending, err = a.activateRemote(sh, localRows)
+		active, init, localRows, pending, err = a.activateRemote(sh, localRows, st.SnapshotSeq)
 		if err != nil {
 			// an activation that failed half-way (after it took the lease)
 			// proves nothing: its local state may be stale
@@ -316,7 +317,12 @@ func (a *showActor) recover(ctx actor.Context) {
 			sh, a.readOnly = active, false
 			a.send(batch{gen: a.gen, init: &init})
 		case errors.Is(err, errRemoteDown):
-			// serve reads from the local journal; writes wait for Redis
+			// serve reads from the local journal, unless it lacks records
+			// this node knows were acknowledged; writes wait for Redis
+			if berr := a.behindAcked(sh); berr != nil {
+				err = fmt.Errorf("%w (%v)", berr, err)
+				break
+			}
 			a.log.Warn("redis unreachable at activation; serving reads only", "err", err)
 			a.readOnly, err = true, nil
 			a.scheduleRetry(ctx)
@@ -353,6 +359,27 @@ func (a *showActor) recover(ctx actor.Context) {
 	} else {
 		ctx.SetReceiveTimeout(idleEmpty)
 	}
+}
+
+// errBehindAcked: Redis is unreachable and the local journal holds less than
+// this node's last activation had acknowledged (a local write failed after
+// a restore from Redis dropped records): it serves nothing, not even reads,
+// until Redis is back.
+var errBehindAcked = errors.New("the local journal is behind what was acknowledged")
+
+// behindAcked returns errBehindAcked when the local state sh is older than
+// the seq this node recorded as accepted by Redis from its last activation.
+// A state without an acknowledged write must not be served, not even
+// read-only (sim/vopr seed 9012426658160).
+func (a *showActor) behindAcked(sh *seatmap.Shard) error {
+	_, acked, err := a.env.Journal.LocalEpoch(a.identity)
+	if err != nil {
+		return err
+	}
+	if sh.Seq() < acked {
+		return fmt.Errorf("%w: local seq %d, acknowledged %d", errBehindAcked, sh.Seq(), acked)
+	}
+	return nil
 }
 
 // load loads the show, unless the journal failed and is being reopened (in

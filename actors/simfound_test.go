@@ -446,3 +446,129 @@ func TestJournalReopensAfterRelayWriteFailed(t *testing.T) {
 		})
 	}
 }
+
+// A restore from Redis whose last local write fails must not leave the local
+// journal behind what this node had acknowledged, and an activation with
+// Redis unreachable must not serve (even read-only) a local state without an
+// acknowledged write (sim/vopr seed 9012426658160: activations of this node
+// that wrote nothing made the next one restore its own history from Redis;
+// the local show was dropped, Redis's rows written, the append of Redis's
+// record after them failed, and with Redis then unreachable the show served
+// reads from the older local state: an acknowledged hold not found).
+func TestRestoreFromRedisWriteFailedKeepsAckedHold(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("restorefail")
+	fr := newFakeRemote()
+	j := &failArmedJournal{MemJournal: NewMemJournal()}
+	reg := &memRegistry{}
+	spawn := func() (*actor.PID, *Booking) {
+		env := &Env{Journal: j, Log: testEnv.Log, Remote: fr, Registry: reg}
+		pid := testNode.System.Root.Spawn(ShowProps(env, show))
+		t.Cleanup(func() { _ = testNode.System.Root.StopFuture(pid).Wait() })
+		return pid, NewBooking(&fixedPlacement{pid: pid}, testNode.System, env, BookingOptions{RequestTimeout: 3 * time.Second})
+	}
+	pid, b := spawn()
+	if _, err := b.CreateShow(ctx, smallShow(show, 10)); err != nil {
+		t.Fatal(err)
+	}
+	var h seatmap.HoldView
+	for i := 1; i <= 3; i++ { // the last hold is Redis's record after its rows
+		var err error
+		if h, _, err = b.Hold(ctx, seatmap.HoldRequest{Show: show, User: fmt.Sprintf("u%d", i), Seats: []string{fmt.Sprintf("s0-1-%d", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = testNode.System.Root.StopFuture(pid).Wait()
+	// an activation of this node that writes nothing (its epoch recorded
+	// locally), then one that took an epoch and stopped before recording it
+	pid, b = spawn()
+	if _, err := b.GetHold(ctx, "u3", show, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	_ = testNode.System.Root.StopFuture(pid).Wait()
+	if _, err := fr.Activate(ctx, show); err != nil {
+		t.Fatal(err)
+	}
+	// the next activation's local write of Redis's records fails, then
+	// Redis is unreachable while the journal is reopened and it retries
+	var restoring atomic.Bool
+	j.arm(func(w Write) bool {
+		fire := len(w.Records) > 0 && !w.Held
+		if fire {
+			fr.SetDown(true)
+		}
+		restoring.Store(fire)
+		return fire
+	})
+	pid, b = spawn()
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		got, err := b.GetHold(ctx, "u3", show, h.ID)
+		switch {
+		case errors.Is(err, seatmap.ErrUnavailable):
+		case err != nil:
+			t.Fatalf("acknowledged hold %s while Redis is unreachable (a restore's local write failed: %v): %v", h.ID, restoring.Load(), err)
+		case got.ID != h.ID:
+			t.Fatalf("hold %s read as %+v", h.ID, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// the local journal never went back below the acknowledged hold
+	_ = testNode.System.Root.StopFuture(pid).Wait()
+	journalReopens(t, j)
+	sh, err := LoadShow(j, show)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sh.Apply(seatmap.Command{Kind: seatmap.KindGetHold, HoldID: h.ID, User: "u3"}).Err; err != nil {
+		t.Fatalf("the local journal (seq %d) lost the acknowledged hold %s: %v", sh.Seq(), h.ID, err)
+	}
+	fr.SetDown(false)
+	_, b = spawn()
+	eventually(t, 5*time.Second, "the acknowledged hold served once Redis is back", func() error {
+		_, err := b.GetHold(ctx, "u3", show, h.ID)
+		return err
+	})
+}
+
+// An activation that finds Redis unreachable serves reads from the local
+// journal only if that holds everything this node recorded as acknowledged:
+// a local journal behind it (a failed local write after a restore from
+// Redis: TestRestoreFromRedisWriteFailedKeepsAckedHold) answers unavailable
+// until Redis is back, not a state without an acknowledged write.
+func TestReadOnlyActivationBehindAckedServesNothing(t *testing.T) {
+	ctx := context.Background()
+	show := uniq("behindacked")
+	fr := newFakeRemote()
+	reg := &memRegistry{}
+	a := newShowNode(t, show, fr, reg)
+	if _, err := a.b.CreateShow(ctx, smallShow(show, 10)); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := a.b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "u", Seats: []string{"s0-1-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = testNode.System.Root.StopFuture(a.pid).Wait()
+	// the local journal one record behind what Redis accepted from it
+	le, acked, err := a.j.LocalEpoch(show)
+	if err != nil || le == 0 || acked == 0 {
+		t.Fatalf("local epoch %d acked %d: %v", le, acked, err)
+	}
+	if err := a.j.SetLocalEpoch(show, le, acked+1, true); err != nil {
+		t.Fatal(err)
+	}
+	fr.SetDown(true)
+	b := newShowNodeOn(t, show, fr, reg, a.j)
+	for i := 0; i < 5; i++ {
+		if _, err := b.b.GetHold(ctx, "u", show, h.ID); !errors.Is(err, seatmap.ErrUnavailable) {
+			t.Fatalf("read %d while Redis is unreachable from a local journal behind the acknowledged seq %d: %v (want unavailable)", i, acked+1, err)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	fr.SetDown(false)
+	eventually(t, 5*time.Second, "served once Redis is back", func() error {
+		_, err := b.b.GetHold(ctx, "u", show, h.ID)
+		return err
+	})
+}

@@ -148,6 +148,7 @@ var regressions = []struct {
 	{74017701984531, "on Pebble: a write of the relay (AckOutbox) failed the store of a node owning no show, and nothing reopened it: only the shell's own journal calls started the reopen, so the node's outbox was never delivered again (the store's OnFail: TestJournalReopensAfterRelayWriteFailed)", DiskPebble},
 	{1046, "on Pebble: a failed SetLocalEpoch deleted the show's local epoch on reopen, so recovery trusted a Redis that had lost acknowledged records (TestReopenRestoresOverwrittenValue)", DiskPebble},
 	{244629668889926, "on Pebble: an order archived again (its show restored from Redis to a state before its archive record, the local copy failing half-way) in a batch whose sync failed: reopen deleted its durable local archive, and once Redis lost its copy the acknowledged order was gone (TestReopenRestoresValueOverwrittenByCommitPut, TestFailedReArchiveKeepsArchivedOrder)", DiskPebble},
+	{9012426658160, "an acknowledged hold lost: activations of the node that wrote nothing made the next one restore its own history from Redis, dropping the local show first; the append of Redis's record after its rows failed, and with Redis then unreachable the show served reads from the older local state (the restore never leaving the local journal behind what it acknowledged, no restore of the history the local journal holds, no read-only serving behind the acked seq: TestRestoreFromRedisWriteFailedKeepsAckedHold, TestReadOnlyActivationBehindAckedServesNothing)", ""},
 }
 
 // TestVOPRRegressions runs the regression seeds.
