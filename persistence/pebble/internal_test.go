@@ -213,8 +213,10 @@ func TestBackgroundMetrics(t *testing.T) {
 	if want := m["wal_syncs_total"] * delay.Seconds(); m["wal_sync_seconds_total"] < want {
 		t.Fatalf("WAL sync time %vs, want at least %vs (%v syncs of >= %v)", m["wal_sync_seconds_total"], want, m["wal_syncs_total"], delay)
 	}
-	if m["pebble_flush_bytes_total"] <= 0 || m["pebble_l0_files"] <= 0 {
-		t.Fatalf("after a flush: %v flushed bytes, %v L0 files", m["pebble_flush_bytes_total"], m["pebble_l0_files"])
+	// The flushed table stays in L0 unless a compaction (often a move to the
+	// base level, nothing overlapping it there) already took it: CI saw that.
+	if m["pebble_flush_bytes_total"] <= 0 || m["pebble_l0_files"]+m["pebble_compactions_total"] <= 0 {
+		t.Fatalf("after a flush: %v flushed bytes, %v L0 files, %v compactions", m["pebble_flush_bytes_total"], m["pebble_l0_files"], m["pebble_compactions_total"])
 	}
 	for _, k := range []string{"pebble_compacted_bytes_total", "pebble_compaction_seconds_total", "pebble_l0_sublevels", "pebble_compactions_in_progress"} {
 		if _, ok := m[k]; !ok {
