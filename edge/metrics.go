@@ -1,11 +1,12 @@
 package edge
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/boxoffice/boxoffice/perf"
 )
 
 // statusSlots are the statuses the API answers with; anything else counts
@@ -129,9 +130,9 @@ func (m *metrics) write(w *writer, gauges map[string]float64) {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		name := "boxoffice_" + metricName(n)
+		name := "boxoffice_" + perf.MetricName(n)
 		w.raw("# TYPE " + name + " gauge\n" + name + " ")
-		w.b = appendFloat(w.b, gauges[n])
+		w.b = perf.AppendFloat(w.b, gauges[n])
 		w.b = append(w.b, '\n')
 	}
 }
@@ -164,30 +165,4 @@ func labels(w *writer, r routeID, slot int, le string) {
 		w.raw(le)
 	}
 	w.raw(`"}`)
-}
-
-// metricName maps a gauge name to [a-zA-Z0-9_]: other bytes become '_'.
-func metricName(n string) string {
-	b := []byte(n)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 {
-		return "_"
-	}
-	return string(b)
-}
-
-func appendFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "NaN"...)
-	case math.IsInf(f, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-Inf"...)
-	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
 }

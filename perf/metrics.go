@@ -46,7 +46,7 @@ func (m *Monitor) writeMetrics(w *promWriter) {
 			w.b = append(w.b, '}')
 		}
 		w.b = append(w.b, ' ')
-		w.b = appendFloat(w.b, v)
+		w.b = AppendFloat(w.b, v)
 		w.b = append(w.b, '\n')
 	}
 	names := make([]string, 0, len(windows))
@@ -142,7 +142,7 @@ func writeGrouped(w *promWriter, groups map[string]map[string]float64, prefix, l
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		metric := prefix + metricName(n)
+		metric := prefix + MetricName(n)
 		typ := "gauge"
 		if strings.HasSuffix(n, "_total") {
 			typ = "counter"
@@ -171,9 +171,9 @@ func promEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }
 
-// metricName maps a Source name to [a-zA-Z0-9_]: other bytes become '_'
-// (edge/metrics.go's rule for gauge names).
-func metricName(n string) string {
+// MetricName maps a name to Prometheus's [a-zA-Z0-9_]: other bytes become
+// '_'. edge/metrics.go names its gauges with it too.
+func MetricName(n string) string {
 	b := []byte(n)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
@@ -186,8 +186,9 @@ func metricName(n string) string {
 	return string(b)
 }
 
-// appendFloat appends a sample value as Prometheus spells it.
-func appendFloat(b []byte, f float64) []byte {
+// AppendFloat appends a sample value as Prometheus spells it (NaN, +Inf,
+// -Inf, else the shortest 'g' form).
+func AppendFloat(b []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(b, "NaN"...)
