@@ -86,7 +86,31 @@ func TestRocketMQOrders(t *testing.T) {
 	s = startServer(t, data, "--rocketmq", b.NameServer)
 	defer s.stop()
 	waitPaid(t, s.base, last, 1, 90*time.Second)
-	waitNotes(t, data, 50+40+30, 60*time.Second)
+	var paid []string
+	for i, id := range orders {
+		if i%2 == 0 {
+			paid = append(paid, id)
+		}
+	}
+	paid = append(append(paid, more...), last...)
+	waitNotes(t, data, 50+40+30, 60*time.Second, func() string { return missingNotes(s.base, data, paid) })
+}
+
+// missingNotes says which paid orders have no order_confirmed line in the
+// node's notifications.log, and their histories: whether the consumer never
+// saw the paid event or saw it and wrote nothing (a failure's diagnosis).
+func missingNotes(base, data string, paid []string) string {
+	b, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
+	var out []string
+	for _, id := range paid {
+		if strings.Contains(string(b), `"order":"`+id+`"`) {
+			continue
+		}
+		var o orderDoc
+		code, err := call("GET", base+"/v1/orders/"+id, "", &o)
+		out = append(out, fmt.Sprintf("%s (GET %d %v): %s, history %+v", id, code, err, o.Status, o.History))
+	}
+	return fmt.Sprintf("%d of %d paid orders without a notification:\n%s", len(out), len(paid), strings.Join(out, "\n"))
 }
 
 // placeOrders holds and orders users [from, to) one seat each; every
@@ -148,7 +172,9 @@ func waitPaid(t *testing.T, base string, ids []string, payEvery int, d time.Dura
 	}
 }
 
-func waitNotes(t *testing.T, data string, n int, d time.Duration) {
+// waitNotes waits for exactly n order_confirmed lines; on failure it adds
+// what each diagnose function says.
+func waitNotes(t *testing.T, data string, n int, d time.Duration, diagnose ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -158,7 +184,11 @@ func waitNotes(t *testing.T, data string, n int, d time.Duration) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d order_confirmed notifications after %v, want %d", got, d, n)
+			var why []string
+			for _, f := range diagnose {
+				why = append(why, f())
+			}
+			t.Fatalf("%d order_confirmed notifications after %v, want %d\n%s", got, d, n, strings.Join(why, "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
