@@ -124,18 +124,20 @@ func (s *Shard) appendMarkedRows(rows []facts.Row, marks []holdMark) []facts.Row
 	for _, m := range marks {
 		keyLen += 1 + len(m.id)
 	}
-	keys := make([]byte, 0, keyLen)
-	var vals byteArena
+	var keys strings.Builder // its String copies nothing
+	keys.Grow(keyLen)
+	vals := byteArena{hint: min(len(marks)*holdRowGuess, arenaChunk)}
 	first := len(rows)
 	for _, m := range marks {
-		keys = append(append(keys, byte(facts.RowHold)), m.id...)
+		keys.WriteByte(byte(facts.RowHold))
+		keys.WriteString(m.id)
 		var r facts.Row
 		if slot, ok := s.markedSlot(m); ok {
 			r.Value = s.holdValueAt(slot, &vals)
 		}
 		rows = append(rows, r)
 	}
-	all, at := string(keys), 0
+	all, at := keys.String(), 0
 	for i, m := range marks {
 		n := 1 + len(m.id)
 		rows[first+i].Key = all[at : at+n]
@@ -155,16 +157,25 @@ func (s *Shard) markedSlot(m holdMark) (uint32, bool) {
 	return s.holds.get(m.id)
 }
 
-// byteArena hands out byte slices from shared arrays of arenaChunk bytes.
-type byteArena struct{ buf []byte }
+// byteArena hands out byte slices from shared arrays of hint bytes (or
+// what one slice needs, if more).
+type byteArena struct {
+	buf  []byte
+	hint int
+}
 
-const arenaChunk = 8 << 10
+// arenaChunk caps the arrays of a byteArena; holdRowGuess is about the
+// size of a GA hold's row value (~50 B with a short user name).
+const (
+	arenaChunk   = 8 << 10
+	holdRowGuess = 56
+)
 
 // appendTo returns an empty slice with room for n bytes: append to it, then
 // keep the result.
 func (a *byteArena) appendTo(n int) []byte {
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, max(n, arenaChunk))
+		a.buf = make([]byte, 0, max(n, a.hint))
 	}
 	return a.buf[len(a.buf) : len(a.buf) : len(a.buf)+n]
 }
