@@ -145,8 +145,8 @@ type numIndex[K comparable, T interface {
 
 const numIndexParts = 64
 
-// part is the table of a key's hash: bits the tables' homes (low bits) and
-// tags (top byte) do not use while a part has fewer than 2^48 slots.
+// part is the table of a key's hash: bits the tables' homes and tags (the
+// low 31 bits) do not use.
 func (x *numIndex[K, T]) part(h uint64) *numTable[K, T] {
 	return &x.parts[(h>>48)&(numIndexParts-1)]
 }
@@ -186,7 +186,7 @@ func (x *numIndex[K, T]) del(t T, k K) {
 func (x *numIndex[K, T]) reserve(n int) {
 	per := slotsFor(n/numIndexParts + n/(8*numIndexParts) + 1)
 	for i := range x.parts {
-		x.parts[i] = numTable[K, T]{slots: make([]uint32, per), tags: make([]uint8, per)}
+		x.parts[i] = numTable[K, T]{slots: make([]uint32, per), tags: make([]uint32, per)}
 	}
 	x.n = 0
 }
@@ -211,26 +211,35 @@ func (x *numIndex[K, T]) clone() numIndex[K, T] {
 }
 
 // numTable is one part of a numIndex: an open-addressing hash table (linear
-// probing, backward-shift deletion), 4 bytes a slot plus a 1-byte tag of the
-// key's hash (probes compare tags before keys), at a load of 3/8 to 3/4.
+// probing, backward-shift deletion), 4 bytes a slot plus a 4-byte tag: the
+// low 31 bits of its key's hash. Probes compare tags before keys (a false
+// match is 1 in 2^(31-log2 slots), under 1 in 4,096), and growing, shrinking
+// and deleting take an entry's home from its tag: none of them reads the
+// entry's key, a cache miss into the slab per entry (growth's rehash was
+// ~10% of a show actor's CPU at 64 callers in bench/serial: issue 12). At
+// a load of 3/8 to 3/4.
 type numTable[K comparable, T interface {
 	keyOf(num uint32) K
 	hashOf(K) uint64
 }] struct {
 	slots []uint32 // num+1; 0 free. len is 0 or a power of two
-	tags  []uint8  // per slot: the top bits of its key's hash, low bit set
+	tags  []uint32 // per slot: the low 31 bits of its key's hash, top bit set; 0 free
 	n     int
 }
 
+// tagHome is where an entry with tag belongs in a table of mask+1 slots
+// (mask < 2^31).
+func tagHome(tag uint32, mask int) int { return int(tag) & mask }
+
 const numIndexMinSlots = 16
 
-func (x *numTable[K, T]) home(h uint64) (int, uint8) {
-	return int(h & uint64(len(x.slots)-1)), uint8(h>>56) | 1
+func (x *numTable[K, T]) home(h uint64) (int, uint32) {
+	return int(h & uint64(len(x.slots)-1)), uint32(h)&(1<<31-1) | 1<<31
 }
 
 // find returns the slot of k (hash h), or -1, and where the probe for it
 // ended.
-func (x *numTable[K, T]) find(t T, k K, h uint64) (at, end int, tag uint8) {
+func (x *numTable[K, T]) find(t T, k K, h uint64) (at, end int, tag uint32) {
 	mask := len(x.slots) - 1
 	i, tag := x.home(h)
 	for ; x.tags[i] != 0; i = (i + 1) & mask {
@@ -276,7 +285,7 @@ func (x *numTable[K, T]) del(t T, k K, h uint64) bool {
 	}
 	mask := len(x.slots) - 1
 	for j := (i + 1) & mask; x.tags[j] != 0; j = (j + 1) & mask {
-		if hj, _ := x.home(t.hashOf(t.keyOf(x.slots[j] - 1))); (j-hj)&mask >= (j-i)&mask {
+		if hj := tagHome(x.tags[j], mask); (j-hj)&mask >= (j-i)&mask {
 			x.slots[i], x.tags[i] = x.slots[j], x.tags[j]
 			i = j
 		}
@@ -290,14 +299,15 @@ func (x *numTable[K, T]) del(t T, k K, h uint64) bool {
 }
 
 func (x *numTable[K, T]) resize(t T, size int) {
-	old := x.slots
-	x.slots, x.tags = make([]uint32, size), make([]uint8, size)
+	old, oldTags := x.slots, x.tags
+	x.slots, x.tags = make([]uint32, size), make([]uint32, size)
 	mask := size - 1
-	for _, s := range old {
+	for j, s := range old {
 		if s == 0 {
 			continue
 		}
-		i, tag := x.home(t.hashOf(t.keyOf(s - 1)))
+		tag := oldTags[j]
+		i := tagHome(tag, mask)
 		for x.tags[i] != 0 {
 			i = (i + 1) & mask
 		}

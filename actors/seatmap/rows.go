@@ -110,15 +110,83 @@ func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
 	return l[:n]
 }
 
-// markedRow is the row of a marked hold: from its slot when the slot still
-// holds its key, else by its id.
-func (s *Shard) markedRow(m holdMark) facts.Row {
+// appendMarkedRows appends the rows of the marked holds to rows: a live
+// hold's from its slot when the slot still holds its key, else (gone) a
+// deletion. The rows' keys share one string and their values a few byte
+// arrays (two allocations per hold row less, on the actor's flush: issue
+// 12); a consumer that keeps a row keeps its neighbours' bytes too, as a
+// journal group does until it is written.
+func (s *Shard) appendMarkedRows(rows []facts.Row, marks []holdMark) []facts.Row {
+	if len(marks) == 0 {
+		return rows
+	}
+	keyLen := 0
+	for _, m := range marks {
+		keyLen += 1 + len(m.id)
+	}
+	var keys strings.Builder // its String copies nothing
+	keys.Grow(keyLen)
+	vals := byteArena{hint: min(len(marks)*holdRowGuess, arenaChunk)}
+	first := len(rows)
+	for _, m := range marks {
+		keys.WriteByte(byte(facts.RowHold))
+		keys.WriteString(m.id)
+		var r facts.Row
+		if slot, ok := s.markedSlot(m); ok {
+			r.Value = s.holdValueAt(slot, &vals)
+		}
+		rows = append(rows, r)
+	}
+	all, at := keys.String(), 0
+	for i, m := range marks {
+		n := 1 + len(m.id)
+		rows[first+i].Key = all[at : at+n]
+		at += n
+	}
+	return rows
+}
+
+// markedSlot returns the slot of a marked hold that is live: its mark's
+// slot when that still holds its key, else by its id.
+func (s *Shard) markedSlot(m holdMark) (uint32, bool) {
 	if m.key != (idKey{}) && m.slot < s.holds.slab.n {
 		if h := s.holds.at(m.slot); h.take != 0 && h.key == m.key {
-			return s.holdRowAt(m.slot, m.id)
+			return m.slot, true
 		}
 	}
-	return s.holdRow(m.id)
+	return s.holds.get(m.id)
+}
+
+// byteArena hands out byte slices from shared arrays of hint bytes (or
+// what one slice needs, if more).
+type byteArena struct {
+	buf  []byte
+	hint int
+}
+
+// arenaChunk caps the arrays of a byteArena; holdRowGuess is about the
+// size of a GA hold's row value (~50 B with a short user name).
+const (
+	arenaChunk   = 8 << 10
+	holdRowGuess = 56
+)
+
+// appendTo returns an empty slice with room for n bytes: append to it, then
+// keep the result.
+func (a *byteArena) appendTo(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(n, a.hint))
+	}
+	return a.buf[len(a.buf) : len(a.buf) : len(a.buf)+n]
+}
+
+// keep takes v (from appendTo(n), appended to) into the arena and returns
+// it with its capacity cut to its length (an append by its user copies).
+func (a *byteArena) keep(v []byte, n int) []byte {
+	if len(v) <= n { // written in place
+		a.buf = a.buf[:len(a.buf)+len(v)]
+	}
+	return v[:len(v):len(v)]
 }
 
 func (d *dirtySet) seat(base uint32) {
@@ -179,9 +247,7 @@ func (s *Shard) changedRows() []facts.Row {
 	for _, u := range dedupe(d.archUsers) {
 		rows = append(rows, s.archUserRow(u))
 	}
-	for _, m := range dedupeMarks(d.holds, &s.markSet) {
-		rows = append(rows, s.markedRow(m))
-	}
+	rows = s.appendMarkedRows(rows, dedupeMarks(d.holds, &s.markSet))
 	for _, id := range dedupe(d.expired) {
 		rows = append(rows, s.expiredRow(id))
 	}
@@ -348,13 +414,22 @@ func (s *Shard) holdRow(id string) facts.Row {
 
 // holdRowAt is the row of the live hold id in slot.
 func (s *Shard) holdRowAt(slot uint32, id string) facts.Row {
+	return facts.Row{Key: facts.RowKey(facts.RowHold, id), Value: s.holdValueAt(slot, nil)}
+}
+
+// holdValueAt encodes the row value of the live hold in slot: into arena,
+// or its own array when arena is nil.
+func (s *Shard) holdValueAt(slot uint32, arena *byteArena) []byte {
 	h := s.holds.at(slot)
 	tk := s.takes.at(h.take)
 	user := s.users.name(h.user)
 	hr := facts.HoldRow{User: user, Seats: tk.seats, GA: factParts(tk.general), Quantity: int64(h.quantity),
 		Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
-	return facts.Row{Key: facts.RowKey(facts.RowHold, id),
-		Value: facts.AppendHold(make([]byte, 0, 48+len(user)+4*len(tk.seats)), &hr)}
+	n := 48 + len(user) + 4*len(tk.seats) + 16*len(tk.general)
+	if arena == nil {
+		return facts.AppendHold(make([]byte, 0, n), &hr)
+	}
+	return arena.keep(facts.AppendHold(arena.appendTo(n), &hr), n)
 }
 
 func (s *Shard) expiredRow(id string) facts.Row {
