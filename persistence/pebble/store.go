@@ -43,6 +43,11 @@ type Store struct {
 	fs  vfs.FS               // opt.FS or the disk
 	wo  *pebble.WriteOptions // Sync, or NoSync under Options.NoSync
 	log *slog.Logger
+	// popts are the options of the open database (IngestState's sstables
+	// are written with them); set by openDB, under closeMu held exclusively
+	popts *pebble.Options
+	// ingestStep, if not nil, is called between IngestState's steps (tests)
+	ingestStep func(step string)
 
 	closeMu sync.RWMutex // held shared by every operation, exclusively by Close and Reopen
 	closed  bool         // protected by closeMu
@@ -163,10 +168,13 @@ func (s *Store) openDB() (*pebble.DB, error) {
 	if s.opt.Tune != nil {
 		s.opt.Tune(popts)
 	}
+	popts.EnsureDefaults()
+	s.popts = popts
 	db, err := pebble.Open(s.opt.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("pebble store: open %s: %w", s.opt.Dir, err)
 	}
+	s.removeIngestLeftovers()
 	return db, nil
 }
 
