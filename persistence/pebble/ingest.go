@@ -37,14 +37,18 @@ var ingestSeq atomic.Uint64
 // range deletion deletes only keys below its own: the old rows go, the new
 // stay. The files are ingested by one Ingest, atomic and durable on return:
 // a crash leaves the old state or the new one, as ReplaceState's batch does
-// (TestIngestStateCrash). Rows out of order or fewer than ingestMinRows go
-// by ReplaceState. A state older than the stored rows is refused
+// (TestIngestStateCrash). Rows out of order or fewer than ingestMinRows
+// (Options.IngestMinRows) go by ReplaceState. A state older than the stored rows is refused
 // (ErrStaleSnapshot). A failed IngestState fails the store handle.
 //
 // Callers' duty, as for every write of a shard: no other write of the
 // shard runs meanwhile.
 func (s *Store) IngestState(shard string, seq uint64, rows []KV) error {
-	if len(rows) < ingestMinRows || !sortedKV(rows) {
+	least := s.opt.IngestMinRows
+	if least <= 0 {
+		least = ingestMinRows
+	}
+	if len(rows) < max(least, ingestParts) || !sortedKV(rows) {
 		return s.ReplaceState(shard, seq, rows)
 	}
 	if err := checkShard(shard); err != nil {

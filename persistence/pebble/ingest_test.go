@@ -217,7 +217,7 @@ func BenchmarkWholeState(b *testing.B) {
 		b.Run(w, func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
-				s := benchOpen(b, Options{Dir: b.TempDir(), NoSync: os.Getenv("XNOSYNC") != ""})
+				s := benchOpen(b, Options{Dir: b.TempDir()})
 				b.StartTimer()
 				var err error
 				if w == "ingest" {

@@ -29,6 +29,10 @@ type Options struct {
 	// disables automatic compactions so that no background work touches its
 	// seeded disk faults.
 	Tune func(*pebble.Options)
+	// IngestMinRows is the fewest rows IngestState writes as sstables
+	// (smaller states go in one batch); 0: ingestMinRows. Tests lower it to
+	// take the sstable path with a small state.
+	IngestMinRows int
 
 	// tune, if set, adjusts Pebble's options before Open (tests use it to
 	// force small memtables and so flushes).
@@ -356,6 +360,7 @@ func (s *Store) Metrics() map[string]float64 {
 			return out
 		}
 		out["pebble_flushes_total"] = float64(pm.Flush.Count)
+		out["pebble_ingests_total"] = float64(pm.Ingest.Count)
 		out["pebble_compactions_total"] = float64(pm.Compact.Count)
 		out["pebble_compaction_debt_bytes"] = float64(pm.Compact.EstimatedDebt)
 		out["pebble_read_amp"] = float64(pm.ReadAmp())
