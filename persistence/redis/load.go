@@ -144,47 +144,8 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 			}
 		}
 	}
-	// the next chunk is asked for as soon as a chunk arrives (its cursor is
-	// known then), while this goroutine takes in the one before: Redis's
-	// scan and the reply's parse overlap the dedupe and fn
-	chunks := make(chan scanChunk, 1)
-	done := make(chan struct{})
-	defer close(done)
-	go c.fetchChunks(ctx, key, chunks, done)
-	for ch := range chunks {
-		if ch.err != nil {
-			return fail(ch.err)
-		}
-		for i := 0; i+1 < len(ch.kv); i += 2 {
-			if err := set.add(ch.kv[i], stringBytes(ch.kv[i+1]), fn); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return set.rows, nil
-}
-
-// scanChunk is one HSCAN reply (field, value, field, value...), or the
-// error that ended the scan.
-type scanChunk struct {
-	kv  []string
-	err error
-}
-
-// fetchChunks sends the chunks of the hash at key to out, in order, then
-// closes it; an error is the last chunk. It stops when done is closed.
-func (c *Client) fetchChunks(ctx context.Context, key string, out chan<- scanChunk, done <-chan struct{}) {
-	defer close(out)
-	send := func(ch scanChunk) bool {
-		select {
-		case out <- ch:
-			return true
-		case <-done:
-			return false
-		}
-	}
 	var cursor uint64
-	count, retries, fetched := rowsScanCount, 0, 0
+	count, retries := rowsScanCount, 0
 	for {
 		kv, next, err := c.rdb.HScan(ctx, key, cursor, "", count).Result()
 		if err != nil && isTimeout(err) && ctx.Err() == nil && retries < scanRetries {
@@ -192,19 +153,19 @@ func (c *Client) fetchChunks(ctx context.Context, key string, out chan<- scanChu
 			count = max(count/4, 256)
 			c.met.scanRetries.Add(1)
 			c.log.Warn("redis: a chunk of rows timed out; asking again from the same cursor", "key", key,
-				"rows_fetched", fetched, "count", count, "err", err)
+				"rows_read", len(set.rows), "count", count, "err", err)
 			continue
 		}
 		if err != nil {
-			send(scanChunk{err: err})
-			return
+			return fail(err)
 		}
-		fetched += len(kv) / 2
-		if !send(scanChunk{kv: kv}) {
-			return
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := set.add(kv[i], stringBytes(kv[i+1]), fn); err != nil {
+				return nil, err
+			}
 		}
 		if cursor = next; cursor == 0 {
-			return
+			return set.rows, nil
 		}
 		count = min(2*count, rowsScanCount) // back to full chunks after a retry
 	}
