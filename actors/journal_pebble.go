@@ -87,6 +87,14 @@ func (j *PebbleJournal) SaveState(show string, seq uint64, rows []facts.Row) err
 	return j.Store.ReplaceState(show, seq, rowsKV(rows))
 }
 
+// SaveSortedState is SaveState for rows in strictly ascending key order:
+// the store writes them as one sstable and ingests it (Store.IngestState:
+// no WAL, memtable or flush), with SaveState's outcome after a crash (the
+// old state or the new one, whole).
+func (j *PebbleJournal) SaveSortedState(show string, seq uint64, rows []facts.Row) error {
+	return j.Store.IngestState(show, seq, rowsKV(rows))
+}
+
 func (j *PebbleJournal) Shards() ([]string, error) { return j.Store.Shards() }
 
 func (j *PebbleJournal) Recover() error { return j.Store.Reopen() }

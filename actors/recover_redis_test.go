@@ -19,8 +19,19 @@ import (
 // and stores it locally meanwhile: Redis's rows at their seq, then Redis's
 // records after them. Its own writes then continue that local journal, and
 // the local store alone (a restart without Redis) recovers exactly the
-// show it served.
+// show it served. Both ways of writing the copy: one batch, and sstables
+// ingested (pebble.Store.IngestState, which the copy takes for a big show).
 func TestRedisRecoveryLocalCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ingestMinRows int // the store's IngestMinRows
+		ingests       float64
+	}{{"one batch", 1 << 30, 0}, {"sstables ingested", 1, 1}} {
+		t.Run(tc.name, func(t *testing.T) { testRedisRecoveryLocalCopy(t, tc.ingestMinRows, tc.ingests) })
+	}
+}
+
+func testRedisRecoveryLocalCopy(t *testing.T, ingestMinRows int, ingests float64) {
 	srv := redistest.StartServer(t)
 	rc := openRedis(t, srv.Addr())
 	show := uniq("rcopy")
@@ -55,7 +66,7 @@ func TestRedisRecoveryLocalCopy(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "db")
-	store, err := pebble.Open(pebble.Options{Dir: dir})
+	store, err := pebble.Open(pebble.Options{Dir: dir, IngestMinRows: ingestMinRows})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +74,9 @@ func TestRedisRecoveryLocalCopy(t *testing.T) {
 	b := startRemoteShard(t, show, NewPebbleJournal(store), rc) // an empty disk
 	if got := b.do(seatmap.Command{Kind: seatmap.KindGetShow}).Show; fmt.Sprint(got.Sections) != fmt.Sprint(before.Sections) {
 		t.Fatalf("restored %v, want %v", got.Sections, before.Sections)
+	}
+	if n := store.Metrics()["pebble_ingests_total"]; n != ingests {
+		t.Fatalf("the local copy took %v ingests, want %v", n, ingests)
 	}
 	for i := 60; i < 80; i++ {
 		hold(b, i, i%4 == 0)

@@ -535,6 +535,13 @@ func saveRestored(j Journal, id string, sh *seatmap.Shard, base, keep uint64, lo
 	return j.SaveState(id, sh.Seq(), sh.AllRows())
 }
 
+// sortedStateSaver is a Journal that stores a whole state given in key
+// order for less than SaveState (PebbleJournal: sstables ingested), with
+// the same outcome after a crash or failure.
+type sortedStateSaver interface {
+	SaveSortedState(show string, seq uint64, rows []facts.Row) error
+}
+
 // copyResult is what copyRemoteState stored: the local store's rows seq.
 type copyResult struct {
 	rowsSeq uint64
@@ -543,8 +550,9 @@ type copyResult struct {
 
 // copyRemoteState writes, on a goroutine of its own, Redis's state rows of
 // st (rows gives the same, best in key order; called on that goroutine) to
-// the local journal as the show's state at st.SnapshotSeq (one synced batch:
-// a crash leaves the local store without them or with all of them), after
+// the local journal as the show's state at st.SnapshotSeq (one synced batch,
+// or ingested sstables when the journal can (sortedStateSaver): a crash
+// leaves the local store without them or with all of them), after
 // dropping the local records after keep (never accepted by Redis; their
 // outbox events go too; only if the store holds anything of the show:
 // local). st.SnapshotSeq must not be older than keep nor than the local
@@ -561,7 +569,11 @@ func copyRemoteState(j Journal, id string, st redis.State, rows func() []facts.R
 			res.err = j.DropAfter(id, keep)
 		}
 		if res.err == nil {
-			if res.err = j.SaveState(id, st.SnapshotSeq, all); res.err == nil {
+			save := j.SaveState
+			if ss, ok := j.(sortedStateSaver); ok {
+				save = ss.SaveSortedState // rows out of order go by SaveState
+			}
+			if res.err = save(id, st.SnapshotSeq, all); res.err == nil {
 				res.rowsSeq = st.SnapshotSeq
 			}
 		}

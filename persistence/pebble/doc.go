@@ -20,7 +20,9 @@
 //     and deletes the journal entries up to it, atomically with its own
 //     entries. LoadState hands out the rows and the entries after them: a
 //     shard's state costs no full snapshot, ever. ReplaceState writes a whole
-//     state (a shard restored from elsewhere, or taken over from a snapshot). A gap, rewind or duplicate is refused with ErrSeqGap, which
+//     state (a shard restored from elsewhere, or taken over from a snapshot);
+//     IngestState does the same for rows in key order as ingested sstables
+//     (no WAL, memtable or flush), as atomically. A gap, rewind or duplicate is refused with ErrSeqGap, which
 //     also catches two activations of one shard writing on the same node.
 //   - Outbox ids are assigned in Commit order, never reused across restarts
 //     (as long as an id was made durable, acknowledged or deleted), and handed
@@ -48,9 +50,10 @@
 //     Commits that already returned may run beside the shard's next Commit
 //     of entries (reserve orders them under the store's mutex; the rows'
 //     trim and the new entries never overlap), but never beside
-//     ReplaceState, SaveSnapshot, DropShardAfter or DeleteShard of the shard.
+//     ReplaceState, IngestState, SaveSnapshot, DropShardAfter or DeleteShard
+//     of the shard.
 //   - A shard that restores a newer state from elsewhere (Redis) must
-//     SaveSnapshot or ReplaceState that state before committing entries after it.
+//     SaveSnapshot, ReplaceState or IngestState that state before committing entries after it.
 //   - Rows given with a Commit describe the state at RowsSeq, which must be
 //     durable already (entries of an earlier Commit, or of this one) and not
 //     older than the stored rows seq. Rows that are not durable-backed must

@@ -29,6 +29,10 @@ type Options struct {
 	// disables automatic compactions so that no background work touches its
 	// seeded disk faults.
 	Tune func(*pebble.Options)
+	// IngestMinRows is the fewest rows IngestState writes as sstables
+	// (smaller states go in one batch); 0: ingestMinRows. Tests lower it to
+	// take the sstable path with a small state.
+	IngestMinRows int
 
 	// tune, if set, adjusts Pebble's options before Open (tests use it to
 	// force small memtables and so flushes).
@@ -43,6 +47,11 @@ type Store struct {
 	fs  vfs.FS               // opt.FS or the disk
 	wo  *pebble.WriteOptions // Sync, or NoSync under Options.NoSync
 	log *slog.Logger
+	// popts are the options of the open database (IngestState's sstables
+	// are written with them); set by openDB, under closeMu held exclusively
+	popts *pebble.Options
+	// ingestStep, if not nil, is called between IngestState's steps (tests)
+	ingestStep func(step string)
 
 	closeMu sync.RWMutex // held shared by every operation, exclusively by Close and Reopen
 	closed  bool         // protected by closeMu
@@ -163,10 +172,13 @@ func (s *Store) openDB() (*pebble.DB, error) {
 	if s.opt.Tune != nil {
 		s.opt.Tune(popts)
 	}
+	popts.EnsureDefaults()
+	s.popts = popts
 	db, err := pebble.Open(s.opt.Dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("pebble store: open %s: %w", s.opt.Dir, err)
 	}
+	s.removeIngestLeftovers()
 	return db, nil
 }
 
@@ -348,6 +360,7 @@ func (s *Store) Metrics() map[string]float64 {
 			return out
 		}
 		out["pebble_flushes_total"] = float64(pm.Flush.Count)
+		out["pebble_ingests_total"] = float64(pm.Ingest.Count)
 		out["pebble_compactions_total"] = float64(pm.Compact.Count)
 		out["pebble_compaction_debt_bytes"] = float64(pm.Compact.EstimatedDebt)
 		out["pebble_read_amp"] = float64(pm.ReadAmp())

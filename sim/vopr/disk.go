@@ -247,6 +247,11 @@ func (d *pebbleDisk) SaveState(show string, seq uint64, rows []facts.Row) (err e
 	return err
 }
 
+func (d *pebbleDisk) SaveSortedState(show string, seq uint64, rows []facts.Row) (err error) {
+	d.call(func() { err = d.j.SaveSortedState(show, seq, rows) })
+	return err
+}
+
 func (d *pebbleDisk) Shards() (s []string, err error) {
 	d.call(func() { s, err = d.j.Shards() })
 	return s, err
