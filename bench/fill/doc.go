@@ -16,6 +16,10 @@
 // where in the fill Pebble finished a flush or a compaction, and the fill's
 // rate and WAL sync while one runs against while none does: the tenths are
 // compared within one run, as the machine's load moves absolute figures.
+// The Redis run adds, per tenth, what redis-server did beside the node (from
+// INFO): its CPU per hold, its children's CPU (AOF rewrites: a fork that
+// writes the whole dataset again), bytes received per hold, rewrites, the
+// last fork's time, delayed AOF fsyncs, its memory and AOF size.
 //
 // Run: make bench-fill (go test -run '^$' -bench Fill -benchtime 1x
 // ./bench/fill/). FILL_HOLDS sets the number of holds (default 1,000,000;
@@ -25,7 +29,9 @@
 // pebble=flush / compact, the node's serial path boxoffice.serial=...) and
 // of the load (prefix-load.pprof), FILL_PEBBLE Pebble options to try on the
 // fill (memtable=MiB, l0compact=N, l0stop=N, bytespersync=KiB, targetl0=MiB,
-// l0nocompress=1; comma-separated), for measurements only.
+// l0nocompress=1; comma-separated), FILL_REDIS_ARGS redis-server arguments
+// added to the harness's (e.g. "--auto-aof-rewrite-percentage 400"), both for
+// measurements only.
 // Callers' duties: none; it needs redis-server for the redis run (the
 // tests' harness installs it).
 package fill

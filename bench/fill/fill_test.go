@@ -26,6 +26,7 @@ import (
 	"github.com/boxoffice/boxoffice/persistence/redis/redistest"
 	pebbledb "github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 const (
@@ -52,6 +53,9 @@ type node struct {
 	pid   *actor.PID
 	book  *actors.Booking
 	open  time.Duration // how long its store took to open
+	// redisInfo reads the numbers of redis-server's INFO (nil without Redis):
+	// the fill prints, per tenth, what Redis did beside the node.
+	redisInfo func() map[string]float64
 }
 
 func startNode(b *testing.B, dir string, remote actors.Remote) *node {
@@ -180,7 +184,7 @@ func fill(b *testing.B, n *node, total int) []sample {
 		stop := profileTenths(prefix, &next, total)
 		defer stop()
 	}
-	stopCosts := costTenths(n.store, &next, total)
+	stopCosts := costTenths(n, &next, total)
 	defer func() { printCosts(stopCosts()) }()
 	stopEvents := pebbleEvents(n.store, &next)
 	defer func() { fmt.Println(stopEvents()) }()
@@ -273,10 +277,12 @@ type cost struct {
 	gcCPU       time.Duration // of it, the GC's (runtime/metrics estimate)
 	gcs         uint64        // GC cycles
 	pebble      map[string]float64
+	redis       map[string]float64 // redis-server's INFO numbers; nil without Redis
 	holdsIssued int64
 }
 
-func costNow(st *pebble.Store, issued int64) cost {
+func costNow(n *node, issued int64) cost {
+	st := n.store
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
@@ -286,24 +292,47 @@ func costNow(st *pebble.Store, issued int64) cost {
 		gcCPU:       time.Duration(s[0].Value.Float64() * 1e9),
 		gcs:         s[1].Value.Uint64(),
 		pebble:      st.Metrics(),
+		redis:       n.readRedisInfo(),
 		holdsIssued: issued,
 	}
 }
 
+func (n *node) readRedisInfo() map[string]float64 {
+	if n.redisInfo == nil {
+		return nil
+	}
+	return n.redisInfo()
+}
+
+// parseInfo keeps the numeric fields of an INFO reply ("name:value" lines).
+func parseInfo(reply string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range strings.Split(reply, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			out[k] = f
+		}
+	}
+	return out
+}
+
 // costTenths records the cost at the end of each tenth of the fill (by
 // holds issued): 11 points, the first at the start.
-func costTenths(st *pebble.Store, next *atomic.Int64, total int) (stop func() []cost) {
+func costTenths(n *node, next *atomic.Int64, total int) (stop func() []cost) {
 	done := make(chan struct{})
 	var out []cost
 	finished := make(chan struct{})
-	out = append(out, costNow(st, 0))
+	out = append(out, costNow(n, 0))
 	go func() {
 		defer close(finished)
 		for t := 1; t <= 10; t++ {
 			if !waitIssued(done, next, int64(total)*int64(t)/10) {
 				return
 			}
-			out = append(out, costNow(st, next.Load()))
+			out = append(out, costNow(n, next.Load()))
 		}
 	}()
 	return func() []cost { close(done); <-finished; return out }
@@ -380,6 +409,24 @@ func printCosts(cs []cost) {
 			d("pebble_compacted_bytes_total")/(1<<20), d("pebble_compaction_seconds_total"), b.pebble["pebble_l0_files"],
 			syncs, d("wal_sync_seconds_total")*1e6/max(syncs, 1), h/max(d("commits_total"), 1))
 	}
+	if cs[0].redis == nil {
+		return
+	}
+	// what redis-server did in each tenth: its CPU per hold, its children's
+	// CPU (AOF rewrites) in seconds, bytes it read
+	// per hold, AOF rewrites (fork + rewrite of the whole dataset) and the
+	// last fork's time, fsyncs of the AOF it had to delay, its memory and AOF size at the tenth's end
+	fmt.Printf("%9s %14s %14s %11s %12s %8s %12s %10s %10s\n", "holds", "redis cpu µs/h", "rewrite cpu s", "in B/hold", "aof rewrites",
+		"fork ms", "aof delayed", "used MB", "aof MB")
+	for i := 1; i < len(cs); i++ {
+		a, b := cs[i-1].redis, cs[i].redis
+		h := float64(cs[i].holdsIssued - cs[i-1].holdsIssued)
+		cpu := (b["used_cpu_user"] + b["used_cpu_sys"] - a["used_cpu_user"] - a["used_cpu_sys"]) * 1e6
+		child := max(0, b["used_cpu_user_children"]+b["used_cpu_sys_children"]-a["used_cpu_user_children"]-a["used_cpu_sys_children"])
+		fmt.Printf("%9d %14.2f %14.2f %11.0f %12.0f %8.1f %12.0f %10.0f %10.0f\n", cs[i].holdsIssued, cpu/h, child,
+			(b["total_net_input_bytes"]-a["total_net_input_bytes"])/h, b["aof_rewrites"]-a["aof_rewrites"],
+			b["latest_fork_usec"]/1e3, b["aof_delayed_fsync"]-a["aof_delayed_fsync"], b["used_memory"]/(1<<20), b["aof_current_size"]/(1<<20))
+	}
 }
 
 // buckets cuts the samples into tenths (of 100,000 at full size).
@@ -441,8 +488,12 @@ func fillRun(b *testing.B, withRedis bool) {
 	total := holdsTarget()
 	ctx := context.Background()
 	var rc *redis.Client
+	var srv *redistest.Server
 	if withRedis {
-		srv := redistest.StartServer(b)
+		// FILL_REDIS_ARGS: redis-server arguments added to redistest's
+		// (--appendonly yes --appendfsync everysec --save ""), to try an
+		// operator's setting, e.g. "--auto-aof-rewrite-percentage 400"
+		srv = redistest.StartServer(b, redistest.WithArgs(strings.Fields(os.Getenv("FILL_REDIS_ARGS"))...))
 		var err error
 		rc, err = redis.Open(ctx, redis.Options{Addr: srv.Addr()})
 		if err != nil {
@@ -456,6 +507,17 @@ func fillRun(b *testing.B, withRedis bool) {
 		remote = rc
 	}
 	n := startNode(b, dir, remote)
+	if withRedis {
+		info := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+		defer info.Close()
+		n.redisInfo = func() map[string]float64 {
+			reply, err := info.Info(ctx, "all").Result()
+			if err != nil {
+				return map[string]float64{}
+			}
+			return parseInfo(reply)
+		}
+	}
 	if _, err := n.book.CreateShow(ctx, config()); err != nil {
 		b.Fatal(err)
 	}
