@@ -16,7 +16,9 @@ import (
 // checkpoint reports ErrNotReplicated (it is stored all the same); once a
 // replica follows, checkpoints are acknowledged and reach it.
 func TestWaitReplicas(t *testing.T) {
-	srv, c := openServer(t, func(o *Options) { o.WaitReplicas = 1 })
+	// 1 s, not the default 100 ms: under -race beside the suite a replica's
+	// acknowledgement once took longer (CI, "0 of 1 replicas within 100ms")
+	srv, c := openServer(t, func(o *Options) { o.WaitReplicas = 1; o.WaitTimeout = time.Second })
 	ctx := context.Background()
 	s := "wait"
 	e := activate(t, c, s)
