@@ -167,15 +167,7 @@ func (s *Store) writeIngestPart(path, shard string, seq uint64, i int, rows []KV
 // ingest ingests the sstables at paths, turning Pebble's fatal error (a panic
 // raised by slogLogger.Fatalf) into an error.
 func (s *Store) ingest(paths []string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(pebbleFatal)
-			if !ok {
-				panic(r)
-			}
-			err = f
-		}
-	}()
+	defer recoverFatal(&err)
 	return s.db.Ingest(context.Background(), paths)
 }
 

@@ -301,18 +301,22 @@ func (s *Store) commitBatch(b *pebble.Batch, residueOf func() *residue) error {
 	return nil
 }
 
+// recoverFatal, deferred, turns Pebble's fatal error (a panic raised by
+// slogLogger.Fatalf) into *err; any other panic goes on.
+func recoverFatal(err *error) {
+	if r := recover(); r != nil {
+		f, ok := r.(pebbleFatal)
+		if !ok {
+			panic(r)
+		}
+		*err = f
+	}
+}
+
 // apply commits b, turning Pebble's fatal commit error (a panic raised by
 // slogLogger.Fatalf) into an error.
 func (s *Store) apply(b *pebble.Batch, wo *pebble.WriteOptions) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(pebbleFatal)
-			if !ok {
-				panic(r)
-			}
-			err = f
-		}
-	}()
+	defer recoverFatal(&err)
 	return b.Commit(wo)
 }
 
