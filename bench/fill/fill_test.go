@@ -640,7 +640,9 @@ func recoverFromRedis(b *testing.B, info func() map[string]float64, remote actor
 	i0 := info()
 	took, _ := recoverNode(b, b.TempDir(), remote) // a node with an empty disk
 	i1 := info()
-	cpu := func(m map[string]float64, suffix string) float64 { return m["used_cpu_user"+suffix] + m["used_cpu_sys"+suffix] }
+	cpu := func(m map[string]float64, suffix string) float64 {
+		return m["used_cpu_user"+suffix] + m["used_cpu_sys"+suffix]
+	}
 	fmt.Printf("; empty node until the show answers %s (reading, restoring, writing it to the node's Pebble; "+
 		"redis-server CPU meanwhile %.2f s, an AOF rewrite running at the start: %v, rewrite CPU meanwhile %.2f s)\n",
 		took.Round(time.Millisecond), cpu(i1, "")-cpu(i0, ""), i0["aof_rewrite_in_progress"] > 0,
