@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/boxoffice/boxoffice/facts"
 	"io"
 	"log/slog"
 	"strings"
@@ -195,6 +196,34 @@ func (j *simJournal) Append(show string, wr actors.Write) (actors.Held, error) {
 		n.crashNow()
 	}
 	return held, err
+}
+
+// SaveSortedState is the disk's when it has one (Pebble: the state as
+// ingested sstables, or one batch below its IngestMinRows), else SaveState,
+// with the crashes of Append around it: the copy of a show restored from
+// Redis (actors.copyRemoteState) takes this path only through it.
+func (j *simJournal) SaveSortedState(show string, seq uint64, rows []facts.Row) error {
+	n, w := j.n, j.n.w
+	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
+		w.faults["crash-in-write"]++
+		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash before a sorted state write", nil)
+		n.crashNow()
+	}
+	w.sortedSaves++
+	var err error
+	if ss, ok := j.disk.(interface {
+		SaveSortedState(string, uint64, []facts.Row) error
+	}); ok {
+		err = ss.SaveSortedState(show, seq, rows)
+	} else {
+		err = j.disk.SaveState(show, seq, rows)
+	}
+	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
+		w.faults["crash-in-write"]++
+		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash after a sorted state write", nil)
+		n.crashNow()
+	}
+	return err
 }
 
 // OnFailed forwards to the disk when it can tell (Pebble: see

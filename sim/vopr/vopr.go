@@ -30,15 +30,18 @@ type Options struct {
 
 // Result of one run.
 type Result struct {
-	Seed     uint64
-	Steps    int64         // steps run (the drain included)
-	SimTime  time.Duration // simulated time
-	Mode     string        // the cluster the seed chose
-	Disk     string        // the disk it ran on (DiskMem, DiskPebble)
-	Failure  string        // "" when every check passed
-	Step     int64         // the step of the failure
-	Trace    string        // the last steps before the failure
-	Stats    string        // what happened: acknowledged holds, orders, faults...
+	Seed    uint64
+	Steps   int64         // steps run (the drain included)
+	SimTime time.Duration // simulated time
+	Mode    string        // the cluster the seed chose
+	Disk    string        // the disk it ran on (DiskMem, DiskPebble)
+	Failure string        // "" when every check passed
+	Step    int64         // the step of the failure
+	Trace   string        // the last steps before the failure
+	Stats   string        // what happened: acknowledged holds, orders, faults...
+	// Ingests counts the states a Pebble disk stored as ingested sstables
+	// (the copies of shows restored from Redis, IngestMinRows permitting).
+	Ingests  int
 	Duration time.Duration // wall time
 }
 
@@ -152,6 +155,13 @@ type world struct {
 	// (their injectors run on Pebble's goroutines)
 	walOpsFailed atomic.Int64
 	pebbleOpens  int // Pebble stores opened (nodes' disks and their crash clones)
+	// ingestMinRows is the Pebble disks' IngestMinRows, from the seed: 1 in
+	// half the worlds (every sorted state of a show goes as ingested
+	// sstables), else the store's default (a simulated show's few rows go in
+	// one batch)
+	ingestMinRows int
+	sortedSaves   int // sorted state writes (the copies of shows restored from Redis)
+	ingests       int // of them, those a Pebble disk ingested as sstables
 }
 
 // newDisk is a new node's empty disk.
@@ -188,7 +198,7 @@ func (w *world) redisFault(op, show string) (bool, bool) {
 func newWorld(seed uint64, diskKind string) *world {
 	s := newSched(seed)
 	w := &world{s: s, cfg: chooseConfig(s), owner: map[string]int{}, faults: map[string]int{},
-		calledShow: map[string]int{}, pebble: usePebble(seed, diskKind)}
+		calledShow: map[string]int{}, pebble: usePebble(seed, diskKind), ingestMinRows: ingestMinRows(seed)}
 	w.gw = &gateway{w: w, charges: map[string]*charge{}}
 	w.notes = &notifier{w: w, sent: map[string][]string{}, seen: map[string]bool{}}
 	w.model = newModel(w)
@@ -243,7 +253,7 @@ func Run(opt Options) (res Result) {
 	res = Result{Seed: opt.Seed, Mode: w.cfg.mode(), Disk: w.nodes[0].journal.kind()}
 	defer func() {
 		res.Steps, res.SimTime, res.Duration = w.s.steps, time.Duration(w.s.now), time.Since(start)
-		res.Stats = w.stats()
+		res.Stats, res.Ingests = w.stats(), w.ingests
 		if r := recover(); r != nil {
 			res.Step = w.s.steps
 			if v, ok := r.(violation); ok {
@@ -507,7 +517,8 @@ func (w *world) stats() string {
 		if n := w.faults["start-failed"]; n > 0 {
 			fs = append(fs, fmt.Sprintf("start-failed=%d", n))
 		}
-		fs = append(fs, fmt.Sprintf("(wal ops failed %d, store opens %d)", w.walOpsFailed.Load(), w.pebbleOpens))
+		fs = append(fs, fmt.Sprintf("(wal ops failed %d, store opens %d, sorted state writes %d, ingested %d)",
+			w.walOpsFailed.Load(), w.pebbleOpens, w.sortedSaves, w.ingests))
 	}
 	return fmt.Sprintf("holds acked %d, orders acked %d (seen paid %d), charges %d, activations %d, unknown show ids %d, faults: %s; %s",
 		len(w.model.holds), len(w.model.list), paid, len(w.gw.keys), w.activations, len(w.unknownIDs), strings.Join(fs, " "), w.linNote)

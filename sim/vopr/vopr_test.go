@@ -175,3 +175,24 @@ type diskTotal struct {
 	steps int64
 	took  time.Duration
 }
+
+// TestVOPRIngestsRestoredCopies: the simulator drives the copy of a show
+// restored from Redis through the Pebble store's ingest (sstables written
+// and ingested, pebble.Store.IngestState) under its faults and crashes, and
+// the seed's checks pass. A seed with Redis whose world ingests from 1 row
+// (ingestMinRows); it ingested none while the simulator's journal wrapper
+// hid the disk's SaveSortedState (every copy went as one batch).
+func TestVOPRIngestsRestoredCopies(t *testing.T) {
+	if *flagSeed != 0 {
+		t.Skip("replaying one seed")
+	}
+	const seed = 91907836354959 // 2 nodes + redis + leases
+	res := Run(Options{Seed: seed, Steps: regressionSteps, TraceLines: *flagTrace, Disk: DiskPebble})
+	if res.Failure != "" {
+		t.Fatalf("seed %d failed at step %d: %s\n\nlast steps:\n%s", seed, res.Step, res.Failure, res.Trace)
+	}
+	if res.Ingests == 0 {
+		t.Fatalf("seed %d ingested no restored copy: %s", seed, res.Stats)
+	}
+	t.Logf("seed %d: %d restored copies ingested; %s", seed, res.Ingests, res.Stats)
+}
