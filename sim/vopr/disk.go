@@ -175,7 +175,8 @@ func ingestMinRows(seed uint64) int {
 // pebbleTune: no automatic compactions, a memtable no seed fills, and no
 // write stall for L0's depth: without compactions nothing would ever end one
 // (each ingest of a show's restored copy adds sublevels to L0; seed
-// 91907836354961 stalled in its seventh one, in Pebble's makeRoomForWrite).
+// 91907836354961 stalled in its seventh one, in Pebble's makeRoomForWrite,
+// once in a batch of seeds: TestVOPRIngestsRestoredCopies).
 func pebbleTune(o *cpebble.Options) {
 	o.DisableAutomaticCompactions = true
 	o.MemTableSize = 256 << 20
