@@ -30,6 +30,9 @@ type Client struct {
 	stop     chan struct{}
 	done     chan struct{}
 	closed   atomic.Bool
+	// dedupeUntil: until then (unix ns) scans of rows index what they read
+	// to drop HSCAN's repeats (scanRows)
+	dedupeUntil atomic.Int64
 }
 
 // Open connects, checks that Redis answers and loads the scripts on every

@@ -31,7 +31,10 @@
 //     FLUSH).
 //   - Load reads epoch, seq, snapshot and journal in one script, then the
 //     state rows by HSCAN in chunks, and checks nothing was written meanwhile:
-//     a consistent view (a row HSCAN returns twice must have one value).
+//     a consistent view (a row HSCAN returns twice must have one value; Load
+//     drops such repeats, LoadRows counts the rows instead and answers
+//     ErrChangedWhileRead when the scan returned more than the hash held,
+//     indexing its scans for a while after: metric scan_repeats).
 //     LoadRows is Load that hands each row over as it arrives (named rows
 //     first, by HMGET), for a caller that builds the state meanwhile; a
 //     write during the read answers ErrChangedWhileRead (read again). Each

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strconv"
+	"time"
 	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -115,6 +116,19 @@ func (c *Client) loadOnce(ctx context.Context, shard string, withRows bool, firs
 // a quarter of the rows at a time (back to full chunks as they come), up to
 // scanRetries times: the rows read so far are kept, the read does not start
 // from zero.
+//
+// HSCAN returns a row more than once only while the hash is rehashed (it
+// grew or shrank shortly before, or meanwhile). With fn, the rows are not
+// indexed to drop such repeats (the index cost about a tenth of a
+// recovery's time: bench/README.md, "Recovery from Redis alone, sixth
+// round"): they are counted, and a scan that returned more rows than the
+// hash held (HLEN before it) answers ErrChangedWhileRead, having handed
+// repeats to fn; the caller reads again, and this client indexes its scans
+// for dedupeHold after that. This is exact because nothing writes the hash
+// during a caller's read (its activation holds the epoch; a write of
+// another would move the seq and fail the read anyway): HSCAN returns every
+// row present from start to end at least once, so n rows returned of n
+// held is each once.
 func (c *Client) scanRows(ctx context.Context, key string, first []string, fn func(string, []byte) error) ([]Row, error) {
 	if !c.healthy.Load() {
 		return nil, ErrUnavailable
@@ -125,7 +139,7 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 		}
 		return nil, err
 	}
-	var set rowSet
+	set := rowSet{counted: fn != nil && time.Now().UnixNano() >= c.dedupeUntil.Load()}
 	n, err := c.rdb.HLen(ctx, key).Result()
 	if err != nil {
 		return fail(err)
@@ -141,13 +155,41 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 				if err := set.add(first[i], stringBytes(s), fn); err != nil {
 					return nil, err
 				}
+				set.first = append(set.first, first[i])
 			}
 		}
 	}
+	rows, err := c.scanChunks(ctx, key, &set, fn, fail)
+	if err != nil {
+		return nil, err
+	}
+	if set.counted && int64(len(rows)) != n {
+		c.met.scanRepeats.Add(1)
+		if int64(len(rows)) > n {
+			c.dedupeUntil.Store(time.Now().Add(dedupeHold).UnixNano())
+		}
+		return nil, fmt.Errorf("%w: the scan returned %d rows of a hash of %d (repeats while it was rehashed, or writes)",
+			ErrChangedWhileRead, len(rows), n)
+	}
+	return rows, nil
+}
+
+// dedupeHold is how long a client indexes its scans of rows (dropping
+// repeats) after a counted scan returned repeats: the hash's rehash, which
+// Redis finishes within about a second, is then over.
+const dedupeHold = 10 * time.Second
+
+// scanChunks is scanRows's HSCAN loop: every chunk's rows into set; an
+// error of Redis's goes through fail, fn's is returned as it is.
+func (c *Client) scanChunks(ctx context.Context, key string, set *rowSet, fn func(string, []byte) error,
+	fail func(error) ([]Row, error)) ([]Row, error) {
 	var cursor uint64
 	count, retries := rowsScanCount, 0
 	for {
 		kv, next, err := c.rdb.HScan(ctx, key, cursor, "", count).Result()
+		if hook := scanChunkHook; hook != nil && err == nil {
+			kv = hook(kv)
+		}
 		if err != nil && isTimeout(err) && ctx.Err() == nil && retries < scanRetries {
 			retries++
 			count = max(count/4, 256)
@@ -171,6 +213,10 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 	}
 }
 
+// scanChunkHook, when set (tests), changes every chunk HSCAN returned
+// (field, value, field, value...) before its rows are taken.
+var scanChunkHook func(kv []string) []string
+
 // scanRetries is how many timed-out chunks one read of a rows hash asks for
 // again (each from its cursor).
 const scanRetries = 4
@@ -185,16 +231,26 @@ func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), le
 // position and 32 bits of its key's hash, so that a probe compares keys
 // only when those match) rather than a map of their keys (about 56 bytes an
 // entry at a million rows), at most half full.
+//
+// A counted set (scanRows with a callback) indexes nothing: it keeps every
+// row, drops only HSCAN's repeats of the rows read first (by HMGET), and its
+// caller compares the count with the hash's length.
 type rowSet struct {
 	rows  []Row
 	slots []uint64 // hash<<32 | position in rows + 1; 0 = free
 	seed  maphash.Seed
+	// counted: no index (see above)
+	counted bool
+	first   []string // counted: the rows read first, which HSCAN returns again
 }
 
 // reserve makes room for n rows (the hash's length before the scan).
 func (s *rowSet) reserve(n int) {
 	if n > cap(s.rows) {
 		s.rows = slices.Grow(s.rows, n+n/16)
+	}
+	if s.counted {
+		return
 	}
 	if size := 16; 2*n > len(s.slots) {
 		for size < 2*n {
@@ -208,6 +264,13 @@ func (s *rowSet) reserve(n int) {
 // with the same value is dropped; with another value, the hash was written
 // to during the scan: ErrChangedWhileRead.
 func (s *rowSet) add(key string, value []byte, fn func(string, []byte) error) error {
+	if s.counted {
+		if slices.Contains(s.first, key) {
+			return nil // read first; nothing writes meanwhile: the same value
+		}
+		s.rows = append(s.rows, Row{Key: key, Value: value})
+		return fn(key, value)
+	}
 	if 2*(len(s.rows)+1) > len(s.slots) {
 		s.index(max(16, 2*len(s.slots)))
 	}

@@ -14,6 +14,7 @@ const latencyWindow = 4096
 type metrics struct {
 	applies, applyErrors, fenced, gaps, reloads atomic.Int64
 	scanRetries                                 atomic.Int64 // timed-out chunks of rows asked for again
+	scanRepeats                                 atomic.Int64 // counted scans of rows that returned other than the hash's length
 	allowGranted, allowDenied, allowErrors      atomic.Int64
 
 	mu   sync.Mutex // protects following fields
@@ -65,6 +66,7 @@ func (c *Client) Metrics() map[string]float64 {
 		"gaps":                     float64(c.met.gaps.Load()),
 		"script_reloads":           float64(c.met.reloads.Load()),
 		"scan_retries":             float64(c.met.scanRetries.Load()),
+		"scan_repeats":             float64(c.met.scanRepeats.Load()),
 		"apply_latency_p50_micros": float64(p50),
 		"apply_latency_p99_micros": float64(p99),
 		"allow_granted":            float64(c.met.allowGranted.Load()),

@@ -262,3 +262,79 @@ func TestLoadRowsChunkTimedOut(t *testing.T) {
 	}
 	t.Logf("%d HSCAN calls, %v chunks asked for again", calls, c.Metrics()["scan_retries"])
 }
+
+// TestLoadRowsRepeats: LoadRows counts the rows it hands rather than
+// indexing them; a scan that returned a row twice (HSCAN does while the hash
+// is rehashed: here a hook repeats a row of every chunk) answers
+// ErrChangedWhileRead, and the reads after it index their rows and hand
+// each once. A scan that returned fewer rows than the hash held answers
+// ErrChangedWhileRead too, without indexing the next reads.
+func TestLoadRowsRepeats(t *testing.T) {
+	defer func(n int64) { rowsScanCount = n }(rowsScanCount)
+	rowsScanCount = 1000 // many chunks
+	defer func() { scanChunkHook = nil }()
+	_, c := openServer(t, nil)
+	ctx := context.Background()
+	const s = "rehashed"
+	e := activate(t, c, s)
+	var rows []Row
+	for i := 0; i < 5_000; i++ {
+		rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (map[string]int, State, error) {
+		handed := map[string]int{}
+		st, err := c.LoadRows(ctx, s, []string{"h000042"}, func(k string, v []byte) error {
+			handed[k]++
+			return nil
+		})
+		return handed, st, err
+	}
+	repeatFirst := func(kv []string) []string {
+		if len(kv) < 2 {
+			return kv
+		}
+		return append(kv, kv[0], kv[1])
+	}
+	scanChunkHook = repeatFirst
+	handed, _, err := read()
+	if !errors.Is(err, ErrChangedWhileRead) {
+		t.Fatalf("a scan with repeats: %v", err)
+	}
+	twice := 0
+	for _, n := range handed {
+		if n > 1 {
+			twice++
+		}
+	}
+	if twice == 0 || c.Metrics()["scan_repeats"] != 1 {
+		t.Fatalf("%d rows handed twice, scan_repeats %v; want some, 1", twice, c.Metrics()["scan_repeats"])
+	}
+	// read again (the repeats go on): indexed, each row once
+	handed, st, err := read()
+	if err != nil || len(handed) != len(rows) || len(st.Rows) != len(rows) || st.Seq != 7 {
+		t.Fatalf("read again: %d rows handed, %d in the state at %d, %v", len(handed), len(st.Rows), st.Seq, err)
+	}
+	for k, n := range handed {
+		if n != 1 {
+			t.Fatalf("read again: row %s handed %d times", k, n)
+		}
+	}
+	// counted again; a row missing from the scan
+	c.dedupeUntil.Store(0)
+	scanChunkHook = func(kv []string) []string {
+		if len(kv) < 2 {
+			return kv
+		}
+		return kv[2:]
+	}
+	if _, _, err := read(); !errors.Is(err, ErrChangedWhileRead) || c.Metrics()["scan_repeats"] != 2 {
+		t.Fatalf("a scan with rows missing: %v, scan_repeats %v", err, c.Metrics()["scan_repeats"])
+	}
+	scanChunkHook = nil
+	if handed, st, err := read(); err != nil || len(handed) != len(rows) || len(st.Rows) != len(rows) || c.dedupeUntil.Load() != 0 {
+		t.Fatalf("counted read: %d rows handed, %d in the state, %v, dedupe armed %v", len(handed), len(st.Rows), err, c.dedupeUntil.Load() != 0)
+	}
+}
