@@ -183,19 +183,21 @@ type simJournal struct {
 }
 
 func (j *simJournal) Append(show string, wr actors.Write) (actors.Held, error) {
+	j.maybeCrash("before a journal write")
+	held, err := j.disk.Append(show, wr)
+	j.maybeCrash("after a journal write")
+	return held, err
+}
+
+// maybeCrash crashes the node's process at random (pCrashInWrite) while it
+// is this journal's incarnation and alive.
+func (j *simJournal) maybeCrash(when string) {
 	n, w := j.n, j.n.w
 	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
 		w.faults["crash-in-write"]++
-		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash before a journal write", nil)
+		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash "+when, nil)
 		n.crashNow()
 	}
-	held, err := j.disk.Append(show, wr)
-	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
-		w.faults["crash-in-write"]++
-		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash after a journal write", nil)
-		n.crashNow()
-	}
-	return held, err
 }
 
 // SaveSortedState is the disk's when it has one (Pebble: the state as
@@ -203,13 +205,8 @@ func (j *simJournal) Append(show string, wr actors.Write) (actors.Held, error) {
 // with the crashes of Append around it: the copy of a show restored from
 // Redis (actors.copyRemoteState) takes this path only through it.
 func (j *simJournal) SaveSortedState(show string, seq uint64, rows []facts.Row) error {
-	n, w := j.n, j.n.w
-	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
-		w.faults["crash-in-write"]++
-		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash before a sorted state write", nil)
-		n.crashNow()
-	}
-	w.sortedSaves++
+	j.maybeCrash("before a sorted state write")
+	j.n.w.sortedSaves++
 	var err error
 	if ss, ok := j.disk.(interface {
 		SaveSortedState(string, uint64, []facts.Row) error
@@ -218,11 +215,7 @@ func (j *simJournal) SaveSortedState(show string, seq uint64, rows []facts.Row) 
 	} else {
 		err = j.disk.SaveState(show, seq, rows)
 	}
-	if n.inc == j.inc && n.alive && w.s.chance(w.cfg.pCrashInWrite) {
-		w.faults["crash-in-write"]++
-		w.s.trace.add(w.s.now, w.s.steps, n.id, "FAULT crash after a sorted state write", nil)
-		n.crashNow()
-	}
+	j.maybeCrash("after a sorted state write")
 	return err
 }
 
