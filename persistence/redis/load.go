@@ -65,13 +65,14 @@ func (c *Client) load(ctx context.Context, shard string, withRows bool) (State, 
 // LoadRows is Load that also hands every state row to row as it is read,
 // so that the caller builds the show while the rest is still on its way:
 // the rows named in first (read with one HMGET) before the others (HSCAN,
-// in no order), each once (a row HSCAN repeats with the same value is not
-// given again). The key and value are those of the State's Rows: not
-// reused, not to be changed. If the shard was written to
-// while read (a repeat with another value, or a new seq or epoch after the
-// scan), the rows given are of no one state: LoadRows returns
-// ErrChangedWhileRead and the caller starts again. The State also holds
-// every row read.
+// in no order). The key and value are those of the State's Rows: not
+// reused, not to be changed. If the rows given are of no one state — the
+// shard was written to while read (a new seq or epoch after the scan, a
+// repeat with another value), or the scan returned rows twice (the hash was
+// being rehashed: the rows are counted, not indexed; see scanRows) —
+// LoadRows returns ErrChangedWhileRead and the caller starts again with a
+// new builder. A nil error means every row was given once. The State also
+// holds every row read.
 func (c *Client) LoadRows(ctx context.Context, shard string, first []string, row func(key string, value []byte) error) (State, error) {
 	return c.loadOnce(ctx, shard, true, first, row)
 }
