@@ -2,7 +2,9 @@
 // 2,000,000 and a seated section of 200,000) that clients fill with holds
 // that are never released until 1,000,000 are live, measured per 100,000
 // holds (throughput, p50, p99, p99.9, max), with the memory per live hold and
-// the time to recover the full show from Pebble and from Redis alone.
+// the time to recover the full show from Pebble and from Redis alone (with
+// redis-server's own CPU meanwhile and whether an AOF rewrite ran beside it;
+// then once more after any rewrite ended).
 //
 // It drives the real node path in process: Booking (ids, routing) → the
 // show's actor → its writer → a synced Pebble store on disk (and, in the
