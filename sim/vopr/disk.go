@@ -64,6 +64,10 @@ type disk interface {
 	crash(keepFailed bool) disk
 	// kind names the disk for the result line.
 	kind() string
+	// close releases the disk at the end of a seed (a Pebble store's
+	// goroutines would otherwise outlive it: hundreds of seeds in one
+	// process slowed to a crawl, 941 stores left open after 527 seeds).
+	close()
 }
 
 // memDisk is actors.MemJournal, the fake disk.
@@ -71,6 +75,7 @@ type memDisk struct{ *actors.MemJournal }
 
 func (d memDisk) crash(keepFailed bool) disk { return memDisk{d.MemJournal.Crash(keepFailed)} }
 func (d memDisk) kind() string               { return DiskMem }
+func (d memDisk) close()                     {}
 
 // pebbleDisk is the production journal (actors.PebbleJournal over
 // persistence/pebble) on vfs.NewCrashableMem wrapped with errorfs, whose
@@ -196,6 +201,8 @@ func openPebbleDisk(w *world, mem *vfs.MemFS) *pebbleDisk {
 func newPebbleDisk(w *world) *pebbleDisk { return openPebbleDisk(w, vfs.NewCrashableMem()) }
 
 func (d *pebbleDisk) kind() string { return DiskPebble }
+
+func (d *pebbleDisk) close() { _ = d.j.Store.Close() }
 
 // call runs f as one journal call: the injector is armed meanwhile.
 func (d *pebbleDisk) call(f func()) { d.callAs(false, f) }

@@ -245,6 +245,13 @@ func showConfig(s *sched, id string, size int) seatmap.ShowConfig {
 		ArchiveAfterSeconds: &archive}
 }
 
+// closeDisks releases every node's disk once the seed ended.
+func (w *world) closeDisks() {
+	for _, n := range w.nodes {
+		n.journal.close()
+	}
+}
+
 // Run simulates one seed.
 func Run(opt Options) (res Result) {
 	start := time.Now()
@@ -254,6 +261,7 @@ func Run(opt Options) (res Result) {
 	defer func() {
 		res.Steps, res.SimTime, res.Duration = w.s.steps, time.Duration(w.s.now), time.Since(start)
 		res.Stats, res.Ingests = w.stats(), w.ingests
+		defer w.closeDisks()
 		if r := recover(); r != nil {
 			res.Step = w.s.steps
 			if v, ok := r.(violation); ok {
