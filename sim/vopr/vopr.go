@@ -245,8 +245,10 @@ func showConfig(s *sched, id string, size int) seatmap.ShowConfig {
 		ArchiveAfterSeconds: &archive}
 }
 
-// closeDisks releases every node's disk once the seed ended.
+// closeDisks ends the world's procs and releases every node's disk once the
+// seed ended.
 func (w *world) closeDisks() {
+	w.s.killAll()
 	for _, n := range w.nodes {
 		n.journal.close()
 	}
