@@ -277,9 +277,10 @@ func (d *pebbleDisk) SaveState(show string, seq uint64, rows []facts.Row) (err e
 // overlaps the memtable rotates the WAL, and a failed write or sync of the
 // old WAL there makes Pebble panic with DB.mu released, so that its own
 // deferred unlock aborts the process ("fatal error: sync: unlock of unlocked
-// mutex", cockroachdb/pebble#5601, #5225, #2300; seed 205070854277074 of the
-// simulator). No store handle can recover that; a node's process exits, as
-// the simulator's crashes around the call model (simJournal).
+// mutex", cockroachdb/pebble#5601, #5225, #2300; seen in a batch of seeds
+// from 205070854277064, not again alone: Pebble's background flushes make
+// the moment vary). No store handle can recover that; a node's process
+// exits, as the simulator's crashes around the call model (simJournal).
 func (d *pebbleDisk) SaveSortedState(show string, seq uint64, rows []facts.Row) (err error) {
 	before := d.j.Store.Metrics()["pebble_ingests_total"]
 	err = d.j.SaveSortedState(show, seq, rows)
