@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -209,4 +210,33 @@ func TestVOPRIngestsRestoredCopies(t *testing.T) {
 		t.Fatalf("seed %d ingested no restored copy: %s", seed, res.Stats)
 	}
 	t.Logf("seed %d: %d restored copies ingested; %s", seed, res.Ingests, res.Stats)
+}
+
+// TestVOPRReleasesWorlds: a seed's end ends its procs and closes its nodes'
+// Pebble stores, so seeds run one after another in one process leave no
+// goroutines behind (a parked proc kept its whole world alive, and each open
+// store its Pebble goroutines: a batch of 550 Pebble seeds grew to 24 GB).
+func TestVOPRReleasesWorlds(t *testing.T) {
+	if *flagSeed != 0 {
+		t.Skip("replaying one seed")
+	}
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	const seeds = 4
+	for seed := uint64(91907836354961); seed < 91907836354961+seeds; seed++ {
+		if res := Run(Options{Seed: seed, Steps: 3000, Disk: DiskPebble}); res.Failure != "" {
+			t.Fatalf("seed %d failed at step %d: %s", seed, res.Step, res.Failure)
+		}
+	}
+	var after int
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		runtime.GC()
+		if after = runtime.NumGoroutine(); after-before <= seeds || time.Now().After(end) {
+			break
+		}
+	}
+	if after-before > seeds {
+		t.Fatalf("%d goroutines before %d Pebble seeds, %d after: their worlds live on", before, seeds, after)
+	}
+	t.Logf("%d goroutines before %d Pebble seeds, %d after", before, seeds, after)
 }
