@@ -170,3 +170,46 @@ func BenchmarkApplyGAHold(b *testing.B) {
 	b.ReportMetric(float64(gc.Microseconds())/1000, "gc-ms")
 	runtime.KeepAlive(s)
 }
+
+// BenchmarkRestoreBatches: rebuild a show of 1,000,000 live holds from its
+// state rows in a random order (as Redis's HSCAN hands them), decoded
+// (beforehand, untimed) into RowBatches of 1,024 rows as the loaders do, and
+// added by AddBatch (timed); with and without touchBatch (prefetch.go).
+func BenchmarkRestoreBatches(b *testing.B) {
+	if os.Getenv("FILL_BENCH") == "" {
+		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
+	}
+	s := fillShow(b, 1_000_000)
+	rows := s.Rows()
+	s = nil
+	rand.New(rand.NewSource(2)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	var batches []*RowBatch
+	for from := 0; from < len(rows); from += 1024 {
+		rb := &RowBatch{}
+		for _, row := range rows[from:min(from+1024, len(rows))] {
+			if err := rb.Add(row.Key, row.Value); err != nil {
+				b.Fatal(err)
+			}
+		}
+		batches = append(batches, rb)
+	}
+	rows = nil
+	for _, touch := range []bool{false, true} {
+		b.Run("touch="+strconv.FormatBool(touch), func(b *testing.B) {
+			defer func(t bool) { touchBatches = t }(touchBatches)
+			touchBatches = touch
+			for i := 0; i < b.N; i++ {
+				r := NewRestorer()
+				for _, rb := range batches {
+					if err := r.AddBatch(rb); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := r.Finish(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/restore")
+		})
+	}
+}

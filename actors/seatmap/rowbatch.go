@@ -80,6 +80,9 @@ func (r *Restorer) AddBatch(b *RowBatch) error {
 		}
 	}
 	for i := range b.holds {
+		if i%touchGroup == 0 && r.s != nil && touchBatches {
+			r.s.touchHolds(b.holds[i:min(i+touchGroup, len(b.holds))])
+		}
 		h := &b.holds[i]
 		r.n++
 		if r.s == nil { // before the config and the position: keep it

@@ -143,6 +143,7 @@ type idAt struct {
 
 // Shard is one shard of a show. See the package doc for the callers' duties.
 type Shard struct {
+	touched  uint32 // touchBatch's sink: what it loaded, so that the loads stay (prefetch.go)
 	cfg      ShowConfig
 	shard    int
 	created  bool

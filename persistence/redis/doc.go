@@ -34,7 +34,11 @@
 //     a consistent view (a row HSCAN returns twice must have one value; Load
 //     drops such repeats, LoadRows counts the rows instead and answers
 //     ErrChangedWhileRead when the scan returned more than the hash held,
-//     indexing its scans for a while after: metric scan_repeats).
+//     indexing its scans for a while after: metric scan_repeats). A
+//     counted scan of a big hash runs as four parts of HSCAN's walk at once
+//     (a cursor's low bits are the walk's top bits), their rows handed one
+//     chunk at a time, the chunk that crossed into the next part without
+//     the rows that part read (metric scan_parted).
 //     LoadRows is Load that hands each row over as it arrives (named rows
 //     first, by HMGET), for a caller that builds the state meanwhile; a
 //     write during the read answers ErrChangedWhileRead (read again). Each

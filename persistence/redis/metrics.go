@@ -15,6 +15,7 @@ type metrics struct {
 	applies, applyErrors, fenced, gaps, reloads atomic.Int64
 	scanRetries                                 atomic.Int64 // timed-out chunks of rows asked for again
 	scanRepeats                                 atomic.Int64 // counted scans of rows that returned other than the hash's length
+	scanParted                                  atomic.Int64 // scans of rows run in parts at once (big hashes)
 	allowGranted, allowDenied, allowErrors      atomic.Int64
 
 	mu   sync.Mutex // protects following fields
@@ -67,6 +68,7 @@ func (c *Client) Metrics() map[string]float64 {
 		"script_reloads":           float64(c.met.reloads.Load()),
 		"scan_retries":             float64(c.met.scanRetries.Load()),
 		"scan_repeats":             float64(c.met.scanRepeats.Load()),
+		"scan_parted":              float64(c.met.scanParted.Load()),
 		"apply_latency_p50_micros": float64(p50),
 		"apply_latency_p99_micros": float64(p99),
 		"allow_granted":            float64(c.met.allowGranted.Load()),

@@ -338,3 +338,62 @@ func TestLoadRowsRepeats(t *testing.T) {
 		t.Fatalf("counted read: %d rows handed, %d in the state, %v, dedupe armed %v", len(handed), len(st.Rows), err, c.dedupeUntil.Load() != 0)
 	}
 }
+
+// TestLoadRowsInParts: a big hash is scanned in scanParts parts at once
+// (each from its own cursor); every row is handed once, with the chunk that
+// crossed from one part into the next joined without the rows the next part
+// read itself (without that join, its repeats fail the read's count). Hashes
+// of several sizes, and chunks from small to a part's whole.
+func TestLoadRowsInParts(t *testing.T) {
+	defer func(n, m int64) { rowsScanCount, scanPartsMin = n, m }(rowsScanCount, scanPartsMin)
+	scanPartsMin = 1000
+	_, c := openServer(t, nil)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		rows  int
+		count int64
+	}{{1000, 100}, {7919, 300}, {30_000, 1000}, {30_000, 3000}} {
+		rowsScanCount = tc.count
+		s := fmt.Sprintf("parts%d-%d", tc.rows, tc.count)
+		e := activate(t, c, s)
+		var rows []Row
+		for i := 0; i < tc.rows; i++ {
+			rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
+		}
+		if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
+			t.Fatal(err)
+		}
+		parted := c.Metrics()["scan_parted"]
+		handed := map[string]int{}
+		st, err := c.LoadRows(ctx, s, []string{"h000042"}, func(k string, v []byte) error {
+			handed[k]++
+			if k[1:] != fmt.Sprintf("%06s", v) {
+				t.Fatalf("row %s = %s", k, v)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%d rows in chunks of %d: %v", tc.rows, tc.count, err)
+		}
+		if len(handed) != tc.rows || len(st.Rows) != tc.rows || c.Metrics()["scan_parted"] != parted+1 {
+			t.Fatalf("%d rows in chunks of %d: %d handed, %d in the state, scanned in parts %v times",
+				tc.rows, tc.count, len(handed), len(st.Rows), c.Metrics()["scan_parted"]-parted)
+		}
+		for k, n := range handed {
+			if n != 1 {
+				t.Fatalf("%d rows in chunks of %d: row %s handed %d times", tc.rows, tc.count, k, n)
+			}
+		}
+	}
+}
+
+// TestReverseLow: a part's first cursor is its number's bits reversed.
+func TestReverseLow(t *testing.T) {
+	for _, tc := range []struct{ p, parts, want uint64 }{
+		{0, 1, 0}, {0, 2, 0}, {1, 2, 1}, {0, 4, 0}, {1, 4, 2}, {2, 4, 1}, {3, 4, 3}, {1, 8, 4}, {6, 8, 3},
+	} {
+		if got := reverseLow(tc.p, tc.parts); got != tc.want {
+			t.Errorf("reverseLow(%d, %d) = %d, want %d", tc.p, tc.parts, got, tc.want)
+		}
+	}
+}
