@@ -37,7 +37,7 @@ func (c *Client) Activate(ctx context.Context, shard string) (uint64, error) {
 		return 0, err
 	}
 	nonce := 1 + rand.Uint64N(nonceMask) // 1 .. 2^20-1
-	cl := &call{script: c.scr.activate, keys: []string{k.meta}, args: []any{nonce}, group: shard}
+	cl := &call{script: c.scr.activate, keys: []string{k.meta, k.rows, k.rowsOld}, args: []any{nonce}, group: shard}
 	c.run(ctx, []*call{cl})
 	ctr, err := cl.cmd.Int64()
 	if err != nil {
@@ -384,7 +384,7 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 			last = reached
 		}
 	}
-	args := make([]any, 0, 14+len(ents)+2*len(counts)+len(archive)+2*len(rows.rows))
+	args := make([]any, 0, 14+len(ents)+2*len(counts)+len(archive)+3*len(rows.rows))
 	args = append(args, ctr, nonce, first, len(ents), kind, snapSeq, snapArg, len(counts), last, len(archive)/2, len(rows.rows), rows.seq)
 	for _, e := range ents {
 		args = append(args, e.Data)
@@ -398,7 +398,7 @@ func applyArgs(ctr, nonce uint64, ents []Entry, snap []byte, snapSeq uint64, cou
 		if v == nil {
 			v = []byte{} // the script reads an empty value as a deletion
 		}
-		args = append(args, r.Key, v)
+		args = append(args, rowBucket(r.Key), r.Key, v)
 	}
 	return append(args, evSeq, lease.Milliseconds())
 }

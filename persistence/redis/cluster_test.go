@@ -85,6 +85,28 @@ func TestCluster(t *testing.T) {
 	wantFenced(t, c.Apply(ctx, Checkpoint{Shard: s, Epoch: old, Entries: entries(s, 9, 9)})[0])
 	mustApply(t, c, Checkpoint{Shard: s, Epoch: epochs[s], Entries: entries(s, 9, 9), Snapshot: []byte("S9"), SnapshotSeq: 9})
 	checkState(t, load(t, c, s), s, 9, 9, []byte("S9"))
+	// state rows, in their buckets (the same slot): seeded, written, read
+	s = shards[6]
+	var rows []Row
+	for i := 0; i < 500; i++ {
+		rows = append(rows, Row{Key: fmt.Sprintf("h%04d", i), Value: []byte(fmt.Sprint(i))})
+	}
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: epochs[s], Seq: 8, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: epochs[s], Entries: entries(s, 9, 9), RowsSeq: 9,
+		Rows: []Row{{"h0001", nil}, {"h0002", []byte("two")}}})
+	st, err := c.LoadRows(ctx, s, []string{"h0003"}, func(string, []byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range st.Rows {
+		got[r.Key] = string(r.Value)
+	}
+	if _, ok := got["h0001"]; ok || len(got) != len(rows)-1 || len(st.Rows) != len(got) || got["h0002"] != "two" || got["h0003"] != "3" {
+		t.Fatalf("%s rows: %d read, %d distinct (want %d), h0002 %q", s, len(st.Rows), len(got), len(rows)-1, got["h0002"])
+	}
 	// the rate limiter is one key: any slot
 	granted := 0
 	for i := 0; i < 5; i++ {

@@ -30,17 +30,21 @@
 //     affected calls retried, after NOSCRIPT (Redis restarted or SCRIPT
 //     FLUSH).
 //   - Load reads epoch, seq, snapshot and journal in one script, then the
-//     state rows by HSCAN in chunks, and checks nothing was written meanwhile:
-//     a consistent view (a row HSCAN returns twice must have one value; Load
-//     drops such repeats, LoadRows counts the rows instead and answers
-//     ErrChangedWhileRead when the scan returned more than the hash held,
+//     state rows: the 32 buckets whole (HGETALL, four at a time: a third of
+//     the CPU HSCAN costs redis-server a row; a bucket of over 131,072 rows,
+//     or whose HGETALL timed out, by HSCAN in chunks; metric buckets_read),
+//     and rows still in the one hash of the layout before buckets by HSCAN
+//     in chunks; then it checks nothing was written meanwhile: a consistent
+//     view (a row HSCAN returns twice must have one value; Load drops such
+//     repeats, LoadRows counts the rows instead and answers
+//     ErrChangedWhileRead when the read returned more than the hashes held,
 //     indexing its scans for a while after: metric scan_repeats). A
 //     counted scan of a big hash runs as four parts of HSCAN's walk at once
 //     (a cursor's low bits are the walk's top bits), their rows handed one
 //     chunk at a time, the chunk that crossed into the next part without
 //     the rows that part read (metric scan_parted).
 //     LoadRows is Load that hands each row over as it arrives (named rows
-//     first, by HMGET), for a caller that builds the state meanwhile; a
+//     first), for a caller that builds the state meanwhile; a
 //     write during the read answers ErrChangedWhileRead (read again). Each
 //     round trip is bounded by ReadTimeout, not the read as a whole (callers
 //     bound a read by its progress: a big show on a loaded node takes long);
@@ -131,8 +135,13 @@
 //
 //	{show:ID}:meta     hash: ctr nonce (epoch), snapseq, wctr wnonce (last writer), countsseq, evseq
 //	{show:ID}:snap     string: a whole snapshot at snapseq (the format before state rows)
-//	{show:ID}:rows     hash: state rows (row key -> value): the state at snapseq, kept incrementally
-//	{show:ID}:stage    hash: rows of a whole state being seeded (Seed), swapped into rows at the end
+//	{show:ID}:rows:BB  hashes, BB 00 to 31: state rows (row key -> value), each in bucket
+//	                   FNV-1a(key) mod 32: the state at snapseq, kept incrementally
+//	{show:ID}:stage:BB hashes: rows of a whole state being seeded (Seed), by bucket, renamed
+//	                   into rows:BB at the end
+//	{show:ID}:rows     hash: state rows of the layout before buckets: read, emptied by every
+//	                   write of its rows (a row is in it or in its bucket), dropped by Seed
+//	{show:ID}:stage    hash: a Seed's stage of that layout: dropped by Seed
 //	{show:ID}:log      list: journal entries snapseq+1 .. seq; seq = snapseq + its length
 //	{show:ID}:counts   hash: read model
 //	{show:ID}:archive  hash: order id -> terminal order (JSON)

@@ -3,6 +3,7 @@ package redis
 import (
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // shardKeys are the keys of one shard, all under the shard's hash tag so
@@ -14,13 +15,58 @@ type shardKeys struct {
 	counts  string // hash: read model, section id -> "available,held,reserved,sold", "totals"
 	archive string // hash: order id -> terminal order (JSON)
 	lease   string // string "ctr:nonce" of the owning activation, with a PX expiry
-	rows    string // hash: state rows (row key -> value), the state at snapseq
-	stage   string // hash: rows of a whole state being seeded (Seed)
+	// rows was the hash of state rows (row key -> value) before buckets;
+	// an activation moves such a hash to rowsOld and leaves a string here
+	// (see bucketsLua). The rows are in rowBuckets hashes (bucketKeys).
+	rows string
+	// rowsOld is the hash of state rows of the layout before buckets, moved
+	// aside: read, and drained by every write of a row, never written.
+	rowsOld string
+	stage   string // hash: a Seed's stage of the layout before buckets (dropped by Seed, never written)
+	tag     string
 }
 
-// list returns the keys in the order applyLua expects them.
+// list returns the keys in the order applyLua expects them: the seven, then
+// the row buckets.
 func (k shardKeys) list() []string {
-	return []string{k.meta, k.snap, k.log, k.counts, k.archive, k.lease, k.rows}
+	if l, ok := applyKeys.Load(k.tag); ok {
+		return l.([]string)
+	}
+	l := append([]string{k.meta, k.snap, k.log, k.counts, k.archive, k.lease, k.rowsOld}, k.bucketKeys("rows")...)
+	applyKeys.Store(k.tag, l)
+	return l
+}
+
+// applyKeys caches list per hash tag (a checkpoint's call needs them all).
+var applyKeys sync.Map
+
+// bucketKeys are the rowBuckets hashes of the state rows ("rows": row key
+// -> value, each row in the bucket of rowBucket(key); the state at
+// snapseq), or of a Seed's stage ("stage").
+func (k shardKeys) bucketKeys(kind string) []string {
+	out := make([]string, rowBuckets)
+	for b := range out {
+		out[b] = fmt.Sprintf("%s:%s:%02d", k.tag, kind, b)
+	}
+	return out
+}
+
+// rowBuckets is how many hashes hold a shard's state rows. Reading a hash
+// whole (HGETALL) costs redis-server a third of what HSCAN costs a row
+// (BenchmarkRowsReadShapes), but blocks it for the whole hash: 32 buckets
+// keep a bucket of a show of 1,000,000 rows near the rows one HSCAN chunk
+// returns (32,768). Stored layout: never change it (nor rowBucket).
+const rowBuckets = 32
+
+// rowBucket is the bucket of a state row: FNV-1a (32 bits) of its key,
+// modulo rowBuckets. Stored layout: never change it.
+func rowBucket(key string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return int(h % rowBuckets)
 }
 
 // maxShowID is the longest show id.
@@ -75,7 +121,8 @@ func keysOf(shard string) (shardKeys, error) {
 		return shardKeys{}, err
 	}
 	return shardKeys{meta: tag + ":meta", snap: tag + ":snap", log: tag + ":log", counts: tag + ":counts",
-		archive: tag + ":archive", lease: tag + ":lease", rows: tag + ":rows", stage: tag + ":stage"}, nil
+		archive: tag + ":archive", lease: tag + ":lease", rows: tag + ":rows", rowsOld: tag + ":rows:old", stage: tag + ":stage",
+		tag: tag}, nil
 }
 
 // configKey returns the key of a show's registered configuration.

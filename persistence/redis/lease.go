@@ -55,7 +55,7 @@ func (c *Client) ActivateLease(ctx context.Context, shard string, prev uint64, t
 		p = leaseValue(prev)
 	}
 	nonce := 1 + rand.Uint64N(nonceMask)
-	cl := &call{script: c.scr.activateLease, keys: []string{k.meta, k.lease}, args: []any{nonce, ttl.Milliseconds(), p}, group: shard}
+	cl := &call{script: c.scr.activateLease, keys: []string{k.meta, k.lease, k.rows, k.rowsOld}, args: []any{nonce, ttl.Milliseconds(), p}, group: shard}
 	c.run(ctx, []*call{cl})
 	res, err := cl.cmd.Int64Slice()
 	if err != nil {

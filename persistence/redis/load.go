@@ -99,7 +99,7 @@ func (c *Client) loadOnce(ctx context.Context, shard string, withRows bool, firs
 	if err != nil || st.Snapshot != nil || !withRows {
 		return st, err
 	}
-	if st.Rows, err = c.scanRows(ctx, k.rows, first, fn); err != nil {
+	if st.Rows, err = c.scanRows(ctx, k, first, fn); err != nil {
 		return State{}, fmt.Errorf("redis: load %s rows: %w", shard, err)
 	}
 	now, err := c.LoadMeta(ctx, shard)
@@ -112,8 +112,14 @@ func (c *Client) loadOnce(ctx context.Context, shard string, withRows bool, firs
 	return st, nil
 }
 
-// scanRows reads a rows hash: the fields named in first, then all of it in
-// chunks (HSCAN), handing each distinct row to fn (when not nil) as it comes.
+// scanRows reads a shard's state rows: the fields named in first (HMGET of
+// the hashes of the layout before buckets, HGET of their buckets), then the
+// rows of those hashes, if they hold any, in chunks (HSCAN): rowsOld, and
+// the rows key while it is a hash (no activation of this version since),
+// then the rowBuckets buckets whole (HGETALL, readBuckets), handing each
+// distinct row to fn (when not nil) as it comes. A row is in one of them:
+// every write of a row deletes it from rowsOld.
+//
 // A chunk whose round trip timed out (a loaded machine: the client's
 // ReadTimeout bounds each reply) is asked for again from the same cursor,
 // a quarter of the rows at a time (back to full chunks as they come), up to
@@ -124,15 +130,15 @@ func (c *Client) loadOnce(ctx context.Context, shard string, withRows bool, firs
 // grew or shrank shortly before, or meanwhile). With fn, the rows are not
 // indexed to drop such repeats (the index cost about a tenth of a
 // recovery's time: bench/README.md, "Recovery from Redis alone, sixth
-// round"): they are counted, and a scan that returned more rows than the
-// hash held (HLEN before it) answers ErrChangedWhileRead, having handed
+// round"): they are counted, and a read that returned more rows than the
+// hashes held (HLEN before it) answers ErrChangedWhileRead, having handed
 // repeats to fn; the caller reads again, and this client indexes its scans
-// for dedupeHold after that. This is exact because nothing writes the hash
+// for dedupeHold after that. This is exact because nothing writes the hashes
 // during a caller's read (its activation holds the epoch; a write of
 // another would move the seq and fail the read anyway): HSCAN returns every
-// row present from start to end at least once, so n rows returned of n
-// held is each once.
-func (c *Client) scanRows(ctx context.Context, key string, first []string, fn func(string, []byte) error) ([]Row, error) {
+// row present from start to end at least once, HGETALL every row once, so
+// n rows returned of n held is each once.
+func (c *Client) scanRows(ctx context.Context, k shardKeys, first []string, fn func(string, []byte) error) ([]Row, error) {
 	if !c.healthy.Load() {
 		return nil, ErrUnavailable
 	}
@@ -143,38 +149,176 @@ func (c *Client) scanRows(ctx context.Context, key string, first []string, fn fu
 		return nil, err
 	}
 	set := rowSet{counted: fn != nil && time.Now().UnixNano() >= c.dedupeUntil.Load()}
-	n, err := c.rdb.HLen(ctx, key).Result()
-	if err != nil {
+	buckets := k.bucketKeys("rows")
+	p := c.rdb.Pipeline()
+	rowsType := p.Type(ctx, k.rows)
+	oldLen := p.HLen(ctx, k.rowsOld)
+	lens := make([]*goredis.IntCmd, len(buckets))
+	for b, key := range buckets {
+		lens[b] = p.HLen(ctx, key)
+	}
+	if _, err := p.Exec(ctx); err != nil {
 		return fail(err)
 	}
-	set.reserve(int(n))
-	if len(first) > 0 {
-		vals, err := c.rdb.HMGet(ctx, key, first...).Result()
+	legacy := []string{k.rowsOld}
+	legacyLens := []int64{oldLen.Val()}
+	if rowsType.Val() == "hash" {
+		n, err := c.rdb.HLen(ctx, k.rows).Result()
 		if err != nil {
 			return fail(err)
 		}
-		for i, v := range vals {
-			if s, ok := v.(string); ok {
-				if err := set.add(first[i], stringBytes(s), fn); err != nil {
-					return nil, err
-				}
-				set.first = append(set.first, first[i])
+		legacy, legacyLens = append(legacy, k.rows), append(legacyLens, n)
+	}
+	var n int64
+	for _, l := range legacyLens {
+		n += l
+	}
+	for _, l := range lens {
+		n += l.Val()
+	}
+	set.reserve(int(n))
+	if len(first) > 0 {
+		if err := c.readFirst(ctx, legacy, buckets, first, &set, fn); err != nil {
+			if errors.Is(err, errOfRedis) {
+				return fail(errors.Unwrap(err))
+			}
+			return nil, err
+		}
+	}
+	for i, key := range legacy {
+		if legacyLens[i] > 0 {
+			if _, err := c.scanChunks(ctx, key, &set, legacyLens[i], fn, fail); err != nil {
+				return nil, err
 			}
 		}
 	}
-	rows, err := c.scanChunks(ctx, key, &set, n, fn, fail)
-	if err != nil {
+	if err, ofRedis := c.readBuckets(ctx, buckets, lens, &set, fn); err != nil {
+		if ofRedis {
+			return fail(err)
+		}
 		return nil, err
 	}
+	rows := set.rows
 	if set.counted && int64(len(rows)) != n {
 		c.met.scanRepeats.Add(1)
 		if int64(len(rows)) > n {
 			c.dedupeUntil.Store(time.Now().Add(dedupeHold).UnixNano())
 		}
-		return nil, fmt.Errorf("%w: the scan returned %d rows of a hash of %d (repeats while it was rehashed, or writes)",
+		return nil, fmt.Errorf("%w: the read returned %d rows of hashes of %d (repeats while one was rehashed, or writes)",
 			ErrChangedWhileRead, len(rows), n)
 	}
 	return rows, nil
+}
+
+// errOfRedis marks (wrapping it) an error of Redis's from readFirst.
+var errOfRedis = errors.New("redis")
+
+// readFirst reads the rows named in first, where each may be: a hash of the
+// layout before buckets (legacy), or its bucket.
+func (c *Client) readFirst(ctx context.Context, legacy []string, buckets []string, first []string, set *rowSet, fn func(string, []byte) error) error {
+	p := c.rdb.Pipeline()
+	olds := make([]*goredis.SliceCmd, len(legacy))
+	for i, key := range legacy {
+		olds[i] = p.HMGet(ctx, key, first...)
+	}
+	now := make([]*goredis.StringCmd, len(first))
+	for i, f := range first {
+		now[i] = p.HGet(ctx, buckets[rowBucket(f)], f)
+	}
+	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("%w: %w", errOfRedis, err)
+	}
+	for i, f := range first {
+		v, err := now[i].Result()
+		if errors.Is(err, goredis.Nil) {
+			found := false
+			for _, old := range olds {
+				if s, ok := old.Val()[i].(string); ok {
+					v, err, found = s, nil, true
+				}
+			}
+			if !found {
+				continue
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", errOfRedis, err)
+		}
+		if err := set.add(f, stringBytes(v), fn); err != nil {
+			return err
+		}
+		set.first = append(set.first, f)
+	}
+	return nil
+}
+
+// bucketReaders is how many buckets are read at once, so that Redis
+// prepares one while this process takes in another.
+const bucketReaders = 4
+
+// bucketGetAllMax is the most rows of a bucket read whole (HGETALL blocks
+// Redis for the whole bucket: ~0.4 µs a row); a bigger one (a show of over
+// 4,000,000 rows) is scanned in chunks. A variable for tests.
+var bucketGetAllMax int64 = 131072
+
+// readBuckets reads the row buckets (lens: their HLEN), bucketReaders at a
+// time, handing each bucket's rows to set (and fn) in turn. A bucket whose
+// HGETALL timed out, or is big, is read by HSCAN in chunks. Its error is
+// Redis's (ofRedis) or the set's.
+func (c *Client) readBuckets(ctx context.Context, buckets []string, lens []*goredis.IntCmd, set *rowSet, fn func(string, []byte) error) (err error, ofRedis bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex // protects set, and fn's calls
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+		redisErr bool
+	)
+	take := func(kv []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return set.addChunk(kv, fn)
+	}
+	for r := range bucketReaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := r; b < len(buckets); b += bucketReaders {
+				if lens[b].Val() == 0 {
+					continue
+				}
+				if err, ofRedis := c.readBucket(ctx, buckets[b], lens[b].Val(), take); err != nil {
+					errOnce.Do(func() { firstErr, redisErr = err, ofRedis })
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr, redisErr
+}
+
+// readBucket reads one bucket of n rows into take.
+func (c *Client) readBucket(ctx context.Context, key string, n int64, take func(kv []string) error) (err error, ofRedis bool) {
+	if n <= bucketGetAllMax {
+		m, err := c.rdb.HGetAll(ctx, key).Result()
+		switch {
+		case err == nil:
+			c.met.bucketsRead.Add(1)
+			kv := make([]string, 0, 2*len(m))
+			for f, v := range m {
+				kv = append(kv, f, v)
+			}
+			return take(kv), false
+		case !isTimeout(err) || ctx.Err() != nil:
+			return err, true
+		}
+		c.met.scanRetries.Add(1)
+		c.log.Warn("redis: a bucket of rows timed out; reading it in chunks", "key", key, "rows", n, "err", err)
+	}
+	return c.scanPart(ctx, key, 0, 1, rowsScanCount, take, nil)
 }
 
 // dedupeHold is how long a client indexes its scans of rows (dropping

@@ -43,33 +43,36 @@ func BenchmarkLoadRows(b *testing.B) {
 }
 
 // BenchmarkRowsReadShapes: what reading a show's 1,000,000 state rows from
-// Redis costs redis-server (its own CPU, from INFO) and the wall clock, in
-// three shapes: LoadRows as it runs (HSCAN in parts at once), one HSCAN
-// cursor over the rows hash, and HGETALL of 256 hashes of a 256th of the
-// rows each (a layout the rows do not have today: bench/README.md,
-// "Recovery from Redis alone, seventh round").
+// Redis costs redis-server (its own CPU, from INFO) and the wall clock:
+// LoadRows of the rows in their buckets (HGETALL, 4 at a time), LoadRows of
+// the same rows in one hash (the layout before buckets: HSCAN in 4 parts at
+// once), and one HSCAN cursor over that hash (bench/README.md, "Recovery
+// from Redis alone, seventh round").
 func BenchmarkRowsReadShapes(b *testing.B) {
 	if os.Getenv("FILL_BENCH") == "" {
 		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
 	}
-	const n, buckets = 1_000_000, 256
+	const n = 1_000_000
 	_, c := openServer(b, func(o *Options) { o.ReadTimeout = 30 * time.Second })
 	ctx := context.Background()
-	e := activate(b, c, "big")
 	rows := make([]Row, n)
 	for i := range rows {
 		rows[i] = Row{Key: fmt.Sprintf("\x06big~%022d", i), Value: []byte(fmt.Sprintf("\x01\x0a\x08u%07d \x01(\x88'0\xd0\x96\xe6\xe5\xa6\x338\xd0\x96\xe6\xe5\xa6\x33", i))}
 	}
-	if err := c.Seed(ctx, Seed{Shard: "big", Epoch: e, Seq: 1, Rows: rows}); err != nil {
+	if err := c.Seed(ctx, Seed{Shard: "big", Epoch: activate(b, c, "big"), Seq: 1, Rows: rows}); err != nil {
 		b.Fatal(err)
 	}
-	k, err := keysOf("big")
+	old, err := keysOf("old")
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := c.Seed(ctx, Seed{Shard: "old", Epoch: activate(b, c, "old"), Seq: 1}); err != nil {
+		b.Fatal(err)
+	}
 	p := c.rdb.Pipeline()
+	p.Del(ctx, old.rows) // as a version before buckets stored it
 	for i, r := range rows {
-		p.HSet(ctx, fmt.Sprintf("%s:%d", k.rows, i%buckets), r.Key, r.Value)
+		p.HSet(ctx, old.rows, r.Key, r.Value)
 		if i%10_000 == 9_999 || i == n-1 {
 			if _, err := p.Exec(ctx); err != nil {
 				b.Fatal(err)
@@ -86,21 +89,25 @@ func BenchmarkRowsReadShapes(b *testing.B) {
 		s, _ := strconv.ParseFloat(m["CPU"]["used_cpu_sys"], 64)
 		return u + s
 	}
+	loadRows := func(shard string) func() int {
+		return func() int {
+			got := 0
+			if _, err := c.LoadRows(ctx, shard, nil, func(string, []byte) error { got++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			return got
+		}
+	}
 	shapes := []struct {
 		name string
 		read func() int
 	}{
-		{"LoadRows", func() int {
-			got := 0
-			if _, err := c.LoadRows(ctx, "big", nil, func(string, []byte) error { got++; return nil }); err != nil {
-				b.Fatal(err)
-			}
-			return got
-		}},
+		{"LoadRows-buckets", loadRows("big")},
+		{"LoadRows-one-hash", loadRows("old")},
 		{"one-cursor", func() int {
 			got, cursor := 0, uint64(0)
 			for {
-				kv, next, err := c.rdb.HScan(ctx, k.rows, cursor, "", rowsScanCount).Result()
+				kv, next, err := c.rdb.HScan(ctx, old.rows, cursor, "", rowsScanCount).Result()
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -109,17 +116,6 @@ func BenchmarkRowsReadShapes(b *testing.B) {
 				}
 				cursor = next
 			}
-		}},
-		{"hgetall-256", func() int {
-			got := 0
-			for i := range buckets {
-				m, err := c.rdb.HGetAll(ctx, fmt.Sprintf("%s:%d", k.rows, i)).Result()
-				if err != nil {
-					b.Fatal(err)
-				}
-				got += len(m)
-			}
-			return got
 		}},
 	}
 	for _, sh := range shapes {

@@ -16,6 +16,7 @@ type metrics struct {
 	scanRetries                                 atomic.Int64 // timed-out chunks of rows asked for again
 	scanRepeats                                 atomic.Int64 // counted scans of rows that returned other than the hash's length
 	scanParted                                  atomic.Int64 // scans of rows run in parts at once (big hashes)
+	bucketsRead                                 atomic.Int64 // buckets of rows read whole (HGETALL)
 	allowGranted, allowDenied, allowErrors      atomic.Int64
 
 	mu   sync.Mutex // protects following fields
@@ -69,6 +70,7 @@ func (c *Client) Metrics() map[string]float64 {
 		"scan_retries":             float64(c.met.scanRetries.Load()),
 		"scan_repeats":             float64(c.met.scanRepeats.Load()),
 		"scan_parted":              float64(c.met.scanParted.Load()),
+		"buckets_read":             float64(c.met.bucketsRead.Load()),
 		"apply_latency_p50_micros": float64(p50),
 		"apply_latency_p99_micros": float64(p99),
 		"allow_granted":            float64(c.met.allowGranted.Load()),

@@ -202,7 +202,8 @@ func TestLoadRows(t *testing.T) {
 // TestLoadRowsChunkTimedOut: a chunk of rows whose round trip times out
 // (Redis stalls for a while, as on a loaded machine) is asked for again from
 // its cursor: the read goes on with the rows it has, hands every row once,
-// and does not scan the hash from the start again.
+// and does not scan the hash from the start again; a bucket whose HGETALL
+// timed out is read again in chunks.
 func TestLoadRowsChunkTimedOut(t *testing.T) {
 	defer func(n int64) { rowsScanCount = n }(rowsScanCount)
 	rowsScanCount = 1000 // many chunks
@@ -210,57 +211,62 @@ func TestLoadRowsChunkTimedOut(t *testing.T) {
 		o.ReadTimeout = 100 * time.Millisecond
 		o.HealthInterval = time.Hour // no probe marks it down meanwhile
 	})
+	seeder := openClient(t, Options{Addr: srv.Addr(), Logger: testLogger(t)}) // the usual timeouts
 	ctx := context.Background()
-	const s = "slowrows"
-	e := activate(t, c, s)
 	var rows []Row
 	for i := 0; i < 20_000; i++ {
 		rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
 	}
-	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
+	seedOneHash(t, seeder, "slowrows", 7, rows)
+	if err := seeder.Seed(ctx, Seed{Shard: "slowbuckets", Epoch: activate(t, seeder, "slowbuckets"), Seq: 7, Rows: rows}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.rdb.ConfigResetStat(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	st, err := c.LoadRows(ctx, s, nil, func(k string, v []byte) error {
-		if seen[k] {
-			t.Fatalf("row %s handed twice", k)
+	for _, s := range []string{"slowrows", "slowbuckets"} {
+		retries := c.Metrics()["scan_retries"]
+		if err := c.rdb.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
 		}
-		if seen[k] = true; len(seen) == 5_000 {
-			if err := srv.Stop(); err != nil { // the next chunk times out
-				t.Fatal(err)
+		seen := map[string]bool{}
+		st, err := c.LoadRows(ctx, s, nil, func(k string, v []byte) error {
+			if seen[k] {
+				t.Fatalf("%s: row %s handed twice", s, k)
 			}
-			time.AfterFunc(250*time.Millisecond, func() { _ = srv.Cont() })
+			if seen[k] = true; len(seen) == 5_000 {
+				if err := srv.Stop(); err != nil { // the next chunk times out
+					t.Fatal(err)
+				}
+				time.AfterFunc(250*time.Millisecond, func() { _ = srv.Cont() })
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: read with a stalled chunk: %v", s, err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read with a stalled chunk: %v", err)
-	}
-	if len(seen) != len(rows) || len(st.Rows) != len(rows) || st.Seq != 7 {
-		t.Fatalf("%d rows handed, %d in the state at %d; want %d at 7", len(seen), len(st.Rows), st.Seq, len(rows))
-	}
-	if n := c.Metrics()["scan_retries"]; n < 1 {
-		t.Fatalf("scan_retries %v, want >= 1", n)
-	}
-	info, err := c.rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	calls := 0
-	for _, l := range strings.Split(info, "\n") {
-		if strings.HasPrefix(l, "cmdstat_hscan:calls=") {
-			calls, _ = strconv.Atoi(strings.TrimPrefix(strings.SplitN(l, ",", 2)[0], "cmdstat_hscan:calls="))
+		if len(seen) != len(rows) || len(st.Rows) != len(rows) || st.Seq != 7 {
+			t.Fatalf("%s: %d rows handed, %d in the state at %d; want %d at 7", s, len(seen), len(st.Rows), st.Seq, len(rows))
 		}
+		if n := c.Metrics()["scan_retries"]; n < retries+1 {
+			t.Fatalf("%s: scan_retries %v, want >= %v", s, n, retries+1)
+		}
+		info, err := c.rdb.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		for _, l := range strings.Split(info, "\n") {
+			if strings.HasPrefix(l, "cmdstat_hscan:calls=") {
+				calls, _ = strconv.Atoi(strings.TrimPrefix(strings.SplitN(l, ",", 2)[0], "cmdstat_hscan:calls="))
+			}
+		}
+		// one hash: ~20 chunks of 1,000 (fewer rows a chunk after the
+		// timeout), and the timed-out round trips; a scan from the start
+		// would add 20 more. Buckets: the timed-out ones (of 625 rows) in
+		// chunks
+		if calls == 0 || calls > 40 {
+			t.Fatalf("%s: %d HSCAN calls for 20 chunks", s, calls)
+		}
+		t.Logf("%s: %d HSCAN calls, %v chunks asked for again", s, calls, c.Metrics()["scan_retries"]-retries)
 	}
-	// ~20 chunks of 1,000 (fewer rows a chunk after the timeout), and the
-	// timed-out round trips; a scan from the start would add 20 more
-	if calls == 0 || calls > 40 {
-		t.Fatalf("%d HSCAN calls for 20 chunks", calls)
-	}
-	t.Logf("%d HSCAN calls, %v chunks asked for again", calls, c.Metrics()["scan_retries"])
 }
 
 // TestLoadRowsRepeats: LoadRows counts the rows it hands rather than
@@ -270,8 +276,8 @@ func TestLoadRowsChunkTimedOut(t *testing.T) {
 // each once. A scan that returned fewer rows than the hash held answers
 // ErrChangedWhileRead too, without indexing the next reads.
 func TestLoadRowsRepeats(t *testing.T) {
-	defer func(n int64) { rowsScanCount = n }(rowsScanCount)
-	rowsScanCount = 1000 // many chunks
+	defer func(n, m int64) { rowsScanCount, bucketGetAllMax = n, m }(rowsScanCount, bucketGetAllMax)
+	rowsScanCount, bucketGetAllMax = 100, 0 // the buckets scanned, in many chunks
 	defer func() { scanChunkHook = nil }()
 	_, c := openServer(t, nil)
 	ctx := context.Background()
@@ -339,6 +345,28 @@ func TestLoadRowsRepeats(t *testing.T) {
 	}
 }
 
+// seedOneHash stores rows at seq as a version before buckets did (one hash
+// at the rows key), under a new activation of shard.
+func seedOneHash(t *testing.T, c *Client, shard string, seq uint64, rows []Row) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Seed(ctx, Seed{Shard: shard, Epoch: activate(t, c, shard), Seq: seq}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := keysOf(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.rdb.Pipeline()
+	p.Del(ctx, k.rows) // this version's string
+	for _, r := range rows {
+		p.HSet(ctx, k.rows, r.Key, r.Value)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestLoadRowsInParts: a big hash is scanned in scanParts parts at once
 // (each from its own cursor); every row is handed once, with the chunk that
 // crossed from one part into the next joined without the rows the next part
@@ -355,14 +383,11 @@ func TestLoadRowsInParts(t *testing.T) {
 	}{{1000, 100}, {7919, 300}, {30_000, 1000}, {30_000, 3000}} {
 		rowsScanCount = tc.count
 		s := fmt.Sprintf("parts%d-%d", tc.rows, tc.count)
-		e := activate(t, c, s)
 		var rows []Row
 		for i := 0; i < tc.rows; i++ {
 			rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
 		}
-		if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 7, Rows: rows}); err != nil {
-			t.Fatal(err)
-		}
+		seedOneHash(t, c, s, 7, rows)
 		parted := c.Metrics()["scan_parted"]
 		handed := map[string]int{}
 		st, err := c.LoadRows(ctx, s, []string{"h000042"}, func(k string, v []byte) error {
@@ -395,5 +420,104 @@ func TestReverseLow(t *testing.T) {
 		if got := reverseLow(tc.p, tc.parts); got != tc.want {
 			t.Errorf("reverseLow(%d, %d) = %d, want %d", tc.p, tc.parts, got, tc.want)
 		}
+	}
+}
+
+// TestRowBucketPinned: a row's bucket is part of the stored layout (a
+// changed rowBucket would leave rows in buckets no write reaches).
+func TestRowBucketPinned(t *testing.T) {
+	for key, want := range map[string]int{"": 5, "h000001": 12, "\x06fill~abcdefghijklmnopqrstuvwxyz": 13, "config": 7} { // FNV-1a by another implementation
+		if got := rowBucket(key); got != want {
+			t.Errorf("rowBucket(%q) = %d, want %d", key, got, want)
+		}
+	}
+	counts := make([]int, rowBuckets)
+	for i := 0; i < 32_000; i++ {
+		counts[rowBucket(fmt.Sprintf("\x06fill~%026d", i))]++
+	}
+	for b, n := range counts {
+		if n < 800 || n > 1200 {
+			t.Fatalf("bucket %d holds %d of 32,000 rows: %v", b, n, counts)
+		}
+	}
+}
+
+// TestRowsOfOneHash: a shard stored as a version before buckets did (its
+// rows in one hash at the rows key) reads as it was; an activation moves the
+// hash aside (rows:old) and leaves a string at the rows key, on which such a
+// version fails (WRONGTYPE) instead of reading a state without the rows in
+// buckets; every write of a row takes it out of rows:old into its bucket
+// (an update is then read once, with its new value; a deleted row is gone),
+// and a Seed leaves no hash of that layout behind.
+func TestRowsOfOneHash(t *testing.T) {
+	_, c := openServer(t, nil)
+	ctx := context.Background()
+	const s = "onehash"
+	var rows []Row
+	for i := 0; i < 3_000; i++ {
+		rows = append(rows, Row{Key: fmt.Sprintf("h%06d", i), Value: []byte(fmt.Sprint(i))})
+	}
+	seedOneHash(t, c, s, 7, rows)
+	k, err := keysOf(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(what string) map[string]string {
+		t.Helper()
+		st, err := c.LoadRows(ctx, s, []string{"h000002", "h000003"}, func(string, []byte) error { return nil })
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got := map[string]string{}
+		for _, r := range st.Rows {
+			if _, ok := got[r.Key]; ok {
+				t.Fatalf("%s: row %s read twice", what, r.Key)
+			}
+			got[r.Key] = string(r.Value)
+		}
+		return got
+	}
+	if got := read("before any write"); len(got) != len(rows) || got["h000002"] != "2" {
+		t.Fatalf("before any write: %d rows, h000002 = %q", len(got), got["h000002"])
+	}
+	e := activate(t, c, s)
+	if got := read("activated"); len(got) != len(rows) || got["h000002"] != "2" {
+		t.Fatalf("activated: %d rows, h000002 = %q", len(got), got["h000002"])
+	}
+	// what a version before buckets reads and writes
+	if err := c.rdb.HLen(ctx, k.rows).Err(); err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Fatalf("HLEN of the rows key after an activation: %v, want WRONGTYPE", err)
+	}
+	if err := c.rdb.HSet(ctx, k.rows, "h000001", "x").Err(); err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Fatalf("HSET of the rows key after an activation: %v, want WRONGTYPE", err)
+	}
+	// the activation writes: h000001 deleted, h000002 updated, h000003
+	// added back with its value (it was there)
+	mustApply(t, c, Checkpoint{Shard: s, Epoch: e, Entries: entries(s, 8, 8), RowsSeq: 8,
+		Rows: []Row{{"h000001", nil}, {"h000002", []byte("two")}, {"h000003", []byte("3")}, {"n000001", []byte("new")}}})
+	got := read("after a write")
+	if len(got) != len(rows) || got["h000002"] != "two" || got["h000003"] != "3" || got["n000001"] != "new" {
+		t.Fatalf("after a write: %d rows (want %d), h000002 %q h000003 %q n000001 %q", len(got), len(rows), got["h000002"], got["h000003"], got["n000001"])
+	}
+	if _, ok := got["h000001"]; ok {
+		t.Fatal("after a write: the deleted row h000001 is read")
+	}
+	for _, key := range []string{"h000001", "h000002", "h000003"} {
+		if in, err := c.rdb.HExists(ctx, k.rowsOld, key).Result(); err != nil || in {
+			t.Fatalf("row %s is still in rows:old (%v)", key, err)
+		}
+	}
+	// a Seed replaces everything: no hash of the layout before buckets left
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: e, Seq: 9, Rows: []Row{{"h000009", []byte("9")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.rdb.Exists(ctx, k.rowsOld, k.stage).Result(); err != nil || n != 0 {
+		t.Fatalf("after a Seed: %d keys of the one-hash layout left (%v)", n, err)
+	}
+	if typ, err := c.rdb.Type(ctx, k.rows).Result(); err != nil || typ != "string" {
+		t.Fatalf("after a Seed: the rows key is a %s (%v), want a string", typ, err)
+	}
+	if got := read("after a Seed"); len(got) != 1 || got["h000009"] != "9" {
+		t.Fatalf("after a Seed: %v", got)
 	}
 }

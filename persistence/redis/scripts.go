@@ -1,28 +1,49 @@
 package redis
 
-import goredis "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+)
 
 // The scripts. Every script touches only its KEYS, which share one hash
 // tag. Numbers are stored as canonical decimal strings; Lua never formats a
 // number with tostring (Lua 5.1 rounds past 14 digits).
 
-// activateLua: KEYS meta; ARGV nonce. Increments the shard's epoch counter
-// and records the activation's random nonce. Returns the new counter.
-const activateLua = `
+// activateLua: KEYS meta rows rowsOld; ARGV nonce. Increments the shard's
+// epoch counter and records the activation's random nonce; moves the rows
+// hash of the layout before buckets aside (see bucketsLua). Returns the new
+// counter.
+var activateLua = `
 local c = redis.call('HINCRBY', KEYS[1], 'ctr', 1)
 redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
+` + bucketsLua(2, 3) + `
 return c
 `
 
-// activateLeaseLua: KEYS meta lease; ARGV nonce ttlMs prev. Takes the next
-// epoch like activateLua (fencing every older activation's writes and lease
-// renewals at once). The lease ("ctr:nonce", PX ttl) is taken too when it is
+// bucketsLua is the step of an activation's script that leaves the shard's
+// rows key (KEYS[rows]) a string, with a hash of the layout before buckets
+// moved to KEYS[old] (rows:old, where reads and writes of rows find it): a
+// version before buckets then fails on the shard (WRONGTYPE on its HLEN and
+// HSET of the rows key) instead of reading a state without the rows in
+// buckets, as it would during a rolling upgrade.
+func bucketsLua(rows, old int) string {
+	return fmt.Sprintf(`
+local rt = redis.call('TYPE', KEYS[%[1]d]).ok
+if rt == 'hash' then redis.call('RENAME', KEYS[%[1]d], KEYS[%[2]d]) end
+if rt ~= 'string' then redis.call('SET', KEYS[%[1]d], 'rows in buckets rows:00-31') end`, rows, old)
+}
+
+// activateLeaseLua: KEYS meta lease rows rowsOld; ARGV nonce ttlMs prev.
+// Takes the next epoch like activateLua (fencing every older activation's
+// writes and lease renewals at once; the rows key as bucketsLua). The lease ("ctr:nonce", PX ttl) is taken too when it is
 // free, expired, or held by prev (the caller's own previous activation);
 // otherwise it is left to run out and the reply says how long it has left.
 // Returns {ctr, waitMs}.
-const activateLeaseLua = `
+var activateLeaseLua = `
 local c = redis.call('HINCRBY', KEYS[1], 'ctr', 1)
 redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
+` + bucketsLua(3, 4) + `
 local cur = redis.call('GET', KEYS[2])
 local wait = 0
 if cur and cur ~= ARGV[3] then
@@ -50,11 +71,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 
 return 0
 `
 
-// applyLua: KEYS meta snap log counts archive lease rows;
-// ARGV ctr nonce first n kind snapSeq snap nCounts last nArchive nRows
-// rowsSeq, then n entries, then nCounts field/value pairs, then nArchive
-// order id/value pairs, then nRows state row key/value pairs (an empty value
-// deletes the row), then EventsSeq (stored as evseq when above the stored
+// applyLua: KEYS meta snap log counts archive lease rowsOld (the rows of
+// the layout before buckets), then the rowBuckets row buckets; ARGV ctr nonce first n kind
+// snapSeq snap nCounts last nArchive nRows rowsSeq, then n entries, then
+// nCounts field/value pairs, then nArchive order id/value pairs, then nRows
+// state rows as bucket/key/value triples (bucket 0-based; an empty value
+// deletes the row; a row is also deleted from rowsOld while that exists), then EventsSeq (stored as evseq when above the stored
 // one, once every check passed), then the lease TTL in ms ('0': leave the
 // lease alone; else, once the epoch check passed, the lease is set to
 // "ctr:nonce" for that long). kind is '1' with a snapshot, '2' for a
@@ -92,6 +114,7 @@ return 0
 // The archive pairs are HSET into the archive hash once all checks passed.
 const applyLua = `
 local logk = KEYS[3]
+local nb = #KEYS - 7
 local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce', 'snapseq', 'wctr', 'wnonce', 'countsseq', 'evseq')
 if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
 local lt = ARGV[#ARGV]
@@ -119,12 +142,12 @@ end
 local h = {}
 if snap == 1 then
   redis.call('SET', KEYS[2], ARGV[7])
-  redis.call('DEL', logk, KEYS[7])
+  redis.call('DEL', logk, unpack(KEYS, 7, 7 + nb))
   seq, base = pseq, pseq
   h = {'snapseq', ARGV[6]}
 elseif snap == 2 then
   redis.call('SET', KEYS[2], ARGV[7])
-  redis.call('DEL', KEYS[7])
+  redis.call('DEL', unpack(KEYS, 7, 7 + nb))
   if pseq > base then redis.call('LTRIM', logk, string.format('%d', pseq - base), '-1') end
   base = pseq
   h = {'snapseq', ARGV[6]}
@@ -169,10 +192,12 @@ if na > 0 then
 end
 if nr > 0 or rseq > 0 then
   local i = 13 + n + 2 * nc + 2 * na
+  local legacy = redis.call('EXISTS', KEYS[7]) == 1
   for r = 1, nr do
-    local v = ARGV[i + 1]
-    if v == '' then redis.call('HDEL', KEYS[7], ARGV[i]) else redis.call('HSET', KEYS[7], ARGV[i], v) end
-    i = i + 2
+    local bk, key, v = KEYS[8 + tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
+    if legacy then redis.call('HDEL', KEYS[7], key) end
+    if v == '' then redis.call('HDEL', bk, key) else redis.call('HSET', bk, key, v) end
+    i = i + 3
   end
   if rseq > base then
     redis.call('LTRIM', logk, string.format('%d', rseq - base), '-1')
@@ -190,26 +215,34 @@ if #h > 0 then redis.call('HSET', KEYS[1], unpack(h)) end
 return {0, seq, base}
 `
 
-// seedPartLua: KEYS meta stage; ARGV ctr nonce fresh, then row key/value
-// pairs. Stages rows of a whole state (see seedLua) under the epoch check:
-// fresh '1' empties the stage first. Returns {0} or {1, storedCtr,
-// storedNonce} fenced.
+// seedPartLua: KEYS meta stage (the layout before buckets), then the
+// rowBuckets stage buckets; ARGV ctr nonce fresh, then rows as
+// bucket/key/value triples (bucket 0-based; a bucket's rows one after
+// another: they go by one HSET). Stages rows of a whole state (see seedLua)
+// under the epoch check: fresh '1' empties the stage first. Returns {0} or
+// {1, storedCtr, storedNonce} fenced.
 const seedPartLua = `
 local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce')
 if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
-if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end
+if ARGV[3] == '1' then redis.call('DEL', unpack(KEYS, 2, #KEYS)) end
 local i, j = 4, #ARGV
 while i <= j do
-  local k = math.min(i + 999, j)
-  redis.call('HSET', KEYS[2], unpack(ARGV, i, k))
-  i = k + 1
+  local b, kv = ARGV[i], {}
+  while i <= j and ARGV[i] == b and #kv < 2000 do
+    kv[#kv + 1] = ARGV[i + 1]
+    kv[#kv + 1] = ARGV[i + 2]
+    i = i + 3
+  end
+  redis.call('HSET', KEYS[3 + tonumber(b)], unpack(kv))
 end
 return {0}
 `
 
-// seedLua: KEYS meta snap log counts rows stage lease; ARGV ctr nonce seq
-// staged nCounts, then nCounts field/value pairs, then EventsSeq (stored as
-// evseq when above the stored one), then the lease TTL in ms.
+// seedLua: KEYS meta snap log counts rowsOld stage (both of the layout
+// before buckets) lease, then the rowBuckets row buckets, then the rowBuckets stage
+// buckets; ARGV ctr nonce seq staged nCounts, then nCounts field/value
+// pairs, then EventsSeq (stored as evseq when above the stored one), then
+// the lease TTL in ms.
 // Under the epoch check, replaces the shard's whole state with the staged
 // rows (staged '1'; else no rows) at seq: the snapshot and the log go,
 // snapseq and the stored seq become seq, the caller becomes the last
@@ -219,9 +252,14 @@ local m = redis.call('HMGET', KEYS[1], 'ctr', 'nonce')
 if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] then return {1, tonumber(m[1] or 0), tonumber(m[2] or 0)} end
 local lt = ARGV[#ARGV]
 if lt ~= '0' then redis.call('SET', KEYS[7], ARGV[1] .. ':' .. ARGV[2], 'PX', lt) end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[6]) == 1 then redis.call('RENAME', KEYS[6], KEYS[5]) end
-redis.call('DEL', KEYS[6])
+local nb = (#KEYS - 7) / 2
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[5], unpack(KEYS, 8, 7 + nb))
+if ARGV[4] == '1' then
+  for b = 1, nb do
+    if redis.call('EXISTS', KEYS[7 + nb + b]) == 1 then redis.call('RENAME', KEYS[7 + nb + b], KEYS[7 + b]) end
+  end
+end
+redis.call('DEL', KEYS[6], unpack(KEYS, 8 + nb, 7 + 2 * nb))
 local nc = tonumber(ARGV[5])
 local i, j = 6, 5 + 2 * nc
 while i <= j do

@@ -42,18 +42,17 @@ func (c *Client) Seed(ctx context.Context, s Seed) error {
 	ctr, nonce := splitEpoch(s.Epoch)
 	var calls []*call
 	fresh := "1"
+	stageKeys := append([]string{k.meta, k.stage}, k.bucketKeys("stage")...)
 	for from := 0; from < len(s.Rows); {
-		args := []any{ctr, nonce, fresh}
 		size, to := 0, from
 		for to < len(s.Rows) && to-from < c.opt.MaxEntriesPerCall && (to == from || size+len(s.Rows[to].Value) < c.opt.MaxBytesPerCall) {
 			if s.Rows[to].Value == nil {
 				return fmt.Errorf("%w: %s: seed row %q without a value", ErrBadCheckpoint, s.Shard, s.Rows[to].Key)
 			}
-			args = append(args, s.Rows[to].Key, s.Rows[to].Value)
 			size += len(s.Rows[to].Key) + len(s.Rows[to].Value) + 16
 			to++
 		}
-		calls = append(calls, &call{script: c.scr.seedPart, keys: []string{k.meta, k.stage}, args: args, group: s.Shard})
+		calls = append(calls, &call{script: c.scr.seedPart, keys: stageKeys, args: seedPartArgs(ctr, nonce, fresh, s.Rows[from:to]), group: s.Shard})
 		fresh, from = "0", to
 	}
 	staged := "0"
@@ -65,8 +64,8 @@ func (c *Client) Seed(ctx context.Context, s Seed) error {
 		args = append(args, f, v)
 	}
 	args = append(args, s.EventsSeq, s.LeaseTTL.Milliseconds())
-	calls = append(calls, &call{script: c.scr.seed, keys: []string{k.meta, k.snap, k.log, k.counts, k.rows, k.stage, k.lease},
-		args: args, group: s.Shard})
+	keys := append([]string{k.meta, k.snap, k.log, k.counts, k.rowsOld, k.stage, k.lease}, k.bucketKeys("rows")...)
+	calls = append(calls, &call{script: c.scr.seed, keys: append(keys, k.bucketKeys("stage")...), args: args, group: s.Shard})
 	// a few calls per round trip: a whole show is far more than a client's
 	// write timeout lets one pipeline carry
 	for from := 0; from < len(calls); from += seedCallsPerTrip {
@@ -99,4 +98,22 @@ func (c *Client) seedResult(s Seed, calls []*call) error {
 		}
 	}
 	return nil
+}
+
+// seedPartArgs lays out ARGV for seedPartLua: the rows as bucket/key/value
+// triples, a bucket's rows one after another.
+func seedPartArgs(ctr, nonce uint64, fresh string, rows []Row) []any {
+	var by [rowBuckets][]Row
+	for _, r := range rows {
+		b := rowBucket(r.Key)
+		by[b] = append(by[b], r)
+	}
+	args := make([]any, 0, 3+3*len(rows))
+	args = append(args, ctr, nonce, fresh)
+	for b := range by {
+		for _, r := range by[b] {
+			args = append(args, b, r.Key, r.Value)
+		}
+	}
+	return args
 }
