@@ -139,7 +139,10 @@
 //	                   FNV-1a(key) mod 32: the state at snapseq, kept incrementally
 //	{show:ID}:stage:BB hashes: rows of a whole state being seeded (Seed), by bucket, renamed
 //	                   into rows:BB at the end
-//	{show:ID}:rows     hash: state rows of the layout before buckets: read, emptied by every
+//	{show:ID}:rows     string, set by every activation (a hash of state rows before buckets,
+//	                   which the activation renames to rows:old): a version before buckets
+//	                   fails on it (WRONGTYPE) rather than read a state without the buckets
+//	{show:ID}:rows:old hash: state rows of the layout before buckets: read, emptied by every
 //	                   write of its rows (a row is in it or in its bucket), dropped by Seed
 //	{show:ID}:stage    hash: a Seed's stage of that layout: dropped by Seed
 //	{show:ID}:log      list: journal entries snapseq+1 .. seq; seq = snapseq + its length
