@@ -303,14 +303,10 @@ func (c *Client) readBuckets(ctx context.Context, buckets []string, lens []*gore
 // readBucket reads one bucket of n rows into take.
 func (c *Client) readBucket(ctx context.Context, key string, n int64, take func(kv []string) error) (err error, ofRedis bool) {
 	if n <= bucketGetAllMax {
-		m, err := c.rdb.HGetAll(ctx, key).Result()
+		kv, err := c.rdb.Do(ctx, "HGETALL", key).StringSlice() // field, value, ... (RESP2: see resp)
 		switch {
 		case err == nil:
 			c.met.bucketsRead.Add(1)
-			kv := make([]string, 0, 2*len(m))
-			for f, v := range m {
-				kv = append(kv, f, v)
-			}
 			return take(kv), false
 		case !isTimeout(err) || ctx.Err() != nil:
 			return err, true
