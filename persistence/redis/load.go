@@ -266,6 +266,25 @@ var bucketGetAllMax int64 = 131072
 // HGETALL timed out, or is big, is read by HSCAN in chunks. Its error is
 // Redis's (ofRedis) or the set's.
 func (c *Client) readBuckets(ctx context.Context, buckets []string, lens []*goredis.IntCmd, set *rowSet, fn func(string, []byte) error) (err error, ofRedis bool) {
+	return readAtOnce(ctx, bucketReaders, set, fn, func(ctx context.Context, r int, take func([]string) error) (error, bool) {
+		for b := r; b < len(buckets); b += bucketReaders {
+			if lens[b].Val() == 0 {
+				continue
+			}
+			if err, ofRedis := c.readBucket(ctx, buckets[b], lens[b].Val(), take); err != nil {
+				return err, ofRedis
+			}
+		}
+		return nil, false
+	})
+}
+
+// readAtOnce runs read on n goroutines (i: 0 to n-1), each handing rows to
+// take, which adds them to set (and fn) one chunk at a time, in turn; the
+// first error (Redis's: ofRedis, or the set's) cancels the others' context
+// and is returned.
+func readAtOnce(ctx context.Context, n int, set *rowSet, fn func(string, []byte) error,
+	read func(ctx context.Context, i int, take func(kv []string) error) (err error, ofRedis bool)) (err error, ofRedis bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -280,19 +299,13 @@ func (c *Client) readBuckets(ctx context.Context, buckets []string, lens []*gore
 		defer mu.Unlock()
 		return set.addChunk(kv, fn)
 	}
-	for r := range bucketReaders {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := r; b < len(buckets); b += bucketReaders {
-				if lens[b].Val() == 0 {
-					continue
-				}
-				if err, ofRedis := c.readBucket(ctx, buckets[b], lens[b].Val(), take); err != nil {
-					errOnce.Do(func() { firstErr, redisErr = err, ofRedis })
-					cancel()
-					return
-				}
+			if err, ofRedis := read(ctx, i, take); err != nil {
+				errOnce.Do(func() { firstErr, redisErr = err, ofRedis })
+				cancel()
 			}
 		}()
 	}
@@ -338,37 +351,12 @@ func (c *Client) scanChunks(ctx context.Context, key string, set *rowSet, n int6
 		count = min(rowsScanCount, max(n/(8*scanParts), 1024)) // 8 chunks a part or more
 		c.met.scanParted.Add(1)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex // protects set, and fn's calls
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		redisErr bool // firstErr is Redis's (it goes through fail)
-	)
-	stop := func(err error, ofRedis bool) {
-		errOnce.Do(func() { firstErr, redisErr = err, ofRedis })
-		cancel()
-	}
-	take := func(kv []string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return set.addChunk(kv, fn)
-	}
 	ends := make([]partEnds, parts)
-	for p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err, ofRedis := c.scanPart(ctx, key, p, parts, count, take, &ends[p]); err != nil {
-				stop(err, ofRedis)
-			}
-		}()
-	}
-	wg.Wait()
+	firstErr, redisErr := readAtOnce(ctx, int(parts), set, fn, func(ctx context.Context, p int, take func([]string) error) (error, bool) {
+		return c.scanPart(ctx, key, uint64(p), parts, count, take, &ends[p])
+	})
 	if firstErr == nil {
-		firstErr = joinParts(ends, take)
+		firstErr = joinParts(ends, func(kv []string) error { return set.addChunk(kv, fn) })
 	}
 	if firstErr != nil {
 		if redisErr {
