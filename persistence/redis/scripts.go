@@ -36,10 +36,10 @@ if rt ~= 'string' then redis.call('SET', KEYS[%[1]d], 'rows in buckets rows:00-3
 
 // activateLeaseLua: KEYS meta lease rows rowsOld; ARGV nonce ttlMs prev.
 // Takes the next epoch like activateLua (fencing every older activation's
-// writes and lease renewals at once; the rows key as bucketsLua). The lease ("ctr:nonce", PX ttl) is taken too when it is
-// free, expired, or held by prev (the caller's own previous activation);
-// otherwise it is left to run out and the reply says how long it has left.
-// Returns {ctr, waitMs}.
+// writes and lease renewals at once; the rows key as bucketsLua). The lease
+// ("ctr:nonce", PX ttl) is taken too when it is free, expired, or held by
+// prev (the caller's own previous activation); otherwise it is left to run
+// out and the reply says how long it has left. Returns {ctr, waitMs}.
 var activateLeaseLua = `
 local c = redis.call('HINCRBY', KEYS[1], 'ctr', 1)
 redis.call('HSET', KEYS[1], 'nonce', ARGV[1])
@@ -72,12 +72,13 @@ return 0
 `
 
 // applyLua: KEYS meta snap log counts archive lease rowsOld (the rows of
-// the layout before buckets), then the rowBuckets row buckets; ARGV ctr nonce first n kind
-// snapSeq snap nCounts last nArchive nRows rowsSeq, then n entries, then
-// nCounts field/value pairs, then nArchive order id/value pairs, then nRows
-// state rows as bucket/key/value triples (bucket 0-based; an empty value
-// deletes the row; a row is also deleted from rowsOld while that exists), then EventsSeq (stored as evseq when above the stored
-// one, once every check passed), then the lease TTL in ms ('0': leave the
+// the layout before buckets), then the rowBuckets row buckets; ARGV ctr
+// nonce first n kind snapSeq snap nCounts last nArchive nRows rowsSeq, then
+// n entries, then nCounts field/value pairs, then nArchive order id/value
+// pairs, then nRows state rows as bucket/key/value triples (bucket 0-based;
+// an empty value deletes the row; a row is also deleted from rowsOld while
+// that exists), then EventsSeq (stored as evseq when above the stored one,
+// once every check passed), then the lease TTL in ms ('0': leave the
 // lease alone; else, once the epoch check passed, the lease is set to
 // "ctr:nonce" for that long). kind is '1' with a snapshot, '2' for a
 // continuation (a later call
@@ -239,8 +240,8 @@ return {0}
 `
 
 // seedLua: KEYS meta snap log counts rowsOld stage (both of the layout
-// before buckets) lease, then the rowBuckets row buckets, then the rowBuckets stage
-// buckets; ARGV ctr nonce seq staged nCounts, then nCounts field/value
+// before buckets) lease, then the rowBuckets row buckets, then the
+// rowBuckets stage buckets; ARGV ctr nonce seq staged nCounts, then nCounts field/value
 // pairs, then EventsSeq (stored as evseq when above the stored one), then
 // the lease TTL in ms.
 // Under the epoch check, replaces the shard's whole state with the staged
