@@ -177,10 +177,13 @@ func (c *Client) scanRows(ctx context.Context, k shardKeys, first []string, fn f
 		n += l.Val()
 	}
 	set.reserve(int(n))
+	if hook := firstReadHook; hook != nil {
+		hook()
+	}
 	if len(first) > 0 {
-		if err := c.readFirst(ctx, legacy, buckets, first, &set, fn); err != nil {
-			if errors.Is(err, errOfRedis) {
-				return fail(errors.Unwrap(err))
+		if err, ofRedis := c.readFirst(ctx, legacy, buckets, first, &set, fn); err != nil {
+			if ofRedis {
+				return fail(err)
 			}
 			return nil, err
 		}
@@ -210,12 +213,13 @@ func (c *Client) scanRows(ctx context.Context, k shardKeys, first []string, fn f
 	return rows, nil
 }
 
-// errOfRedis marks (wrapping it) an error of Redis's from readFirst.
-var errOfRedis = errors.New("redis")
+// firstReadHook, when set (tests), runs before the rows named first are read.
+var firstReadHook func()
 
 // readFirst reads the rows named in first, where each may be: a hash of the
-// layout before buckets (legacy), or its bucket.
-func (c *Client) readFirst(ctx context.Context, legacy []string, buckets []string, first []string, set *rowSet, fn func(string, []byte) error) error {
+// layout before buckets (legacy), or its bucket. Its error is Redis's
+// (ofRedis) or the set's.
+func (c *Client) readFirst(ctx context.Context, legacy []string, buckets []string, first []string, set *rowSet, fn func(string, []byte) error) (err error, ofRedis bool) {
 	p := c.rdb.Pipeline()
 	olds := make([]*goredis.SliceCmd, len(legacy))
 	for i, key := range legacy {
@@ -226,7 +230,7 @@ func (c *Client) readFirst(ctx context.Context, legacy []string, buckets []strin
 		now[i] = p.HGet(ctx, buckets[rowBucket(f)], f)
 	}
 	if _, err := p.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		return fmt.Errorf("%w: %w", errOfRedis, err)
+		return err, true
 	}
 	for i, f := range first {
 		v, err := now[i].Result()
@@ -242,14 +246,14 @@ func (c *Client) readFirst(ctx context.Context, legacy []string, buckets []strin
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", errOfRedis, err)
+			return err, true
 		}
 		if err := set.add(f, stringBytes(v), fn); err != nil {
-			return err
+			return err, false
 		}
 		set.first = append(set.first, f)
 	}
-	return nil
+	return nil, false
 }
 
 // bucketReaders is how many buckets are read at once, so that Redis

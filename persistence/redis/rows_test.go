@@ -521,3 +521,37 @@ func TestRowsOfOneHash(t *testing.T) {
 		t.Fatalf("after a Seed: %v", got)
 	}
 }
+
+// TestLoadRowsFirstTimedOut: a read of the rows named first that fails
+// (here: Redis stalls past the client's ReadTimeout of 100 ms for 150 ms,
+// then answers again, in time for the read's closing check) fails the load; it never answers a
+// state without its rows.
+func TestLoadRowsFirstTimedOut(t *testing.T) {
+	defer func() { firstReadHook = nil }()
+	srv, c := openServer(t, func(o *Options) {
+		o.ReadTimeout = 100 * time.Millisecond
+		o.MaxRetries = -1            // no retry outlasts the stall
+		o.HealthInterval = time.Hour // no probe marks it down meanwhile
+	})
+	ctx := context.Background()
+	const s = "firststall"
+	if err := c.Seed(ctx, Seed{Shard: s, Epoch: activate(t, c, s), Seq: 7, Rows: []Row{{"h1", []byte("1")}, {"h2", []byte("2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	firstReadHook = func() {
+		firstReadHook = nil
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(150*time.Millisecond, func() { _ = srv.Cont() })
+	}
+	st, err := c.LoadRows(ctx, s, []string{"h1"}, func(string, []byte) error { return nil })
+	if err == nil {
+		t.Fatalf("a failed read of the first rows answered %d rows and no error", len(st.Rows))
+	}
+	time.Sleep(300 * time.Millisecond)
+	c.healthy.Store(true) // as the next probe would
+	if st, err := c.LoadRows(ctx, s, []string{"h1"}, func(string, []byte) error { return nil }); err != nil || len(st.Rows) != 2 {
+		t.Fatalf("read again: %d rows, %v", len(st.Rows), err)
+	}
+}
