@@ -27,6 +27,11 @@
 // journal and Redis (encode.go), its answers are sent (the writer's
 // answerer) and the state rows it changed are written (the checkpointer).
 //
+// A show actor's mailbox (mailbox.go) hands it the in-process requests
+// queued back to back as one run: the per-message costs are paid once per
+// run, and the run's hash-index words are loaded before its first command
+// applies (seatmap.Shard.Touch).
+//
 // A call to a show in this process waits on its reply channel with a plain
 // receive; one reaper goroutine (localcall.go), running while calls wait,
 // wakes those past their deadline or whose activation died unanswered.

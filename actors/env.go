@@ -276,6 +276,8 @@ func (e *Env) defaults() {
 // Stats are counters shared by a node's shard actors. Safe for concurrent use.
 type Stats struct {
 	Commands           atomic.Int64 // commands applied
+	Runs               atomic.Int64 // runs of queued in-process requests applied together (mailbox.go)
+	RunRequests        atomic.Int64 // the requests of those runs
 	Batches            atomic.Int64 // journal batches written
 	Records            atomic.Int64 // records journaled
 	JournalErrors      atomic.Int64 // failed journal writes

@@ -42,6 +42,17 @@ func NewRequest(cmd seatmap.Command, reply chan seatmap.Result) any {
 	return &request{cmd: cmd, reply: reply}
 }
 
+// NewRequestRun returns the message that hands a show activation the
+// requests made by NewRequest, in order, as one run: what its mailbox hands
+// it for requests queued back to back (mailbox.go).
+func NewRequestRun(reqs []any) any {
+	run := &requestRun{reqs: make([]*request, len(reqs))}
+	for i, r := range reqs {
+		run.reqs[i] = r.(*request)
+	}
+	return run
+}
+
 // WriterQueued is how many batches wait for the writer.
 func (s *SteppedShow) WriterQueued() int {
 	if s.a.w == nil {

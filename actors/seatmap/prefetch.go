@@ -45,3 +45,29 @@ func (x *numIndex[K, T]) touch(t T, k K) uint32 {
 	i, _ := p.home(h)
 	return p.tags[i] ^ p.slots[i]
 }
+
+// Touch loads the index words that c's apply will probe first: the holds'
+// at c's hold id, and for a hold the users' at its user. A caller with
+// several commands in hand (the show actor's run of queued requests)
+// touches them all before it applies the first, so that their misses
+// overlap (as touchHolds does for a restore). It changes nothing; a word
+// touched before an earlier command of the run grew the index is merely not
+// the one probed.
+func (s *Shard) Touch(c *Command) {
+	if !s.created || c.HoldID == "" {
+		return
+	}
+	switch c.Kind {
+	case KindHold, KindRelease, KindExtend, KindOrder, KindGetHold:
+	default:
+		return
+	}
+	var sink uint32
+	if k, ok := s.holds.canonical(c.HoldID); ok {
+		sink ^= s.holds.index.touch(&s.holds, k)
+	}
+	if c.Kind == KindHold && c.User != "" {
+		sink ^= s.users.index.touch(&s.users, c.User)
+	}
+	s.touched ^= sink
+}

@@ -22,8 +22,10 @@
 //     the actor's Receive, and the writer's time per group (encode, commit
 //     including the wait for the sync, answers).
 //
-// Alongside: the process CPU per command (getrusage), holds/s, and the mean
-// commands and mailbox turns per writer group.
+// Alongside: the process CPU per command (getrusage), holds/s, the mean
+// commands and mailbox turns per writer group, and the share of commands
+// that reached the actor in runs (requests queued back to back, handed over
+// as one message: actors/mailbox.go) with the mean run.
 //
 // Run: make bench-serial (go test -run '^$' -bench Serial -benchtime 1x
 // ./bench/serial/). SERIAL_CALLERS (default 64,1024), SERIAL_SECONDS

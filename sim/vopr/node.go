@@ -366,12 +366,48 @@ func (a *activation) turn() {
 		}
 		a.box = nil
 	case *requestMsg:
+		if run := a.takeRun(m); run != nil {
+			a.ss.Receive(&actx{a: a, msg: run})
+			break
+		}
 		a.ss.Receive(&actx{a: a, msg: m.msg})
 	default:
 		a.ss.Receive(&actx{a: a, msg: m})
 	}
 	a.afterStep()
 	a.schedule()
+}
+
+// maxRun bounds a run as the real mailbox does (actors/mailbox.go).
+const maxRun = 256
+
+// takeRun returns, with Options.Runs, the run of first and the requests
+// queued right behind it (taken from the box), or nil when none is.
+func (a *activation) takeRun(first *requestMsg) any {
+	if !a.n.w.runs {
+		return nil
+	}
+	n := 0
+	for n < len(a.box) && n+1 < maxRun {
+		if _, ok := a.box[n].(*requestMsg); !ok {
+			break
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	reqs := []any{first.msg}
+	w := a.n.w
+	for _, m := range a.box[:n] {
+		r := m.(*requestMsg)
+		w.s.trace.add(w.s.now, w.s.steps, a.n.id, "  receive (run)", messageName{r})
+		reqs = append(reqs, r.msg)
+	}
+	clear(a.box[:n])
+	a.box = a.box[n:]
+	a.msgs += n
+	return actors.NewRequestRun(reqs)
 }
 
 // afterStep schedules the writer when batches wait for it.

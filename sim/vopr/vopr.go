@@ -26,6 +26,11 @@ type Options struct {
 	// Grep, when set, prints every step whose trace line contains it, as
 	// it runs (for a replay).
 	Grep string
+	// Runs: a show activation's turn takes the requests queued back to back
+	// at the head of its mailbox as one run, as the real mailbox does
+	// (actors/mailbox.go); off, one message a turn (what the regression
+	// seeds were found with). TestVOPR turns it on for odd seeds.
+	Runs bool
 }
 
 // Result of one run.
@@ -131,6 +136,7 @@ type showState struct {
 // world is one simulated deployment: nodes, Redis, the gateway, clients.
 type world struct {
 	s           *sched
+	runs        bool // Options.Runs
 	cfg         config
 	nodes       []*node
 	redis       *redisfake.Server
@@ -259,6 +265,7 @@ func Run(opt Options) (res Result) {
 	start := time.Now()
 	w := newWorld(opt.Seed, opt.Disk)
 	w.s.trace.grep = opt.Grep
+	w.runs = opt.Runs
 	res = Result{Seed: opt.Seed, Mode: w.cfg.mode(), Disk: w.nodes[0].journal.kind()}
 	defer func() {
 		res.Steps, res.SimTime, res.Duration = w.s.steps, time.Duration(w.s.now), time.Since(start)

@@ -62,7 +62,7 @@ func TestVOPR(t *testing.T) {
 	var total int64
 	byDisk := map[string]*diskTotal{}
 	for _, seed := range seeds {
-		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep, Disk: disk})
+		res := Run(Options{Seed: seed, Steps: steps, TraceLines: *flagTrace, Grep: *flagGrep, Disk: disk, Runs: seed%2 == 1})
 		total += res.Steps
 		dt := byDisk[res.Disk]
 		if dt == nil {
