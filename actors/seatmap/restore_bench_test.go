@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // fillShow holds n seats of a 2M GA section and n/10 of a 200k seated one,
@@ -53,14 +55,18 @@ func randomToken(rng *rand.Rand) string {
 // fillID is a hold id of show "fill" as Booking makes them (actors/ids.go).
 func fillID(rng *rand.Rand) string { return "fill~" + randomToken(rng) }
 
-// BenchmarkRestoreRows: rebuild a show of 1,000,000 live holds from its state rows.
-func BenchmarkRestoreRows(b *testing.B) {
+// fillRows returns the state rows of fillShow's 1,000,000 holds (the show
+// itself is left to the collector); it skips unless FILL_BENCH is set.
+func fillRows(b *testing.B) []facts.Row {
 	if os.Getenv("FILL_BENCH") == "" {
 		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
 	}
-	s := fillShow(b, 1_000_000)
-	rows := s.Rows()
-	s = nil
+	return fillShow(b, 1_000_000).Rows()
+}
+
+// BenchmarkRestoreRows: rebuild a show of 1,000,000 live holds from its state rows.
+func BenchmarkRestoreRows(b *testing.B) {
+	rows := fillRows(b)
 	var heap float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -176,12 +182,7 @@ func BenchmarkApplyGAHold(b *testing.B) {
 // (beforehand, untimed) into RowBatches of 1,024 rows as the loaders do, and
 // added by AddBatch (timed); with and without touchBatch (prefetch.go).
 func BenchmarkRestoreBatches(b *testing.B) {
-	if os.Getenv("FILL_BENCH") == "" {
-		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
-	}
-	s := fillShow(b, 1_000_000)
-	rows := s.Rows()
-	s = nil
+	rows := fillRows(b)
 	rand.New(rand.NewSource(2)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 	var batches []*RowBatch
 	for from := 0; from < len(rows); from += 1024 {
