@@ -81,7 +81,10 @@
 // shard's keys are a prefix of another's, numbers big-endian so that Pebble's
 // byte order is numeric order:
 //
-//	'j' len shard seq(8)  -> journal entry
+//	'j' len shard seq(8)  -> journal entry (a Batch's only entry)
+//	'j' len shard last(8) first(8)
+//	                      -> a Batch's entries first..last, each uvarint(len)
+//	                         data: one Pebble key for a group (issue 12)
 //	's' len shard         -> seq(8) snapshot (whole state, the format before rows)
 //	'r' len shard key     -> state row (Batch.Rows: the shard's state, kept incrementally)
 //	'q' len shard         -> seq(8): the state rows are the state at this seq
@@ -90,4 +93,12 @@
 //	'm' name              -> store metadata (highest acknowledged outbox id,
 //	                         first outbox id with an origin header)
 //	'k' key               -> small key/value (dedupe, node meta)
+//
+// A group's key sorts with the plain key of its last seq, so the journal's
+// last seq is its last key's first number, a range deletion up to seq
+// removes the groups that end by seq, and a group that straddles seq stays
+// whole until a later deletion covers it (readers skip its older entries).
+// Only DropShardAfter cuts a group, rewriting its kept part. Journals
+// written before groups read as they were; a group is not readable by an
+// older binary (its recovery stops with an error rather than misread it).
 package pebble

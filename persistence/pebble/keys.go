@@ -46,6 +46,75 @@ func appendJournalKey(dst []byte, shard string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(dst, seq)
 }
 
+// appendGroupKey appends the key of the journal group first..last (first <
+// last): the journal key of last, then first.
+func appendGroupKey(dst []byte, shard string, first, last uint64) []byte {
+	dst = appendJournalKey(dst, shard, last)
+	return binary.BigEndian.AppendUint64(dst, first)
+}
+
+// decodeJournalSuffix reads the seqs of a journal key's suffix (after the
+// shard prefix): a plain entry's (first == last, group false) or a group's.
+func decodeJournalSuffix(b []byte) (first, last uint64, group bool, err error) {
+	switch len(b) {
+	case 8:
+		last = binary.BigEndian.Uint64(b)
+		return last, last, false, nil
+	case 16:
+		last, first = binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
+		if first < last {
+			return first, last, true, nil
+		}
+	}
+	return 0, 0, false, fmt.Errorf("%w: journal key suffix %x", ErrCorrupt, b)
+}
+
+// groupValueLen is the size of the group value of entries.
+func groupValueLen(entries []Entry) int {
+	n := 0
+	for _, e := range entries {
+		n += uvarintLen(uint64(len(e.Data))) + len(e.Data)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// appendGroupValue appends the group value of entries: uvarint(len) data each.
+func appendGroupValue(dst []byte, entries []Entry) []byte {
+	for _, e := range entries {
+		dst = binary.AppendUvarint(dst, uint64(len(e.Data)))
+		dst = append(dst, e.Data...)
+	}
+	return dst
+}
+
+// appendGroupEntries appends the entries of group first..last with seq >
+// after, decoded from val (their Data alias val).
+func appendGroupEntries(dst []Entry, first, last uint64, val []byte, after uint64) ([]Entry, error) {
+	for seq := first; seq <= last; seq++ {
+		n, w := binary.Uvarint(val)
+		if w <= 0 || uint64(len(val)-w) < n {
+			return dst, fmt.Errorf("%w: journal group %d..%d: entry %d cut short", ErrCorrupt, first, last, seq)
+		}
+		if seq > after {
+			dst = append(dst, Entry{Seq: seq, Data: val[w : w+int(n) : w+int(n)]})
+		}
+		val = val[w+int(n):]
+	}
+	if len(val) != 0 {
+		return dst, fmt.Errorf("%w: journal group %d..%d: %d bytes after its entries", ErrCorrupt, first, last, len(val))
+	}
+	return dst, nil
+}
+
 func appendRowKey(dst []byte, shard, key string) []byte {
 	dst = appendShardPrefix(dst, prefixRows, shard)
 	return append(dst, key...)

@@ -181,7 +181,7 @@ func readJournal(r pebble.Reader, shard string, after uint64) ([]Entry, error) {
 	}
 	var entries []Entry
 	for valid := it.First(); valid; valid = it.Next() {
-		seq, err := decodeSeq(it.Key()[len(prefix):])
+		first, last, group, err := decodeJournalSuffix(it.Key()[len(prefix):])
 		if err != nil {
 			_ = it.Close()
 			return nil, fmt.Errorf("journal of %s: %w", shard, err)
@@ -191,7 +191,16 @@ func readJournal(r pebble.Reader, shard string, after uint64) ([]Entry, error) {
 			_ = it.Close()
 			return nil, err
 		}
-		entries = append(entries, Entry{Seq: seq, Data: append([]byte{}, val...)})
+		if !group {
+			entries = append(entries, Entry{Seq: last, Data: append([]byte{}, val...)})
+			continue
+		}
+		// a group straddling after (kept whole by the deletions up to it):
+		// its entries past after
+		if entries, err = appendGroupEntries(entries, first, last, append([]byte{}, val...), after); err != nil {
+			_ = it.Close()
+			return nil, fmt.Errorf("journal of %s: %w", shard, err)
+		}
 	}
 	return entries, it.Close()
 }
@@ -355,10 +364,17 @@ func (s *Store) DropShardAfter(shard string, seq uint64) error {
 	if err != nil {
 		return err
 	}
+	kept, err := s.groupCut(shard, seq)
+	if err != nil {
+		return err
+	}
 	dropJournal := func(b *pebble.Batch) {
 		if seq < math.MaxUint64 {
 			prefix := appendShardPrefix(nil, prefixJournal, shard)
 			_ = b.DeleteRange(appendJournalKey(nil, shard, seq+1), prefixEnd(prefix), nil)
+			for _, kv := range kept { // below the deleted range: kept
+				_ = b.Set(kv.key, kv.value, nil)
+			}
 		}
 	}
 	if _, err := s.deleteOutbox(ids, dropJournal, nil); err != nil {
@@ -369,6 +385,44 @@ func (s *Store) DropShardAfter(shard string, seq uint64) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// groupCut returns what the deletion of the shard's journal after seq must
+// write back: when a group straddles seq (first <= seq < last), its entries
+// up to seq, as a group ending at seq (or a plain entry).
+func (s *Store) groupCut(shard string, seq uint64) ([]journalKV, error) {
+	if seq == math.MaxUint64 {
+		return nil, nil
+	}
+	prefix := appendShardPrefix(nil, prefixJournal, shard)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: appendJournalKey(nil, shard, seq+1), UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.First() {
+		return nil, it.Error()
+	}
+	first, last, group, err := decodeJournalSuffix(it.Key()[len(prefix):])
+	if err != nil || !group || first > seq {
+		return nil, err
+	}
+	val, err := it.ValueAndErr()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := appendGroupEntries(nil, first, last, val, 0)
+	if err != nil {
+		return nil, fmt.Errorf("journal of %s: %w", shard, err)
+	}
+	entries = entries[:seq-first+1]
+	if len(entries) == 1 {
+		return []journalKV{{appendJournalKey(nil, shard, seq), slices.Clone(entries[0].Data)}}, nil
+	}
+	return []journalKV{{appendGroupKey(nil, shard, first, seq), appendGroupValue(nil, entries)}}, nil
+}
+
+// journalKV is a journal key and its value.
+type journalKV struct{ key, value []byte }
 
 // outboxOf returns the ids of the outbox entries of shard with Seq > after.
 func (s *Store) outboxOf(shard string, after uint64) ([]uint64, error) {

@@ -81,7 +81,9 @@ func TestSeqGapRefused(t *testing.T) {
 func TestSnapshotTruncatesJournal(t *testing.T) {
 	s, fs := openMem(t)
 	const sh = "show/s/1"
-	mustCommit(t, s, Batch{Shard: sh, Entries: entries(sh, 1, 10)})
+	for seq := uint64(1); seq <= 10; seq++ { // one entry a Commit: a key each (groups: TestJournalGroups)
+		mustCommit(t, s, Batch{Shard: sh, Entries: entries(sh, seq, seq)})
+	}
 	if err := s.SaveSnapshot(sh, 5, snapData(sh, 5)); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestSnapshotTruncatesJournal(t *testing.T) {
 	if _, err := s.Commit(Batch{Shard: sh, Entries: entries(sh, 11, 11)}); !errors.Is(err, ErrSeqGap) {
 		t.Fatalf("entry 11 after snapshot 20: err %v, want ErrSeqGap", err)
 	}
-	mustCommit(t, s, Batch{Shard: sh, Entries: entries(sh, 21, 22)})
+	mustCommit(t, s, Batch{Shard: sh, Entries: entries(sh, 21, 21)}, Batch{Shard: sh, Entries: entries(sh, 22, 22)})
 	s = reopen(t, s, fs)
 	checkLoad(t, s, sh, 20, 22)
 	if n := countKeys(t, s, appendShardPrefix(nil, prefixJournal, sh)); n != 2 {
