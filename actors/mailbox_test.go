@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"math/rand"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -74,18 +75,42 @@ func (r *recordingInvoker) InvokeUserMessage(m any) {
 
 func (r *recordingInvoker) EscalateFailure(reason, m any) { r.escalated = append(r.escalated, m) }
 
-// syncDispatcher runs turns on a Run call of the test, so a test sees a
-// mailbox's turn end before it looks.
-type syncDispatcher struct{ turns []func() }
+// syncDispatcher runs turns on a run call of the test, so a test sees a
+// mailbox's turn end before it looks, and counts the turns scheduled; any
+// goroutine may schedule.
+type syncDispatcher struct {
+	mu        sync.Mutex // protects following fields
+	turns     []func()
+	scheduled int
+}
 
-func (d *syncDispatcher) Schedule(fn func()) { d.turns = append(d.turns, fn) }
-func (d *syncDispatcher) Throughput() int    { return 300 }
+func (d *syncDispatcher) Schedule(fn func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.scheduled++
+	d.turns = append(d.turns, fn)
+}
+
+func (d *syncDispatcher) Throughput() int { return 300 }
+
 func (d *syncDispatcher) run() {
-	for len(d.turns) > 0 {
+	for {
+		d.mu.Lock()
+		if len(d.turns) == 0 {
+			d.mu.Unlock()
+			return
+		}
 		fn := d.turns[0]
 		d.turns = d.turns[1:]
+		d.mu.Unlock()
 		fn()
 	}
+}
+
+func (d *syncDispatcher) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.scheduled
 }
 
 // TestRunMailbox: queued in-process requests come to the actor as runs of
@@ -330,5 +355,70 @@ func TestShowAnswersARun(t *testing.T) {
 	}
 	if got := r.Show.Sections[0].Held; got != n {
 		t.Fatalf("section holds %d seats, want %d", got, n)
+	}
+}
+
+// lingerInvoker posts next to its mailbox from a new goroutine when it is
+// invoked with first: a caller that becomes runnable while the turn runs
+// and posts just after the queue ran dry.
+type lingerInvoker struct {
+	recordingInvoker
+	m           actor.Mailbox
+	first, next any
+}
+
+func (l *lingerInvoker) InvokeUserMessage(msg any) {
+	if msg == l.first {
+		go l.m.PostUserMessage(l.next)
+	}
+	l.recordingInvoker.InvokeUserMessage(msg)
+}
+
+// TestMailboxLingers: a turn that drained its queue yields once before it
+// ends, so that a message posted meanwhile (by a caller the turn's work
+// made runnable) is taken in the same turn, without a dispatcher wake-up of
+// its own; a turn whose yield finds nothing ends, and the next post starts
+// a turn. One processor, so that the poster runs during the yield; the
+// scheduler takes the yielding goroutine back first one time in 61, so the
+// test asks for most of 20 tries (without the yield, none merge).
+func TestMailboxLingers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	merged := 0
+	for range 20 {
+		r1 := &request{reply: make(chan seatmap.Result, 1)}
+		r2 := &request{reply: make(chan seatmap.Result, 1)}
+		m := newShowMailbox()
+		inv, d := &lingerInvoker{m: m, first: r1, next: r2}, &syncDispatcher{}
+		m.RegisterHandlers(inv, d)
+		m.PostUserMessage(r1)
+		d.run()
+		if len(inv.user) == 2 && d.count() == 1 {
+			merged++
+			continue
+		}
+		for len(inv.user) < 2 { // the post came after the turn: a turn of its own
+			runtime.Gosched()
+			d.run()
+		}
+		if d.count() != 2 || inv.user[1] != r2 {
+			t.Fatalf("invoked %v in %d turns", inv.user, d.count())
+		}
+	}
+	if merged < 10 {
+		t.Fatalf("a message posted during the yield was taken in the same turn %d times of 20, want most", merged)
+	}
+	// nothing came during the yield: the turn ended, a post starts one
+	inv, d := &recordingInvoker{}, &syncDispatcher{}
+	m := newShowMailbox()
+	m.RegisterHandlers(inv, d)
+	m.PostUserMessage(&flush{})
+	d.run()
+	m.PostUserMessage(&flush{})
+	if d.count() != 2 {
+		t.Fatalf("%d turns scheduled for two posts around an ended turn, want 2", d.count())
+	}
+	d.run()
+	if len(inv.user) != 2 {
+		t.Fatalf("invoked %v", inv.user)
 	}
 }

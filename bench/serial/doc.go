@@ -9,7 +9,7 @@
 // fresh user, in a closed loop. The serial path is measured two ways over
 // the same window:
 //
-//   - CPU, by a CPU profile (1 kHz) whose samples carry the pprof label
+//   - CPU, by a CPU profile (100 Hz) whose samples carry the pprof label
 //     actors.SerialLabel: the show actors' dispatcher goroutines and the
 //     writers are labelled, so their samples are the serial path's CPU time,
 //     wherever the goroutine ran and excluding the time it was blocked
@@ -23,9 +23,11 @@
 //     including the wait for the sync, answers).
 //
 // Alongside: the process CPU per command (getrusage), holds/s, the mean
-// commands and mailbox turns per writer group, and the share of commands
-// that reached the actor in runs (requests queued back to back, handed over
-// as one message: actors/mailbox.go) with the mean run.
+// commands and actor batches per writer group, the show mailboxes' turns
+// per command (a turn is a dispatcher wake-up and a park:
+// actors.MailboxTurns), and the share of commands that reached the actor in
+// runs (requests queued back to back, handed over as one message:
+// actors/mailbox.go) with the mean run.
 //
 // Run: make bench-serial (go test -run '^$' -bench Serial -benchtime 1x
 // ./bench/serial/). SERIAL_CALLERS (default 64,1024), SERIAL_SECONDS

@@ -117,6 +117,7 @@ type snapshot struct {
 	actorNs, writerNs, appendNs int64
 	groups, batches, replies    int64
 	runs, runRequests           int64
+	turns                       int64 // show mailbox turns
 }
 
 func take(n *node, holds *atomic.Int64) snapshot {
@@ -124,7 +125,7 @@ func take(n *node, holds *atomic.Int64) snapshot {
 	return snapshot{at: time.Now(), cpu: processCPU(), holds: holds.Load(), commands: s.Commands.Load(),
 		actorNs: s.ActorNanos.Load(), writerNs: s.WriterNanos.Load(), appendNs: s.WriterAppendNanos.Load(),
 		groups: s.WriterGroups.Load(), batches: s.WriterBatches.Load(), replies: s.WriterReplies.Load(),
-		runs: s.Runs.Load(), runRequests: s.RunRequests.Load()}
+		runs: s.Runs.Load(), runRequests: s.RunRequests.Load(), turns: actors.MailboxTurns()}
 }
 
 func processCPU() time.Duration {
@@ -198,13 +199,13 @@ func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Dura
 	groups := float64(max(s1.groups-s0.groups, 1))
 	fmt.Printf("\nserial (%d callers, GOMAXPROCS %d, %s): %.0f holds/s; serial path CPU %.2f µs/command (actor %.2f + writer %.2f; beside it: answer fan-out %.2f, rows checkpoint %.2f, record encoding %.2f);"+
 		" process CPU %.1f µs/command; wall on the path: actor %.2f, writer %.2f (of which Journal.Append %.2f) µs/command;"+
-		" %.1f commands in %.1f turns per writer group; %.2f of the commands came in runs of %.1f\n",
+		" %.1f commands in %.1f batches per writer group; %.2f mailbox turns a command; %.2f of the commands came in runs of %.1f\n",
 		callers, runtime.GOMAXPROCS(0), wall.Round(time.Millisecond), float64(s1.holds-s0.holds)/wall.Seconds(),
 		per(actorCPU+writerCPU), per(actorCPU), per(writerCPU), per(cpu[actors.SerialAnswers]), per(cpu[actors.SerialCheckpoint]),
 		per(cpu[actors.SerialEncode]), per(s1.cpu-s0.cpu),
 		per(time.Duration(s1.actorNs-s0.actorNs)), per(time.Duration(s1.writerNs-s0.writerNs)),
 		per(time.Duration(s1.appendNs-s0.appendNs)),
-		float64(s1.replies-s0.replies)/groups, float64(s1.batches-s0.batches)/groups,
+		float64(s1.replies-s0.replies)/groups, float64(s1.batches-s0.batches)/groups, float64(s1.turns-s0.turns)/cmds,
 		float64(s1.runRequests-s0.runRequests)/cmds, float64(s1.runRequests-s0.runRequests)/float64(max(s1.runs-s0.runs, 1)))
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(s1.holds-s0.holds)/wall.Seconds(), "holds/s")
@@ -218,6 +219,7 @@ func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Dura
 	b.ReportMetric(per(time.Duration(s1.actorNs-s0.actorNs)), "actor-wall-µs/cmd")
 	b.ReportMetric(per(time.Duration(s1.writerNs-s0.writerNs)), "writer-wall-µs/cmd")
 	b.ReportMetric(float64(s1.replies-s0.replies)/groups, "cmds/group")
+	b.ReportMetric(float64(s1.turns-s0.turns)/cmds, "turns/cmd")
 }
 
 // profiles are the CPU, block and mutex profiles of one run.
