@@ -11,9 +11,10 @@
 // command that arrived before it is in the batch, so under load a batch
 // carries hundreds of commands. The writer group-commits batches to the
 // Journal (one synced Pebble batch), checkpoints them to Redis under the
-// activation's epoch when --redis is on (remote.go), and only then answers
-// the batch's commands and publishes its inventory events to the show's
-// stream (package stream). Any failure of a write is reported to the actor
+// activation's epoch when --redis is on (remote.go), and only then has the
+// batch's inventory events published to the show's stream (package stream)
+// and its commands answered, in that order, by its answerer goroutine. Any
+// failure of a write is reported to the actor
 // as one writeFailed message: the actor answers every command of the failed
 // generation 503 and reloads from what is durable (show_actor.go).
 //
@@ -30,7 +31,10 @@
 // A show actor's mailbox (mailbox.go) hands it the in-process requests
 // queued back to back as one run: the per-message costs are paid once per
 // run, and the run's hash-index words are loaded before its first command
-// applies (seatmap.Shard.Touch).
+// applies (seatmap.Shard.Touch). A turn that emptied the mailbox yields its
+// goroutine once before it ends, so that callers made runnable meanwhile
+// (by the answers of a durable group) post into the same turn: a busy show
+// takes its commands in runs instead of one turn, wake-up and park each.
 //
 // A call to a show in this process waits on its reply channel with a plain
 // receive; one reaper goroutine (localcall.go), running while calls wait,

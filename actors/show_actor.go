@@ -227,7 +227,7 @@ func (a *showActor) onWriteFailed(ctx actor.Context, m *writeFailed) {
 // through a Redis outage); everything else gets res.
 func (a *showActor) rerunOrFail(replies []pendingReply, res seatmap.Result) {
 	for _, p := range replies {
-		if p.read != nil && p.bres == nil && a.refusal(*p.read) == nil {
+		if p.read != nil && p.bres == nil && a.refusal(p.read.Kind) == nil {
 			cmd := *p.read
 			cmd.Now = a.env.NowMs()
 			p.res = a.shard.Apply(cmd)
@@ -440,8 +440,9 @@ func loadShard(j Journal, identity string) (*seatmap.Shard, Stored, error) {
 	return sh, st, nil
 }
 
-// refusal returns why the activation cannot take cmd now, or nil.
-func (a *showActor) refusal(cmd seatmap.Command) error {
+// refusal returns why the activation cannot take a command of this kind
+// now, or nil.
+func (a *showActor) refusal(kind seatmap.Kind) error {
 	switch {
 	case a.fenced:
 		return moved("a newer activation owns it").Err
@@ -459,7 +460,7 @@ func (a *showActor) refusal(cmd seatmap.Command) error {
 			return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "redis is unavailable: this show cannot prove it still owns it"}
 		}
 		return moved("this activation cannot prove its lease").Err
-	case cmd.Kind.ReadOnly():
+	case kind.ReadOnly():
 		return nil
 	case a.w.stalled.Load():
 		return &seatmap.Error{Err: seatmap.ErrUnavailable, Msg: "storage is stalled; writes are refused until it answers"}
@@ -518,7 +519,7 @@ func (a *showActor) apply(ctx actor.Context, c *seatmap.Command, p *pendingReply
 	if a.shard == nil && a.broken == nil && !a.fenced && !a.leaving && a.retry == nil {
 		a.recover(ctx)
 	}
-	if err := a.refusal(*c); err != nil {
+	if err := a.refusal(c.Kind); err != nil {
 		p.res = seatmap.Result{Err: err}
 		a.reply(ctx, *p)
 		return false
@@ -601,7 +602,7 @@ func (a *showActor) handleBatch(ctx actor.Context, m *requestBatch) {
 	}
 	now := a.nowMs()
 	for i, cmd := range m.cmds {
-		if err := a.refusal(cmd); err != nil {
+		if err := a.refusal(cmd.Kind); err != nil {
 			p.bres[i] = seatmap.Result{Err: err}
 			continue
 		}
@@ -655,7 +656,7 @@ func (a *showActor) onTick(ctx actor.Context, t *tick) {
 		return // a stale timer
 	}
 	a.timerAt = 0
-	if a.refusal(seatmap.Command{Kind: seatmap.KindTick}) != nil {
+	if a.refusal(seatmap.KindTick) != nil {
 		// expiries are writes: they wait until Redis is back (re-armed by recovery)
 		return
 	}

@@ -413,3 +413,50 @@ func sseClientProcess(url string) {
 		events.Load(), bytes.Load(), subs, dropped.Load(), 100*(cpuSeconds(syscall.RUSAGE_SELF)-cpu0)/time.Since(start).Seconds())
 	os.Exit(0)
 }
+
+// TestStreamBeforeAnswer: a hold's inventory event is on the show's stream
+// before its caller has the answer (the answerer publishes a durable
+// group's inventory, then sends its answers), so that a page that reads the
+// stream after a purchase never shows the seat still free.
+func TestStreamBeforeAnswer(t *testing.T) {
+	b := newTestBooking()
+	show := uniq("order")
+	const capacity = 300
+	cfg := seatmap.ShowConfig{ID: show, HoldTTLSeconds: 600, Tiers: []seatmap.Tier{{ID: "std", Price: 100}},
+		Sections: []seatmap.Section{{ID: "ga", Tier: "std", Capacity: capacity}}}
+	if _, err := b.CreateShow(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	st := testEnv.Streams.Show(show)
+	var mu sync.Mutex // protects held
+	held := 0
+	var wg sync.WaitGroup
+	errs := make(chan error, capacity)
+	for c := range 4 { // concurrent callers: answers of one group come out together
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range capacity / 4 {
+				_, _, err := b.Hold(context.Background(), seatmap.HoldRequest{Show: show, User: fmt.Sprint("u", c, "-", i), Section: "ga", Quantity: 1})
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				held++
+				n := held
+				mu.Unlock()
+				// every hold answered so far is on the stream
+				if _, _, avail := st.State(); avail > capacity-n {
+					errs <- fmt.Errorf("%d holds answered, the stream says %d of %d available", n, avail, capacity)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}

@@ -111,7 +111,7 @@ func (s *SteppedShow) State() (*seatmap.Shard, bool) {
 	if a.shard == nil || a.w == nil {
 		return a.shard, false
 	}
-	return a.shard, a.refusal(seatmap.Command{Kind: seatmap.KindGetShow}) == nil && a.durable()
+	return a.shard, a.refusal(seatmap.KindGetShow) == nil && a.durable()
 }
 
 // Status describes the activation for a trace: generation, epoch, flags.

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"errors"
-	"github.com/boxoffice/boxoffice/actors/stream"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -111,10 +110,11 @@ type writer struct {
 	// showActor.deferFlush); the writer sends it a flush after its step
 	wantFlush atomic.Bool
 
-	// answers takes the answers of durable batches to the answerer
-	// goroutine, which sends them while the writer writes the next group
-	// (nil in a SteppedShow: the writer sends them itself)
-	answers chan []pendingReply
+	// answers takes the answers of durable batches, and their inventory
+	// events, to the answerer goroutine, which sends and publishes them
+	// while the writer writes the next group (nil in a SteppedShow: the
+	// writer does it itself)
+	answers chan answerJob
 
 	stopped chan struct{} // closed when run returned
 	closed  bool          // stop was called (the actor's goroutine only)
@@ -172,7 +172,7 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 	if !goroutine {
 		return w
 	}
-	w.answers = make(chan []pendingReply, 64)
+	w.answers = make(chan answerJob, 64)
 	env.writers.Add(2)
 	go func() {
 		pprof.SetGoroutineLabels(writerLabels)
@@ -184,8 +184,9 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 	go func() {
 		pprof.SetGoroutineLabels(answerLabels)
 		defer env.writers.Done()
-		for replies := range w.answers {
-			w.answerAll(replies)
+		for j := range w.answers {
+			w.publish(j.inv)
+			w.answerAll(j.replies)
 		}
 	}()
 	return w
@@ -200,7 +201,23 @@ func (w *writer) fanOut(replies []pendingReply) {
 		w.answerAll(replies)
 		return
 	}
-	w.answers <- replies
+	w.answers <- answerJob{replies: replies}
+}
+
+// answerJob is one piece of the answerer's work, in the writer's order:
+// the answers of a durable batch, or the inventory of durable batches.
+type answerJob struct {
+	replies []pendingReply
+	inv     []streamPart
+}
+
+// streamPart is what a durable batch gives the show's stream: its
+// inventory events, after a reset to seq with sections when the batch
+// created the show (sections non-nil).
+type streamPart struct {
+	sections []seatmap.SectionView
+	seq      uint64
+	events   []seatmap.InventoryEvent
 }
 
 func (w *writer) stop() {
@@ -466,31 +483,49 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	}
 	w.env.Stats.Batches.Add(1)
 	w.env.Stats.Records.Add(int64(len(wr.Records)))
+	// the inventory first: a reader of the show's stream learns of a change
+	// no later than the caller who made it
+	w.publishInventory(run)
 	for _, r := range replies {
 		r.answer(w)
 	}
-	w.publishInventory(run)
 	if len(wr.Events) > 0 {
 		w.env.OnEvents()
 	}
 	return true
 }
 
-// publishInventory hands the inventory of durable, answered batches to the
-// show's stream: one O(1) append per event, whatever the readers.
+// publishInventory hands the inventory of durable batches to the show's
+// stream: on the answerer goroutine, in the writer's order, as their answers
+// (publishing was an eighth of the writer's CPU at 64 callers: issue 12).
 func (w *writer) publishInventory(run []batch) {
-	var s *stream.Show
+	var inv []streamPart
 	for _, b := range run {
-		if b.sections == nil && len(b.rd.Inventory) == 0 {
-			continue
+		if b.sections != nil || len(b.rd.Inventory) > 0 {
+			inv = append(inv, streamPart{sections: b.sections, seq: b.streamSeq, events: b.rd.Inventory})
 		}
-		if s == nil {
-			s = w.env.Streams.Show(w.identity)
+	}
+	switch {
+	case inv == nil:
+	case w.answers == nil:
+		w.publish(inv)
+	default:
+		w.answers <- answerJob{inv: inv}
+	}
+}
+
+// publish appends inv to the show's stream: one O(1) append per event,
+// whatever the readers.
+func (w *writer) publish(inv []streamPart) {
+	if len(inv) == 0 {
+		return
+	}
+	s := w.env.Streams.Show(w.identity)
+	for _, p := range inv {
+		if p.sections != nil {
+			s.Reset(p.seq, p.sections)
 		}
-		if b.sections != nil {
-			s.Reset(b.streamSeq, b.sections)
-		}
-		s.Publish(b.rd.Inventory)
+		s.Publish(p.events)
 	}
 }
 
