@@ -141,13 +141,19 @@ func BenchmarkCheckpointChoice(b *testing.B) {
 // live holds, with a Ready every 64 commands (a writer group's flush).
 // Reports ns per hold; the heap per live hold of the show (built live, as
 // the actor has it) and the time of one full collection with the show
-// live (the GC's mark work over its state). FILL_BENCH=1.
+// live (the GC's mark work over its state). FILL_BENCH=1; FILL_HOLDS sets
+// the live holds before the timed ones (default 1,000,000; nine in ten
+// and every timed hold take the GA section's 2,000,000 places).
 func BenchmarkApplyGAHold(b *testing.B) {
 	if os.Getenv("FILL_BENCH") == "" {
 		b.Skip("a show of 1,000,000 holds: make bench-fill (FILL_BENCH=1)")
 	}
 	h0 := heapAlloc()
-	s := fillShow(b, 1_000_000)
+	n := 1_000_000
+	if v, _ := strconv.Atoi(os.Getenv("FILL_HOLDS")); v > 0 {
+		n = v
+	}
+	s := fillShow(b, n)
 	perHold := float64(heapAlloc()-h0) / float64(s.ActiveHolds())
 	gc := time.Duration(1 << 62)
 	for range 3 {
