@@ -17,8 +17,9 @@
 //     snapshot or rows seq.
 //   - State rows (Batch.Rows) are the shard's state at Batch.RowsSeq, kept
 //     incrementally: each Commit applies the changed rows, moves the rows seq
-//     and deletes the journal entries up to it, atomically with its own
-//     entries. LoadState hands out the rows and the entries after them: a
+//     and deletes the journal entries up to it (those of a group that
+//     straddles it go with the group, later: see Key layout), atomically
+//     with its own entries. LoadState hands out the rows and the entries after them: a
 //     shard's state costs no full snapshot, ever. ReplaceState writes a whole
 //     state (a shard restored from elsewhere, or taken over from a snapshot);
 //     IngestState does the same for rows in key order as ingested sstables
