@@ -18,11 +18,14 @@ import (
 // of following one another: a hot show's holds probe indexes of tens of
 // megabytes at random places.
 //
-// Otherwise it is protoactor's unbounded lock-free mailbox (UnboundedLockfree;
-// actor/mailbox.go of the pinned version): system messages first, suspend
-// and resume, a yield every Throughput() messages, a panic escalated with
-// the message that raised it. Its queues are the same 1024cores
-// non-intrusive MPSC queue (protoactor keeps its own internal).
+// And a turn that emptied the mailbox lingers for one yield before it ends
+// (processMessages), so that the callers a group's answers woke post into
+// it. Otherwise it is protoactor's unbounded lock-free mailbox
+// (UnboundedLockfree; actor/mailbox.go of the pinned version): system
+// messages first, suspend and resume, a yield every Throughput() messages,
+// a panic escalated with the message that raised it. Its queues are the
+// same 1024cores non-intrusive MPSC queue (protoactor keeps its own
+// internal).
 
 // maxRun bounds the requests handed over as one run: a run is applied in one
 // go (other messages, the writer's wake-up included, wait for it) and its
