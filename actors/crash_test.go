@@ -36,7 +36,7 @@ type acked struct {
 }
 
 func crashOnce(t *testing.T, rng *rand.Rand) {
-	mem := vfs.NewCrashableMem()
+	mem := pebble.NewCrashableMem() // cloned while the show runs
 	// slow syncs widen the window between a write and its sync, where an
 	// answer given too early would be caught
 	slow := errorfs.Wrap(mem, errorfs.InjectorFunc(func(op errorfs.Op) error {

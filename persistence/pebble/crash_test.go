@@ -28,7 +28,7 @@ import (
 func TestCrashAtomicity(t *testing.T) {
 	seed := testSeed(t)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
-	mem := vfs.NewCrashableMem()
+	mem := NewCrashableMem() // cloned while writers commit (and Pebble recycles WALs)
 	const iterations, writers, shardsPerWriter = 16, 6, 2
 	last := map[string]uint64{} // shard -> last seq recovered so far
 	var shards []string

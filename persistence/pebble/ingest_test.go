@@ -111,7 +111,7 @@ func TestIngestStateCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	outcomes := map[string]int{}
 	for it := range 6 {
-		mem := vfs.NewCrashableMem()
+		mem := NewCrashableMem() // clones are taken while Pebble links the sstable
 		s := openOn(t, mem, nil)
 		old := map[string]string{}
 		var oldRows []KV
@@ -130,7 +130,7 @@ func TestIngestStateCrash(t *testing.T) {
 		}
 		rows, want := ingestRowsFor(ingestMinRows+rng.IntN(20_000), 20)
 		var mu sync.Mutex // protects clones, rng
-		var clones []*vfs.MemFS
+		var clones []CrashableMem
 		clone := func() {
 			mu.Lock()
 			defer mu.Unlock()
