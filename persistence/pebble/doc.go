@@ -19,8 +19,8 @@
 //     incrementally: each Commit applies the changed rows, moves the rows seq
 //     and deletes the journal entries up to it (those of a group that
 //     straddles it go with the group, later: see Key layout), atomically
-//     with its own entries. LoadState hands out the rows and the entries after them: a
-//     shard's state costs no full snapshot, ever. ReplaceState writes a whole
+//     with its own entries. LoadState hands out the rows and the entries
+//     after them: a shard's state costs no full snapshot, ever. ReplaceState writes a whole
 //     state (a shard restored from elsewhere, or taken over from a snapshot);
 //     IngestState does the same for rows in key order as ingested sstables
 //     (no WAL, memtable or flush), as atomically. A gap, rewind or duplicate is refused with ErrSeqGap, which

@@ -3,6 +3,8 @@ package pebble
 import (
 	"encoding/binary"
 	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // Key prefixes, one per kind of record.
@@ -73,16 +75,7 @@ func decodeJournalSuffix(b []byte) (first, last uint64, group bool, err error) {
 func groupValueLen(entries []Entry) int {
 	n := 0
 	for _, e := range entries {
-		n += uvarintLen(uint64(len(e.Data))) + len(e.Data)
-	}
-	return n
-}
-
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
+		n += protowire.SizeVarint(uint64(len(e.Data))) + len(e.Data)
 	}
 	return n
 }
