@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 // messages posted meanwhile wait in the mailbox, as they do behind a busy
 // actor. Safe for concurrent use.
 type gatedDispatcher struct {
+	running atomic.Int32 // turns running (let through the gate, not returned)
+
 	mu     sync.Mutex // protects following fields
 	open   bool
 	queued []func()
@@ -30,7 +33,28 @@ func (d *gatedDispatcher) Schedule(fn func()) {
 		return
 	}
 	d.mu.Unlock()
-	go fn()
+	d.run(fn)
+}
+
+func (d *gatedDispatcher) run(fn func()) {
+	d.running.Add(1)
+	go func() {
+		defer d.running.Add(-1)
+		fn()
+	}()
+}
+
+// idle waits until no turn let through the gate runs (a turn lingers after
+// its last message: mailbox.go), so that what is posted next waits at the
+// gate.
+func (d *gatedDispatcher) idle(t *testing.T) {
+	deadline := time.Now().Add(10 * time.Second)
+	for d.running.Load() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a turn still runs after 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (d *gatedDispatcher) Throughput() int { return 300 }
@@ -44,7 +68,7 @@ func (d *gatedDispatcher) setOpen(open bool) {
 	d.mu.Unlock()
 	if open {
 		for _, fn := range held {
-			go fn()
+			d.run(fn)
 		}
 	}
 }
@@ -318,6 +342,7 @@ func TestShowAnswersARun(t *testing.T) {
 	}
 	runs0, in0 := env.Stats.Runs.Load(), env.Stats.RunRequests.Load()
 	gate.setOpen(false)
+	gate.idle(t)
 	const n = 200
 	chs := make([]chan seatmap.Result, n+1)
 	for i := 0; i < n; i++ {
