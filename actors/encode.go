@@ -18,7 +18,11 @@ import (
 // instead of waiting for it, so encoding beside never adds a wait for a
 // goroutine's scheduling to a batch (it did at 64 callers: fewer holds/s).
 // The records are not changed once handed over (the actor never calls
-// Shard.Advance), so both read them without a lock.
+// Shard.Advance), so both read them without a lock. The values of the
+// batch's hold rows are one more chunk (Shard.ReadyDeferred captures what
+// they are made of; the encoding was a tenth of the actor's CPU at 64
+// callers): the writer waits for a batch's encodings before it reads its
+// rows.
 
 // encodeMinRecords is the least records a batch encodes beside the serial
 // path: below it, starting a goroutine costs the actor about what encoding
@@ -32,21 +36,39 @@ const encodeChunk = 8
 type encodedRecords struct {
 	recs []seatmap.Record
 	data [][]byte
-	next atomic.Int64  // the next chunk to claim
-	left atomic.Int64  // chunks not encoded yet
-	done chan struct{} // closed when the last chunk is encoded
+	// rows is the batch's Ready when its hold rows' values wait for
+	// EncodeRows (Shard.ReadyDeferred): one more chunk, after the records'
+	rows      seatmap.Ready
+	hasRows   bool
+	recChunks int
+	next      atomic.Int64  // the next chunk to claim
+	left      atomic.Int64  // chunks not encoded yet
+	done      chan struct{} // closed when the last chunk is encoded
 }
 
-func newEncodedRecords(recs []seatmap.Record) *encodedRecords {
-	e := &encodedRecords{recs: recs, data: make([][]byte, len(recs)), done: make(chan struct{})}
-	e.left.Store(int64((len(recs) + encodeChunk - 1) / encodeChunk))
+// newEncodedRecords prepares the encoding of rd's records and of the values
+// its hold rows wait for (rd's rows share their array with this copy: the
+// batch's rows are complete once wait returned).
+func newEncodedRecords(rd *seatmap.Ready) *encodedRecords {
+	recs := rd.Records
+	e := &encodedRecords{recs: recs, data: make([][]byte, len(recs)), done: make(chan struct{}),
+		recChunks: (len(recs) + encodeChunk - 1) / encodeChunk}
+	chunks := e.recChunks
+	if rd.RowsPending() {
+		e.rows, e.hasRows = *rd, true
+		chunks++
+	}
+	if chunks == 0 {
+		close(e.done)
+	}
+	e.left.Store(int64(chunks))
 	return e
 }
 
 // encodeRecords starts encoding recs on a goroutine of its own (label
 // SerialEncode: off the serial path).
 func encodeRecords(recs []seatmap.Record) *encodedRecords {
-	e := newEncodedRecords(recs)
+	e := newEncodedRecords(&seatmap.Ready{Records: recs})
 	e.start()
 	return e
 }
@@ -61,16 +83,21 @@ func (e *encodedRecords) start() {
 	}()
 }
 
-// work encodes chunks until none is left to claim.
+// work encodes chunks until none is left to claim: the records' chunks,
+// then the rows'.
 func (e *encodedRecords) work() {
 	for {
 		c := int(e.next.Add(1) - 1)
-		from := c * encodeChunk
-		if from >= len(e.recs) {
+		switch {
+		case c < e.recChunks:
+			from := c * encodeChunk
+			for i := from; i < min(from+encodeChunk, len(e.recs)); i++ {
+				e.data[i] = facts.EncodeRecord(&e.recs[i])
+			}
+		case c == e.recChunks && e.hasRows:
+			e.rows.EncodeRows()
+		default:
 			return
-		}
-		for i := from; i < min(from+encodeChunk, len(e.recs)); i++ {
-			e.data[i] = facts.EncodeRecord(&e.recs[i])
 		}
 		if e.left.Add(-1) == 0 {
 			close(e.done)

@@ -29,7 +29,7 @@ func TestEncodedRun(t *testing.T) {
 	plain := func(r []seatmap.Record) batch { return batch{rd: seatmap.Ready{Records: r}} }
 	// the writer encodes what the encoder has not claimed (here: all of it)
 	unstarted := func(r []seatmap.Record) batch {
-		return batch{rd: seatmap.Ready{Records: r}, enc: newEncodedRecords(r)}
+		return batch{rd: seatmap.Ready{Records: r}, enc: newEncodedRecords(&seatmap.Ready{Records: r})}
 	}
 	a, b, c, d := recs(1, 5), recs(6, 4), recs(10, 2), recs(12, 3*encodeChunk+1)
 	for _, tc := range []struct {

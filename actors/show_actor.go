@@ -681,10 +681,14 @@ func (a *showActor) flush(ctx actor.Context) {
 		a.failPending(unavailable("show is recovering"))
 		return
 	}
-	rd := a.shard.Ready()
+	rd := a.shard.ReadyDeferred()
 	b := batch{gen: a.gen, rd: rd}
 	if !a.stepped && len(rd.Records) >= encodeMinRecords {
-		b.enc = newEncodedRecords(rd.Records) // beside: the writer takes them when it writes this batch
+		// beside: records and hold rows; the writer waits for them when it
+		// writes this batch
+		b.enc = newEncodedRecords(&rd)
+	} else {
+		b.rd.EncodeRows()
 	}
 	if len(a.pending) > 0 {
 		// the answers go with the batch as they are (no copy); the next turn

@@ -359,6 +359,11 @@ func (w *writer) append(gen uint64, run []batch) bool {
 	var replies []*replySet
 	var cnt map[string]string
 	var runRows rowSlot
+	for _, b := range run {
+		if b.enc != nil {
+			b.enc.wait() // its hold rows' values too: complete from here on
+		}
+	}
 	if len(run) == 1 {
 		// the usual run of a busy show (one batch per group, see
 		// showActor.deferFlush): its slices as they are, no copies

@@ -306,7 +306,8 @@ func (s *Shard) hold(c *Command) (Result, bool) {
 			return fail(errorf(ErrUnknownSection, "no section %q", c.Section))
 		}
 		if err = s.checkLimit(c.User, c.Quantity); err == nil {
-			seats, general, err = bestAvailable(s, []*section{sec}, c.Quantity)
+			s.pick.secs[0] = sec
+			seats, general, err = bestAvailable(s, s.pick.secs[:], c.Quantity)
 		}
 	case c.Tier != "":
 		if _, ok := s.cfg.TierPrice(c.Tier); !ok {

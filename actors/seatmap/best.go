@@ -36,6 +36,10 @@ func better(a, b placement) bool {
 	return a.start < b.start
 }
 
+// pickBest picks q seats in secs: a GA part, adjacent seats, or seats split
+// over rows (ErrSoldOut when none fit). The GA part it returns is the
+// shard's scratch (s.pick.ga), good until the next pick: callers copy what
+// they keep (factParts, generalMap, gaParts do).
 func (s *Shard) pickBest(secs []*section, q int) ([]uint32, []gaPart, error) {
 	if len(secs) == 0 {
 		return nil, nil, ErrSoldOut
@@ -46,7 +50,8 @@ func (s *Shard) pickBest(secs []*section, q int) ([]uint32, []gaPart, error) {
 				continue
 			}
 			if sec.ga {
-				return nil, []gaPart{{sec: sec, n: q}}, nil
+				s.pick.ga[0] = gaPart{sec: sec, n: q}
+				return nil, s.pick.ga[:], nil
 			}
 			if p := s.bestRun(sec, q, pass == 2); p.ok {
 				return run(p.start, q), nil, nil

@@ -186,7 +186,7 @@ func (x *numIndex[K, T]) del(t T, k K) {
 func (x *numIndex[K, T]) reserve(n int) {
 	per := slotsFor(n/numIndexParts + n/(8*numIndexParts) + 1)
 	for i := range x.parts {
-		x.parts[i] = numTable[K, T]{slots: make([]uint32, per), tags: make([]uint32, per)}
+		x.parts[i] = numTable[K, T]{slots: make([]indexSlot, per)}
 	}
 	x.n = 0
 }
@@ -205,13 +205,13 @@ func (x *numIndex[K, T]) slotCount() int {
 func (x *numIndex[K, T]) clone() numIndex[K, T] {
 	c := numIndex[K, T]{n: x.n}
 	for i := range x.parts {
-		c.parts[i] = numTable[K, T]{slots: slices.Clone(x.parts[i].slots), tags: slices.Clone(x.parts[i].tags), n: x.parts[i].n}
+		c.parts[i] = numTable[K, T]{slots: slices.Clone(x.parts[i].slots), n: x.parts[i].n}
 	}
 	return c
 }
 
 // numTable is one part of a numIndex: an open-addressing hash table (linear
-// probing, backward-shift deletion), 4 bytes a slot plus a 4-byte tag: the
+// probing, backward-shift deletion), 8 bytes a slot: a number and its tag, the
 // low 31 bits of its key's hash. Probes compare tags before keys (a false
 // match is 1 in 2^(31-log2 slots), under 1 in 4,096), and growing, shrinking
 // and deleting take an entry's home from its tag: none of them reads the
@@ -222,9 +222,16 @@ type numTable[K comparable, T interface {
 	keyOf(num uint32) K
 	hashOf(K) uint64
 }] struct {
-	slots []uint32 // num+1; 0 free. len is 0 or a power of two
-	tags  []uint32 // per slot: the low 31 bits of its key's hash, top bit set; 0 free
+	slots []indexSlot // len is 0 or a power of two
 	n     int
+}
+
+// indexSlot is one place of a numTable: tag and number side by side, so that
+// a probe reads one cache line (in arrays of their own they cost two misses a
+// probe in a table larger than the cache: bench/README.md, "Index slots").
+type indexSlot struct {
+	tag uint32 // the low 31 bits of its key's hash, top bit set; 0 free
+	num uint32 // num+1; 0 free
 }
 
 // tagHome is where an entry with tag belongs in a table of mask+1 slots
@@ -242,8 +249,8 @@ func (x *numTable[K, T]) home(h uint64) (int, uint32) {
 func (x *numTable[K, T]) find(t T, k K, h uint64) (at, end int, tag uint32) {
 	mask := len(x.slots) - 1
 	i, tag := x.home(h)
-	for ; x.tags[i] != 0; i = (i + 1) & mask {
-		if x.tags[i] == tag && t.keyOf(x.slots[i]-1) == k {
+	for ; x.slots[i].tag != 0; i = (i + 1) & mask {
+		if x.slots[i].tag == tag && t.keyOf(x.slots[i].num-1) == k {
 			return i, i, tag
 		}
 	}
@@ -255,7 +262,7 @@ func (x *numTable[K, T]) get(t T, k K, h uint64) (uint32, bool) {
 		return 0, false
 	}
 	if i, _, _ := x.find(t, k, h); i >= 0 {
-		return x.slots[i] - 1, true
+		return x.slots[i].num - 1, true
 	}
 	return 0, false
 }
@@ -268,7 +275,7 @@ func (x *numTable[K, T]) put(t T, k K, h uint64, num uint32) bool {
 	if i >= 0 {
 		return false
 	}
-	x.slots[end], x.tags[end] = num+1, tag
+	x.slots[end] = indexSlot{tag: tag, num: num + 1}
 	x.n++
 	return true
 }
@@ -284,13 +291,13 @@ func (x *numTable[K, T]) del(t T, k K, h uint64) bool {
 		return false
 	}
 	mask := len(x.slots) - 1
-	for j := (i + 1) & mask; x.tags[j] != 0; j = (j + 1) & mask {
-		if hj := tagHome(x.tags[j], mask); (j-hj)&mask >= (j-i)&mask {
-			x.slots[i], x.tags[i] = x.slots[j], x.tags[j]
+	for j := (i + 1) & mask; x.slots[j].tag != 0; j = (j + 1) & mask {
+		if hj := tagHome(x.slots[j].tag, mask); (j-hj)&mask >= (j-i)&mask {
+			x.slots[i] = x.slots[j]
 			i = j
 		}
 	}
-	x.slots[i], x.tags[i] = 0, 0
+	x.slots[i] = indexSlot{}
 	x.n--
 	if len(x.slots) > numIndexMinSlots && x.n < len(x.slots)/8 {
 		x.resize(t, slotsFor(x.n))
@@ -299,19 +306,18 @@ func (x *numTable[K, T]) del(t T, k K, h uint64) bool {
 }
 
 func (x *numTable[K, T]) resize(t T, size int) {
-	old, oldTags := x.slots, x.tags
-	x.slots, x.tags = make([]uint32, size), make([]uint32, size)
+	old := x.slots
+	x.slots = make([]indexSlot, size)
 	mask := size - 1
-	for j, s := range old {
-		if s == 0 {
+	for _, s := range old {
+		if s.tag == 0 {
 			continue
 		}
-		tag := oldTags[j]
-		i := tagHome(tag, mask)
-		for x.tags[i] != 0 {
+		i := tagHome(s.tag, mask)
+		for x.slots[i].tag != 0 {
 			i = (i + 1) & mask
 		}
-		x.slots[i], x.tags[i] = s, tag
+		x.slots[i] = s
 	}
 }
 
@@ -679,7 +685,7 @@ func (u *userTable) entry(name string) uint32 {
 	}
 	i, end, tag := x.find(u, name, h)
 	if i >= 0 {
-		return x.slots[i] - 1
+		return x.slots[i].num - 1
 	}
 	var num uint32
 	if n := len(u.free); n > 0 {
@@ -688,7 +694,7 @@ func (u *userTable) entry(name string) uint32 {
 		num = u.slab.next()
 	}
 	*u.slab.at(num) = userEntry{name: name}
-	x.slots[end], x.tags[end] = num+1, tag
+	x.slots[end] = indexSlot{tag: tag, num: num + 1}
 	x.n++
 	u.index.n++
 	return num

@@ -398,3 +398,27 @@ func BenchmarkParseToken(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIndexNewKeys: a new user's entry in a users' table of 2,000,000
+// (an index larger than the caches), as a hold for a fresh user makes one:
+// one probe of the index for a key it does not have, then the slot taken.
+// A probe's tag and number sit side by side (indexSlot): one cache line.
+func BenchmarkIndexNewKeys(b *testing.B) {
+	const filled = 2_000_000
+	u := newUserTable(filled + 1_000_000)
+	for i := range filled {
+		u.entry("f" + strconv.Itoa(i))
+	}
+	names := make([]string, b.N)
+	for i := range names {
+		names[i] = "n" + strconv.Itoa(i)
+	}
+	b.ResetTimer()
+	for _, name := range names {
+		u.entry(name)
+	}
+	b.StopTimer()
+	if got := u.index.n; got != filled+b.N {
+		b.Fatalf("%d entries, want %d", got, filled+b.N)
+	}
+}

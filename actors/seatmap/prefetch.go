@@ -43,7 +43,7 @@ func (x *numIndex[K, T]) touch(t T, k K) uint32 {
 		return 0
 	}
 	i, _ := p.home(h)
-	return p.tags[i] ^ p.slots[i]
+	return p.slots[i].tag
 }
 
 // Touch loads the index words that c's apply will probe first: the holds'

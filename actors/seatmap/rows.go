@@ -115,8 +115,9 @@ func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
 // deletion. The rows' keys share one string and their values a few byte
 // arrays (two allocations per hold row less, on the actor's flush: issue
 // 12); a consumer that keeps a row keeps its neighbours' bytes too, as a
-// journal group does until it is written.
-func (s *Shard) appendMarkedRows(rows []facts.Row, marks []holdMark) []facts.Row {
+// journal group does until it is written. With held non-nil a live hold's
+// value is left nil and its data captured into *held (ReadyDeferred).
+func (s *Shard) appendMarkedRows(rows []facts.Row, marks []holdMark, held *[]heldRow) []facts.Row {
 	if len(marks) == 0 {
 		return rows
 	}
@@ -126,14 +127,24 @@ func (s *Shard) appendMarkedRows(rows []facts.Row, marks []holdMark) []facts.Row
 	}
 	var keys strings.Builder // its String copies nothing
 	keys.Grow(keyLen)
-	vals := byteArena{hint: min(len(marks)*holdRowGuess, arenaChunk)}
+	var vals byteArena
+	if held == nil {
+		vals.hint = min(len(marks)*holdRowGuess, arenaChunk)
+	} else if *held == nil {
+		*held = make([]heldRow, 0, len(marks))
+	}
 	first := len(rows)
 	for _, m := range marks {
 		keys.WriteByte(byte(facts.RowHold))
 		keys.WriteString(m.id)
 		var r facts.Row
 		if slot, ok := s.markedSlot(m); ok {
-			r.Value = s.holdValueAt(slot, &vals)
+			if h := s.heldRowAt(slot); held == nil {
+				r.Value = h.encode(&vals)
+			} else {
+				h.at = len(rows)
+				*held = append(*held, h)
+			}
 		}
 		rows = append(rows, r)
 	}
@@ -222,7 +233,9 @@ func (s *Shard) markArchived(o *order) {
 func (s *Shard) RowsBase() uint64 { return s.rowsBase }
 
 // changedRows encodes the rows changed since the last call, and forgets them.
-func (s *Shard) changedRows() []facts.Row {
+// With held non-nil, the live holds' row values are captured into *held
+// instead of encoded (ReadyDeferred).
+func (s *Shard) changedRows(held *[]heldRow) []facts.Row {
 	d := &s.dirty
 	if d.empty() {
 		return nil
@@ -247,7 +260,7 @@ func (s *Shard) changedRows() []facts.Row {
 	for _, u := range dedupe(d.archUsers) {
 		rows = append(rows, s.archUserRow(u))
 	}
-	rows = s.appendMarkedRows(rows, dedupeMarks(d.holds, &s.markSet))
+	rows = s.appendMarkedRows(rows, dedupeMarks(d.holds, &s.markSet), held)
 	for _, id := range dedupe(d.expired) {
 		rows = append(rows, s.expiredRow(id))
 	}
@@ -417,15 +430,46 @@ func (s *Shard) holdRowAt(slot uint32, id string) facts.Row {
 	return facts.Row{Key: facts.RowKey(facts.RowHold, id), Value: s.holdValueAt(slot, nil)}
 }
 
-// holdValueAt encodes the row value of the live hold in slot: into arena,
-// or its own array when arena is nil.
+// holdValueAt encodes the row value of the live hold in slot.
 func (s *Shard) holdValueAt(slot uint32, arena *byteArena) []byte {
+	h := s.heldRowAt(slot)
+	return h.encode(arena)
+}
+
+// heldRow is what a live hold's row value is made of, captured at a Ready:
+// values, and slices the shard never writes into again (a take's seats and
+// GA parts live as they were made until the take is dropped; a section's idx
+// never changes), so that another goroutine may encode it while the shard
+// goes on (Ready.EncodeRows).
+type heldRow struct {
+	at        int // its row in Ready.Rows
+	user      string
+	seats     []uint32
+	general   []gaPart
+	quantity  int32
+	amount    int64
+	createdAt int64
+	expiresAt int64
+}
+
+func (s *Shard) heldRowAt(slot uint32) heldRow {
 	h := s.holds.at(slot)
 	tk := s.takes.at(h.take)
-	user := s.users.name(h.user)
-	hr := facts.HoldRow{User: user, Seats: tk.seats, GA: factParts(tk.general), Quantity: int64(h.quantity),
-		Amount: tk.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
-	n := 48 + len(user) + 4*len(tk.seats) + 16*len(tk.general)
+	return heldRow{user: s.users.name(h.user), seats: tk.seats, general: tk.general, quantity: h.quantity,
+		amount: tk.amount, createdAt: h.createdAt, expiresAt: h.expiresAt}
+}
+
+// encode encodes the row value: into arena, or its own array when arena is
+// nil.
+func (h *heldRow) encode(arena *byteArena) []byte {
+	var gaBuf [2]facts.GAPart // on the stack: factParts allocated one a row
+	ga := gaBuf[:0]
+	for _, g := range h.general {
+		ga = append(ga, facts.GAPart{Section: uint32(g.sec.idx), N: uint32(g.n)})
+	}
+	hr := facts.HoldRow{User: h.user, Seats: h.seats, GA: ga, Quantity: int64(h.quantity),
+		Amount: h.amount, CreatedAt: h.createdAt, ExpiresAt: h.expiresAt}
+	n := 48 + len(h.user) + 4*len(h.seats) + 16*len(h.general)
 	if arena == nil {
 		return facts.AppendHold(make([]byte, 0, n), &hr)
 	}

@@ -202,6 +202,13 @@ type Shard struct {
 	sectionChunks chunks[SectionView]
 	viewChunks    chunks[HoldView]
 	markSet       []int32 // scratch of changedRows (dedupeMarks)
+	// scratch of a pick (hold, pickBest): the one section named, the GA
+	// part picked; a pick allocated both (an eighth of a GA hold's
+	// allocations on the show's actor, issue 12)
+	pick struct {
+		secs [1]*section
+		ga   [1]gaPart
+	}
 	// the GA part, its fact parts and the shared take found last (see
 	// internedPart, factGA, newTake)
 	last struct {
@@ -441,10 +448,23 @@ func generalMap(parts []gaPart) map[string]int {
 
 // Ready returns and clears what the commands applied since the last call ask
 // the shell to do.
-func (s *Shard) Ready() Ready {
+func (s *Shard) Ready() Ready { return s.takeReady(false) }
+
+// ReadyDeferred is Ready with the values of its live holds' rows left to
+// EncodeRows (nil until then): the shard captures what they are made of,
+// and the caller encodes them beside, off the shard's goroutine. The caller
+// must call EncodeRows once before anything reads Rows (or Ready's rows are
+// deletions where holds live).
+func (s *Shard) ReadyDeferred() Ready { return s.takeReady(true) }
+
+func (s *Shard) takeReady(deferHolds bool) Ready {
 	r := s.ready
 	s.ready = Ready{}
-	r.Rows = s.changedRows()
+	var held *[]heldRow
+	if deferHolds {
+		held = &r.held
+	}
+	r.Rows = s.changedRows(held)
 	if r.Rows != nil {
 		r.RowsSeq = s.seq
 	}

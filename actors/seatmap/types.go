@@ -227,7 +227,28 @@ type Ready struct {
 	// once Records up to RowsSeq are durable; they replace those records.
 	Rows    []facts.Row
 	RowsSeq uint64
+	// held are the live holds' rows of Rows whose values ReadyDeferred
+	// left to EncodeRows
+	held []heldRow
 }
+
+// EncodeRows encodes the values of the hold rows ReadyDeferred left, into
+// Rows (a no-op for a Ready that left none). It reads only what the shard
+// captured, never the shard: any goroutine may call it, once, while the
+// shard goes on; nothing may read Rows until it returned.
+func (r *Ready) EncodeRows() {
+	if len(r.held) == 0 {
+		return
+	}
+	vals := byteArena{hint: min(len(r.held)*holdRowGuess, arenaChunk)}
+	for i := range r.held {
+		r.Rows[r.held[i].at].Value = r.held[i].encode(&vals)
+	}
+	r.held = nil
+}
+
+// RowsPending reports whether Rows wait for EncodeRows.
+func (r *Ready) RowsPending() bool { return len(r.held) > 0 }
 
 // Record is a journaled state change: the facts one command decided (see
 // package facts), with its sequence number (1, 2, ...).
