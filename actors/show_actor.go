@@ -71,10 +71,11 @@ type showActor struct {
 	timer       Timer
 	timerAt     int64
 	w           *writer
-	gen         uint64     // bumped when a write failed and the show reloaded
-	sent        uint64     // batches handed to the writer
-	seatsPub    *seatsView // the seat states last published (seats_view.go)
-	recvStart   time.Time  // when Receive began with the message being received
+	gen         uint64             // bumped when a write failed and the show reloaded
+	sent        uint64             // batches handed to the writer
+	seatsPub    *seatsView         // the seat states last published (seats_view.go)
+	recvStart   time.Time          // when Receive began with the message being received
+	touchCmds   []*seatmap.Command // scratch of handleRun: the run's commands for TouchRun
 	// recvNow: recvStart is the message's instant (no recovery ran since:
 	// it can take seconds)
 	recvNow bool
@@ -484,9 +485,13 @@ func (a *showActor) handle(ctx actor.Context, cmd seatmap.Command, p pendingRepl
 // clock is read and the counters written once for the run.
 func (a *showActor) handleRun(ctx actor.Context, reqs []*request) {
 	if a.shard != nil {
+		cmds := a.touchCmds[:0]
 		for _, r := range reqs {
-			a.shard.Touch(&r.cmd)
+			cmds = append(cmds, &r.cmd)
 		}
+		a.shard.TouchRun(cmds)
+		clear(cmds) // the requests go with their answers
+		a.touchCmds = cmds[:0]
 	}
 	applied, next := 0, 0
 	defer func() {

@@ -201,7 +201,8 @@ type Shard struct {
 	gaChunks      chunks[GACount]
 	sectionChunks chunks[SectionView]
 	viewChunks    chunks[HoldView]
-	markSet       []int32 // scratch of changedRows (dedupeMarks)
+	markSet       []int32   // scratch of changedRows (dedupeMarks)
+	touchWords    []*uint32 // scratch of TouchRun: the index words to load
 	// scratch of a pick (hold, pickBest): the one section named, the GA
 	// part picked; a pick allocated both (an eighth of a GA hold's
 	// allocations on the show's actor, issue 12)
