@@ -24,14 +24,16 @@
 //
 // A show's serial path (its actor's turns and its writer) does what must be
 // serial: applying commands and ordering the batch, committing it. Beside
-// it, on goroutines of their own: a batch's records are encoded for the
-// journal and Redis (encode.go), its answers are sent (the writer's
+// it, on goroutines of their own: a batch's records and the values of its
+// hold rows are encoded for the journal and Redis (encode.go; the actor
+// takes a Shard.ReadyDeferred), its answers are sent (the writer's
 // answerer) and the state rows it changed are written (the checkpointer).
 //
 // A show actor's mailbox (mailbox.go) hands it the in-process requests
 // queued back to back as one run: the per-message costs are paid once per
-// run, and the run's hash-index words are loaded before its first command
-// applies (seatmap.Shard.Touch). A turn that emptied the mailbox yields its
+// run, and the run's hash-index words are loaded, all their misses in
+// flight together, before its first command applies
+// (seatmap.Shard.TouchRun). A turn that emptied the mailbox yields its
 // goroutine once before it ends, so that callers made runnable meanwhile
 // (by the answers of a durable group) post into the same turn: a busy show
 // takes its commands in runs instead of one turn, wake-up and park each.

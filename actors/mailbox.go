@@ -14,7 +14,7 @@ import (
 // extension, and the actor then reads the clock twice and counts: paid once
 // per run instead. And a run lets the actor load, before it applies the
 // first command, the hash-index words that all of the run's commands will
-// probe (seatmap.Shard.Touch), so that their cache misses overlap instead
+// probe (seatmap.Shard.TouchRun), so that their cache misses overlap instead
 // of following one another: a hot show's holds probe indexes of tens of
 // megabytes at random places.
 //

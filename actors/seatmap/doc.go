@@ -27,9 +27,13 @@
 //     order archive in the same write, and arm a timer for Ready.Deadline that
 //     calls Apply(Tick). Ready.Rows are the state rows the batch changed: a
 //     store that applies them once the records are durable holds the state
-//     without ever taking a full snapshot (rows.go).
+//     without ever taking a full snapshot (rows.go). A caller that encodes
+//     beside the shard takes ReadyDeferred instead and calls its EncodeRows
+//     once, on any goroutine, before anything reads its Rows (the live
+//     holds' row values are nil until then).
 //  4. Never share a Shard between goroutines: it has no locks. The show actor is
-//     its only owner.
+//     its only owner. TouchRun, before a run of commands is applied, loads
+//     the index words they will probe (optional; it changes nothing).
 //  5. Serve orders the shard no longer knows from the archive: GET of an
 //     archived order, and Result.ArchivedOrderID (an order idempotency key
 //     naming an archived order). Commands for an archived order answer
