@@ -20,9 +20,9 @@ import (
 // The records are not changed once handed over (the actor never calls
 // Shard.Advance), so both read them without a lock. The values of the
 // batch's hold rows are one more chunk (Shard.ReadyDeferred captures what
-// they are made of; the encoding was a tenth of the actor's CPU at 64
-// callers): the writer waits for a batch's encodings before it reads its
-// rows.
+// they are made of; encoding them took 0.1-0.2 µs of the actor's ~2.8 µs a
+// command at 64 callers): the writer waits for a batch's encodings before
+// it reads its rows.
 
 // encodeMinRecords is the least records a batch encodes beside the serial
 // path: below it, starting a goroutine costs the actor about what encoding

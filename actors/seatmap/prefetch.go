@@ -66,7 +66,7 @@ func (x *numIndex[K, T]) home(t T, k K) *uint32 {
 // word's address first and then loads them in a loop of nothing else: with
 // an id parsed and two names hashed between two loads, the processor had
 // about one miss in flight at a time and the loads cost what the probes
-// would have (issue 12: a seventh of the actor's CPU at 64 callers). It
+// would have (issue 12: a sixth of the actor's CPU at 64 callers). It
 // changes nothing; a word touched before an earlier command of the run grew
 // the index is merely not the one probed.
 func (s *Shard) TouchRun(cmds []*Command) {
