@@ -98,9 +98,10 @@ bench-http: build
 	scripts/bench-http $(BIN)
 
 # bench-hot: issue 12 over HTTP: GA holds (hold then release) on one show
-# (one actor), synced, at 64, 512 and 1,024 connections, and the no-op
-# server with the same client at 512 (boxoffice noop: a server process of its
-# own, started like the real one); CPU µs per arrival of each server (~50 s).
+# (one actor), synced, at 64, 512 and 1,024 connections, each after the
+# no-op server with the same client (boxoffice noop: a server process of its
+# own, started like the real one); CPU µs per arrival of each server; three
+# rounds of 5 s loads, each count's medians over them (~2 min; BENCH_HOT_ROUNDS).
 bench-hot: build
 	BENCH_SET=hot scripts/bench-http $(BIN)
 
