@@ -47,9 +47,18 @@ type waiter struct {
 	reg      *actor.ProcessRegistryValue
 	shard    *waitShard // while registered
 	idx      int        // in shard.waiting, while registered
+	home     uint32     // the shard it registers in, fixed when made
 }
 
-var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan seatmap.Result, 2)} }}
+// waiterHomes spreads new waiters over the shards. A waiter keeps its shard
+// for life, and the pool hands a waiter back to the CPU that put it, so the
+// calls of one CPU mostly meet in the same shards' locks (a round-robin
+// counter a call was one more atomic write a call that every CPU shared).
+var waiterHomes atomic.Uint32
+
+var waiterPool = sync.Pool{New: func() any {
+	return &waiter{ch: make(chan seatmap.Result, 2), home: waiterHomes.Add(1) % waitShards}
+}}
 
 // waitShard is one lock's worth of waiting calls.
 type waitShard struct {
@@ -60,12 +69,12 @@ type waitShard struct {
 
 const waitShards = 16
 
-// waitRegistry is the set of waiting in-process calls.
+// waitRegistry is the set of waiting in-process calls. It keeps no count
+// of them beside its shards (the reaper counts them under the shards' locks
+// when it sweeps): one shared counter was two more atomic writes a call.
 type waitRegistry struct {
 	shards  [waitShards]waitShard
-	next    atomic.Uint32 // round robin over shards
-	waiting atomic.Int64  // registered calls
-	running atomic.Bool   // a reaper runs (it stops after reapIdle without calls)
+	running atomic.Bool // a reaper runs (it stops after reapIdle without calls)
 }
 
 // reapIdle is how long the reaper runs on without calls before it stops.
@@ -73,17 +82,18 @@ const reapIdle = time.Second
 
 var localCalls waitRegistry
 
-// add registers w and starts the reaper if none runs.
+// add registers w and starts the reaper if none runs. It registers before
+// it looks at running: a reaper that stops without counting w (reap) has
+// cleared running by then, and add starts another.
 func (r *waitRegistry) add(w *waiter) {
-	r.waiting.Add(1)
-	if !r.running.Load() && r.running.CompareAndSwap(false, true) {
-		go r.reap()
-	}
-	sh := &r.shards[r.next.Add(1)%waitShards]
+	sh := &r.shards[w.home%waitShards]
 	sh.mu.Lock()
 	w.shard, w.idx = sh, len(sh.waiting)
 	sh.waiting = append(sh.waiting, w)
 	sh.mu.Unlock()
+	if !r.running.Load() && r.running.CompareAndSwap(false, true) {
+		go r.reap()
+	}
 }
 
 // remove unregisters w: after it returns, the reaper sends w nothing more.
@@ -97,7 +107,6 @@ func (r *waitRegistry) remove(w *waiter) {
 	sh.waiting = sh.waiting[:last]
 	sh.mu.Unlock()
 	w.shard = nil
-	r.waiting.Add(-1)
 }
 
 // reap wakes, every reapTick, the calls past their deadline and, every
@@ -110,8 +119,7 @@ func (r *waitRegistry) reap() {
 	idle := 0
 	for n := 1; ; n++ {
 		now := (<-t.C).UnixNano()
-		r.sweep(now, n%every == 0)
-		if r.waiting.Load() > 0 {
+		if r.sweep(now, n%every == 0) > 0 {
 			idle = 0
 			continue
 		}
@@ -119,21 +127,36 @@ func (r *waitRegistry) reap() {
 			continue
 		}
 		r.running.Store(false)
-		// a call registered after the check above saw running set, or
-		// started a reaper of its own: carry on only in the first case
-		if r.waiting.Load() == 0 || !r.running.CompareAndSwap(false, true) {
+		// a call registered after the sweep above either is counted now
+		// or saw running cleared and started a reaper of its own: carry
+		// on only in the first case, unless that reaper runs already
+		if r.count() == 0 || !r.running.CompareAndSwap(false, true) {
 			return
 		}
 		idle = 0
 	}
 }
 
-// sweep wakes the waiters past their deadline at now and, with alive set,
-// those whose activation is not in its process registry.
-func (r *waitRegistry) sweep(now int64, alive bool) {
+// count is the number of registered waiters.
+func (r *waitRegistry) count() int {
+	n := 0
 	for i := range r.shards {
 		sh := &r.shards[i]
 		sh.mu.Lock()
+		n += len(sh.waiting)
+		sh.mu.Unlock()
+	}
+	return n
+}
+
+// sweep wakes the waiters past their deadline at now and, with alive set,
+// those whose activation is not in its process registry. It returns how
+// many waiters are registered.
+func (r *waitRegistry) sweep(now int64, alive bool) (registered int) {
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		registered += len(sh.waiting)
 		for _, w := range sh.waiting {
 			if len(w.ch) > 0 {
 				continue // answered, or woken already
@@ -147,6 +170,7 @@ func (r *waitRegistry) sweep(now int64, alive bool) {
 		}
 		sh.mu.Unlock()
 	}
+	return registered
 }
 
 // alive reports whether the waiter's activation is still in its process registry.

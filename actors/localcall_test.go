@@ -100,7 +100,7 @@ func TestReaperWakesOnce(t *testing.T) {
 			t.Fatalf("shard %d keeps %d waiters", i, n)
 		}
 	}
-	if n := r.waiting.Load(); n != 0 {
+	if n := r.count(); n != 0 {
 		t.Fatalf("%d calls counted as waiting", n)
 	}
 }

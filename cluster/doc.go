@@ -10,5 +10,7 @@
 //
 // Callers' duties, in order: Start a Node with every Kind it must host;
 // resolve identities with PID (cached; call Forget when a PID went dead);
-// Stop it on shutdown (it leaves the cluster first).
+// Stop it on shutdown (it leaves the cluster first). PID and Changed are on
+// every request's path and take no lock: the cache is one view per
+// topology, replaced whole when the topology changes (node.go, placeView).
 package cluster

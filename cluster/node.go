@@ -62,15 +62,35 @@ type Node struct {
 	provider pcluster.ClusterProvider
 	managed  bool // provider is automanaged (several hosts)
 
-	mu      sync.RWMutex          // protects pids, members, changed
-	pids    map[string]*actor.PID // identity -> PID, resolved once per topology
-	members []string              // member addresses, nil: read from the member list
-	changed chan struct{}         // closed on the next topology change
+	// view is the current topology's PID cache and change signal, read
+	// without a lock: every request of every show reads it (a read lock
+	// here was two atomic writes a request on one cache line that all
+	// CPUs shared; bench/README.md, issue 12, eleventh round). A topology
+	// change installs a new view, under mu, before it closes the old
+	// one's channel.
+	view atomic.Pointer[placeView]
+
+	mu      sync.RWMutex // protects members, and the swap of view
+	members []string     // member addresses, nil: read from the member list
 
 	draining atomic.Bool
 	// TopologyChanges counts the topology events this node saw.
 	TopologyChanges atomic.Int64
 }
+
+// placeView is one topology's placement cache: resolved PIDs and the
+// channel closed when that topology ends. A PID stored into a view that is
+// no longer current is never read again: the cache cannot keep a PID
+// resolved under an older topology.
+type placeView struct {
+	pids    sync.Map      // pidKey -> *actor.PID, resolved once per topology
+	changed chan struct{} // closed on the next topology change
+}
+
+// pidKey is a placeView key: kind and identity, without building a string.
+type pidKey struct{ kind, identity string }
+
+func newPlaceView() *placeView { return &placeView{changed: make(chan struct{})} }
 
 // errTopologyChanged: the topology changed while a lookup waited.
 var errTopologyChanged = errors.New("cluster: topology changed during the lookup")
@@ -113,8 +133,8 @@ func Start(cfg Config) (*Node, error) {
 	cc := pcluster.Configure(cfg.Name, provider, disthash.New(), rc,
 		pcluster.WithKinds(cfg.Kinds...), pcluster.WithRequestTimeout(5*time.Second))
 	c := pcluster.New(system, cc)
-	n := &Node{System: system, Cluster: c, provider: provider, managed: len(cfg.Hosts) > 0,
-		pids: map[string]*actor.PID{}, changed: make(chan struct{})}
+	n := &Node{System: system, Cluster: c, provider: provider, managed: len(cfg.Hosts) > 0}
+	n.view.Store(newPlaceView())
 	system.EventStream.Subscribe(func(ev any) {
 		if _, ok := ev.(*pcluster.ClusterTopology); ok {
 			n.topologyChanged()
@@ -129,19 +149,14 @@ func Start(cfg Config) (*Node, error) {
 func (n *Node) topologyChanged() {
 	n.TopologyChanges.Add(1)
 	n.mu.Lock()
-	clear(n.pids)
+	old := n.view.Swap(newPlaceView())
 	n.members = nil
-	close(n.changed)
-	n.changed = make(chan struct{})
+	close(old.changed) // after the swap: a woken waiter looks up in the new view
 	n.mu.Unlock()
 }
 
 // Changed returns a channel closed at the next topology change.
-func (n *Node) Changed() <-chan struct{} {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	return n.changed
-}
+func (n *Node) Changed() <-chan struct{} { return n.view.Load().changed }
 
 // Alive reports whether pid lives on a member this node still sees.
 func (n *Node) Alive(pid *actor.PID) bool {
@@ -202,13 +217,11 @@ func (n *Node) Owner(identity string) string {
 // when needed. Resolved PIDs are cached until Forget or a topology change. A
 // lookup never waits longer than lookupTimeout, nor past a topology change.
 func (n *Node) PID(identity, kind string) (*actor.PID, error) {
-	key := kind + "|" + identity
-	n.mu.RLock()
-	pid, changed := n.pids[key], n.changed
-	n.mu.RUnlock()
-	if pid != nil {
-		return pid, nil
+	view, key := n.view.Load(), pidKey{kind, identity}
+	if v, ok := view.pids.Load(key); ok {
+		return v.(*actor.PID), nil
 	}
+	changed := view.changed
 	owner := n.Owner(identity)
 	if owner == "" {
 		return nil, fmt.Errorf("cluster: no member to place %s/%s", kind, identity)
@@ -223,13 +236,8 @@ func (n *Node) PID(identity, kind string) (*actor.PID, error) {
 	if !ok || r.Pid == nil {
 		return nil, fmt.Errorf("cluster: %s did not activate %s/%s", owner, kind, identity)
 	}
-	pid = r.Pid
-	n.mu.Lock()
-	if n.changed == changed { // a PID resolved under an older topology is not cached
-		n.pids[key] = pid
-	}
-	n.mu.Unlock()
-	return pid, nil
+	view.pids.Store(key, r.Pid) // read no more once the topology changed (placeView)
+	return r.Pid, nil
 }
 
 // Wait waits for f, or until changed is closed (errTopologyChanged).
@@ -273,12 +281,10 @@ func (n *Node) Draining() bool { return n.draining.Load() }
 
 // Forget drops a cached PID (after it answered dead letter or timed out).
 func (n *Node) Forget(identity, kind string, pid *actor.PID) {
-	key := kind + "|" + identity
-	n.mu.Lock()
-	if cur := n.pids[key]; cur != nil && cur.Equal(pid) {
-		delete(n.pids, key)
+	view, key := n.view.Load(), pidKey{kind, identity}
+	if cur, ok := view.pids.Load(key); ok && cur.(*actor.PID).Equal(pid) {
+		view.pids.CompareAndDelete(key, cur)
 	}
-	n.mu.Unlock()
 	n.Cluster.PidCache.RemoveByValue(identity, kind, pid)
 }
 
