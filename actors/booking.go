@@ -70,6 +70,7 @@ func NewBooking(place Placement, system *actor.ActorSystem, env *Env, opt Bookin
 	if opt.MaxInflight <= 0 {
 		opt.MaxInflight = 20_000
 	}
+	wakeOnDeadLetter(system)
 	return &Booking{place: place, root: system.Root, env: env, opt: opt}
 }
 

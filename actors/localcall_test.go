@@ -55,6 +55,25 @@ func TestCallLocalGivesUp(t *testing.T) {
 	}
 }
 
+// TestCallLocalToStoppedActivation: a call to an activation that is gone
+// (a cached PID whose show stopped) comes back from the dead letters at
+// once as errStopped, for Booking.call to retry on a fresh activation: not
+// after the reaper's liveness poll.
+func TestCallLocalToStoppedActivation(t *testing.T) {
+	b := newTestBooking()
+	pid := testNode.System.Root.Spawn(silentActor(false))
+	if err := testNode.System.Root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		start := time.Now()
+		_, err := b.callLocal(pid, seatmap.Command{Kind: seatmap.KindGetShow}, start.Add(10*time.Second))
+		if took := time.Since(start); !errors.Is(err, errStopped) || took > localPoll/2 {
+			t.Fatalf("call %d: %v after %v, want errStopped within %v", i, err, took, localPoll/2)
+		}
+	}
+}
+
 // TestReaperWakesOnce: the reaper sends a registered waiter past its
 // deadline one wake-up, never a second while the first is unread (the
 // channel keeps room for the answer), and nothing once it is unregistered.
