@@ -43,7 +43,8 @@
 // wakes those past their deadline or whose activation died unanswered, and
 // a request sent to an activation already gone wakes its caller from the
 // dead letters (NewBooking subscribes to the system's event stream). No
-// counter or lock that every call writes is left on the path (issue 12).
+// node-wide counter or lock that every call writes is left on the path
+// (issue 12); a show's own in-flight count remains (MaxInflight).
 //
 // A show's waiting room and waitlist are part of its seat map's state
 // (seatmap/room.go): they live in the show's actor, are journaled and fenced
