@@ -98,10 +98,11 @@ bench-http: build
 	scripts/bench-http $(BIN)
 
 # bench-hot: issue 12 over HTTP: GA holds (hold then release) on one show
-# (one actor), synced, at 64, 512 and 1,024 connections, each after the
+# (one actor), synced, at 16, 64, 512 and 1,024 connections, each after the
 # no-op server with the same client (boxoffice noop: a server process of its
 # own, started like the real one); CPU µs per arrival of each server; three
-# rounds of 5 s loads, each count's medians over them (~2 min; BENCH_HOT_ROUNDS).
+# rounds of 5 s loads, each count's medians over them (~3 min; BENCH_HOT_ROUNDS,
+# BENCH_HOT_CONNS).
 bench-hot: build
 	BENCH_SET=hot scripts/bench-http $(BIN)
 

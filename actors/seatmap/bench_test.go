@@ -55,27 +55,48 @@ func BenchmarkHoldRelease(b *testing.B) {
 	b.ReportMetric(float64(2*b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
-// BenchmarkHoldReleaseStream: a GA hold of one seat and its release, with
-// hold ids as Booking makes them (never reused), at 7,000 releases a second
-// of the show's clock, a tick a second (the deadline it asks for) and a
-// Ready every 64 commands. A window of HoldReleasedMemory (60 s, 420,000
-// pairs) runs first, untimed, so that the timed pairs run against a full
-// memory of released ids; released-MB is the heap that window left behind.
+// BenchmarkHoldReleaseStream: GA holds of one seat, each released 256
+// holds later (36 ms of the show's clock: the hold's answer and the release's
+// round trip, as 256 clients do), with hold ids never reused, at 7,000
+// releases a second of the show's clock, a tick a second (the deadline it
+// asks for) and a Ready every 64 commands. A window of HoldReleasedMemory
+// (60 s, 420,000 pairs) runs first, untimed, so that the timed pairs run
+// against a full memory of released ids; released-MB is the heap that window
+// left behind. ids=ordered makes ids as Booking does (their first
+// characters the creation time, the show's clock here), ids=random as round
+// 1 did (128 random bits).
 func BenchmarkHoldReleaseStream(b *testing.B) {
-	const perSec = 7000
+	for _, kind := range []string{"ordered", "random"} {
+		b.Run("ids="+kind, func(b *testing.B) { holdReleaseStream(b, kind == "ordered") })
+	}
+}
+
+func holdReleaseStream(b *testing.B, ordered bool) {
+	const perSec, lag = 7000, 256
 	s := New(0)
 	cfg := &ShowConfig{ID: "fill", Tiers: []Tier{{ID: "std", Price: 100}}, Sections: []Section{{ID: "ga", Tier: "std", Capacity: 100_000}}}
 	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
 		b.Fatal(r.Err)
 	}
 	rng := rand.New(rand.NewSource(3))
+	clock := func(i int) int64 { return int64(1_000_000 + i*1000/perSec) }
+	id := func(i int) string {
+		if ordered {
+			return "fill~" + bookingToken(clock(i), rng)
+		}
+		return fillID(rng)
+	}
+	var live [lag]string // the holds placed and not yet released, by i % lag
 	i := 0
 	pair := func(id string) {
-		now := int64(1_000_000 + i*1000/perSec)
+		now := clock(i)
 		if r := s.Apply(Command{Kind: KindHold, HoldID: id, User: "u", Section: "ga", Quantity: 1, Now: now}); r.Err != nil {
 			b.Fatal(r.Err)
 		}
-		s.Apply(Command{Kind: KindRelease, HoldID: id, Now: now})
+		if old := live[i%lag]; old != "" {
+			s.Apply(Command{Kind: KindRelease, HoldID: old, Now: now})
+		}
+		live[i%lag] = id
 		if i%32 == 31 {
 			s.Advance(s.Ready())
 		}
@@ -86,12 +107,12 @@ func BenchmarkHoldReleaseStream(b *testing.B) {
 	}
 	h0 := heapAlloc()
 	for range 60 * perSec {
-		pair(fillID(rng))
+		pair(id(i))
 	}
 	retained := heapAlloc() - h0
 	ids := make([]string, b.N)
 	for n := range ids {
-		ids[n] = fillID(rng)
+		ids[n] = id(i + n)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -2,6 +2,8 @@ package seatmap
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -26,8 +28,14 @@ const releasedPruneStepMs = 1000
 // map and a FIFO without pointers (the GC does not scan them); any other id
 // as a string beside.
 type releasedIDs struct {
-	keys      map[idKey]int64
-	keyFIFO   []stamped[idKey]
+	keys    map[idKey]int64
+	keyFIFO []stamped[idKey]
+	// keysMax is at least every key in keys (zero when keys is empty).
+	// Booking's ids sort by their creation time, and a hold is released
+	// after it was made, so a new hold's id is above every remembered one:
+	// its check skips the map, a minute of releases that misses the CPU
+	// cache on every lookup (BenchmarkHoldReleaseStream, ids=ordered).
+	keysMax   idKey
 	other     map[string]int64
 	otherFIFO []stamped[string]
 }
@@ -57,26 +65,31 @@ func (r *releasedIDs) first() (int64, bool) {
 // the ids released HoldReleasedMemory before.
 func (s *Shard) rememberReleased(id string, at int64) {
 	s.forgetReleased(at)
-	s.dirty.released = append(s.dirty.released, id)
-	s.addReleased(id, at)
+	k := s.addReleased(id, at)
+	s.dirty.released = append(s.dirty.released, releasedMark{id: id, key: k, at: at})
 }
 
-// addReleased adds hold id released at at to the memory (no row marked).
-func (s *Shard) addReleased(id string, at int64) {
+// addReleased adds hold id released at at to the memory (no row marked),
+// and returns its key (zero for an id that is not canonical).
+func (s *Shard) addReleased(id string, at int64) idKey {
 	r := &s.released
 	if k, ok := s.holds.canonical(id); ok {
 		if r.keys == nil {
 			r.keys = map[idKey]int64{}
 		}
 		r.keys[k] = at
+		if r.keysMax.less(k) {
+			r.keysMax = k
+		}
 		r.keyFIFO = append(r.keyFIFO, stamped[idKey]{k, at})
-		return
+		return k
 	}
 	if r.other == nil {
 		r.other = map[string]int64{}
 	}
 	r.other[id] = at
 	r.otherFIFO = append(r.otherFIFO, stamped[string]{id, at})
+	return idKey{}
 }
 
 // forgetReleased forgets the hold ids released HoldReleasedMemory or more
@@ -85,10 +98,13 @@ func (s *Shard) addReleased(id string, at int64) {
 func (s *Shard) forgetReleased(now int64) {
 	r := &s.released
 	r.keyFIFO = forgetStamped(r.keys, r.keyFIFO, now, func(k idKey) {
-		s.dirty.released = append(s.dirty.released, s.holds.keyID(k))
+		s.dirty.released = append(s.dirty.released, releasedMark{id: s.holds.keyID(k), key: k, forgot: true})
 	})
+	if len(r.keys) == 0 {
+		r.keysMax = idKey{}
+	}
 	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now, func(id string) {
-		s.dirty.released = append(s.dirty.released, id)
+		s.dirty.released = append(s.dirty.released, releasedMark{id: id, forgot: true})
 	})
 }
 
@@ -114,6 +130,9 @@ func (s *Shard) releasedDueBy(now int64) bool {
 // releasedAt returns when hold id was released, if it is remembered.
 func (s *Shard) releasedAt(id string) (int64, bool) {
 	if k, canon := s.holds.canonical(id); canon {
+		if s.released.keysMax.less(k) {
+			return 0, false // above every remembered id: a new hold's, as a rule
+		}
 		at, ok := s.released.keys[k]
 		return at, ok
 	}
@@ -121,23 +140,94 @@ func (s *Shard) releasedAt(id string) (int64, bool) {
 	return at, ok
 }
 
-// releasedRow is the state row of hold id: its release time while it is
-// remembered, else none (deleted).
-func (s *Shard) releasedRow(id string) facts.Row {
-	r := facts.Row{Key: facts.RowKey(facts.RowReleased, id)}
-	if at, ok := s.releasedAt(id); ok {
-		r.Value = facts.AppendReleased(make([]byte, 0, 12), facts.ReleasedRow{At: at})
+// releasedMark is a change of the memory of released hold ids, for its
+// row: id (key: its key, zero if it is not canonical) remembered as released
+// at at, or forgotten (its row deleted).
+type releasedMark struct {
+	id     string
+	key    idKey
+	at     int64
+	forgot bool
+}
+
+// lastReleasedMarks keeps each id's last mark (the memory's state at the
+// Ready: a mark is made at each change), in place: by a hash set of their
+// keys in scratch when every mark has one (as dedupeMarks), else sorted by
+// id (a stable sort keeps each id's marks in order).
+func lastReleasedMarks(l []releasedMark, scratch *[]int32) []releasedMark {
+	if len(l) < 2 {
+		return l
 	}
-	return r
+	if !slices.ContainsFunc(l, func(m releasedMark) bool { return m.key == (idKey{}) }) {
+		slices.Reverse(l) // the first of each, from the end: the last
+		return firstOfEach(l, func(m *releasedMark) idKey { return m.key }, scratch)
+	}
+	slices.SortStableFunc(l, func(a, b releasedMark) int { return strings.Compare(a.id, b.id) })
+	n := 0
+	for i := range l {
+		if i+1 < len(l) && l[i+1].id == l[i].id {
+			continue // a later mark of the id follows
+		}
+		l[n] = l[i]
+		n++
+	}
+	clear(l[n:])
+	return l[:n]
+}
+
+// releasedRowBytes bounds a released row's value: its format byte, one
+// field's tag and a varint of up to 10 bytes.
+const releasedRowBytes = 12
+
+// appendReleasedMarkRows appends the rows of marks (one per id) to rows,
+// from the marks alone: no lookup in the memory, a map of a minute of
+// releases that misses the CPU cache (issue 12). The rows' keys share one
+// string and their values one byte array, as appendMarkedRows' do.
+func appendReleasedMarkRows(rows []facts.Row, marks []releasedMark) []facts.Row {
+	if len(marks) == 0 {
+		return rows
+	}
+	keyLen := 0
+	for _, m := range marks {
+		keyLen += 1 + len(m.id)
+	}
+	var keys strings.Builder // its String copies nothing
+	keys.Grow(keyLen)
+	vals := make([]byte, 0, releasedRowBytes*len(marks))
+	first := len(rows)
+	for _, m := range marks {
+		keys.WriteByte(byte(facts.RowReleased))
+		keys.WriteString(m.id)
+		var r facts.Row
+		if !m.forgot {
+			n := len(vals)
+			vals = facts.AppendReleased(vals, facts.ReleasedRow{At: m.at})
+			r.Value = vals[n:len(vals):len(vals)]
+		}
+		rows = append(rows, r)
+	}
+	all, at := keys.String(), 0
+	for i, m := range marks {
+		n := 1 + len(m.id)
+		rows[first+i].Key = all[at : at+n]
+		at += n
+	}
+	return rows
+}
+
+// releasedRow is the row of hold id, remembered as released at at.
+func releasedRow(id string, at int64) facts.Row {
+	return facts.Row{Key: facts.RowKey(facts.RowReleased, id),
+		Value: facts.AppendReleased(make([]byte, 0, releasedRowBytes), facts.ReleasedRow{At: at})}
 }
 
 // appendReleasedRows appends the row of every remembered id to rows.
 func (s *Shard) appendReleasedRows(rows []facts.Row) []facts.Row {
-	for k := range s.released.keys {
-		rows = append(rows, s.releasedRow(s.holds.keyID(k)))
+	for k, at := range s.released.keys {
+		rows = append(rows, releasedRow(s.holds.keyID(k), at))
 	}
-	for id := range s.released.other {
-		rows = append(rows, s.releasedRow(id))
+	for id, at := range s.released.other {
+		rows = append(rows, releasedRow(id, at))
 	}
 	return rows
 }
@@ -173,6 +263,11 @@ func releasedDue(at int64) int64 {
 // never be forgotten).
 func (s *Shard) checkReleased() error {
 	r := &s.released
+	for k := range r.keys {
+		if r.keysMax.less(k) {
+			return fmt.Errorf("released hold %v above the released ids' maximum %v", k, r.keysMax)
+		}
+	}
 	if err := checkStamped(r.keys, r.keyFIFO); err != nil {
 		return err
 	}

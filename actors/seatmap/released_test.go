@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -267,5 +268,173 @@ func TestReleasedRows(t *testing.T) {
 	}
 	if r := rs.Apply(Command{Kind: KindHold, Now: now, HoldID: ids[1], User: "u", Section: "g", Quantity: 1}); ErrorMessage(r.Err) != "hold id already used" {
 		t.Fatalf("late copy of %s: %+v, want refused", ids[1], r)
+	}
+}
+
+// TestReleasedOrderedIDs: hold ids as Booking makes them (creation time
+// first) are checked against the memory of released ids by comparing with
+// the greatest remembered one before the map. A stream of holds, each
+// released a random while later, with ids forgotten as time passes: at
+// random moments a late copy of a remembered released hold must be refused
+// and a new hold placed, on the live shard and on one restored from its
+// snapshot; once every id is forgotten the memory starts again from nothing.
+func TestReleasedOrderedIDs(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	s := New(0)
+	cfg := &ShowConfig{ID: "ord", HoldTTLSeconds: 600, Tiers: []Tier{{ID: "std", Price: 100}},
+		Sections: []Section{{ID: "g", Tier: "std", Capacity: 100_000}}}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	type held struct {
+		id      string
+		release int64 // when its release is due
+	}
+	var live []held
+	releasedAt := map[string]int64{}
+	now := int64(1_000_000)
+	hold := func(sh *Shard, id string, at int64) Result {
+		return sh.Apply(Command{Kind: KindHold, Now: at, HoldID: id, User: "u" + id, Section: "g", Quantity: 1})
+	}
+	// checkLate: late copies of released holds still remembered are
+	// refused, and a new hold is placed, on sh at now
+	checkLate := func(sh *Shard, what string) {
+		t.Helper()
+		n := 0
+		for id, at := range releasedAt {
+			if at+HoldReleasedMemory <= now {
+				continue
+			}
+			if r := hold(sh, id, now); ErrorMessage(r.Err) != "hold id already used" {
+				t.Fatalf("%s: late copy of %s (released at %d) at %d: %+v, want refused", what, id, at, now, r)
+			}
+			if n++; n == 20 {
+				break
+			}
+		}
+		if r := hold(sh, "ord~"+bookingToken(now, rng), now); r.Err != nil {
+			t.Fatalf("%s: a new hold at %d: %v", what, now, r.Err)
+		}
+	}
+	for step := 0; step < 3_000; step++ {
+		now += int64(rng.Intn(8)) // bursts of a hold every ~4 ms, 5 s apart: 80 s a half
+		if step%100 == 99 {
+			now += 5000
+		}
+		if step == 1_500 {
+			now += 2 * HoldReleasedMemory // a quiet spell: everything released is forgotten
+			if d := s.Ready().Deadline; d != 0 && d <= now {
+				s.Apply(Command{Kind: KindTick, Now: now})
+			}
+			if n := s.Size().ReleasedHolds; n != 0 || s.released.keysMax != (idKey{}) {
+				t.Fatalf("after the quiet spell %d released ids remembered, greatest %v; want none", n, s.released.keysMax)
+			}
+		}
+		id := "ord~" + bookingToken(now-int64(rng.Intn(3)), rng) // made up to 2 ms before it arrives
+		if r := hold(s, id, now); r.Err != nil {
+			t.Fatalf("hold %s at %d: %v", id, now, r.Err)
+		}
+		live = append(live, held{id, now + int64(rng.Intn(200))})
+		for i := 0; i < len(live); i++ { // releases due, in any order of their ids
+			if h := live[i]; h.release <= now {
+				if r := s.Apply(Command{Kind: KindRelease, Now: now, HoldID: h.id}); r.Err != nil {
+					t.Fatalf("release %s: %v", h.id, r.Err)
+				}
+				releasedAt[h.id] = now
+				live[i] = live[len(live)-1]
+				live = live[:len(live)-1]
+				i--
+			}
+		}
+		if d := s.Ready().Deadline; d != 0 && d <= now {
+			s.Apply(Command{Kind: KindTick, Now: now})
+		}
+		if rng.Intn(100) == 0 {
+			checkLate(s, "live")
+		}
+	}
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Restore(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLate(rs, "restored")
+	checkLate(s, "live, at the end")
+	for _, sh := range []*Shard{s, rs} {
+		if err := sh.CheckInvariants(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestReleasedMarksLastWins: the row a Ready gives for a released id is its
+// last change in the turn: remembered then forgotten in one turn (a tick
+// after a long pause) is a deletion, and lastReleasedMarks keeps each id's
+// last mark of a long list (past the sizes a sort keeps in order anyway).
+func TestReleasedMarksLastWins(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	for _, keyed := range []bool{true, false} { // canonical ids (a hash set), other ids (sorted)
+		var marks []releasedMark
+		want := map[string]releasedMark{}
+		for i := 0; i < 200; i++ {
+			n := rng.Intn(20)
+			m := releasedMark{id: "h" + strconv.Itoa(n), at: int64(i), forgot: rng.Intn(3) == 0}
+			if keyed {
+				m.key = idKey{hi: uint64(n) << 40, lo: uint64(n)*0x9e3779b97f4a7c15 + 1}
+			}
+			marks = append(marks, m)
+			want[m.id] = m
+		}
+		var scratch []int32
+		got := lastReleasedMarks(marks, &scratch)
+		if len(got) != len(want) {
+			t.Fatalf("keyed %v: %d marks kept, want %d", keyed, len(got), len(want))
+		}
+		seen := map[string]bool{}
+		for _, m := range got {
+			if seen[m.id] {
+				t.Fatalf("keyed %v: %s kept twice", keyed, m.id)
+			}
+			seen[m.id] = true
+			if m != want[m.id] {
+				t.Fatalf("keyed %v: kept %+v for %s, want its last mark %+v", keyed, m, m.id, want[m.id])
+			}
+		}
+	}
+
+	s := New(0)
+	cfg := &ShowConfig{ID: "marks", Tiers: []Tier{{ID: "std", Price: 100}}, Sections: []Section{{ID: "g", Tier: "std", Capacity: 10}}}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	s.Ready()
+	id := "marks~" + bookingToken(1000, rng)
+	for _, c := range []Command{
+		{Kind: KindHold, Now: 1000, HoldID: id, User: "u", Section: "g", Quantity: 1},
+		{Kind: KindRelease, Now: 1000, HoldID: id},
+		{Kind: KindTick, Now: 1000 + HoldReleasedMemory}, // the same turn: no Ready between
+	} {
+		if r := s.Apply(c); r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	found := false
+	for _, r := range s.Ready().Rows {
+		if r.Key == facts.RowKey(facts.RowReleased, id) {
+			found = true
+			if r.Value != nil {
+				t.Fatalf("released then forgotten in one turn: row %x, want a deletion", r.Value)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no row for the released id %s", id)
 	}
 }

@@ -2,6 +2,7 @@ package seatmap
 
 import (
 	"encoding/base32"
+	"encoding/binary"
 	"math/rand"
 	"os"
 	"runtime"
@@ -49,6 +50,25 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 func randomToken(rng *rand.Rand) string {
 	var b [16]byte
 	rng.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// bookingToken is a token as Booking makes it (actors/ids.go, newIDAt): its
+// first 9 characters the time ms in base 26 ('a'+digit), the rest random.
+func bookingToken(ms int64, rng *rand.Rand) string {
+	var b [16]byte
+	rng.Read(b[:])
+	var digits [9]uint64
+	t := uint64(ms)
+	for i := 8; i >= 0; i-- {
+		digits[i], t = t%26, t/26
+	}
+	var prefix uint64 // 45 bits
+	for _, d := range digits {
+		prefix = prefix<<5 | d
+	}
+	hi := binary.BigEndian.Uint64(b[:8])
+	binary.BigEndian.PutUint64(b[:8], prefix<<19|hi&(1<<19-1))
 	return idEncoding.EncodeToString(b[:])
 }
 

@@ -32,7 +32,7 @@ type dirtySet struct {
 	orders       []string
 	orderKeys    []string
 	holdKeys     []string
-	released     []string // released hold ids remembered or forgotten (released.go)
+	released     []releasedMark // released hold ids remembered or forgotten (released.go)
 }
 
 // holdMark is a changed hold's row: its id, and the slot and key it had
@@ -81,6 +81,12 @@ func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
 			return slices.CompactFunc(l, func(a, b holdMark) bool { return a.id == b.id })
 		}
 	}
+	return firstOfEach(l, func(m *holdMark) idKey { return m.key }, scratch)
+}
+
+// firstOfEach keeps the first item of each key in l, in order, in place, by
+// a hash set of the keys in scratch. Every item has a key (a canonical id's).
+func firstOfEach[T any](l []T, key func(*T) idKey, scratch *[]int32) []T {
 	size := 4
 	for size < 2*len(l) {
 		size *= 2
@@ -92,14 +98,15 @@ func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
 	clear(set)
 	mask := uint64(size - 1)
 	n := 0
-	for _, m := range l {
-		i := (m.key.hi ^ m.key.lo) * 0x9e3779b97f4a7c15 >> 32 & mask // keys are random bits
-		for ; set[i] != 0 && l[set[i]-1].key != m.key; i = (i + 1) & mask {
+	for j := range l {
+		k := key(&l[j])
+		i := (k.hi ^ k.lo) * 0x9e3779b97f4a7c15 >> 32 & mask // keys are random bits
+		for ; set[i] != 0 && key(&l[set[i]-1]) != k; i = (i + 1) & mask {
 		}
 		if set[i] != 0 {
 			continue // a repeat (same key, same id)
 		}
-		l[n] = m
+		l[n] = l[j]
 		n++
 		set[i] = int32(n)
 	}
@@ -273,26 +280,16 @@ func (s *Shard) changedRows(held *[]heldRow) []facts.Row {
 	for _, k := range dedupe(d.holdKeys) {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
-	for _, id := range dedupe(d.released) {
-		rows = append(rows, s.releasedRow(id))
-	}
+	rows = appendReleasedMarkRows(rows, lastReleasedMarks(d.released, &s.markSet))
 	*d = dirtySet{seats: reuse(d.seats), archSold: reuse(d.archSold), archUsers: reuse(d.archUsers),
-		holds: reuseMarks(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
+		holds: reuse(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
 		holdKeys: reuse(d.holdKeys), released: reuse(d.released)}
 	return rows
 }
 
 // reuse empties l for the next turn, keeping a small backing array (a big
 // one, left by a long replay, goes: memory follows live work).
-func reuse[T int | uint32 | string](l []T) []T {
-	if cap(l) > 4096 {
-		return nil
-	}
-	clear(l)
-	return l[:0]
-}
-
-func reuseMarks(l []holdMark) []holdMark {
+func reuse[T any](l []T) []T {
 	if cap(l) > 4096 {
 		return nil
 	}
