@@ -31,7 +31,9 @@
 //
 // Run: make bench-serial (go test -run '^$' -bench Serial -benchtime 1x
 // ./bench/serial/). SERIAL_CALLERS (default 64,1024), SERIAL_SECONDS
-// (measured seconds per run, default 4), SERIAL_PROFILE=prefix writes the
+// (measured seconds per run, default 4), SERIAL_RELEASE=1 makes each caller
+// release its hold once it has it (a hold and a release a loop, as bench-hot's
+// HTTP load: two commands), SERIAL_PROFILE=prefix writes the
 // CPU, block and mutex profiles of each run to prefix-<callers>-{cpu,block,
 // mutex}.pprof. Callers' duties: none.
 package serial

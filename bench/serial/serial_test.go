@@ -87,6 +87,11 @@ func callerCounts(b *testing.B) []int {
 	return out
 }
 
+// releasing reports SERIAL_RELEASE: each caller releases its hold once it
+// has it, as the HTTP load does (bench-hot), so that the show also keeps
+// the memory of released ids.
+func releasing() bool { return os.Getenv("SERIAL_RELEASE") != "" }
+
 func seconds() time.Duration {
 	if v, err := strconv.ParseFloat(os.Getenv("SERIAL_SECONDS"), 64); err == nil && v > 0 {
 		return time.Duration(v * float64(time.Second))
@@ -145,6 +150,7 @@ func run(b *testing.B, callers int) {
 	}
 	var holds, next atomic.Int64
 	var stop atomic.Bool
+	release := releasing()
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	for c := 0; c < callers; c++ {
@@ -154,7 +160,8 @@ func run(b *testing.B, callers int) {
 			for !stop.Load() {
 				i := next.Add(1)
 				req := seatmap.HoldRequest{Show: show, User: "u" + strconv.FormatInt(i, 10), Section: "ga", Quantity: 1}
-				if _, _, err := n.book.Hold(ctx, req); err != nil {
+				h, _, err := n.book.Hold(ctx, req)
+				if err != nil {
 					if errors.Is(err, seatmap.ErrUnavailable) {
 						time.Sleep(10 * time.Millisecond) // as a client retries a 503
 						continue
@@ -163,6 +170,18 @@ func run(b *testing.B, callers int) {
 					return
 				}
 				holds.Add(1)
+				for release {
+					err := n.book.ReleaseHold(ctx, req.User, show, h.ID)
+					if errors.Is(err, seatmap.ErrUnavailable) {
+						time.Sleep(10 * time.Millisecond) // retried, as the hold
+						continue
+					}
+					if err != nil {
+						errs <- fmt.Errorf("release %d: %w", i, err)
+						return
+					}
+					break
+				}
 			}
 		}()
 	}
@@ -197,10 +216,14 @@ func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Dura
 	}
 	fmt.Printf("profile: %s sampled of %s process CPU\n", profiled, s1.cpu-s0.cpu)
 	groups := float64(max(s1.groups-s0.groups, 1))
-	fmt.Printf("\nserial (%d callers, GOMAXPROCS %d, %s): %.0f holds/s; serial path CPU %.2f µs/command (actor %.2f + writer %.2f; beside it: answer fan-out %.2f, rows checkpoint %.2f, record encoding %.2f);"+
+	what := "holds"
+	if releasing() {
+		what = "holds, each released"
+	}
+	fmt.Printf("\nserial (%d callers, %s, GOMAXPROCS %d, %s): %.0f holds/s; serial path CPU %.2f µs/command (actor %.2f + writer %.2f; beside it: answer fan-out %.2f, rows checkpoint %.2f, record encoding %.2f);"+
 		" process CPU %.1f µs/command; wall on the path: actor %.2f, writer %.2f (of which Journal.Append %.2f) µs/command;"+
 		" %.1f commands in %.1f batches per writer group; %.2f mailbox turns a command; %.2f of the commands came in runs of %.1f\n",
-		callers, runtime.GOMAXPROCS(0), wall.Round(time.Millisecond), float64(s1.holds-s0.holds)/wall.Seconds(),
+		callers, what, runtime.GOMAXPROCS(0), wall.Round(time.Millisecond), float64(s1.holds-s0.holds)/wall.Seconds(),
 		per(actorCPU+writerCPU), per(actorCPU), per(writerCPU), per(cpu[actors.SerialAnswers]), per(cpu[actors.SerialCheckpoint]),
 		per(cpu[actors.SerialEncode]), per(s1.cpu-s0.cpu),
 		per(time.Duration(s1.actorNs-s0.actorNs)), per(time.Duration(s1.writerNs-s0.writerNs)),
