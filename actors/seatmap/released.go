@@ -187,17 +187,9 @@ func appendReleasedMarkRows(rows []facts.Row, marks []releasedMark) []facts.Row 
 	if len(marks) == 0 {
 		return rows
 	}
-	keyLen := 0
-	for _, m := range marks {
-		keyLen += 1 + len(m.id)
-	}
-	var keys strings.Builder // its String copies nothing
-	keys.Grow(keyLen)
 	vals := make([]byte, 0, releasedRowBytes*len(marks))
 	first := len(rows)
 	for _, m := range marks {
-		keys.WriteByte(byte(facts.RowReleased))
-		keys.WriteString(m.id)
 		var r facts.Row
 		if !m.forgot {
 			n := len(vals)
@@ -206,12 +198,7 @@ func appendReleasedMarkRows(rows []facts.Row, marks []releasedMark) []facts.Row 
 		}
 		rows = append(rows, r)
 	}
-	all, at := keys.String(), 0
-	for i, m := range marks {
-		n := 1 + len(m.id)
-		rows[first+i].Key = all[at : at+n]
-		at += n
-	}
+	setRowKeys(rows[first:], facts.RowReleased, func(i int) string { return marks[i].id })
 	return rows
 }
 
