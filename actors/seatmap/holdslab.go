@@ -172,14 +172,25 @@ func (x *numIndex[K, T]) put(t T, num uint32) bool {
 
 // del removes key k, if there.
 func (x *numIndex[K, T]) del(t T, k K) {
+	x.delNum(t, k, anyNum)
+}
+
+// delNum removes key k if it is there under number num (any number: anyNum),
+// and reports whether it did: one probe where a get and a del take two.
+func (x *numIndex[K, T]) delNum(t T, k K, num uint32) bool {
 	if x.n == 0 {
-		return
+		return false
 	}
 	h := t.hashOf(k)
-	if x.part(h).del(t, k, h) {
+	if x.part(h).del(t, k, h, num) {
 		x.n--
+		return true
 	}
+	return false
 }
+
+// anyNum asks delNum to remove a key under whatever number it has.
+const anyNum = ^uint32(0)
 
 // reserve sizes every part for n entries in all (spread evenly, with room
 // for the spread), dropping what they held: for an empty index.
@@ -280,14 +291,14 @@ func (x *numTable[K, T]) put(t T, k K, h uint64, num uint32) bool {
 	return true
 }
 
-// del removes key k, if there; it shrinks the table when a quarter of it
-// would do (memory follows live work).
-func (x *numTable[K, T]) del(t T, k K, h uint64) bool {
+// del removes key k if it is there under number num (or anyNum); it shrinks
+// the table when a quarter of it would do (memory follows live work).
+func (x *numTable[K, T]) del(t T, k K, h uint64, num uint32) bool {
 	if x.n == 0 {
 		return false
 	}
 	i, _, _ := x.find(t, k, h)
-	if i < 0 {
+	if i < 0 || num != anyNum && x.slots[i].num-1 != num {
 		return false
 	}
 	mask := len(x.slots) - 1

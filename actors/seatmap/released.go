@@ -24,16 +24,15 @@ import (
 const releasedPruneStepMs = 1000
 
 // releasedIDs is the memory of released hold ids, each with its release
-// time. Ids of the form Booking gives them are kept as their 128 bits, in a
-// map and a FIFO without pointers (the GC does not scan them); any other id
-// as a string beside.
+// time. Ids of the form Booking gives them are kept as their 128 bits
+// (releasedKeys: no pointers, the GC does not scan them); any other id as a
+// string, in a map and a FIFO beside.
 type releasedIDs struct {
-	keys    map[idKey]int64
-	keyFIFO []stamped[idKey]
+	keys releasedKeys
 	// keysMax is at least every key in keys (zero when keys is empty).
 	// Booking's ids sort by their creation time, and a hold is released
 	// after it was made, so a new hold's id is above every remembered one:
-	// its check skips the map, a minute of releases that misses the CPU
+	// its check skips the index, a minute of releases that misses the CPU
 	// cache on every lookup (BenchmarkHoldReleaseStream, ids=ordered).
 	keysMax   idKey
 	other     map[string]int64
@@ -46,15 +45,15 @@ type stamped[K comparable] struct {
 	at int64
 }
 
-func (r *releasedIDs) len() int { return len(r.keys) + len(r.other) }
+func (r *releasedIDs) len() int { return r.keys.len() + len(r.other) }
 
 // first returns the earliest release time remembered.
 func (r *releasedIDs) first() (int64, bool) {
 	switch {
-	case len(r.keyFIFO) > 0 && len(r.otherFIFO) > 0:
-		return min(r.keyFIFO[0].at, r.otherFIFO[0].at), true
-	case len(r.keyFIFO) > 0:
-		return r.keyFIFO[0].at, true
+	case len(r.keys.fifo) > 0 && len(r.otherFIFO) > 0:
+		return min(r.keys.fifo[0].at, r.otherFIFO[0].at), true
+	case len(r.keys.fifo) > 0:
+		return r.keys.fifo[0].at, true
 	case len(r.otherFIFO) > 0:
 		return r.otherFIFO[0].at, true
 	}
@@ -74,14 +73,10 @@ func (s *Shard) rememberReleased(id string, at int64) {
 func (s *Shard) addReleased(id string, at int64) idKey {
 	r := &s.released
 	if k, ok := s.holds.canonical(id); ok {
-		if r.keys == nil {
-			r.keys = map[idKey]int64{}
-		}
-		r.keys[k] = at
+		r.keys.add(k, at, s.holds.seed)
 		if r.keysMax.less(k) {
 			r.keysMax = k
 		}
-		r.keyFIFO = append(r.keyFIFO, stamped[idKey]{k, at})
 		return k
 	}
 	if r.other == nil {
@@ -97,10 +92,10 @@ func (s *Shard) addReleased(id string, at int64) idKey {
 // fact (see above).
 func (s *Shard) forgetReleased(now int64) {
 	r := &s.released
-	r.keyFIFO = forgetStamped(r.keys, r.keyFIFO, now, func(k idKey) {
+	r.keys.forget(now, func(k idKey) {
 		s.dirty.released = append(s.dirty.released, releasedMark{id: s.holds.keyID(k), key: k, forgot: true})
 	})
-	if len(r.keys) == 0 {
+	if r.keys.len() == 0 {
 		r.keysMax = idKey{}
 	}
 	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now, func(id string) {
@@ -108,14 +103,14 @@ func (s *Shard) forgetReleased(now int64) {
 	})
 }
 
-func forgetStamped[K comparable](m map[K]int64, q []stamped[K], now int64, forgot func(K)) []stamped[K] {
+func forgetStamped(m map[string]int64, q []stamped[string], now int64, forgot func(string)) []stamped[string] {
 	n := 0
 	for n < len(q) && q[n].at+HoldReleasedMemory <= now {
 		if at, ok := m[q[n].k]; ok && at == q[n].at {
 			delete(m, q[n].k)
 			forgot(q[n].k)
 		}
-		q[n] = stamped[K]{}
+		q[n] = stamped[string]{}
 		n++
 	}
 	return q[n:]
@@ -133,8 +128,7 @@ func (s *Shard) releasedAt(id string) (int64, bool) {
 		if s.released.keysMax.less(k) {
 			return 0, false // above every remembered id: a new hold's, as a rule
 		}
-		at, ok := s.released.keys[k]
-		return at, ok
+		return s.released.keys.get(k)
 	}
 	at, ok := s.released.other[id]
 	return at, ok
@@ -210,9 +204,9 @@ func releasedRow(id string, at int64) facts.Row {
 
 // appendReleasedRows appends the row of every remembered id to rows.
 func (s *Shard) appendReleasedRows(rows []facts.Row) []facts.Row {
-	for k, at := range s.released.keys {
+	s.released.keys.each(func(k idKey, at int64) {
 		rows = append(rows, releasedRow(s.holds.keyID(k), at))
-	}
+	})
 	for id, at := range s.released.other {
 		rows = append(rows, releasedRow(id, at))
 	}
@@ -250,19 +244,23 @@ func releasedDue(at int64) int64 {
 // never be forgotten).
 func (s *Shard) checkReleased() error {
 	r := &s.released
-	for k := range r.keys {
-		if r.keysMax.less(k) {
-			return fmt.Errorf("released hold %v above the released ids' maximum %v", k, r.keysMax)
+	var above error
+	r.keys.each(func(k idKey, _ int64) {
+		if r.keysMax.less(k) && above == nil {
+			above = fmt.Errorf("released hold %v above the released ids' maximum %v", k, r.keysMax)
 		}
+	})
+	if above != nil {
+		return above
 	}
-	if err := checkStamped(r.keys, r.keyFIFO); err != nil {
+	if err := r.keys.check(); err != nil {
 		return err
 	}
 	return checkStamped(r.other, r.otherFIFO)
 }
 
-func checkStamped[K comparable](m map[K]int64, q []stamped[K]) error {
-	found := make(map[K]bool, len(m))
+func checkStamped(m map[string]int64, q []stamped[string]) error {
+	found := make(map[string]bool, len(m))
 	for i, e := range q {
 		if i > 0 && e.at < q[i-1].at {
 			return fmt.Errorf("released hold %v at %d comes after one released at %d", e.k, e.at, q[i-1].at)

@@ -123,10 +123,10 @@ func TestReleasedMemoryBounded(t *testing.T) {
 	if got, max := s.Size().ReleasedHolds, perSec*HoldReleasedMemory/1000+1; got > max || got < max-2 {
 		t.Fatalf("remembered %d released ids, want about %d", got, max)
 	}
-	if len(s.released.keys) == 0 || len(s.released.other) == 0 {
-		t.Fatalf("remembered %d ids as keys, %d as strings: want both", len(s.released.keys), len(s.released.other))
+	if s.released.keys.len() == 0 || len(s.released.other) == 0 {
+		t.Fatalf("remembered %d ids as keys, %d as strings: want both", s.released.keys.len(), len(s.released.other))
 	}
-	if got := len(s.released.otherFIFO) + len(s.released.keyFIFO); got != s.Size().ReleasedHolds {
+	if got := len(s.released.otherFIFO) + len(s.released.keys.fifo); got != s.Size().ReleasedHolds {
 		t.Fatalf("fifo %d, map %d", got, s.Size().ReleasedHolds)
 	}
 	d := s.Ready().Deadline
@@ -142,8 +142,8 @@ func TestReleasedMemoryBounded(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
-	if d := s.Ready().Deadline; d != 0 || len(s.released.otherFIFO)+len(s.released.keyFIFO) != 0 {
-		t.Fatalf("after forgetting: deadline %d, fifos %d+%d", d, len(s.released.otherFIFO), len(s.released.keyFIFO))
+	if d := s.Ready().Deadline; d != 0 || len(s.released.otherFIFO)+len(s.released.keys.fifo) != 0 {
+		t.Fatalf("after forgetting: deadline %d, fifos %d+%d", d, len(s.released.otherFIFO), len(s.released.keys.fifo))
 	}
 }
 
