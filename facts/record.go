@@ -113,4 +113,9 @@ type Record struct {
 type Row struct {
 	Key   string
 	Value []byte
+	// New says the key was made by the records this row goes with (a hold
+	// placed): no store held it before them. Not stored; a writer of rows
+	// that also has the key's later deletion may write neither (the
+	// checkpointer: mergeSlots).
+	New bool
 }

@@ -279,7 +279,7 @@ func (s *Shard) applyHoldPlaced(f *facts.Fact) error {
 	s.moveSeats(tk.seats, tk.general, Held, Available)
 	s.lastHold = slot
 	s.activeHolds++
-	s.dirty.hold(f.ID, slot, s.holds.at(slot).key)
+	s.dirty.placedHold(f.ID, slot, s.holds.at(slot).key)
 	if f.Key != "" {
 		s.holdIdem[f.Key] = idemEntry{id: f.ID, hash: f.Hash, at: f.At}
 		s.holdIdemFIFO = append(s.holdIdemFIFO, idAt{id: f.Key, at: f.At})

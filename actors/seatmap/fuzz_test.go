@@ -121,7 +121,7 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	}
 	var journal []Record
 	rows := rowStore{}
-	journal = append(journal, rows.take(s.Ready()).Records...)
+	journal = append(journal, rows.take(t, s.Ready()).Records...)
 	now := int64(0)
 	// every charge ends paid or refunded: each success the shard accepts for
 	// (order incarnation, attempt) is answered by exactly one paid or
@@ -144,7 +144,7 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 		if err := s.CheckInvariants(); err != nil {
 			t.Fatalf("seed %d step %d (%s %+v): %v", seed, i, c.Kind, c, err)
 		}
-		rd := rows.take(s.Ready())
+		rd := rows.take(t, s.Ready())
 		journal = append(journal, rd.Records...)
 		if len(rd.Records) > 0 {
 			randomStats["ok_"+c.Kind.String()]++
@@ -280,8 +280,14 @@ func FuzzSeatID(f *testing.F) {
 // rowStore applies the rows of each Ready as a store would.
 type rowStore map[string][]byte
 
-func (m rowStore) take(rd Ready) Ready {
+// take applies rd's rows, failing t at a New row of a key the store holds
+// (a writer would drop the key's tombstone: facts.Row.New).
+func (m rowStore) take(t testing.TB, rd Ready) Ready {
+	t.Helper()
 	for _, r := range rd.Rows {
+		if _, ok := m[r.Key]; ok && r.New {
+			t.Fatalf("row %q is New, but the store holds its key", r.Key)
+		}
 		if r.Value == nil {
 			delete(m, r.Key)
 		} else {

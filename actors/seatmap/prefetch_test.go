@@ -83,8 +83,8 @@ func TestTouchRunChangesNothing(t *testing.T) {
 				t.Fatalf("seed %d: %s %s: %+v against %+v", seed, c.Kind, c.HoldID, a, b)
 			}
 		}
-		store1.take(touched.Ready())
-		store2.take(plain.Ready())
+		store1.take(t, touched.Ready())
+		store2.take(t, plain.Ready())
 	}
 	if len(store1) != len(store2) {
 		t.Fatalf("seed %d: %d rows against %d", seed, len(store1), len(store2))

@@ -41,14 +41,20 @@ type dirtySet struct {
 // live hold's key is unique), else by id (it left, or moved: a compaction);
 // issue 12: the lookup was a cache miss per hold on the show's serial path.
 type holdMark struct {
-	id   string
-	key  idKey
-	slot uint32
+	id     string
+	key    idKey
+	slot   uint32
+	placed bool // the hold was placed in this turn: its row is New
 }
 
 // hold marks the row of hold id, live in slot under key (or leaving it).
 func (d *dirtySet) hold(id string, slot uint32, key idKey) {
 	d.holds = append(d.holds, holdMark{id: id, key: key, slot: slot})
+}
+
+// placedHold marks the row of hold id, placed in slot under key.
+func (d *dirtySet) placedHold(id string, slot uint32, key idKey) {
+	d.holds = append(d.holds, holdMark{id: id, key: key, slot: slot, placed: true})
 }
 
 // compareMarks orders marks as their ids compare: canonical keys compare
@@ -78,10 +84,20 @@ func dedupeMarks(l []holdMark, scratch *[]int32) []holdMark {
 	for _, m := range l {
 		if m.key == (idKey{}) {
 			slices.SortFunc(l, compareMarks)
-			return slices.CompactFunc(l, func(a, b holdMark) bool { return a.id == b.id })
+			n := 0
+			for i := range l {
+				if n > 0 && l[n-1].id == l[i].id {
+					l[n-1].placed = l[n-1].placed || l[i].placed
+					continue
+				}
+				l[n] = l[i]
+				n++
+			}
+			clear(l[n:])
+			return l[:n]
 		}
 	}
-	return firstOfEach(l, func(m *holdMark) idKey { return m.key }, scratch)
+	return firstOfEach(l, func(m *holdMark) idKey { return m.key }, scratch) // a hold's placing mark is its first
 }
 
 // firstOfEach keeps the first item of each key in l, in order, in place, by
@@ -136,7 +152,7 @@ func (s *Shard) appendMarkedRows(rows []facts.Row, marks []holdMark, held *[]hel
 	}
 	first := len(rows)
 	for _, m := range marks {
-		var r facts.Row
+		r := facts.Row{New: m.placed}
 		if slot, ok := s.markedSlot(m); ok {
 			if h := s.heldRowAt(slot); held == nil {
 				r.Value = h.encode(&vals)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/boxoffice/boxoffice/facts"
 )
 
 // TestChangedRowsFollowMovedHolds: the hold rows of one Ready are right
@@ -12,7 +14,8 @@ import (
 // placed, extended, then moved by a compaction of the slab; released, their
 // slots taken by new holds; placed and released within the Ready; ids of
 // the side table among them, or not (they take another way). Each key comes
-// once, and a store that applies every Ready's rows equals the state's rows.
+// once, a hold's row is New exactly when the hold was placed within the
+// Ready, and a store that applies every Ready's rows equals the state's rows.
 func TestChangedRowsFollowMovedHolds(t *testing.T) {
 	for _, sideEvery := range []int{0, 9} {
 		t.Run("side="+strconv.Itoa(sideEvery), func(t *testing.T) { testChangedRowsFollow(t, sideEvery) })
@@ -30,6 +33,7 @@ func testChangedRowsFollow(t *testing.T, sideEvery int) {
 		t.Fatal(r.Err)
 	}
 	store := rowStore{}
+	placed := map[string]bool{} // holds placed since the last Ready: their rows are New
 	// the invariants build would check the whole state after each of the
 	// ~12,000 commands (O(n²): minutes under -race); check at each Ready
 	invariantsPaused = true
@@ -38,14 +42,18 @@ func testChangedRowsFollow(t *testing.T, sideEvery int) {
 		if err := s.CheckInvariants(); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		rd := store.take(s.Ready())
+		rd := store.take(t, s.Ready())
 		seen := map[string]bool{}
 		for _, r := range rd.Rows {
 			if seen[r.Key] {
 				t.Fatalf("seed %d: row %q twice in one Ready", seed, r.Key)
 			}
 			seen[r.Key] = true
+			if kind, id, _ := facts.SplitRowKey(r.Key); kind == facts.RowHold && r.New != placed[id] {
+				t.Fatalf("seed %d: hold row %q New %v, placed in this Ready %v", seed, r.Key, r.New, placed[id])
+			}
 		}
+		clear(placed)
 		store.check(t, s)
 	}
 	n := 0
@@ -66,6 +74,7 @@ func testChangedRowsFollow(t *testing.T, sideEvery int) {
 	hold := func() string {
 		id := newID()
 		apply(Command{Kind: KindHold, HoldID: id, User: "u" + strconv.Itoa(n), Section: "ga", Quantity: 1 + n%3})
+		placed[id] = true
 		return id
 	}
 	var old []string
