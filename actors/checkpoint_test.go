@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand"
 	"slices"
 	"strings"
 	"sync"
@@ -290,4 +291,38 @@ func (r *rowsRecorder) keysAfterFirst() map[string]bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.keys)
+}
+
+// BenchmarkMergeSlots merges a second of an on-sale's rows at 20,000
+// holds a second, each released 256 holds later (the HTTP load's shape):
+// per hold a New hold row, its deletion and a released row, in slots of 64
+// rows as the writer's groups hand them.
+func BenchmarkMergeSlots(b *testing.B) {
+	const holds, lag, perSlot = 20_000, 256, 64
+	rng := rand.New(rand.NewSource(1))
+	ids := make([]string, holds)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("hot~%08d%018x", i, rng.Uint64()) // creation order first, as Booking's
+	}
+	var rows []facts.Row
+	for i, id := range ids {
+		rows = append(rows, facts.Row{Key: facts.RowKey(facts.RowHold, id), Value: []byte("hold-row-value-of-some-forty-bytes-long"), New: true})
+		if i >= lag {
+			old := ids[i-lag]
+			rows = append(rows, facts.Row{Key: facts.RowKey(facts.RowHold, old)}, facts.Row{Key: facts.RowKey(facts.RowReleased, old), Value: []byte("r12345678")})
+		}
+	}
+	var slots []rowSlot
+	for at := 0; at < len(rows); at += perSlot {
+		slots = append(slots, rowSlot{rows: rows[at:min(at+perSlot, len(rows))], seq: uint64(at/perSlot + 1)})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var out int
+	for range b.N {
+		merged, _ := mergeSlots(slots, true)
+		out = len(merged)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	b.ReportMetric(float64(out), "rows-out")
 }
