@@ -219,31 +219,32 @@ func mergeSlots(slots []rowSlot, dropMade bool) ([]facts.Row, uint64) {
 	for _, s := range slots {
 		n += len(s.rows)
 	}
-	// each key's last row, found by a map in hand order, then sorted: a
-	// sort of every row by key was 450 ns a row, most of the checkpointer's
-	// CPU (BenchmarkMergeSlots; bench/README.md, issue 12, thirteenth round)
-	type keyRow struct {
+	type posRow struct {
 		facts.Row
-		made bool // the key's first row was New
+		pos int // in hand order: of one key's rows the last one wins
 	}
-	at := make(map[string]int32, n/2)
-	uniq := make([]keyRow, 0, n/2)
+	all := make([]posRow, 0, n)
 	for _, s := range slots {
 		for _, r := range s.rows {
-			if i, ok := at[r.Key]; ok {
-				uniq[i].Row = r
-				continue
-			}
-			at[r.Key] = int32(len(uniq))
-			uniq = append(uniq, keyRow{r, r.New})
+			all = append(all, posRow{r, len(all)})
 		}
 	}
-	out := make([]facts.Row, 0, len(uniq))
-	for _, k := range uniq {
-		if !(dropMade && k.made && k.Value == nil) {
-			out = append(out, k.Row)
+	slices.SortFunc(all, func(a, b posRow) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
 		}
+		return a.pos - b.pos
+	})
+	out := make([]facts.Row, 0, len(all))
+	first := 0 // of the key's rows
+	for i := range all {
+		if i+1 < len(all) && all[i+1].Key == all[i].Key {
+			continue // a later row of the key follows
+		}
+		if last := all[i].Row; !(dropMade && all[first].New && last.Value == nil) {
+			out = append(out, last)
+		}
+		first = i + 1
 	}
-	slices.SortFunc(out, func(a, b facts.Row) int { return strings.Compare(a.Key, b.Key) })
 	return out, seq
 }

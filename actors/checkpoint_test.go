@@ -293,11 +293,22 @@ func (r *rowsRecorder) keysAfterFirst() map[string]bool {
 	return maps.Clone(r.keys)
 }
 
-// BenchmarkMergeSlots merges a second of an on-sale's rows at 20,000
-// holds a second, each released 256 holds later (the HTTP load's shape):
-// per hold a New hold row, its deletion and a released row, in slots of 64
-// rows as the writer's groups hand them.
+// BenchmarkMergeSlots merges a second of an on-sale's rows at 20,000 holds
+// a second, as the writer's groups hand them (slots of 64 rows): with each
+// hold released 256 holds later (the HTTP load's shape: per hold a New hold
+// row, its deletion and a released row), and holds alone (bench/serial's
+// shape: every key once).
 func BenchmarkMergeSlots(b *testing.B) {
+	for _, release := range []bool{true, false} {
+		name := "holds-released"
+		if !release {
+			name = "holds"
+		}
+		b.Run(name, func(b *testing.B) { benchMergeSlots(b, release) })
+	}
+}
+
+func benchMergeSlots(b *testing.B, release bool) {
 	const holds, lag, perSlot = 20_000, 256, 64
 	rng := rand.New(rand.NewSource(1))
 	ids := make([]string, holds)
@@ -307,7 +318,7 @@ func BenchmarkMergeSlots(b *testing.B) {
 	var rows []facts.Row
 	for i, id := range ids {
 		rows = append(rows, facts.Row{Key: facts.RowKey(facts.RowHold, id), Value: []byte("hold-row-value-of-some-forty-bytes-long"), New: true})
-		if i >= lag {
+		if release && i >= lag {
 			old := ids[i-lag]
 			rows = append(rows, facts.Row{Key: facts.RowKey(facts.RowHold, old)}, facts.Row{Key: facts.RowKey(facts.RowReleased, old), Value: []byte("r12345678")})
 		}
