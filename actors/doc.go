@@ -27,7 +27,10 @@
 // it, on goroutines of their own: a batch's records and the values of its
 // hold rows are encoded for the journal and Redis (encode.go; the actor
 // takes a Shard.ReadyDeferred), its answers are sent (the writer's
-// answerer) and the state rows it changed are written (the checkpointer).
+// answerer) and the state rows it changed are written (the checkpointer,
+// which, without Redis, writes nothing for a key made and deleted within one
+// of its writes: a hold placed and released meanwhile; facts.Row.New,
+// mergeSlots).
 //
 // A show actor's mailbox (mailbox.go) hands it the in-process requests
 // queued back to back as one run: the per-message costs are paid once per
