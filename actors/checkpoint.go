@@ -206,8 +206,8 @@ func (c *checkpointer) write(slots []rowSlot) {
 // memtable insert searches next to the one before (see checkpointEvery).
 // With dropMade, a key made within the slots (its first row New) and deleted
 // by their end gets no row at all: the store never held it (a hold placed
-// and released within one window was a tombstone a hold, half the rows of
-// an on-sale's short-lived holds: issue 12). The checkpointer drops them
+// and released within one write's window cost a tombstone, half the rows
+// the checkpointer wrote under the HTTP load: issue 12). The checkpointer drops them
 // only without Redis, where the local journal is the show's one history.
 // With Redis an activation may restore Redis's history over the local one,
 // and a key New to the restored shard can be in the local store from a
