@@ -207,8 +207,9 @@ func (c *checkpointer) write(slots []rowSlot) {
 // With dropMade, a key made within the slots (its first row New) and deleted
 // by their end gets no row at all: the store never held it (a hold placed
 // and released within one write's window cost a tombstone, half the rows
-// the checkpointer wrote under the HTTP load: issue 12). The checkpointer drops them
-// only without Redis, where the local journal is the show's one history.
+// the checkpointer wrote under the HTTP load: issue 12). The checkpointer
+// drops them only without Redis, where the local journal is the show's one
+// history.
 // With Redis an activation may restore Redis's history over the local one,
 // and a key New to the restored shard can be in the local store from a
 // history Redis never accepted (sim/vopr seed 51355919228029: its hold rows
