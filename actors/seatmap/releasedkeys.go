@@ -12,9 +12,10 @@ import (
 // deletion). It replaced a Go map, which under a minute's churn of releases
 // (one insert and, a minute later, one delete per release) kept growing its
 // tables to clear their tombstones: runtime.mapassign, most of it growth,
-// was 2% of the server's CPU over HTTP at 512 connections, and 0.2 µs of a
-// hold-and-release pair in BenchmarkHoldReleaseStream (bench/README.md,
-// issue 12, thirteenth round).
+// was 2% of the server's CPU over HTTP at 512 connections; in a profile of
+// BenchmarkHoldReleaseStream, rememberReleased took 1.1 µs of a
+// hold-and-release pair, 0.7 with this (bench/README.md, issue 12,
+// thirteenth round).
 //
 // Entries are numbered from base (fifo[0]) up; a number is an entry's for
 // its whole life, so the index never moves when the FIFO's front goes. An
