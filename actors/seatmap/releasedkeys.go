@@ -14,8 +14,8 @@ import (
 // tables to clear their tombstones: runtime.mapassign, most of it growth,
 // was 2% of the server's CPU over HTTP at 512 connections; in a profile of
 // BenchmarkHoldReleaseStream, rememberReleased took 1.1 µs of a
-// hold-and-release pair, 0.7 with this (bench/README.md, issue 12,
-// thirteenth round).
+// hold-and-release pair, 0.7 with a first version of this (bench/README.md,
+// issue 12, thirteenth round).
 //
 // Entries are numbered from base (fifo[0]) up; a number is an entry's for
 // its whole life, so the index never moves when the FIFO's front goes. An
