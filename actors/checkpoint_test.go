@@ -225,7 +225,11 @@ func TestCheckpointSkipsHoldsMadeAndReleased(t *testing.T) {
 	if _, _, err := b.Hold(ctx, seatmap.HoldRequest{Show: show, User: "first", Section: "ga", Quantity: 1}); err != nil {
 		t.Fatal(err)
 	}
-	<-j.entered // what follows waits behind the held write
+	select { // what follows waits behind the held write
+	case <-j.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the show's first rows write did not start")
+	}
 	const holds = 40
 	var ids []string
 	for i := 0; i < holds; i++ {
