@@ -180,15 +180,24 @@ func TestRelayBrokerDownKillsNothing(t *testing.T) {
 	if n := tr.publishes.Load(); n < 3 {
 		t.Fatalf("%d publishes: the refused events were not published again", n)
 	}
+	if m := r.Metrics(); m["relay_delivered_total"] != 40 || m["relay_queued"] != 0 || m["relay_last_delivery_timestamp_seconds"] == 0 {
+		t.Fatalf("figures after 40 delivered: %v", m)
+	}
 	tr.mode.Store(1) // down
 	for i := 40; i < 50; i++ {
 		ob.add(ev("e"+itoa(i), "o"+itoa(i)))
 	}
 	r.Wake()
-	waitFor(t, func() bool { return r.Status() == "degraded" })
+	waitFor(t, func() bool { return r.Status() == "degraded" && r.Metrics()["relay_queued"] == 10 })
+	if m := r.Metrics(); m["relay_failures_total"] < 1 || m["relay_delivered_total"] != 40 {
+		t.Fatalf("figures while down: %v", m)
+	}
 	time.Sleep(50 * time.Millisecond)
 	tr.mode.Store(0)
 	waitFor(t, func() bool { return ob.len() == 0 && r.Status() == "ok" })
+	if m := r.Metrics(); m["relay_delivered_total"] != 50 || m["relay_queued"] != 0 || m["relay_retrying"] != 0 {
+		t.Fatalf("figures after all 50 delivered: %v", m)
+	}
 	if total, _ := r.DeadLetterCounts(); total != 0 {
 		t.Fatalf("%d dead letters from a broker outage", total)
 	}

@@ -114,7 +114,8 @@ type Relay struct {
 	retrying  atomic.Int64 // events waiting for a retry after a failed try
 	failing   atomic.Bool  // the transport could deliver nothing last time
 	partial   atomic.Bool  // some event failed or was not tried last time
-	lastOKMs  atomic.Int64
+	lastOKMs  atomic.Int64 // time of the last delivery, ms since 1970
+	queuedNow atomic.Int64 // queued, for Metrics
 
 	mu   sync.Mutex   // protects redo
 	redo []DeadLetter // dead letters to deliver again, for the run loop
@@ -184,6 +185,22 @@ func (r *Relay) Status() string {
 		return "degraded"
 	}
 	return "ok"
+}
+
+// Metrics returns the relay's figures for /metrics, safe from any
+// goroutine: events delivered and failed tries since start (counters),
+// events read from the outbox and not yet delivered (at most 16 batches are
+// read ahead: more may wait in the outbox) and those of them waiting for a
+// retry, and the time of the last delivery (Unix seconds; 0 before the
+// first). Dead letters have their own (DeadLetterCounts).
+func (r *Relay) Metrics() map[string]float64 {
+	return map[string]float64{
+		"relay_delivered_total":                 float64(r.Delivered.Load()),
+		"relay_failures_total":                  float64(r.Failures.Load()),
+		"relay_queued":                          float64(r.queuedNow.Load()),
+		"relay_retrying":                        float64(r.retrying.Load()),
+		"relay_last_delivery_timestamp_seconds": float64(r.lastOKMs.Load()) / 1e3,
+	}
 }
 
 // ListDeadLetters returns the stored dead letters, oldest first.
@@ -345,6 +362,7 @@ func (r *Relay) read() (int, error) {
 func (r *Relay) enqueue(it *item) {
 	r.queues[it.ev.OrderID] = append(r.queues[it.ev.OrderID], it)
 	r.queued++
+	r.queuedNow.Store(int64(r.queued))
 }
 
 // due returns the events to publish now: every queued event of each order
@@ -431,6 +449,7 @@ func (r *Relay) settle(batch []*item, per *EventErrors, now time.Time) error {
 			r.queues[id] = kept
 		}
 	}
+	r.queuedNow.Store(int64(r.queued))
 	r.retrying.Store(retrying)
 	r.partial.Store(partial)
 	r.Delivered.Add(int64(delivered))

@@ -74,7 +74,7 @@ func consume(kind, nameServer, topic, node, token, dataDir string, log *slog.Log
 	if kind == "notify" {
 		h, group, tags = notify, rocketmq.GroupNotify, notify.EventTypes()
 	}
-	c, err := startConsumer(nameServer, topic, group, h, tags)
+	c, err := startConsumer(nameServer, topic, dataDir, group, h, tags)
 	if err != nil {
 		return err
 	}

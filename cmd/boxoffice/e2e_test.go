@@ -205,6 +205,11 @@ func TestKillKeepsOrders(t *testing.T) {
 		call("GET", s.base+"/v1/shows/kill", "", &d)
 		return d.Totals.Sold == 50
 	})
+	// the embedded relay's figures: 100 created, 50 payment_requested, 50 paid
+	waitFor(t, 10*time.Second, func() bool { return metrics(s.base)["boxoffice_relay_delivered_total"] >= 200 })
+	if m := metrics(s.base); m["boxoffice_relay_failures_total"] != 0 || m["boxoffice_relay_last_delivery_timestamp_seconds"] < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Fatalf("relay figures: failures %v, last delivery %v", m["boxoffice_relay_failures_total"], m["boxoffice_relay_last_delivery_timestamp_seconds"])
+	}
 	s.kill()
 
 	s = startServer(t, data)

@@ -67,17 +67,39 @@ func TestRocketMQOrders(t *testing.T) {
 		t.Fatalf("topicStatus counts %d messages, want >= 200", total)
 	}
 
+	// the pipeline's figures on /metrics: the relay, the producer, each group
+	m := metrics(s.base)
+	for name, least := range map[string]float64{
+		"boxoffice_relay_delivered_total":                                   200,
+		"boxoffice_relay_last_delivery_timestamp_seconds":                   float64(time.Now().Add(-time.Minute).Unix()),
+		"boxoffice_rocketmq_producer_boxoffice_orders_published_total":      200,
+		"boxoffice_rocketmq_consumer_boxoffice_payment_handled_total":       50,
+		"boxoffice_rocketmq_consumer_boxoffice_notify_handled_total":        50,
+		"boxoffice_rocketmq_consumer_boxoffice_notify_handler_errors_total": 0,
+	} {
+		if v, ok := m[name]; !ok || v < least {
+			t.Fatalf("/metrics %s = %v (listed %v), want >= %v", name, v, ok, least)
+		}
+	}
+
 	// broker killed mid-stream: bookings go on, events wait in the outbox
 	if err := b.KillBroker(); err != nil {
 		t.Fatal(err)
 	}
-	more := placeOrders(t, s.base, "rmq", 100, 140, 1) // all paid
+	more := placeOrders(t, s.base, "rmq", 100, 140, 1)                  // all paid
+	waitMetric(t, s.base, "boxoffice_relay_queued", 80, 10*time.Second) // 40 created + 40 payment_requested
+	if m := metrics(s.base); m["boxoffice_relay_failures_total"] < 1 {
+		t.Fatalf("broker down, relay_failures_total %v", m["boxoffice_relay_failures_total"])
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if err := b.RestartBroker(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitPaid(t, s.base, more, 1, 90*time.Second)
+	if q := metrics(s.base)["boxoffice_relay_queued"]; q >= 80 {
+		t.Fatalf("broker back, all paid: relay_queued %v", q)
+	}
 
 	// node killed with SIGKILL right after more payments: after restart the
 	// outbox delivers what the broker had not acknowledged
@@ -93,7 +115,58 @@ func TestRocketMQOrders(t *testing.T) {
 		}
 	}
 	paid = append(append(paid, more...), last...)
-	waitNotes(t, data, 50+40+30, 60*time.Second, func() string { return missingNotes(s.base, data, paid) })
+	waitNotes(t, data, 50+40+30, 60*time.Second, func() string { return missingNotes(s.base, data, paid) },
+		func() string { return brokerView(b, data, paid) })
+}
+
+// brokerView is what the broker holds for the first paid orders without a
+// notification (their messages, by key) and the notification group's
+// progress per queue: whether a missing notification's event never reached
+// the broker or reached it and was not consumed.
+func brokerView(b *rmqtest.Broker, data string, paid []string) string {
+	script, err := rmqtest.Script()
+	if err != nil {
+		return err.Error()
+	}
+	notes, _ := os.ReadFile(filepath.Join(data, "notifications.log"))
+	var out []string
+	mqadmin := func(args ...string) {
+		o, err := exec.Command(script, append([]string{"mqadmin", b.Dir}, args...)...).CombinedOutput()
+		out = append(out, fmt.Sprintf("mqadmin %s (%v):\n%s", strings.Join(args, " "), err, o))
+	}
+	mqadmin("consumerConnection", "-g", "boxoffice_notify")
+	mqadmin("consumerProgress", "-g", "boxoffice_notify")
+	mqadmin("consumerProgress", "-g", "boxoffice_payment")
+	shown := 0
+	for _, id := range paid {
+		if strings.Contains(string(notes), `"order":"`+id+`"`) || shown == 3 {
+			continue
+		}
+		shown++
+		mqadmin("queryMsgByKey", "-t", "boxoffice_orders", "-k", id)
+	}
+	// late or lost: wait two more minutes (past the broker's 120 s expiry of
+	// a consumer it no longer hears from) and count again
+	time.Sleep(120 * time.Second)
+	notes, _ = os.ReadFile(filepath.Join(data, "notifications.log"))
+	out = append(out, fmt.Sprintf("two minutes later: %d order_confirmed notifications", strings.Count(string(notes), `"order_confirmed"`)))
+	return strings.Join(out, "\n")
+}
+
+// waitMetric waits until the node's /metrics has name >= least.
+func waitMetric(t *testing.T, base, name string, least float64, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		v, ok := metrics(base)[name]
+		if ok && v >= least {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v /metrics %s = %v (listed %v), want >= %v", d, name, v, ok, least)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // missingNotes says which paid orders have no order_confirmed line in the

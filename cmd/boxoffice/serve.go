@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	_ "net/http/pprof" // served only on --pprof's own listener
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -175,7 +177,38 @@ type node struct {
 	hooksDone chan struct{}
 	env       *actors.Env
 	stopBg    context.CancelFunc
-	closers   []func() // producers and consumers, closed on stop
+	closers   []func()                    // producers and consumers, closed on stop
+	figures   []func() map[string]float64 // the pipeline's, added to /metrics
+}
+
+// nodeBackend is the booking API's backend with the order pipeline's figures
+// (relay, RocketMQ producers and consumers) added to /metrics' gauges.
+type nodeBackend struct {
+	*actors.Booking
+	figures []func() map[string]float64
+}
+
+func (b nodeBackend) Gauges() map[string]float64 {
+	g := b.Booking.Gauges()
+	for _, f := range b.figures {
+		maps.Copy(g, f())
+	}
+	return g
+}
+
+// prefixed returns f's figures named prefix+name, "_total" added to the
+// counters (counters lists them).
+func prefixed(prefix string, f func() map[string]float64, counters ...string) func() map[string]float64 {
+	return func() map[string]float64 {
+		out := make(map[string]float64)
+		for k, v := range f() {
+			if slices.Contains(counters, k) {
+				k += "_total"
+			}
+			out[prefix+k] = v
+		}
+		return out
+	}
 }
 
 func openJournal(cfg *serveConfig, log *slog.Logger) (actors.Journal, *pebble.Store, error) {
@@ -275,6 +308,7 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 		},
 	})
 	n.relay = relay
+	n.figures = append(n.figures, relay.Metrics)
 	var shared pipeline.SharedWebhooks // webhook registrations and records fleet-wide
 	if rc != nil {
 		shared = rc
@@ -304,7 +338,7 @@ func startNode(cfg *serveConfig, log *slog.Logger) (*node, error) {
 	if n.hooks != nil {
 		hooks = n.hooks
 	}
-	n.http = edge.New(n.booking, edge.Options{Webhooks: hooks, Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
+	n.http = edge.New(nodeBackend{n.booking, n.figures}, edge.Options{Webhooks: hooks, Addr: cfg.httpAddr, AdminToken: cfg.adminToken, UserRate: cfg.userRate,
 		IPRate: cfg.ipRate, Logger: log, Settler: n.booking, Limiter: limiter, Perf: n.perf, DeadLetters: relay,
 		InternalToken: cfg.internalToken, UserAuth: userAuth, MaxConnsPerIP: cfg.maxConnsPerIP, Streams: n.booking.Streams(),
 		QueuePassKey: []byte(cfg.queuePassSecret)})
@@ -357,21 +391,26 @@ func (n *node) startPipeline(cfg *serveConfig, j actors.Journal, shared pipeline
 			return err
 		}
 		n.closers = append(n.closers, func() { inv.Close() })
+		for topic, p := range map[string]*rocketmq.Producer{cfg.rmqTopic: prod, cfg.rmqInvTopic: inv} {
+			n.figures = append(n.figures, prefixed("rocketmq_producer_"+topic+"_", p.Metrics, "published", "publish_failed", "batches"))
+		}
 		n.relay.Transport = splitTransport{orders: rmqTransport{prod}, inventory: rmqTransport{inv}}
 		if cfg.consumers {
 			for group, h := range map[string]pipeline.Handler{rocketmq.GroupPayment: pay, rocketmq.GroupNotify: notify} {
-				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, group, h, h.(pipeline.Subscriber).EventTypes())
+				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, cfg.dataDir, group, h, h.(pipeline.Subscriber).EventTypes())
 				if err != nil {
 					return err
 				}
 				n.closers = append(n.closers, func() { c.Shutdown() })
+				n.figures = append(n.figures, consumerFigures(group, c))
 			}
 			if n.hooks != nil { // webhooks read the events through the broker too
-				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, webhookGroup, n.hooks, webhookTags)
+				c, err := startConsumer(cfg.rocketmq, cfg.rmqTopic, cfg.dataDir, webhookGroup, n.hooks, webhookTags)
 				if err != nil {
 					return err
 				}
 				n.closers = append(n.closers, func() { c.Shutdown() })
+				n.figures = append(n.figures, consumerFigures(webhookGroup, c))
 			}
 		}
 	}
@@ -497,9 +536,21 @@ func (t splitTransport) Publish(ctx context.Context, events []seatmap.Event) err
 	return &pipeline.EventErrors{Errs: errs}
 }
 
-func startConsumer(nameServer, topic, group string, h pipeline.Handler, tags []string) (*rocketmq.Consumer, error) {
+// consumerFigures are a consumer's counters as rocketmq_consumer_<group>_*_total.
+func consumerFigures(group string, c *rocketmq.Consumer) func() map[string]float64 {
+	return prefixed("rocketmq_consumer_"+group+"_", c.Metrics, "handled", "handler_errors", "redelivered", "dlq", "undecodable")
+}
+
+// startConsumer starts a consumer of group named after dataDir (the process
+// owns it), so that a process restarted on the same host takes over its dead
+// predecessor's queues at once (rocketmq.InstanceFor).
+func startConsumer(nameServer, topic, dataDir, group string, h pipeline.Handler, tags []string) (*rocketmq.Consumer, error) {
+	instance, err := rocketmq.InstanceFor(dataDir, group)
+	if err != nil {
+		return nil, err
+	}
 	c, err := rocketmq.NewConsumer(rocketmq.Options{NameServer: nameServer, Topic: topic, Group: group, Tags: tags,
-		ConsumeGoroutines: 64}, h.Handle)
+		Instance: instance, ConsumeGoroutines: 64}, h.Handle)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,7 @@ func NewConsumer(opts Options, handler Handler) (*Consumer, error) {
 		consumer.WithMaxReconsumeTimes(int32(opts.MaxReconsume)),
 		consumer.WithConsumeGoroutineNums(opts.ConsumeGoroutines),
 		consumer.WithConsumeMessageBatchMaxSize(1),
+		consumer.WithStrategy(allocateDistinct),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("rocketmq: new consumer: %w", err)

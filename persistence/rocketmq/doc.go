@@ -27,6 +27,10 @@
 //   - Keep an event in the outbox until Publish returned nil for it; on error
 //     publish the failed ones again (PublishError lists them). Re-publishing
 //     may duplicate events the broker had stored, which consumers absorb.
+//   - Name each consumer after the data directory its process owns
+//     (InstanceFor): a process restarted on the same host then takes over
+//     its dead predecessor's queues at once instead of after the broker's
+//     120 s expiry of a member it did not see go.
 //   - Close producers and shut consumers down; the client library keeps a
 //     few goroutines after that (known, harmless).
 //

@@ -33,6 +33,8 @@ func run(m *testing.M) int {
 	switch {
 	case testing.Short():
 		brokerSkip = "-short: no real broker"
+	case os.Getenv(helperEnv) != "":
+		brokerSkip = "the helper process of TestRestartedConsumerTakesOver uses the parent's broker"
 	case rmqtest.Available() != nil && os.Getenv("CI") == "":
 		brokerSkip = rmqtest.Available().Error()
 	default:

@@ -60,7 +60,9 @@ type Options struct {
 	Group string
 	// Instance names this client within its group; every Producer and
 	// Consumer of a process needs its own (the library shares one connection
-	// set per instance name). Default: group, pid and a sequence number.
+	// set per instance name). Default: group, pid and a sequence number. A
+	// consumer that a restarted process should take over at once passes the
+	// same name each time (InstanceFor).
 	Instance string
 
 	// SendTimeout bounds one batch send (producer; default 3s).
