@@ -44,6 +44,9 @@ func TestRestartedConsumerTakesOver(t *testing.T) {
 	child := exec.Command(os.Args[0], "-test.run=^TestHelperConsumerProcess$")
 	child.Env = append(os.Environ(), helperEnv+"="+strings.Join([]string{b.NameServer, topic, group, instance}, " "))
 	child.Stderr = os.Stderr
+	// killed with this process, even frozen (a test binary killed at its
+	// timeout runs no cleanup)
+	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := child.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
