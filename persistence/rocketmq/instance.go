@@ -2,7 +2,7 @@ package rocketmq
 
 import (
 	"crypto/rand"
-	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -33,8 +33,6 @@ const instanceFile = "rocketmq-instance"
 // token (it was edited or damaged); remove it to get a new one.
 var ErrBadInstanceFile = errors.New("rocketmq: bad instance file")
 
-var tokenEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
 // InstanceFor returns the consumer instance name of group for the process
 // that owns dir: group, "-", and a random token kept in dir (made on the
 // first call). Only one process may own dir at a time (a boxoffice node and
@@ -45,11 +43,11 @@ func InstanceFor(dir, group string) (string, error) {
 	path := filepath.Join(dir, instanceFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		var r [10]byte
+		var r [8]byte
 		if _, err := rand.Read(r[:]); err != nil {
 			return "", err
 		}
-		tok := tokenEncoding.EncodeToString(r[:])
+		tok := hex.EncodeToString(r[:])
 		if err := writeFileSync(path, []byte(tok+"\n")); err != nil {
 			return "", fmt.Errorf("rocketmq: instance file: %w", err)
 		}
@@ -59,7 +57,7 @@ func InstanceFor(dir, group string) (string, error) {
 		return "", fmt.Errorf("rocketmq: instance file: %w", err)
 	}
 	tok := strings.TrimSpace(string(b))
-	if len(tok) != 16 || strings.Trim(tok, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+	if _, err := hex.DecodeString(tok); err != nil || len(tok) != 16 {
 		return "", fmt.Errorf("%w: %s: %q", ErrBadInstanceFile, path, tok)
 	}
 	return group + "-" + tok, nil
