@@ -220,32 +220,33 @@ func mergeSlots(slots []rowSlot, dropMade bool) ([]facts.Row, uint64) {
 	for _, s := range slots {
 		n += len(s.rows)
 	}
-	type posRow struct {
-		facts.Row
-		pos int // in hand order: of one key's rows the last one wins
+	// each key once, in the order of its first row, then only the keys
+	// written are sorted: under the hot-show load most keys are a hold's,
+	// made and deleted within the window (BenchmarkMergeSlots: 0.55 of the
+	// time of sorting every row with holds released, the same time with
+	// holds alone)
+	type keyRows struct {
+		last facts.Row // the key's last row: it wins
+		made bool      // the key's first row was New
 	}
-	all := make([]posRow, 0, n)
+	at := make(map[string]int32, n) // key → its index in keys
+	keys := make([]keyRows, 0, n)
 	for _, s := range slots {
 		for _, r := range s.rows {
-			all = append(all, posRow{r, len(all)})
+			if i, ok := at[r.Key]; ok {
+				keys[i].last = r
+				continue
+			}
+			at[r.Key] = int32(len(keys))
+			keys = append(keys, keyRows{last: r, made: r.New})
 		}
 	}
-	slices.SortFunc(all, func(a, b posRow) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
+	out := make([]facts.Row, 0, len(keys))
+	for _, k := range keys {
+		if !(dropMade && k.made && k.last.Value == nil) {
+			out = append(out, k.last)
 		}
-		return a.pos - b.pos
-	})
-	out := make([]facts.Row, 0, len(all))
-	first := 0 // of the key's rows
-	for i := range all {
-		if i+1 < len(all) && all[i+1].Key == all[i].Key {
-			continue // a later row of the key follows
-		}
-		if last := all[i].Row; !(dropMade && all[first].New && last.Value == nil) {
-			out = append(out, last)
-		}
-		first = i + 1
 	}
+	slices.SortFunc(out, func(a, b facts.Row) int { return strings.Compare(a.Key, b.Key) })
 	return out, seq
 }

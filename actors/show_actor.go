@@ -697,9 +697,9 @@ func (a *showActor) flush(ctx actor.Context) {
 	}
 	if len(a.pending) > 0 {
 		// the answers go with the batch as they are (no copy); the next turn
-		// starts a slice of the same size
+		// starts an answered slice of at least the same size
 		b.replies = &replySet{replies: a.pending}
-		a.pending = make([]pendingReply, 0, len(a.pending))
+		a.pending = a.w.spareReplies(len(a.pending))
 	}
 	if a.env.Remote != nil && len(rd.Records) > 0 {
 		b.counts = counts(a.shard)

@@ -115,6 +115,11 @@ type writer struct {
 	// while the writer writes the next group (nil in a SteppedShow: the
 	// writer does it itself)
 	answers chan answerJob
+	// spare takes reply slices back from whoever sent their answers,
+	// cleared, for the actor's next groups (spareReplies): at 512 callers a
+	// group's slice is tens of KB, allocated, zeroed and grown per group on
+	// the actor's goroutine before (issue 12)
+	spare chan []pendingReply
 
 	stopped chan struct{} // closed when run returned
 	closed  bool          // stop was called (the actor's goroutine only)
@@ -169,6 +174,7 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 	w := &writer{env: env, identity: identity, tell: tell, root: root, in: make(chan batch, 1024), gen: 1,
 		stopped: make(chan struct{}), stepped: !goroutine}
 	w.ckpt = startCheckpointer(env, identity, goroutine)
+	w.spare = make(chan []pendingReply, spareReplySlices)
 	if !goroutine {
 		return w
 	}
@@ -187,6 +193,7 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 		for j := range w.answers {
 			w.publish(j.inv)
 			w.answerAll(j.replies)
+			w.recycle(j.replies)
 		}
 	}()
 	return w
@@ -199,9 +206,39 @@ func startWriter(env *Env, identity string, tell func(any), root *actor.RootCont
 func (w *writer) fanOut(replies []pendingReply) {
 	if w.answers == nil {
 		w.answerAll(replies)
+		w.recycle(replies)
 		return
 	}
 	w.answers <- answerJob{replies: replies}
+}
+
+// spareReplySlices is how many answered reply slices wait for the actor.
+const spareReplySlices = 4
+
+// recycle offers replies, answered, to the actor's next groups. Only the
+// one that answered a replySet (it won its done) may: no one reads it after.
+func (w *writer) recycle(replies []pendingReply) {
+	if cap(replies) == 0 {
+		return
+	}
+	clear(replies) // the answers' views and channels: not kept alive
+	select {
+	case w.spare <- replies[:0]:
+	default:
+	}
+}
+
+// spareReplies returns an empty reply slice for a group of about n
+// commands: an answered one when one of at least n waits, else a new one.
+func (w *writer) spareReplies(n int) []pendingReply {
+	select {
+	case s := <-w.spare:
+		if cap(s) >= n {
+			return s
+		}
+	default:
+	}
+	return make([]pendingReply, 0, n)
 }
 
 // answerJob is one piece of the answerer's work, in the writer's order:
