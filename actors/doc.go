@@ -30,7 +30,8 @@
 // answerer) and the state rows it changed are written (the checkpointer,
 // which, without Redis, writes nothing for a key made and deleted within one
 // of its writes: a hold placed and released meanwhile; facts.Row.New,
-// mergeSlots).
+// mergeSlots). The answerer hands each group's reply slice back, cleared,
+// for a later group (writer.spare): the actor allocates none per group.
 //
 // A show actor's mailbox (mailbox.go) hands it the in-process requests
 // queued back to back as one run: the per-message costs are paid once per
