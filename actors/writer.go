@@ -213,9 +213,10 @@ func (w *writer) fanOut(replies []pendingReply) {
 }
 
 // spareReplySlices is how many answered reply slices wait for the actor. In
-// bench/serial at 512 callers with releases, with 2 the actor allocated
-// for 10% of its groups (none waiting, or too small), with 4 for 2.6%. An idle show keeps them: at most 4 times
-// its largest recent group (176 B a reply; 130 KB after a burst of 190).
+// bench/serial at 512 callers with releases, with 2 the actor allocated for
+// 10% of its groups (none waiting, or too small), with 4 for 2.6%. An idle
+// show keeps them: at most 4 times its largest recent group (176 B a reply;
+// 130 KB after a burst of 190).
 const spareReplySlices = 4
 
 // recycle offers replies, answered, to the actor's next groups. Only the
