@@ -31,7 +31,7 @@
 // which, without Redis, writes nothing for a key made and deleted within one
 // of its writes: a hold placed and released meanwhile; facts.Row.New,
 // mergeSlots). The answerer hands each group's reply slice back, cleared,
-// for a later group (writer.spare): the actor allocates none per group.
+// for a later group (writer.spare): the actor seldom allocates one.
 //
 // A show actor's mailbox (mailbox.go) hands it the in-process requests
 // queued back to back as one run: the per-message costs are paid once per
