@@ -109,8 +109,10 @@ bench-hot: build
 # bench-serial: issue 12's serial path (bench/serial): the CPU time per
 # command of one show's actor and writer (labelled CPU profile samples),
 # process CPU, holds/s and commands per writer group, holding GA seats for
-# fresh users on a synced Pebble journal at 64 and 1,024 callers (~15 s).
-# SERIAL_CALLERS, SERIAL_SECONDS, SERIAL_PROFILE=prefix (CPU, block, mutex).
+# fresh users on a synced Pebble journal at 64 and 1,024 callers, the two
+# alternated for three rounds, then each count's median (~35 s).
+# SERIAL_CALLERS, SERIAL_ROUNDS, SERIAL_SECONDS, SERIAL_PROFILE=prefix (CPU,
+# block, mutex).
 bench-serial:
 	$(GO) test -run '^$$' -bench Serial -benchtime 1x -timeout 10m ./bench/serial/
 

@@ -51,7 +51,12 @@ func (a *showActor) publishSeats() {
 	} else {
 		v.layout = a.shard.SeatLayout()
 	}
-	p, _ := a.env.seatsViews.LoadOrStore(a.identity, new(atomic.Pointer[seatsView]))
+	// Load first: LoadOrStore would allocate a pointer per turn (a stale
+	// activation's Delete is healed by the next turn's LoadOrStore)
+	p, ok := a.env.seatsViews.Load(a.identity)
+	if !ok {
+		p, _ = a.env.seatsViews.LoadOrStore(a.identity, new(atomic.Pointer[seatsView]))
+	}
 	p.(*atomic.Pointer[seatsView]).Store(v)
 	a.seatsPub = v
 }

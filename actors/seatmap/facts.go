@@ -108,7 +108,7 @@ func (s *Shard) applyRecord(rec *Record) error {
 func (s *Shard) record(now int64) {
 	s.seq++
 	if s.ready.Records == nil && s.lastTurn > 1 {
-		s.ready.Records = make([]Record, 0, s.lastTurn)
+		s.ready.Records = make([]Record, 0, s.turnCap())
 	}
 	fs := s.factChunks.take(len(s.facts))
 	copy(fs, s.facts)

@@ -118,7 +118,7 @@ func (s *Shard) emitInventory(c *Command, seq uint64) {
 	}
 	ev.Available = s.totalAvailable()
 	if s.ready.Inventory == nil && s.lastTurn > 1 { // as busy as the last turn, likely: no growth copies
-		s.ready.Inventory = make([]InventoryEvent, 0, s.lastTurn)
+		s.ready.Inventory = make([]InventoryEvent, 0, s.turnCap())
 	}
 	s.ready.Inventory = append(s.ready.Inventory, ev)
 	before := ev.Available - t.availDelta

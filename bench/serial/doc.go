@@ -30,10 +30,11 @@
 // actors/mailbox.go) with the mean run.
 //
 // Run: make bench-serial (go test -run '^$' -bench Serial -benchtime 1x
-// ./bench/serial/). SERIAL_CALLERS (default 64,1024), SERIAL_SECONDS
-// (measured seconds per run, default 4), SERIAL_RELEASE=1 makes each caller
+// ./bench/serial/). SERIAL_CALLERS (default 64,1024), SERIAL_ROUNDS (rounds
+// of the counts alternated, default 3; then the median of each count's
+// runs), SERIAL_SECONDS (measured seconds per run, default 4), SERIAL_RELEASE=1 makes each caller
 // release its hold once it has it (a hold and a release a loop, as bench-hot's
 // HTTP load: two commands), SERIAL_PROFILE=prefix writes the
-// CPU, block and mutex profiles of each run to prefix-<callers>-{cpu,block,
-// mutex}.pprof. Callers' duties: none.
+// CPU, block and mutex profiles of each count's last run to
+// prefix-<callers>-{cpu,block,mutex}.pprof. Callers' duties: none.
 package serial

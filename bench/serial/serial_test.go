@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,18 +100,78 @@ func seconds() time.Duration {
 	return 4 * time.Second
 }
 
-// BenchmarkSerial runs one show under each caller count (SERIAL_CALLERS)
-// and reports the serial path's CPU per command and the rest (see doc.go).
+func rounds() int {
+	if v, err := strconv.Atoi(os.Getenv("SERIAL_ROUNDS")); err == nil && v > 0 {
+		return v
+	}
+	return 3
+}
+
+// BenchmarkSerial runs one show under each caller count (SERIAL_CALLERS),
+// the counts alternated for SERIAL_ROUNDS rounds, and reports each run's
+// serial path CPU per command and the rest (see doc.go), then the median of
+// each count's runs: this machine's speed moves by a fifth within minutes,
+// so a count's single run says less than the median of runs alternated
+// with the other's.
 func BenchmarkSerial(b *testing.B) {
 	actors.TuneGC() // as boxoffice serve runs
-	for _, callers := range callerCounts(b) {
-		b.Run("callers="+strconv.Itoa(callers), func(b *testing.B) {
-			if b.N > 1 {
-				b.Skip("one run per caller count: use -benchtime 1x")
+	counts, n := callerCounts(b), rounds()
+	got := make(map[int][]float64, len(counts))
+	for r := 1; r <= n; r++ {
+		for _, callers := range counts {
+			name := "callers=" + strconv.Itoa(callers)
+			if n > 1 {
+				name += ",round=" + strconv.Itoa(r)
 			}
-			run(b, callers)
-		})
+			b.Run(name, func(b *testing.B) {
+				if b.N > 1 {
+					b.Skip("one run per caller count and round: use -benchtime 1x")
+				}
+				got[callers] = append(got[callers], run(b, callers))
+			})
+		}
 	}
+	if n > 1 {
+		fmt.Print(summary(counts, got))
+	}
+}
+
+// summary reports the median serial path CPU per command of each caller
+// count over its rounds, with the runs it is the median of.
+func summary(counts []int, got map[int][]float64) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\nserial path CPU, µs/command, median of the alternated rounds:\n")
+	med := make(map[int]float64, len(counts))
+	for _, c := range counts {
+		runs := got[c]
+		if len(runs) == 0 {
+			continue
+		}
+		med[c] = median(runs)
+		fmt.Fprintf(&sb, "  %5d callers: %.2f (runs: %s)\n", c, med[c], joinFloats(runs))
+	}
+	if len(counts) == 2 && med[counts[0]] > 0 && med[counts[1]] > 0 {
+		fmt.Fprintf(&sb, "  %d callers / %d callers: %.2f\n", counts[1], counts[0], med[counts[1]]/med[counts[0]])
+	}
+	return sb.String()
+}
+
+// median returns the median of v (the mean of the middle two when even).
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func joinFloats(v []float64) string {
+	parts := make([]string, len(v))
+	for i, f := range v {
+		parts[i] = strconv.FormatFloat(f, 'f', 2, 64)
+	}
+	return strings.Join(parts, " ")
 }
 
 // snapshot is the counters at one instant.
@@ -141,7 +202,9 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func run(b *testing.B, callers int) {
+// run measures one show under callers and returns its serial path CPU per
+// command (µs).
+func run(b *testing.B, callers int) float64 {
 	ctx := context.Background()
 	n := startNode(b, b.TempDir())
 	defer n.stop(b)
@@ -199,10 +262,12 @@ func run(b *testing.B, callers int) {
 	for err := range errs {
 		b.Fatal(err)
 	}
-	report(b, callers, s0, s1, cpuByLabel)
+	return report(b, callers, s0, s1, cpuByLabel)
 }
 
-func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Duration) {
+// report prints and reports one run's figures and returns its serial path
+// CPU per command (µs).
+func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Duration) float64 {
 	cmds := float64(s1.commands - s0.commands)
 	if cmds == 0 {
 		b.Fatal("no commands in the window")
@@ -243,6 +308,7 @@ func report(b *testing.B, callers int, s0, s1 snapshot, cpu map[string]time.Dura
 	b.ReportMetric(per(time.Duration(s1.writerNs-s0.writerNs)), "writer-wall-µs/cmd")
 	b.ReportMetric(float64(s1.replies-s0.replies)/groups, "cmds/group")
 	b.ReportMetric(float64(s1.turns-s0.turns)/cmds, "turns/cmd")
+	return per(actorCPU + writerCPU)
 }
 
 // profiles are the CPU, block and mutex profiles of one run.
