@@ -487,15 +487,23 @@ func (s *Shard) Advance(rd Ready) {
 
 // busyTurn returns the records of a busy recent turn, given the last
 // estimate and the turn just taken: a busier turn at once, a quieter one an
-// eighth of the way. The Ready slices of the next turn get a quarter more
-// than that (turnCap), so a turn a little busier than the last does not grow
-// them by copying (growslice was a tenth of the seat map's CPU at 64
-// callers: issue 12).
+// eighth of the way, an empty one an eighth of the estimate. The Ready
+// slices of the next turn get a quarter more than that (turnCap), so a turn
+// a little busier than the last does not grow them by copying (growslice
+// was a tenth of the seat map's CPU at 64 callers: issue 12). A turn under a
+// quarter of the estimate sets it to twice that turn: after a spike (a mass
+// expiry) the next turns do not start with the spike's capacity.
 func busyTurn(last, n int) int {
-	if n >= last {
+	switch {
+	case n >= last:
 		return n
+	case n == 0:
+		return last - (last+7)/8
+	case 4*n < last:
+		return 2 * n
+	default:
+		return last - (last-n+7)/8
 	}
-	return last - (last-n+7)/8
 }
 
 // turnCap is the capacity the next turn's Ready slices start with.
