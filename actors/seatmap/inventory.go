@@ -117,7 +117,7 @@ func (s *Shard) emitInventory(c *Command, seq uint64) {
 			Available: sec.counts[Available], Held: sec.counts[Held], Reserved: sec.counts[Reserved], Sold: sec.counts[Sold]}
 	}
 	ev.Available = s.totalAvailable()
-	if s.ready.Inventory == nil && s.lastTurn > 1 { // as busy as the last turn, likely: no growth copies
+	if s.ready.Inventory == nil && s.lastTurn > 1 { // as busy as a recent busy turn, likely: no growth copies
 		s.ready.Inventory = make([]InventoryEvent, 0, s.turnCap())
 	}
 	s.ready.Inventory = append(s.ready.Inventory, ev)

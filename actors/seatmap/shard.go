@@ -180,7 +180,7 @@ type Shard struct {
 	seq      uint64
 	lastNow  int64
 	ready    Ready
-	lastTurn int // records of a busy recent turn taken by Ready (busyTurn): the next turn's capacity
+	lastTurn int // records of a busy recent turn taken by Ready (busyTurn); turnCap sizes the next turn from it
 
 	inv       invTrack // what the command being applied changes (inventory.go)
 	replaying bool     // inside Replay: accept legacy records (a pay without an attempt)
