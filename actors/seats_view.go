@@ -51,8 +51,8 @@ func (a *showActor) publishSeats() {
 	} else {
 		v.layout = a.shard.SeatLayout()
 	}
-	// Load first: LoadOrStore would allocate a pointer per turn (a stale
-	// activation's Delete is healed by the next turn's LoadOrStore)
+	// Load first: LoadOrStore would allocate a pointer per flush (a stale
+	// activation's Delete is healed by the next flush's LoadOrStore)
 	p, ok := a.env.seatsViews.Load(a.identity)
 	if !ok {
 		p, _ = a.env.seatsViews.LoadOrStore(a.identity, new(atomic.Pointer[seatsView]))
