@@ -70,13 +70,23 @@ func TestOnsale(t *testing.T) {
 			t.Errorf("seed %d room=%v: unexpected answers %v", seed, room, r.Errors)
 		}
 		// FIFO itself is the checker's (above); tau is the summary, under 1
-		// when passes taken back put their tickets first in line again
-		if room && (r.FairN[1] < 10 || r.FairAdmittedLater < 0.95) {
-			t.Errorf("seed %d: tau(arrival, admission) of %d fans who came after opening: %.3f, want >= 0.95 over at least 10",
+		// when passes taken back put their tickets first in line again. It
+		// says little over a few fans: the fans who came before opening may
+		// buy nearly every seat (seed 1795946009783311843: 35 before, 8
+		// after; 1795946009784951076: 42 before, none after; 3 seeds in
+		// 300 admitted fewer than 10 after opening).
+		if room && r.FairN[1] >= minFairN && r.FairAdmittedLater < 0.95 {
+			t.Errorf("seed %d: tau(arrival, admission) of %d fans who came after opening: %.3f, want >= 0.95",
 				seed, r.FairN[1], r.FairAdmittedLater)
+		} else if room && r.FairN[1] < minFairN {
+			t.Logf("seed %d: %d fans admitted after opening, under %d: tau not checked (the FIFO check above covers them)",
+				seed, r.FairN[1], minFairN)
 		}
 	}
 }
+
+// minFairN is the fewest fans a tau is checked over.
+const minFairN = 10
 
 // TestOnsaleRepeats: a seed gives the same run.
 func TestOnsaleRepeats(t *testing.T) {
