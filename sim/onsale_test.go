@@ -35,6 +35,12 @@ func TestOnsale(t *testing.T) {
 		seed, _ = strconv.ParseUint(v, 10, 64)
 	}
 	t.Logf("seed %d (ONSALE_SEED=%d go test ./sim -run '^TestOnsale$' replays it)", seed, seed)
+	checkOnsale(t, seed)
+}
+
+// checkOnsale runs the test's on-sale of seed with and without the room
+// and checks what TestOnsale promises.
+func checkOnsale(t *testing.T, seed uint64) {
 	for _, room := range []bool{true, false} {
 		p := testSale(room, seed)
 		r := runVirtual(p, true)
