@@ -101,8 +101,10 @@ bench-http: build
 # (one actor), synced, at 16, 64, 512 and 1,024 connections, each after the
 # no-op server with the same client (boxoffice noop: a server process of its
 # own, started like the real one); CPU µs per arrival of each server; three
-# rounds of 5 s loads, each count's medians over them (~3 min; BENCH_HOT_ROUNDS,
-# BENCH_HOT_CONNS).
+# rounds of 5 s loads, each after a 2 s warm-up against the same server
+# (BENCH_WARMUP), each count's medians over them (~3.5 min; BENCH_HOT_ROUNDS,
+# BENCH_HOT_CONNS; BENCH_HOT_SERVER=noop: a second no-op in boxoffice's place,
+# the instrument's own spread).
 bench-hot: build
 	BENCH_SET=hot scripts/bench-http $(BIN)
 

@@ -38,16 +38,19 @@ type loadOptions struct {
 	// ceilingTarget is a no-op server (boxoffice noop) to run the ceiling
 	// against instead of one in this process
 	ceilingTarget string
-	report        string
-	json          bool
-	jsonOut       string
-	seed          uint64
-	timeout       time.Duration
-	params        loadParams
+	// warmup is how long each measured run (the ceiling's, boxoffice's) is
+	// preceded by the same load against the same server, unrecorded
+	warmup  time.Duration
+	report  string
+	json    bool
+	jsonOut string
+	seed    uint64
+	timeout time.Duration
+	params  loadParams
 }
 
 // LoadMain runs "boxoffice load SCENARIO --target URL --admin-token T
-// [--rate R | --connections N] --duration D [--ceiling] [--report out.html]
+// [--rate R | --connections N] --duration D [--warmup D] [--ceiling] [--report out.html]
 // [--json] [--json-out FILE]". It returns 0 when the run finished and every
 // invariant held, 1 when an invariant failed, 2 on bad usage or when the run
 // could not start.
@@ -100,7 +103,7 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--ceiling] [--ceiling-target URL] [--report out.html] [--json] [--json-out FILE]\n",
+		fmt.Fprintf(out, "usage: boxoffice load {%s} --target URL --admin-token T [--rate R | --connections N] --duration D [--warmup D] [--ceiling] [--ceiling-target URL] [--report out.html] [--json] [--json-out FILE]\n",
 			strings.Join(scenarioNames, "|"))
 		fs.PrintDefaults()
 	}
@@ -111,6 +114,7 @@ func parseLoadArgs(args []string, out io.Writer) (loadOptions, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of the run")
 	fs.BoolVar(&o.ceiling, "ceiling", false, "first run the same load against an in-process no-op server and report the ratio")
 	fs.StringVar(&o.ceilingTarget, "ceiling-target", "", "with or without --ceiling: run the ceiling against this no-op server (boxoffice noop, loopback) instead of one in this process")
+	fs.DurationVar(&o.warmup, "warmup", 0, "before each measured run (the ceiling's and boxoffice's), drive the same load against the same server for this long, unrecorded (0 = none)")
 	fs.StringVar(&o.report, "report", "", "write a self-contained HTML report to this file")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of the table")
 	fs.StringVar(&o.jsonOut, "json-out", "", "also write the report as JSON to this file")
@@ -146,6 +150,9 @@ func (o *loadOptions) validate() error {
 			return fmt.Errorf("--ceiling-target: %w", err)
 		}
 		o.ceiling = true
+	}
+	if o.warmup < 0 || o.warmup > maxLoadDuration {
+		return fmt.Errorf("--warmup must be in 0..%s", maxLoadDuration)
 	}
 	if o.duration < time.Second || o.duration > maxLoadDuration {
 		return fmt.Errorf("--duration must be in 1s..%s", maxLoadDuration)
@@ -209,6 +216,8 @@ type runResult struct {
 	all       EndpointSummary
 	series    []SeriesPoint
 	checks    []Check
+	// warmArrivals is the arrivals of the warm-up before it (--warmup)
+	warmArrivals int64
 }
 
 // runLoad performs the ceiling run (when asked) and the boxoffice run.
@@ -227,15 +236,20 @@ func runLoad(o loadOptions, stdout io.Writer) (*Report, error) {
 			return nil, err
 		}
 	}
+	warmed, err := warm(o, o.target, progress)
+	if err != nil {
+		return nil, err
+	}
 	res, err := runOnce(o, o.target, true, progress, "boxoffice")
 	if err != nil {
 		return nil, err
 	}
+	res.warmArrivals = warmed
 	rep := newReport(o, res, started)
 	if ceil != nil {
 		rep.Ceiling = &CeilingResult{Target: ceilWhere, All: ceil.all, Endpoints: ceil.endpoints,
-			ThroughputPerSecond: ceil.all.RatePerSecond,
-			Note:                "requests per second over all endpoints; the no-op server grants every hold, so its request mix can differ"}
+			ThroughputPerSecond: ceil.all.RatePerSecond, WarmupArrivals: ceil.warmArrivals,
+			Note: "requests per second over all endpoints; the no-op server grants every hold, so its request mix can differ"}
 		if ceil.all.RatePerSecond > 0 {
 			rep.Ceiling.Ratio = rep.ThroughputPerSecond / ceil.all.RatePerSecond
 		}
@@ -250,27 +264,60 @@ func runLoad(o loadOptions, stdout io.Writer) (*Report, error) {
 // one started in this process. It returns the run and where it ran.
 func runCeiling(o loadOptions, progress io.Writer) (*runResult, string, error) {
 	if o.ceilingTarget != "" {
+		warmed, err := warm(o, o.ceilingTarget, progress)
+		if err != nil {
+			return nil, "", err
+		}
 		ceil, err := runOnce(o, o.ceilingTarget, false, progress, "no-op ceiling")
 		if err != nil {
 			return nil, "", fmt.Errorf("ceiling run: %w", err)
 		}
+		ceil.warmArrivals = warmed
 		return ceil, o.ceilingTarget + " (no-op, own process)", nil
 	}
 	srv, err := startNoop()
 	if err != nil {
 		return nil, "", fmt.Errorf("starting the no-op ceiling server: %w", err)
 	}
-	ceil, err := runOnce(o, srv.url, false, progress, "no-op ceiling")
+	warmed, err := warm(o, srv.url, progress)
+	var ceil *runResult
+	if err == nil {
+		ceil, err = runOnce(o, srv.url, false, progress, "no-op ceiling")
+	}
 	srv.close()
 	if err != nil {
 		return nil, "", fmt.Errorf("ceiling run: %w", err)
 	}
+	ceil.warmArrivals = warmed
 	return ceil, srv.url + " (no-op, in process)", nil
+}
+
+// warm drives the load against target for o.warmup (nothing without one),
+// on a show of its own, and returns its arrivals (for the CPU per arrival of
+// a server measured over both; nothing else of it is recorded): the measured run after it meets
+// a server whose goroutines, buffers and heap the same load has grown
+// already. Without it the ceiling, which runs first, met a server process
+// started a moment before, and the run after it one that had idled through
+// the ceiling run: a second no-op server in boxoffice's place made 1.09-1.12
+// of the first one's rate (medians of 7 and 9 rounds at 512 connections;
+// bench/README.md, issue 12, nineteenth round).
+func warm(o loadOptions, target string, progress io.Writer) (arrivals int64, err error) {
+	if o.warmup <= 0 {
+		return 0, nil
+	}
+	w := o
+	w.duration = o.warmup
+	res, err := runOnce(w, target, false, progress, "warm-up")
+	if err != nil {
+		return 0, fmt.Errorf("warm-up against %s: %w", target, err)
+	}
+	return res.drive.arrivals, nil
 }
 
 func newReport(o loadOptions, res *runResult, started time.Time) *Report {
 	rep := &Report{Scenario: o.scenario, Target: o.target, Mode: "closed-loop", Connections: o.conns,
-		DurationSeconds: o.duration.Seconds(), ElapsedSeconds: res.drive.elapsed.Seconds(), Seed: o.seed,
+		DurationSeconds: o.duration.Seconds(), WarmupSeconds: o.warmup.Seconds(), WarmupArrivals: res.warmArrivals,
+		ElapsedSeconds: res.drive.elapsed.Seconds(), Seed: o.seed,
 		StartedAt: started.UTC().Truncate(time.Second), Arrivals: res.drive.arrivals, Missed: res.drive.missed,
 		Requests: res.all.Count, Errors: res.all.Errors, ThroughputPerSecond: res.all.RatePerSecond,
 		All: res.all, Endpoints: res.endpoints, Series: res.series, Checks: res.checks, InvariantsOK: allOK(res.checks),

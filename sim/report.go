@@ -21,6 +21,8 @@ type Report struct {
 	RatePerSecond       float64           `json:"rate_per_second,omitempty"`
 	Connections         int               `json:"connections"` // closed loop: connections; open loop: max arrivals in flight
 	DurationSeconds     float64           `json:"duration_seconds"`
+	WarmupSeconds       float64           `json:"warmup_seconds,omitempty"`  // before each measured run, unrecorded (--warmup)
+	WarmupArrivals      int64             `json:"warmup_arrivals,omitempty"` // the warm-up's before this run
 	ElapsedSeconds      float64           `json:"elapsed_seconds"`
 	Seed                uint64            `json:"seed"`
 	StartedAt           time.Time         `json:"started_at"`
@@ -43,7 +45,8 @@ type Report struct {
 type CeilingResult struct {
 	Target              string            `json:"target"`
 	ThroughputPerSecond float64           `json:"throughput_per_second"`
-	Ratio               float64           `json:"ratio"` // boxoffice throughput / ceiling throughput
+	WarmupArrivals      int64             `json:"warmup_arrivals,omitempty"` // the warm-up's before the ceiling run
+	Ratio               float64           `json:"ratio"`                     // boxoffice throughput / ceiling throughput
 	All                 EndpointSummary   `json:"all"`
 	Endpoints           []EndpointSummary `json:"endpoints"`
 	Note                string            `json:"note"`
