@@ -293,14 +293,14 @@ func runCeiling(o loadOptions, progress io.Writer) (*runResult, string, error) {
 }
 
 // warm drives the load against target for o.warmup (nothing without one),
-// on a show of its own, and returns its arrivals (for the CPU per arrival of
-// a server measured over both; nothing else of it is recorded): the measured run after it meets
-// a server whose goroutines, buffers and heap the same load has grown
-// already. Without it the ceiling, which runs first, met a server process
-// started a moment before, and the run after it one that had idled through
-// the ceiling run: a second no-op server in boxoffice's place made 1.09-1.12
-// of the first one's rate (medians of 7 and 9 rounds at 512 connections;
-// bench/README.md, issue 12, nineteenth round).
+// on a show of its own, and returns its arrivals (for the CPU per arrival
+// of a server measured over both; nothing else of it is recorded), so that
+// the measured run after it meets a server the same load has warmed.
+// Without it, with both servers just started, a second no-op server in
+// boxoffice's place made 1.09-1.12 of the first one's rate (medians of 7
+// and 9 rounds at 512 connections), and 1.00 with both long-lived: likely
+// the processes' first seconds of growing goroutines, buffers and heap
+// (bench/README.md, issue 12, nineteenth round).
 func warm(o loadOptions, target string, progress io.Writer) (arrivals int64, err error) {
 	if o.warmup <= 0 {
 		return 0, nil
