@@ -3,16 +3,14 @@ package sim
 import (
 	"context"
 	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/boxoffice/boxoffice/actors/seatmap"
 	"github.com/boxoffice/boxoffice/edge"
 	"github.com/boxoffice/boxoffice/edge/edgetest"
-	"github.com/valyala/fasthttp"
 )
 
 // TestWarmupFlag: --warmup is a duration in 0..maxLoadDuration, off by default.
@@ -47,32 +45,24 @@ func TestWarmupFlag(t *testing.T) {
 	}
 }
 
+// holdCounter is an edge backend that counts the holds it is asked for.
+type holdCounter struct {
+	edge.Backend
+	holds atomic.Int64
+}
+
+func (h *holdCounter) Hold(ctx context.Context, req seatmap.HoldRequest) (seatmap.HoldView, bool, error) {
+	h.holds.Add(1)
+	return h.Backend.Hold(ctx, req)
+}
+
 // TestLoadWarmup: with --warmup the server gets the warm-up's holds before
 // the measured run's, and the report counts only the measured run's (its
 // invariant checks too: the warm-up holds a show of its own).
 func TestLoadWarmup(t *testing.T) {
 	t.Parallel()
-	var holds atomic.Int64 // POSTs of holds the server answered
-	srv := edge.New(edgetest.NewMemBackend(), edge.Options{AdminToken: testAdmin, UserRate: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	h := srv.Handler()
-	hs := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		if ctx.IsPost() && strings.HasSuffix(string(ctx.Path()), "/holds") {
-			holds.Add(1)
-		}
-		h(ctx)
-	}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go hs.Serve(ln) //nolint:errcheck // ends at Shutdown
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.ShutdownWithContext(ctx)
-	})
-	r, code := runLoadJSON(t, "ga-holds", "--target", "http://"+ln.Addr().String(), "--admin-token", testAdmin,
+	b := &holdCounter{Backend: edgetest.NewMemBackend()}
+	r, code := runLoadJSON(t, "ga-holds", "--target", startEdgeOn(t, b), "--admin-token", testAdmin,
 		"--connections", "4", "--duration", "1s", "--warmup", "500ms", "--seats", "1000")
 	if code != 0 {
 		t.Fatalf("exit %d, checks %+v", code, r.Checks)
@@ -86,11 +76,11 @@ func TestLoadWarmup(t *testing.T) {
 	if measured == 0 {
 		t.Fatal("the measured run sent no hold")
 	}
-	if got := holds.Load(); got <= measured {
-		t.Fatalf("the server answered %d holds, the report counts %d: no warm-up reached the server", got, measured)
+	if got := b.holds.Load(); got <= measured {
+		t.Fatalf("the server was asked for %d holds, the report counts %d: no warm-up reached the server", got, measured)
 	}
 	// ga-holds: an arrival is one hold (and its release)
-	if got, want := r.WarmupArrivals, holds.Load()-measured; got != want {
-		t.Fatalf("warmup_arrivals %d, want the %d holds the server answered beyond the measured run's", got, want)
+	if got, want := r.WarmupArrivals, b.holds.Load()-measured; got != want {
+		t.Fatalf("warmup_arrivals %d, want the %d holds the server was asked for beyond the measured run's", got, want)
 	}
 }

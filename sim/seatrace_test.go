@@ -23,7 +23,14 @@ const testAdmin = "test-admin-token"
 // loopback port and returns its URL.
 func startEdge(t *testing.T) string {
 	t.Helper()
-	srv := edge.New(edgetest.NewMemBackend(), edge.Options{AdminToken: testAdmin, UserRate: -1,
+	return startEdgeOn(t, edgetest.NewMemBackend())
+}
+
+// startEdgeOn serves the edge over b on a loopback port until the test ends
+// and returns its root URL.
+func startEdgeOn(t *testing.T, b edge.Backend) string {
+	t.Helper()
+	srv := edge.New(b, edge.Options{AdminToken: testAdmin, UserRate: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
