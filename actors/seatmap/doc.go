@@ -41,11 +41,11 @@
 //
 // Memory follows live work. A hold leaves memory when it is released (its id
 // alone remembered for HoldReleasedMemory, so that a late copy of the command
-// that placed it is refused; in the state rows, facts.RowReleased, and forgotten
-// by the release facts and the Forgotten facts of ticks), when it
-// converts into an order (the order carries it on: GET of the hold answers
-// the hold's view with order_id) and when it expires (remembered as expired
-// for HoldExpiredMemory). A terminal order (paid, cancelled, expired) leaves
+// that placed it is refused; in the state rows, facts.RowReleasedAt: a row per
+// millisecond of release; forgotten by the release facts and the Forgotten
+// facts of ticks), when it converts into an order (the order carries it on:
+// GET of the hold answers the hold's view with order_id) and when it expires
+// (remembered as expired for HoldExpiredMemory). A terminal order (paid, cancelled, expired) leaves
 // ShowConfig.ArchiveAfterSeconds after it ended, in the Tick due then, through
 // Ready.Archive; a paid order's seats stay sold (owned by the archive, and
 // counted in its buyer's tally). Idempotency keys leave after

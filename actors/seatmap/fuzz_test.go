@@ -197,7 +197,7 @@ func runRandom(t testing.TB, seed int64, n int, limit int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rl, err := Restore(old); err != nil || fingerprint(rl, facts.RowReleased) != fingerprint(s, facts.RowReleased) {
+	if rl, err := Restore(old); err != nil || fingerprint(rl, facts.RowReleasedAt) != fingerprint(s, facts.RowReleasedAt) {
 		t.Fatalf("seed %d: restore of a JSON snapshot: %v", seed, err)
 	}
 	// the rows every Ready handed out add up to the whole state

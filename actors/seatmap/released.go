@@ -1,9 +1,9 @@
 package seatmap
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/boxoffice/boxoffice/facts"
 )
@@ -12,12 +12,21 @@ import (
 // HoldReleasedMemory, so that a late copy of the hold command that placed it
 // is refused (Shard.hold) instead of placing a ghost hold. The memory is set
 // when a release fact is applied, live or replayed, with the record's time,
-// and it is in the state rows (facts.RowReleased: one per id, put at the
-// release, deleted when forgotten), so that a shard recovered from rows
-// remembers what the live one did. It forgets what is older at each release
-// and at each Forgotten fact (which a tick records when ids are due):
-// always at a fact, so a replayed shard remembers exactly the ids, and holds
-// exactly the rows, of the live one.
+// and it is in the state rows, so that a shard recovered from rows remembers
+// what the live one did: one row per millisecond of release
+// (facts.RowReleasedAt, the ids released at it, sorted), rewritten when an
+// id of it is released or released again, deleted when its ids are
+// forgotten (all at once: they share their time). It forgets what is older
+// at each release and at each Forgotten fact (which a tick records when ids
+// are due): always at a fact, so a replayed shard remembers exactly the ids,
+// and holds exactly the rows, of the live one.
+//
+// A row per millisecond, not per id (facts.RowReleased, which stores
+// written before it still have: read, then deleted): under the hot-show
+// load a show releases 25,000 holds a second, and a row per id was 25,000
+// puts and, a minute later, 25,000 tombstones a second in Pebble's memtable,
+// flushes and compactions: 17% of the CPU of an arrival (a hold and its
+// release) under `make bench-hot` (bench/README.md, issue 12).
 
 // releasedPruneStepMs rounds the deadline of forgetting released ids up, so
 // that a steady stream of releases asks for one tick a second, not one each.
@@ -61,11 +70,15 @@ func (r *releasedIDs) first() (int64, bool) {
 }
 
 // rememberReleased remembers that hold id was released at at, and forgets
-// the ids released HoldReleasedMemory before.
+// the ids released HoldReleasedMemory before; it marks the rows of the
+// milliseconds that changed.
 func (s *Shard) rememberReleased(id string, at int64) {
 	s.forgetReleased(at)
-	k := s.addReleased(id, at)
-	s.dirty.released = append(s.dirty.released, releasedMark{id: id, key: k, at: at})
+	if was, ok := s.releasedAt(id); ok { // released again: its earlier row loses it
+		s.dirty.releasedMs(was)
+	}
+	s.addReleased(id, at)
+	s.dirty.releasedMs(at)
 }
 
 // addReleased adds hold id released at at to the memory (no row marked),
@@ -88,27 +101,23 @@ func (s *Shard) addReleased(id string, at int64) idKey {
 }
 
 // forgetReleased forgets the hold ids released HoldReleasedMemory or more
-// before now, and marks their rows (deleted). Called only while applying a
-// fact (see above).
+// before now, and marks their rows (deleted: a millisecond's ids go
+// together). Called only while applying a fact (see above).
 func (s *Shard) forgetReleased(now int64) {
 	r := &s.released
-	r.keys.forget(now, func(k idKey) {
-		s.dirty.released = append(s.dirty.released, releasedMark{id: s.holds.keyID(k), key: k, forgot: true})
-	})
+	r.keys.forget(now, func(_ idKey, at int64) { s.dirty.releasedMs(at) })
 	if r.keys.len() == 0 {
 		r.keysMax = idKey{}
 	}
-	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now, func(id string) {
-		s.dirty.released = append(s.dirty.released, releasedMark{id: id, forgot: true})
-	})
+	r.otherFIFO = forgetStamped(r.other, r.otherFIFO, now, func(_ string, at int64) { s.dirty.releasedMs(at) })
 }
 
-func forgetStamped(m map[string]int64, q []stamped[string], now int64, forgot func(string)) []stamped[string] {
+func forgetStamped(m map[string]int64, q []stamped[string], now int64, forgot func(id string, at int64)) []stamped[string] {
 	n := 0
 	for n < len(q) && q[n].at+HoldReleasedMemory <= now {
 		if at, ok := m[q[n].k]; ok && at == q[n].at {
 			delete(m, q[n].k)
-			forgot(q[n].k)
+			forgot(q[n].k, q[n].at)
 		}
 		q[n] = stamped[string]{}
 		n++
@@ -134,83 +143,95 @@ func (s *Shard) releasedAt(id string) (int64, bool) {
 	return at, ok
 }
 
-// releasedMark is a change of the memory of released hold ids, for its
-// row: id (key: its key, zero if it is not canonical) remembered as released
-// at at, or forgotten (its row deleted).
-type releasedMark struct {
-	id     string
-	key    idKey
-	at     int64
-	forgot bool
+// releasedMs marks the row of the ids released at ms at.
+func (d *dirtySet) releasedMs(at int64) {
+	if n := len(d.releasedAt); n == 0 || d.releasedAt[n-1] != at {
+		d.releasedAt = append(d.releasedAt, at)
+	}
 }
 
-// lastReleasedMarks keeps each id's last mark (the memory's state at the
-// Ready: a mark is made at each change), in place: by a hash set of their
-// keys in scratch when every mark has one (as dedupeMarks), else sorted by
-// id (a stable sort keeps each id's marks in order).
-func lastReleasedMarks(l []releasedMark, scratch *[]int32) []releasedMark {
-	if len(l) < 2 {
-		return l
-	}
-	if !slices.ContainsFunc(l, func(m releasedMark) bool { return m.key == (idKey{}) }) {
-		slices.Reverse(l) // the first of each, from the end: the last
-		return firstOfEach(l, func(m *releasedMark) idKey { return m.key }, scratch)
-	}
-	slices.SortStableFunc(l, func(a, b releasedMark) int { return strings.Compare(a.id, b.id) })
-	n := 0
-	for i := range l {
-		if i+1 < len(l) && l[i+1].id == l[i].id {
-			continue // a later mark of the id follows
-		}
-		l[n] = l[i]
-		n++
-	}
-	clear(l[n:])
-	return l[:n]
-}
-
-// releasedRowBytes bounds a released row's value: its format byte, one
-// field's tag and a varint of up to 10 bytes.
-const releasedRowBytes = 12
-
-// appendReleasedMarkRows appends the rows of marks (one per id) to rows,
-// from the marks alone: no lookup in the memory, a map of a minute of
-// releases that misses the CPU cache (issue 12). The rows' keys share one
-// string and their values one byte array, as appendMarkedRows' do.
-func appendReleasedMarkRows(rows []facts.Row, marks []releasedMark) []facts.Row {
-	if len(marks) == 0 {
-		return rows
-	}
-	vals := make([]byte, 0, releasedRowBytes*len(marks))
-	first := len(rows)
-	for _, m := range marks {
-		var r facts.Row
-		if !m.forgot {
-			n := len(vals)
-			vals = facts.AppendReleased(vals, facts.ReleasedRow{At: m.at})
+// appendReleasedAtRows appends the row of each millisecond of ats (no
+// repeats) to rows: the ids remembered as released at it, or a deletion
+// when there are none (with deletes false: no row).
+func (s *Shard) appendReleasedAtRows(rows []facts.Row, ats []int64, deletes bool) []facts.Row {
+	var vals []byte
+	for _, at := range ats {
+		n := len(vals)
+		vals = s.appendReleasedSet(vals, at)
+		r := facts.Row{Key: facts.RowMsKey(facts.RowReleasedAt, at)}
+		if len(vals) > n {
 			r.Value = vals[n:len(vals):len(vals)]
+		} else if !deletes {
+			continue
 		}
 		rows = append(rows, r)
 	}
-	setRowKeys(rows[first:], facts.RowReleased, func(i int) string { return marks[i].id })
 	return rows
 }
 
-// releasedRow is the row of hold id, remembered as released at at.
-func releasedRow(id string, at int64) facts.Row {
-	return facts.Row{Key: facts.RowKey(facts.RowReleased, id),
-		Value: facts.AppendReleased(make([]byte, 0, releasedRowBytes), facts.ReleasedRow{At: at})}
-}
-
-// appendReleasedRows appends the row of every remembered id to rows.
-func (s *Shard) appendReleasedRows(rows []facts.Row) []facts.Row {
-	s.released.keys.each(func(k idKey, at int64) {
-		rows = append(rows, releasedRow(s.holds.keyID(k), at))
-	})
-	for id, at := range s.released.other {
-		rows = append(rows, releasedRow(id, at))
+// appendReleasedSet appends the ReleasedSet of the ids remembered as
+// released at ms at to dst, or nothing when there are none. Its ids are
+// sorted (the canonical ones, then the others), so that its bytes depend on
+// the memory alone, not on the order of its FIFOs (a restore orders them by
+// id where the live shard has them in release order).
+func (s *Shard) appendReleasedSet(dst []byte, at int64) []byte {
+	r := &s.released
+	keys := s.relKeys[:0]
+	from, to := r.keys.releasedAtMs(at)
+	for i := from; i < to; i++ {
+		if r.keys.live(i) {
+			keys = append(keys, r.keys.fifo[i].k)
+		}
 	}
-	return rows
+	others := s.relOthers[:0]
+	if len(r.otherFIFO) > 0 {
+		from, _ := slices.BinarySearchFunc(r.otherFIFO, at, func(e stamped[string], at int64) int { return cmp.Compare(e.at, at) })
+		for i := from; i < len(r.otherFIFO) && r.otherFIFO[i].at == at; i++ {
+			if id := r.otherFIFO[i].k; r.other[id] == at {
+				others = append(others, id)
+			}
+		}
+	}
+	if len(keys)+len(others) > 0 {
+		slices.SortFunc(keys, compareKeys)
+		slices.Sort(others)
+		others = slices.Compact(others) // released twice at one time
+		dst = facts.AppendReleasedSet(dst)
+		for _, k := range keys {
+			s.relToken = appendToken(append(s.relToken[:0], s.holds.prefix...), k)
+			dst = facts.AppendReleasedID(dst, s.relToken)
+		}
+		for _, id := range others {
+			dst = facts.AppendReleasedID(dst, id)
+		}
+	}
+	clear(others)
+	s.relKeys, s.relOthers = keys[:0], others[:0]
+	return dst
+}
+
+func compareKeys(a, b idKey) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.lo, b.lo)
+}
+
+// appendReleasedRows appends the row of every millisecond with remembered
+// ids to rows.
+func (s *Shard) appendReleasedRows(rows []facts.Row) []facts.Row {
+	var ats []int64
+	for _, e := range s.released.keys.fifo {
+		if n := len(ats); n == 0 || ats[n-1] != e.at {
+			ats = append(ats, e.at)
+		}
+	}
+	for _, e := range s.released.otherFIFO {
+		if n := len(ats); n == 0 || ats[n-1] != e.at {
+			ats = append(ats, e.at)
+		}
+	}
+	return s.appendReleasedAtRows(rows, dedupe(ats), false)
 }
 
 // restoreReleased fills the memory of a shard being restored from its rows'

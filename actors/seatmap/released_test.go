@@ -3,6 +3,7 @@ package seatmap
 import (
 	"errors"
 	"math/rand"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -157,7 +158,7 @@ func TestRandomRoomReleasedAfterRestore(t *testing.T) {
 }
 
 // TestReleasedRows: the state rows carry the memory of released hold ids
-// (facts.RowReleased, with the release time): a shard restored from the rows
+// (facts.RowReleasedAt, by release time): a shard restored from the rows
 // the Readys handed out (a store's rows, as after a restart) refuses a late
 // copy of the hold command as the live shard does, and forgets the id when
 // the live one would, deleting its row.
@@ -195,12 +196,8 @@ func TestReleasedRows(t *testing.T) {
 		ready(s)
 	}
 	for _, id := range ids {
-		v, ok := store[facts.RowKey(facts.RowReleased, id)]
-		if !ok {
-			t.Fatalf("no released row for %s in %d rows", id, len(store))
-		}
-		if e, err := facts.DecodeReleased(v); err != nil || e.At != released[id] {
-			t.Fatalf("released row of %s: %+v, %v; want at %d", id, e, err, released[id])
+		if got := storedReleased(t, store, released[id]); !slices.Equal(got, []string{id}) {
+			t.Fatalf("released row of %d: %q, want %s", released[id], got, id)
 		}
 	}
 	restore := func() *Shard {
@@ -249,11 +246,11 @@ func TestReleasedRows(t *testing.T) {
 	if len(rd.Records) != 1 || rd.Records[0].Facts[0].Kind != facts.Forgotten {
 		t.Fatalf("the tick recorded %+v, want a forgotten fact", rd.Records)
 	}
-	if _, ok := store[facts.RowKey(facts.RowReleased, ids[0])]; ok {
-		t.Fatalf("the row of forgotten %s is still stored", ids[0])
+	if got := storedReleased(t, store, released[ids[0]]); got != nil {
+		t.Fatalf("the row of forgotten %s is still stored: %q", ids[0], got)
 	}
-	if _, ok := store[facts.RowKey(facts.RowReleased, ids[1])]; !ok {
-		t.Fatalf("the row of %s, still remembered, is gone", ids[1])
+	if got := storedReleased(t, store, released[ids[1]]); !slices.Equal(got, ids[1:]) {
+		t.Fatalf("the row of %s, still remembered: %q", ids[1], got)
 	}
 	if a, b := Fingerprint(s), Fingerprint(rs); a != b {
 		t.Fatalf("after the tick: restored %s, live %s", b, a)
@@ -372,62 +369,118 @@ func TestReleasedOrderedIDs(t *testing.T) {
 	}
 }
 
-// TestReleasedMarksLastWins: the row a Ready gives for a released id is its
-// last change in the turn: remembered then forgotten in one turn (a tick
-// after a long pause) is a deletion, and lastReleasedMarks keeps each id's
-// last mark of a long list (past the sizes a sort keeps in order anyway).
-func TestReleasedMarksLastWins(t *testing.T) {
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewSource(seed))
-	for _, keyed := range []bool{true, false} { // canonical ids (a hash set), other ids (sorted)
-		var marks []releasedMark
-		want := map[string]releasedMark{}
-		for i := 0; i < 200; i++ {
-			n := rng.Intn(20)
-			m := releasedMark{id: "h" + strconv.Itoa(n), at: int64(i), forgot: rng.Intn(3) == 0}
-			if keyed {
-				m.key = idKey{hi: uint64(n) << 40, lo: uint64(n)*0x9e3779b97f4a7c15 + 1}
-			}
-			marks = append(marks, m)
-			want[m.id] = m
-		}
-		var scratch []int32
-		got := lastReleasedMarks(marks, &scratch)
-		if len(got) != len(want) {
-			t.Fatalf("keyed %v: %d marks kept, want %d", keyed, len(got), len(want))
-		}
-		seen := map[string]bool{}
-		for _, m := range got {
-			if seen[m.id] {
-				t.Fatalf("keyed %v: %s kept twice", keyed, m.id)
-			}
-			seen[m.id] = true
-			if m != want[m.id] {
-				t.Fatalf("keyed %v: kept %+v for %s, want its last mark %+v", keyed, m, m.id, want[m.id])
-			}
-		}
+// storedReleased returns the ids of the row of released hold ids of ms at
+// in store (nil when there is none).
+func storedReleased(t *testing.T, store map[string][]byte, at int64) []string {
+	t.Helper()
+	v, ok := store[facts.RowMsKey(facts.RowReleasedAt, at)]
+	if !ok {
+		return nil
 	}
+	var ids []string
+	if err := facts.DecodeReleasedSet(v, func(id string) { ids = append(ids, id) }); err != nil {
+		t.Fatalf("released row of %d: %v", at, err)
+	}
+	return ids
+}
 
+// TestReleasedAtRows: the rows of released hold ids are one per millisecond
+// of release, its ids sorted: ids released at one time share a row, an id
+// released again leaves its earlier row (deleted when it was the last), and
+// a millisecond remembered then forgotten in one turn (a tick after a long
+// pause) is a deletion.
+func TestReleasedAtRows(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
 	s := New(0)
-	cfg := &ShowConfig{ID: "marks", Tiers: []Tier{{ID: "std", Price: 100}}, Sections: []Section{{ID: "g", Tier: "std", Capacity: 10}}}
+	cfg := &ShowConfig{ID: "ms", Tiers: []Tier{{ID: "std", Price: 100}}, Sections: []Section{{ID: "g", Tier: "std", Capacity: 10}}}
 	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	s.Ready()
-	id := "marks~" + bookingToken(1000, rng)
-	for _, c := range []Command{
-		{Kind: KindHold, Now: 1000, HoldID: id, User: "u", Section: "g", Quantity: 1},
-		{Kind: KindRelease, Now: 1000, HoldID: id},
-		{Kind: KindTick, Now: 1000 + HoldReleasedMemory}, // the same turn: no Ready between
-	} {
-		if r := s.Apply(c); r.Err != nil {
-			t.Fatal(r.Err)
+	store := map[string][]byte{}
+	ready := func() []facts.Row {
+		rd := s.Ready()
+		for _, r := range rd.Rows {
+			if r.Value == nil {
+				delete(store, r.Key)
+			} else {
+				store[r.Key] = r.Value
+			}
+		}
+		return rd.Rows
+	}
+	ready()
+	holdRelease := func(id string, at int64) {
+		t.Helper()
+		if r := s.Apply(Command{Kind: KindHold, Now: at, HoldID: id, User: "u" + id, Section: "g", Quantity: 1}); r.Err != nil {
+			t.Fatalf("hold %s at %d: %v", id, at, r.Err)
+		}
+		if r := s.Apply(Command{Kind: KindRelease, Now: at, HoldID: id}); r.Err != nil {
+			t.Fatalf("release %s at %d: %v", id, at, r.Err)
 		}
 	}
+	a, b := "ms~"+bookingToken(1000, rng), "ms~"+bookingToken(1000, rng)
+	if b < a {
+		a, b = b, a
+	}
+	holdRelease("zz-other", 1000) // an id not of the canonical form: after the canonical ones
+	holdRelease(b, 1000)
+	holdRelease(a, 1000)
+	holdRelease("x-other", 1001)
+	rows := ready()
+	if got, want := storedReleased(t, store, 1000), []string{a, b, "zz-other"}; !slices.Equal(got, want) {
+		t.Fatalf("row of 1000: %q, want %q", got, want)
+	}
+	if got := storedReleased(t, store, 1001); !slices.Equal(got, []string{"x-other"}) {
+		t.Fatalf("row of 1001: %q", got)
+	}
+	n := 0
+	for _, r := range rows {
+		if r.Key[0] == byte(facts.RowReleasedAt) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d rows of released ids for 4 ids released at 2 times, want 2", n)
+	}
+	// x-other released again at 1002 (a replayed record may place a
+	// remembered id: it was acknowledged): the row of 1001 goes. The
+	// records come from a copy of the shard that forgot x-other.
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := Restore(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.released = releasedIDs{}
+	if r := src.Apply(Command{Kind: KindHold, Now: 1002, HoldID: "x-other", User: "ux", Section: "g", Quantity: 1}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if r := src.Apply(Command{Kind: KindRelease, Now: 1002, HoldID: "x-other"}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	for _, rec := range src.Ready().Records {
+		if err := s.Replay(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready()
+	if got := storedReleased(t, store, 1001); got != nil {
+		t.Fatalf("row of 1001 after x-other was released again at 1002: %q", got)
+	}
+	if got := storedReleased(t, store, 1002); !slices.Equal(got, []string{"x-other"}) {
+		t.Fatalf("row of 1002: %q", got)
+	}
+	// remembered then forgotten in one turn: a deletion
+	id := "ms~" + bookingToken(3000, rng)
+	holdRelease(id, 3000)
+	if r := s.Apply(Command{Kind: KindTick, Now: 3000 + HoldReleasedMemory}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
 	found := false
-	for _, r := range s.Ready().Rows {
-		if r.Key == facts.RowKey(facts.RowReleased, id) {
+	for _, r := range ready() {
+		if r.Key == facts.RowMsKey(facts.RowReleasedAt, 3000) {
 			found = true
 			if r.Value != nil {
 				t.Fatalf("released then forgotten in one turn: row %x, want a deletion", r.Value)
@@ -435,6 +488,83 @@ func TestReleasedMarksLastWins(t *testing.T) {
 		}
 	}
 	if !found {
-		t.Fatalf("no row for the released id %s", id)
+		t.Fatalf("no row for the ms of released %s", id)
+	}
+	for k := range store {
+		if k[0] == byte(facts.RowReleasedAt) {
+			t.Fatalf("row %q stored after every released id was forgotten", k)
+		}
+	}
+}
+
+// TestReleasedLegacyRows: a store written before facts.RowReleasedAt holds a
+// row per released id (facts.RowReleased). A shard restored from it
+// remembers the same ids, and its first Ready deletes those rows and writes
+// the rows by millisecond, after which the store is the live shard's.
+func TestReleasedLegacyRows(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	s := New(0)
+	cfg := &ShowConfig{ID: "leg", Tiers: []Tier{{ID: "std", Price: 100}}, Sections: []Section{{ID: "g", Tier: "std", Capacity: 10}}}
+	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	released := map[string]int64{"leg~" + bookingToken(1000, rng): 1000, "leg~" + bookingToken(1000, rng): 1000,
+		"other": 1000, "leg~" + bookingToken(1001, rng): 1001}
+	for _, at := range []int64{1000, 1001} {
+		for id, t0 := range released {
+			if t0 != at {
+				continue
+			}
+			if r := s.Apply(Command{Kind: KindHold, Now: at, HoldID: id, User: "u" + id, Section: "g", Quantity: 1}); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			if r := s.Apply(Command{Kind: KindRelease, Now: at, HoldID: id}); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+	}
+	s.Ready()
+	live := map[string][]byte{}
+	for _, r := range s.Rows() {
+		live[r.Key] = r.Value
+	}
+	old := map[string][]byte{} // the live rows in the old format
+	for k, v := range live {
+		if k[0] != byte(facts.RowReleasedAt) {
+			old[k] = v
+		}
+	}
+	for id, at := range released {
+		old[facts.RowKey(facts.RowReleased, id)] = facts.AppendReleased(nil, facts.ReleasedRow{At: at})
+	}
+	r := NewRestorer()
+	for k, v := range old {
+		if err := r.Add(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := r.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := Fingerprint(s), Fingerprint(rs); a != b {
+		t.Fatalf("restored from rows of the old format: %s, live %s", b, a)
+	}
+	for _, row := range rs.Ready().Rows {
+		if row.Value == nil {
+			delete(old, row.Key)
+		} else {
+			old[row.Key] = row.Value
+		}
+	}
+	for k, v := range live {
+		if got, ok := old[k]; k[0] != byte(facts.RowMeta) && (!ok || !slices.Equal(got, v)) {
+			t.Fatalf("after the first Ready: row %q is %x (%v), live %x", k, got, ok, v)
+		}
+	}
+	for k := range old {
+		if _, ok := live[k]; !ok {
+			t.Fatalf("after the first Ready: row %q is stored, not live", k)
+		}
 	}
 }

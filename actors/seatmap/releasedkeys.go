@@ -1,9 +1,11 @@
 package seatmap
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // releasedKeys is the memory of released canonical hold ids: a FIFO of
@@ -73,12 +75,12 @@ func (r *releasedKeys) add(k idKey, at int64, seed uint64) {
 }
 
 // forget forgets the keys released HoldReleasedMemory or more before now,
-// calling forgot for each (not for a stale entry).
-func (r *releasedKeys) forget(now int64, forgot func(idKey)) {
+// calling forgot for each with its release time (not for a stale entry).
+func (r *releasedKeys) forget(now int64, forgot func(k idKey, at int64)) {
 	n := 0
 	for n < len(r.fifo) && r.fifo[n].at+HoldReleasedMemory <= now {
 		if r.index.delNum(r, r.fifo[n].k, r.base+uint32(n)) { // not stale
-			forgot(r.fifo[n].k)
+			forgot(r.fifo[n].k, r.fifo[n].at)
 		}
 		n++
 	}
@@ -93,6 +95,17 @@ func (r *releasedKeys) forget(now int64, forgot func(idKey)) {
 func (r *releasedKeys) live(i int) bool {
 	num, ok := r.index.get(r, r.fifo[i].k)
 	return ok && num == r.base+uint32(i)
+}
+
+// releasedAtMs returns the range of fifo entries released at ms at (the
+// FIFO is in release order).
+func (r *releasedKeys) releasedAtMs(at int64) (from, to int) {
+	from, _ = slices.BinarySearchFunc(r.fifo, at, func(e stamped[idKey], at int64) int { return cmp.Compare(e.at, at) })
+	to = from
+	for to < len(r.fifo) && r.fifo[to].at == at {
+		to++
+	}
+	return from, to
 }
 
 // each calls f with every remembered key and its release time, in release

@@ -37,7 +37,7 @@ func TestReleasedKeysModel(t *testing.T) {
 		case op < 62: // a forget
 			now += rng.Int63n(HoldReleasedMemory / 4)
 			forgot := map[idKey]bool{}
-			r.forget(now, func(k idKey) {
+			r.forget(now, func(k idKey, _ int64) {
 				if forgot[k] {
 					t.Fatalf("step %d: %v forgotten twice", step, k)
 				}

@@ -32,7 +32,10 @@ type dirtySet struct {
 	orders       []string
 	orderKeys    []string
 	holdKeys     []string
-	released     []releasedMark // released hold ids remembered or forgotten (released.go)
+	releasedAt   []int64 // milliseconds with released hold ids remembered or forgotten (released.go)
+	// legacyReleased: ids of the rows of released hold ids of the format
+	// before facts.RowReleasedAt, a restore read (delete: rewritten by ms)
+	legacyReleased []string
 }
 
 // holdMark is a changed hold's row: its id, and the slot and key it had
@@ -239,7 +242,7 @@ func (d *dirtySet) seat(base uint32) {
 
 func (d *dirtySet) empty() bool {
 	return !d.config && !d.meta && !d.room && len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
-		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)+len(d.released) == 0
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)+len(d.releasedAt)+len(d.legacyReleased) == 0
 }
 
 // markArchived marks the rows a terminal order's archiving changes.
@@ -272,7 +275,7 @@ func (s *Shard) changedRows(held *[]heldRow) []facts.Row {
 		return nil
 	}
 	rows := make([]facts.Row, 0, 3+len(d.seats)+len(d.archSold)+len(d.archUsers)+len(d.holds)+len(d.expired)+
-		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)+len(d.released)) // at most: no growth copies
+		len(d.orders)+len(d.orderKeys)+len(d.holdKeys)+len(d.releasedAt)+len(d.legacyReleased)) // at most: no growth copies
 	if d.config {
 		rows = append(rows, s.configRow())
 	}
@@ -304,10 +307,13 @@ func (s *Shard) changedRows(held *[]heldRow) []facts.Row {
 	for _, k := range dedupe(d.holdKeys) {
 		rows = append(rows, keyRow(facts.RowHoldKey, k, s.holdIdem))
 	}
-	rows = appendReleasedMarkRows(rows, lastReleasedMarks(d.released, &s.markSet))
+	rows = s.appendReleasedAtRows(rows, dedupe(d.releasedAt), true)
+	for _, id := range d.legacyReleased {
+		rows = append(rows, facts.Row{Key: facts.RowKey(facts.RowReleased, id)})
+	}
 	*d = dirtySet{seats: reuse(d.seats), archSold: reuse(d.archSold), archUsers: reuse(d.archUsers),
 		holds: reuse(d.holds), expired: reuse(d.expired), orders: reuse(d.orders), orderKeys: reuse(d.orderKeys),
-		holdKeys: reuse(d.holdKeys), released: reuse(d.released)}
+		holdKeys: reuse(d.holdKeys), releasedAt: reuse(d.releasedAt)}
 	return rows
 }
 
@@ -322,7 +328,7 @@ func reuse[T any](l []T) []T {
 }
 
 // dedupe sorts l and drops repeats, in place.
-func dedupe[T int | uint32 | string](l []T) []T {
+func dedupe[T int | int64 | uint32 | string](l []T) []T {
 	if len(l) < 2 {
 		return l
 	}
@@ -549,8 +555,11 @@ type Restorer struct {
 	archSold     map[uint32]int
 	expUsers     map[string]string
 	released     []idAt // released hold ids and when
-	n            int
-	hold         facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
+	// legacyReleased: those of them in rows of the format before
+	// facts.RowReleasedAt (the first Ready after Finish rewrites them)
+	legacyReleased []idAt
+	n              int
+	hold           facts.HoldRow // scratch: its GA array is reused (gaParts copies or interns it)
 }
 
 // NewRestorer returns an empty Restorer.
@@ -649,9 +658,16 @@ func (r *Restorer) add(kind facts.RowKind, id string, value []byte) error {
 			sn.HoldIdem = append(sn.HoldIdem, e)
 		}
 		return err
-	case facts.RowReleased:
+	case facts.RowReleasedAt:
+		at, err := facts.RowMs(id)
+		if err != nil {
+			return err
+		}
+		return facts.DecodeReleasedSet(value, func(id string) { r.released = append(r.released, idAt{id: id, at: at}) })
+	case facts.RowReleased: // a store's of the format before RowReleasedAt
 		e, err := facts.DecodeReleased(value)
 		r.released = append(r.released, idAt{id: id, at: e.At})
+		r.legacyReleased = append(r.legacyReleased, idAt{id: id, at: e.At})
 		return err
 	}
 	return nil
@@ -747,6 +763,10 @@ func (r *Restorer) Finish() (*Shard, error) {
 			return nil, err
 		}
 		s.restoreReleased(r.released)
+		for _, e := range r.legacyReleased {
+			s.dirty.legacyReleased = append(s.dirty.legacyReleased, e.id)
+			s.dirty.releasedMs(e.at)
+		}
 	}
 	s.seq, s.lastNow, s.rowsBase = r.meta.Seq, r.meta.Now, r.meta.Seq
 	return s, nil

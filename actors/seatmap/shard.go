@@ -202,6 +202,9 @@ type Shard struct {
 	sectionChunks chunks[SectionView]
 	viewChunks    chunks[HoldView]
 	markSet       []int32   // scratch of changedRows (dedupeMarks)
+	relKeys       []idKey   // scratch of appendReleasedSet
+	relOthers     []string  // scratch of appendReleasedSet
+	relToken      []byte    // scratch of appendReleasedSet
 	touchWords    []*uint32 // scratch of TouchRun: the index words to load
 	// scratch of a pick (hold, pickBest): the one section named, the GA
 	// part picked; a pick allocated both (an eighth of a GA hold's
