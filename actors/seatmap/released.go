@@ -25,8 +25,9 @@ import (
 // written before it still have: read, then deleted): under the hot-show
 // load a show releases 25,000 holds a second, and a row per id was 25,000
 // puts and, a minute later, 25,000 tombstones a second in Pebble's memtable,
-// flushes and compactions: 17% of the CPU of an arrival (a hold and its
-// release) under `make bench-hot` (bench/README.md, issue 12).
+// flushes and compactions: 1.09 rows per HTTP request, now 0.065, and the
+// server's CPU per request ~5% less (bench/README.md, issue 12, twentieth
+// round; scripts/bench-server-cpu).
 
 // releasedPruneStepMs rounds the deadline of forgetting released ids up, so
 // that a steady stream of releases asks for one tick a second, not one each.
