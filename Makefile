@@ -6,7 +6,7 @@ HTTP      ?= 127.0.0.1:8080
 PKGS      ?= ./...
 TESTFLAGS ?= -race -tags invariants -count=1 -timeout 15m
 
-.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-hot bench-serial bench-cluster bench-sse bench-fill onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
+.PHONY: proto build run test test-short deps vet vopr vopr-test bench bench-core bench-http bench-hot bench-server-cpu bench-serial bench-cluster bench-sse bench-fill onsale fuzz fuzz-all clean rocketmq-up rocketmq-down chaos k8s-validate k8s-schemas k8s-schemas-check
 
 # proto regenerates facts/factspb from facts/facts.proto and wire.proto (the generated code is
 # committed: builds and CI need no protoc). Needs protoc (Debian:
@@ -107,6 +107,14 @@ bench-http: build
 # the instrument's own spread).
 bench-hot: build
 	BENCH_SET=hot scripts/bench-http $(BIN)
+
+# bench-server-cpu: the server's own CPU per request and the work it writes
+# (checkpoint rows, Pebble WAL, flush and compaction bytes per request) under
+# bench-hot's load at 512 connections, over a window past the first minute,
+# when released hold ids are forgotten (~1.5 min; not part of bench). Compare
+# two binaries with scripts/bench-server-cpu A B A B.
+bench-server-cpu: build
+	scripts/bench-server-cpu $(BIN)
 
 # bench-serial: issue 12's serial path (bench/serial): the CPU time per
 # command of one show's actor and writer (labelled CPU profile samples),
