@@ -169,13 +169,7 @@ func TestReleasedRows(t *testing.T) {
 	store := map[string][]byte{} // a store applying each Ready's rows
 	ready := func(s *Shard) Ready {
 		rd := s.Ready()
-		for _, r := range rd.Rows {
-			if r.Value == nil {
-				delete(store, r.Key)
-			} else {
-				store[r.Key] = r.Value
-			}
-		}
+		putRows(store, rd.Rows)
 		return rd
 	}
 	if r := s.Apply(Command{Kind: KindCreate, Show: cfg}); r.Err != nil {
@@ -201,21 +195,7 @@ func TestReleasedRows(t *testing.T) {
 		}
 	}
 	restore := func() *Shard {
-		r := NewRestorer()
-		keys := make([]string, 0, len(store))
-		for k := range store {
-			keys = append(keys, k)
-		}
-		sort.Sort(sort.Reverse(sort.StringSlice(keys))) // any order: the worst one
-		for _, k := range keys {
-			if err := r.Add(k, store[k]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rs, err := r.Finish()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rs := restoreStore(t, store)
 		if a, b := Fingerprint(s), Fingerprint(rs); a != b {
 			t.Fatalf("restored from rows: %s, live %s", b, a)
 		}
@@ -369,6 +349,39 @@ func TestReleasedOrderedIDs(t *testing.T) {
 	}
 }
 
+// putRows applies rows to store as a store does (a nil value deletes).
+func putRows(store map[string][]byte, rows []facts.Row) {
+	for _, r := range rows {
+		if r.Value == nil {
+			delete(store, r.Key)
+		} else {
+			store[r.Key] = r.Value
+		}
+	}
+}
+
+// restoreStore restores a shard from the rows in store, handed to the
+// Restorer in reverse key order (any order must do: the worst one).
+func restoreStore(t *testing.T, store map[string][]byte) *Shard {
+	t.Helper()
+	r := NewRestorer()
+	keys := make([]string, 0, len(store))
+	for k := range store {
+		keys = append(keys, k)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(keys)))
+	for _, k := range keys {
+		if err := r.Add(k, store[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := r.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 // storedReleased returns the ids of the row of released hold ids of ms at
 // in store (nil when there is none).
 func storedReleased(t *testing.T, store map[string][]byte, at int64) []string {
@@ -399,13 +412,7 @@ func TestReleasedAtRows(t *testing.T) {
 	store := map[string][]byte{}
 	ready := func() []facts.Row {
 		rd := s.Ready()
-		for _, r := range rd.Rows {
-			if r.Value == nil {
-				delete(store, r.Key)
-			} else {
-				store[r.Key] = r.Value
-			}
-		}
+		putRows(store, rd.Rows)
 		return rd.Rows
 	}
 	ready()
@@ -537,26 +544,11 @@ func TestReleasedLegacyRows(t *testing.T) {
 	for id, at := range released {
 		old[facts.RowKey(facts.RowReleased, id)] = facts.AppendReleased(nil, facts.ReleasedRow{At: at})
 	}
-	r := NewRestorer()
-	for k, v := range old {
-		if err := r.Add(k, v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rs, err := r.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := restoreStore(t, old)
 	if a, b := Fingerprint(s), Fingerprint(rs); a != b {
 		t.Fatalf("restored from rows of the old format: %s, live %s", b, a)
 	}
-	for _, row := range rs.Ready().Rows {
-		if row.Value == nil {
-			delete(old, row.Key)
-		} else {
-			old[row.Key] = row.Value
-		}
-	}
+	putRows(old, rs.Ready().Rows)
 	for k, v := range live {
 		if got, ok := old[k]; k[0] != byte(facts.RowMeta) && (!ok || !slices.Equal(got, v)) {
 			t.Fatalf("after the first Ready: row %q is %x (%v), live %x", k, got, ok, v)
