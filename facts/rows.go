@@ -141,8 +141,8 @@ type ReleasedRow struct {
 // one millisecond: FormatV1, then field relID once per id (as the message
 // `ReleasedSet { repeated string ids = 1; }`). One row a millisecond, not
 // one an id: under an on-sale's releases (25,000 a second) a show's
-// checkpoints put and, a minute later, delete a few rows a millisecond
-// instead of every id (issue 12, bench/README.md). Build one with
+// checkpoints put a row per millisecond of releases, and delete it a minute
+// later, instead of a row per id (issue 12, bench/README.md). Build one with
 // AppendReleasedSet and AppendReleasedID.
 
 // KeyRow is an idempotency key: the hold or order it made, the request's
