@@ -112,7 +112,8 @@ bench-hot: build
 # (checkpoint rows, Pebble WAL, flush and compaction bytes per request) under
 # bench-hot's load at 512 connections, over a window past the first minute,
 # when released hold ids are forgotten (~1.5 min; not part of bench). Compare
-# two binaries with scripts/bench-server-cpu A B A B.
+# two binaries with scripts/bench-server-cpu A B A B; BENCH_REDIS=host:port
+# runs them with --redis (that Redis is flushed) and adds Redis's bytes and CPU.
 bench-server-cpu: build
 	scripts/bench-server-cpu $(BIN)
 
