@@ -178,19 +178,17 @@ func (s *Shard) appendReleasedAtRows(rows []facts.Row, ats []int64, deletes bool
 func (s *Shard) appendReleasedSet(dst []byte, at int64) []byte {
 	r := &s.released
 	keys := s.relKeys[:0]
-	from, to := r.keys.releasedAtMs(at)
+	from, to := releasedAtMs(r.keys.fifo, at)
 	for i := from; i < to; i++ {
 		if r.keys.live(i) {
 			keys = append(keys, r.keys.fifo[i].k)
 		}
 	}
 	others := s.relOthers[:0]
-	if len(r.otherFIFO) > 0 {
-		from, _ := slices.BinarySearchFunc(r.otherFIFO, at, func(e stamped[string], at int64) int { return cmp.Compare(e.at, at) })
-		for i := from; i < len(r.otherFIFO) && r.otherFIFO[i].at == at; i++ {
-			if id := r.otherFIFO[i].k; r.other[id] == at {
-				others = append(others, id)
-			}
+	from, to = releasedAtMs(r.otherFIFO, at)
+	for _, e := range r.otherFIFO[from:to] {
+		if r.other[e.k] == at {
+			others = append(others, e.k)
 		}
 	}
 	if len(keys)+len(others) > 0 {

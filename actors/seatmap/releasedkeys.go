@@ -97,12 +97,12 @@ func (r *releasedKeys) live(i int) bool {
 	return ok && num == r.base+uint32(i)
 }
 
-// releasedAtMs returns the range of fifo entries released at ms at (the
-// FIFO is in release order).
-func (r *releasedKeys) releasedAtMs(at int64) (from, to int) {
-	from, _ = slices.BinarySearchFunc(r.fifo, at, func(e stamped[idKey], at int64) int { return cmp.Compare(e.at, at) })
+// releasedAtMs returns the range of entries of q released at ms at (q is
+// in release order).
+func releasedAtMs[K comparable](q []stamped[K], at int64) (from, to int) {
+	from, _ = slices.BinarySearchFunc(q, at, func(e stamped[K], at int64) int { return cmp.Compare(e.at, at) })
 	to = from
-	for to < len(r.fifo) && r.fifo[to].at == at {
+	for to < len(q) && q[to].at == at {
 		to++
 	}
 	return from, to
