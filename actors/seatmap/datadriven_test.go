@@ -131,14 +131,7 @@ func scenario(t *testing.T, path string) {
 			case "replay":
 				return checkReplay(t, s, journal)
 			case "restore": // go on from a snapshot of the state (a restart)
-				snap, err := s.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := Restore(snap)
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := snapshotRestore(t, s)
 				if Fingerprint(r) != Fingerprint(s) {
 					t.Fatalf("restored state differs:\n got %s\nwant %s", Fingerprint(r), Fingerprint(s))
 				}
@@ -301,6 +294,21 @@ func formatReady(r Ready) string {
 	return b.String()
 }
 
+// snapshotRestore is a restart from a snapshot: s's state restored into a
+// new shard.
+func snapshotRestore(t *testing.T, s *Shard) *Shard {
+	t.Helper()
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // checkReplay rebuilds the shard from its records, and from a snapshot, and
 // compares both with the live shard.
 func checkReplay(t *testing.T, s *Shard, journal []Record) string {
@@ -314,15 +322,7 @@ func checkReplay(t *testing.T, s *Shard, journal []Record) string {
 	if got := Fingerprint(r); got != want {
 		t.Fatalf("replayed state differs:\n got %s\nwant %s", got, want)
 	}
-	snap, err := s.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2, err := Restore(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := Fingerprint(r2); got != want {
+	if got := Fingerprint(snapshotRestore(t, s)); got != want {
 		t.Fatalf("restored state differs:\n got %s\nwant %s", got, want)
 	}
 	return fmt.Sprintf("replayed %d records, seq %d: same state\n", len(journal), r.Seq())

@@ -332,14 +332,7 @@ func TestReleasedOrderedIDs(t *testing.T) {
 			checkLate(s, "live")
 		}
 	}
-	snap, err := s.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := Restore(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := snapshotRestore(t, s)
 	checkLate(rs, "restored")
 	checkLate(s, "live, at the end")
 	for _, sh := range []*Shard{s, rs} {
@@ -452,14 +445,7 @@ func TestReleasedAtRows(t *testing.T) {
 	// x-other released again at 1002 (a replayed record may place a
 	// remembered id: it was acknowledged): the row of 1001 goes. The
 	// records come from a copy of the shard that forgot x-other.
-	snap, err := s.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := Restore(snap)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := snapshotRestore(t, s)
 	src.released = releasedIDs{}
 	if r := src.Apply(Command{Kind: KindHold, Now: 1002, HoldID: "x-other", User: "ux", Section: "g", Quantity: 1}); r.Err != nil {
 		t.Fatal(r.Err)
